@@ -1,0 +1,93 @@
+"""The executor interface: where a single pipeline step actually runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from traitlets.config import LoggingConfigurable
+
+STEP_KINDS: dict[str, str] = {
+    ".ipynb": "notebook",
+    ".py": "python",
+    ".sh": "shell",
+    ".r": "r",
+}
+
+
+@dataclass
+class StepSpec:
+    """Everything an executor needs to run one step, and nothing else."""
+
+    run_id: str
+    step_uuid: str
+    pipeline_uuid: str
+    title: str
+    file_path: str
+    """The step file, relative to ``pipeline_dir``."""
+    kind: str
+    """One of ``notebook``, ``python``, ``shell``, ``r``."""
+    pipeline_dir: Path
+    pipeline_path: Path | None
+    step_dir: Path
+    """Per-step output directory inside the run directory (exists when run is called)."""
+    log_path: Path
+    output_notebook_path: Path
+    env: dict[str, str]
+    """Environment additions: user values, then internal ``ORCHEST_*`` values."""
+    parameters: dict[str, Any] = field(default_factory=dict)
+    kernel_name: str | None = None
+    image: str | None = None
+    environment: str | None = None
+    write_back: bool = False
+
+    @property
+    def source_path(self) -> Path:
+        return self.pipeline_dir / self.file_path
+
+    @property
+    def working_dir(self) -> Path:
+        return self.source_path.parent
+
+
+@dataclass
+class StepResult:
+    """How a step ended. ``status`` is ``SUCCESS`` or ``FAILURE``."""
+
+    status: str
+    message: str | None = None
+
+
+class ExecutorUnavailable(Exception):
+    """The backend cannot accept work right now (e.g. the Docker engine is unreachable)."""
+
+
+class Executor(LoggingConfigurable):
+    """Runs one step at a time per call; many calls may run concurrently.
+
+    ``run`` must be cancellable: on ``asyncio.CancelledError`` it kills everything
+    the step started (process group, kernel, container) and re-raises.
+    """
+
+    name: ClassVar[str] = ""
+    recoverable: ClassVar[bool] = False
+    """Whether steps survive a server restart and can be followed again."""
+
+    async def check_available(self) -> None:
+        """Raise ``ExecutorUnavailable`` when the backend cannot run steps."""
+
+    async def run(self, spec: StepSpec, on_started: Any = None) -> StepResult:
+        """Run the step to completion. ``on_started(handle: dict)`` records a handle
+        (pid, container id...) that ``cleanup_orphans``/``reattach`` get back after a restart."""
+        raise NotImplementedError
+
+    async def reattach(self, spec: StepSpec, handle: dict[str, Any]) -> StepResult:
+        """Follow a step started by a previous server process to completion."""
+        raise NotImplementedError
+
+    async def cleanup_orphan(self, handle: dict[str, Any]) -> None:
+        """Kill what a step of a dead server process left running."""
+
+    async def close(self) -> None:
+        """Release resources held by the executor."""

@@ -82,8 +82,10 @@ class Executor(LoggingConfigurable):
         (pid, container id...) that ``cleanup_orphans``/``reattach`` get back after a restart."""
         raise NotImplementedError
 
-    async def reattach(self, spec: StepSpec, handle: dict[str, Any]) -> StepResult:
-        """Follow a step started by a previous server process to completion."""
+    async def reattach(self, spec: StepSpec, handle: dict[str, Any]) -> StepResult | None:
+        """Follow a step started by a previous server process to completion.
+
+        Returns ``None`` when nothing of the step is left to follow (it never started)."""
         raise NotImplementedError
 
     async def cleanup_orphan(self, handle: dict[str, Any]) -> None:

@@ -1,0 +1,115 @@
+"""OrchestApp: the Jupyter Server extension; configuration, wiring, start and stop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Enum, Float, Integer, Type, Unicode, default, validate
+
+from .events import emitter, register_schemas
+from .executors.base import Executor
+from .executors.docker import DockerExecutor
+from .executors.local import LocalExecutor
+from .handlers import HANDLERS
+from .runner import RunManager
+from .store import Store
+
+
+class OrchestApp(ExtensionApp):
+    """Runs notebook pipelines from Jupyter Server."""
+
+    name = "orchest_ext"
+    description = __doc__
+
+    max_parallel = Integer(
+        help="Most steps running at once, across all runs (default: the number of CPUs)."
+    ).tag(config=True)
+
+    @default("max_parallel")
+    def _default_max_parallel(self) -> int:
+        return os.cpu_count() or 1
+
+    @validate("max_parallel")
+    def _valid_max_parallel(self, proposal) -> int:
+        if proposal.value < 1:
+            raise ValueError(f"OrchestApp.max_parallel must be at least 1, not {proposal.value}")
+        return proposal.value
+
+    step_timeout = Float(
+        None, allow_none=True, help="Seconds a step may run before it fails (None: no limit)."
+    ).tag(config=True)
+
+    default_backend = Enum(
+        ["local", "docker"],
+        default_value="local",
+        help="Backend of runs that do not name one: 'local' (this machine) or 'docker'.",
+    ).tag(config=True)
+
+    local_executor_class = Type(
+        LocalExecutor, klass=Executor, help="Executor class of the 'local' backend."
+    ).tag(config=True)
+
+    docker_executor_class = Type(
+        DockerExecutor, klass=Executor, help="Executor class of the 'docker' backend."
+    ).tag(config=True)
+
+    db_path = Unicode(
+        help="SQLite file of runs and steps (default: <jupyter data dir>/orchest_ext/orchest.db)."
+    ).tag(config=True)
+
+    @default("db_path")
+    def _default_db_path(self) -> str:
+        return str(Path(jupyter_data_dir()) / "orchest_ext" / "orchest.db")
+
+    recover_runs = Bool(
+        True, help="On start, resume (docker) or fail (local) the runs a dead server left behind."
+    ).tag(config=True)
+
+    def initialize_settings(self) -> None:
+        register_schemas(self.serverapp.event_logger)
+        self.store = Store(self.db_path)
+        self.executors: dict[str, Executor] = {
+            "local": self.local_executor_class(parent=self, log=self.log),
+            "docker": self.docker_executor_class(parent=self, log=self.log),
+        }
+        self.runs = RunManager(
+            store=self.store,
+            executors=self.executors,
+            emit=emitter(self.serverapp.event_logger),
+            default_backend=self.default_backend,
+            max_parallel=self.max_parallel,
+            step_timeout=self.step_timeout,
+            log=self.log,
+        )
+        self._started: asyncio.Task | None = None
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(HANDLERS)
+
+    async def _start_jupyter_server_extension(self, serverapp) -> None:
+        await self.ready()
+
+    async def ready(self) -> None:
+        """Open the store and recover unfinished runs, once; handlers await this."""
+        if self._started is None:
+            self._started = asyncio.get_running_loop().create_task(self._start())
+        await asyncio.shield(self._started)
+
+    async def _start(self) -> None:
+        await self.store.open()
+        if self.recover_runs:
+            await self.runs.recover()
+        self.log.info("orchest_ext is ready (store: %s)", self.db_path)
+
+    async def stop_extension(self) -> None:
+        if self._started is None:
+            return
+        await self._started
+        await self.runs.shutdown()
+        for executor in self.executors.values():
+            await executor.close()
+        await self.store.close()

@@ -1,0 +1,411 @@
+"""DockerExecutor: run each pipeline step in its own Docker container (aiodocker).
+
+The pipeline directory is bind-mounted at the same absolute path, so paths in the
+``StepSpec`` need no translation. Inside the container ``container_main`` runs the step
+with ``LocalExecutor``: logs and executed notebooks land in the run directory as they
+would locally. Containers carry labels so a restarted server can follow or remove them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import aiodocker
+import aiohttp
+from aiodocker.containers import DockerContainer
+from traitlets import Bool, Dict, Float, List, TraitError, Unicode, Union, validate
+
+from .base import Executor, ExecutorUnavailable, StepResult, StepSpec
+from .container_main import read_result, result_file, spec_to_json
+
+PROJECT_LABEL = "orchest_ext.project"
+PROJECT = "orchest_ext"
+RUN_LABEL = "orchest_ext.run_id"
+STEP_LABEL = "orchest_ext.step_uuid"
+PIPELINE_LABEL = "orchest_ext.pipeline_uuid"
+BUILD_HINT = "build the images with `jupyter orchest images build`"
+ENGINE_ERRORS = (aiodocker.DockerError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
+_MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+_MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*$", re.IGNORECASE)
+
+
+def parse_memory(value: str) -> int:
+    """Bytes in a docker-style size such as ``512m`` or ``2g``; ``ValueError`` if invalid."""
+    match = _MEMORY_RE.match(value)
+    if not match or float(match[1]) <= 0:
+        raise ValueError(f"invalid size {value!r}")
+    return int(float(match[1]) * _MEMORY_UNITS[match[2].lower()])
+
+
+def container_name(run_id: str, step_uuid: str) -> str:
+    """The container name of a step: ``orchest-<run>-<step>`` with unsafe characters replaced."""
+    return re.sub(r"[^a-zA-Z0-9_.-]", "-", f"orchest-{run_id[:12]}-{step_uuid[:12]}")
+
+
+def _stored_result(spec: StepSpec) -> StepResult | None:
+    """The result the step's container wrote into its step directory, if any."""
+    data = read_result(spec.step_dir)
+    return None if data is None else StepResult(data["status"], data.get("message"))
+
+
+def _is_under(path: Path, parent: Path) -> bool:
+    return path == parent or parent in path.parents
+
+
+class DockerExecutor(Executor):
+    """Runs every step in a fresh container of the step image, as the server's user."""
+
+    name = "docker"
+    recoverable = True
+
+    docker_url = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Docker engine URL (unix:///var/run/docker.sock, tcp://host:2375). "
+        "None uses DOCKER_HOST or the default socket.",
+    )
+    default_image = Unicode(
+        "orchest-ext/step:latest",
+        config=True,
+        help="Image for steps naming neither an image nor a mapped environment. It needs "
+        "Python with orchest_ext installed; nothing is pulled.",
+    )
+    environment_images = Dict(
+        value_trait=Unicode(),
+        config=True,
+        help="Orchest environment UUID/name -> image of the steps that use that environment.",
+    )
+    network = Unicode(
+        None, allow_none=True, config=True, help="Docker network of step containers (None: bridge)."
+    )
+    cpu_limit = Float(
+        None, allow_none=True, config=True, help="CPU cores a step container may use (None: all)."
+    )
+    memory_limit = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Memory limit of a step container, e.g. '512m' or '2g' (None: unlimited).",
+    )
+    extra_mounts = List(
+        Unicode(),
+        config=True,
+        help="Extra bind mounts for step containers, each 'host_path:container_path[:ro|rw]'.",
+    )
+    gpus = Union(
+        [Unicode(), Float()],
+        default_value=None,
+        allow_none=True,
+        config=True,
+        help="GPUs for step containers: 'all' or a count (None: no GPUs).",
+    )
+    keep_failed_containers = Bool(
+        False, config=True, help="Keep the containers of failed steps for inspection."
+    )
+    stop_timeout = Float(
+        5.0,
+        config=True,
+        help="Seconds a cancelled step's container gets between SIGTERM and SIGKILL.",
+    )
+    connect_timeout = Float(
+        5.0, config=True, help="Seconds to wait for the Docker engine to answer a health check."
+    )
+
+    _docker: aiodocker.Docker | None = None
+
+    @validate("memory_limit")
+    def _valid_memory_limit(self, proposal: dict[str, Any]) -> str | None:
+        value = proposal["value"]
+        if value is not None:
+            try:
+                parse_memory(value)
+            except ValueError:
+                raise TraitError(
+                    f"DockerExecutor.memory_limit: {value!r} is not a size like '512m' or '2g'."
+                ) from None
+        return value
+
+    @validate("cpu_limit")
+    def _valid_cpu_limit(self, proposal: dict[str, Any]) -> float | None:
+        value = proposal["value"]
+        if value is not None and value <= 0:
+            raise TraitError(f"DockerExecutor.cpu_limit must be positive, not {value}.")
+        return value
+
+    @validate("gpus")
+    def _valid_gpus(self, proposal: dict[str, Any]) -> str | float | None:
+        value = proposal["value"]
+        if isinstance(value, str) and value != "all" and not value.isdigit():
+            raise TraitError(f"DockerExecutor.gpus must be 'all' or a count, not {value!r}.")
+        return value
+
+    @validate("extra_mounts")
+    def _valid_extra_mounts(self, proposal: dict[str, Any]) -> list[str]:
+        for mount in proposal["value"]:
+            parts = mount.split(":")
+            if not (
+                2 <= len(parts) <= 3
+                and parts[0]
+                and parts[1].startswith("/")
+                and parts[2:] in ([], ["ro"], ["rw"])
+            ):
+                raise TraitError(
+                    f"DockerExecutor.extra_mounts: {mount!r} is not 'host:container[:ro|rw]'."
+                )
+        return proposal["value"]
+
+    # -- engine ------------------------------------------------------------------------------
+
+    def _client(self) -> aiodocker.Docker:
+        """The shared aiodocker client, created on first use."""
+        if self._docker is None:
+            try:
+                self._docker = aiodocker.Docker(
+                    url=self.docker_url,
+                    timeout=aiohttp.ClientTimeout(total=120, sock_connect=self.connect_timeout),
+                )
+            except (AssertionError, ValueError) as err:
+                raise ExecutorUnavailable(f"No Docker engine configured: {err}") from None
+        return self._docker
+
+    def _engine_address(self) -> str:
+        return self.docker_url or os.environ.get("DOCKER_HOST") or "the default socket"
+
+    async def check_available(self) -> None:
+        try:
+            await asyncio.wait_for(self._client().version(), self.connect_timeout)
+        except ExecutorUnavailable:
+            raise
+        except (*ENGINE_ERRORS, ValueError) as err:
+            reason = str(err) or type(err).__name__
+            raise ExecutorUnavailable(
+                f"Docker engine unreachable at {self._engine_address()}: {reason}"
+            ) from None
+
+    async def close(self) -> None:
+        if self._docker is not None:
+            await self._docker.close()
+            self._docker = None
+
+    # -- container configuration -------------------------------------------------------------
+
+    def image_for(self, spec: StepSpec) -> str:
+        """The step's image, its environment's mapped image, or ``default_image``."""
+        if spec.image:
+            return spec.image
+        if spec.environment and spec.environment in self.environment_images:
+            return self.environment_images[spec.environment]
+        return self.default_image
+
+    def _binds(self, spec: StepSpec) -> list[str]:
+        """The pipeline directory, the run directory if outside it, and ``extra_mounts``."""
+        pipeline_dir = spec.pipeline_dir.absolute()
+        run_dir = Path(spec.env.get("ORCHEST_RUN_DIR") or spec.step_dir.parent)
+        mounted = [pipeline_dir]
+        for path in (
+            run_dir,
+            spec.step_dir,
+            spec.log_path.parent,
+            spec.output_notebook_path.parent,
+        ):
+            path = path.absolute()
+            if not any(_is_under(path, m) for m in mounted):
+                mounted.append(path)
+        binds = [f"{path}:{path}:rw" for path in mounted]
+        if spec.pipeline_path and not _is_under(spec.pipeline_path.absolute(), pipeline_dir):
+            binds.append(f"{spec.pipeline_path.absolute()}:{spec.pipeline_path.absolute()}:ro")
+        return [*binds, *self.extra_mounts]
+
+    def _host_config(self, spec: StepSpec) -> dict[str, Any]:
+        config: dict[str, Any] = {"Binds": self._binds(spec)}
+        if self.network:
+            config["NetworkMode"] = self.network
+        if self.cpu_limit:
+            config["NanoCpus"] = int(self.cpu_limit * 1e9)
+        if self.memory_limit:
+            config["Memory"] = parse_memory(self.memory_limit)
+        if self.gpus is not None:
+            count = -1 if self.gpus == "all" else int(self.gpus)
+            config["DeviceRequests"] = [{"Driver": "", "Count": count, "Capabilities": [["gpu"]]}]
+        return config
+
+    def container_config(self, spec: StepSpec) -> dict[str, Any]:
+        """The ``POST /containers/create`` body for a step."""
+        env = {"HOME": "/tmp", **spec.env}
+        return {
+            "Image": self.image_for(spec),
+            "Cmd": ["python", "-m", "orchest_ext.executors.container_main", spec_to_json(spec)],
+            "Env": [f"{key}={value}" for key, value in env.items()],
+            "WorkingDir": str(spec.working_dir.absolute()),
+            "User": f"{os.getuid()}:{os.getgid()}",
+            "Labels": {
+                PROJECT_LABEL: PROJECT,
+                RUN_LABEL: spec.run_id,
+                STEP_LABEL: spec.step_uuid,
+                PIPELINE_LABEL: spec.pipeline_uuid,
+            },
+            "StopTimeout": int(self.stop_timeout),
+            "HostConfig": self._host_config(spec),
+        }
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def run(self, spec: StepSpec, on_started: Any = None) -> StepResult:
+        docker = self._client()
+        name = container_name(spec.run_id, spec.step_uuid)
+        config = self.container_config(spec)
+        Path(result_file(spec.step_dir)).unlink(missing_ok=True)
+        container = None
+        try:
+            container = await self._create(docker, config, name)
+            await container.start()
+            handle = {"container_id": container.id, "container_name": name}
+            if on_started is not None and inspect.isawaitable(outcome := on_started(handle)):
+                await outcome
+            return await self._follow(container, spec)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._stop_and_remove(container.id if container else name))
+            raise
+        except aiodocker.DockerError as err:
+            if container is None and err.status == 404 and "image" in err.message.lower():
+                return StepResult(
+                    "FAILURE",
+                    f"Docker image {config['Image']!r} not found: {BUILD_HINT} "
+                    "(or configure DockerExecutor.default_image/environment_images).",
+                )
+            return await self._engine_failure(container, name, err)
+        except ENGINE_ERRORS as err:
+            return await self._engine_failure(container, name, err)
+
+    async def _create(
+        self, docker: aiodocker.Docker, config: dict[str, Any], name: str
+    ) -> DockerContainer:
+        """Create the container, replacing a stale one of the same name."""
+        try:
+            return await docker.containers.create(config, name=name)
+        except aiodocker.DockerError as err:
+            if err.status != 409:
+                raise
+        self.log.warning("Removing stale container %s before re-running its step", name)
+        await self._remove(name)
+        return await docker.containers.create(config, name=name)
+
+    async def _follow(self, container: DockerContainer, spec: StepSpec) -> StepResult:
+        """Wait for the container to exit, then turn its exit into a result and clean up."""
+        status = await container.wait()
+        code = status.get("StatusCode", -1)
+        if code == 0:
+            await self._remove(container.id)
+            return StepResult("SUCCESS")
+        message = await self._failure_message(container, spec, code)
+        if not self.keep_failed_containers:
+            await self._remove(container.id)
+        return StepResult("FAILURE", message)
+
+    async def _failure_message(self, container: DockerContainer, spec: StepSpec, code: int) -> str:
+        """What ``container_main`` reported, else what the engine knows about the exit."""
+        result = _stored_result(spec)
+        if result is not None and result.message:
+            return result.message
+        details = await container.show()
+        if details.get("State", {}).get("OOMKilled"):
+            return f"the step ran out of memory (memory_limit={self.memory_limit}) and was killed"
+        lines = await container.log(stdout=True, stderr=True, tail=15)
+        output = "".join(lines).strip()
+        return f"the step container exited with code {code}" + (f":\n{output}" if output else "")
+
+    async def _engine_failure(
+        self, container: DockerContainer | None, name: str, err: BaseException
+    ) -> StepResult:
+        """A step that failed because the engine refused or lost it; clean up if possible."""
+        if container is not None and not self.keep_failed_containers:
+            try:
+                await asyncio.wait_for(self._remove(container.id), self.connect_timeout)
+            except ENGINE_ERRORS:
+                self.log.warning("Could not remove container %s", name)
+        reason = getattr(err, "message", None) or str(err) or type(err).__name__
+        return StepResult(
+            "FAILURE",
+            f"Docker engine error for step container {name} ({self._engine_address()}): {reason}",
+        )
+
+    async def _remove(self, ref: str) -> None:
+        """Force-remove a container by id or name; a missing one is fine."""
+        try:
+            await self._client().containers.container(ref).delete(force=True)
+        except aiodocker.DockerError as err:
+            if err.status not in (404, 409):
+                raise
+
+    async def _stop_and_remove(self, ref: str) -> None:
+        """Give a cancelled step ``stop_timeout`` seconds to end, then remove its container."""
+        container = self._client().containers.container(ref)
+        try:
+            await container.stop(t=int(self.stop_timeout))
+        except aiodocker.DockerError as err:
+            if err.status not in (304, 404):
+                self.log.warning("Could not stop container %s: %s", ref, err.message)
+        try:
+            await self._remove(ref)
+        except ENGINE_ERRORS as err:
+            self.log.warning("Could not remove container %s: %s", ref, err)
+
+    # -- recovery ----------------------------------------------------------------------------
+
+    async def reattach(self, spec: StepSpec, handle: dict[str, Any]) -> StepResult | None:
+        ref = handle.get("container_id") or handle.get("container_name")
+        if ref is None:
+            found = await self.find_step_containers(spec.run_id, spec.step_uuid)
+            if not found:
+                return _stored_result(spec)
+            ref = found[0]["container_id"]
+        container = self._client().containers.container(ref)
+        try:
+            state = (await container.show())["State"]
+        except aiodocker.DockerError as err:
+            if err.status != 404:
+                raise
+            return _stored_result(spec) or StepResult(
+                "FAILURE", f"the step's container {ref} disappeared without a result"
+            )
+        if state.get("Status") == "created":
+            await self._remove(ref)
+            return None
+        try:
+            return await self._follow(container, spec)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._stop_and_remove(ref))
+            raise
+
+    async def cleanup_orphan(self, handle: dict[str, Any]) -> None:
+        ref = handle.get("container_id") or handle.get("container_name")
+        if ref:
+            await self._remove(ref)
+
+    async def find_step_containers(
+        self, run_id: str | None = None, step_uuid: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Step containers of this project (optionally of one run/step), as handles."""
+        labels = [f"{PROJECT_LABEL}={PROJECT}", STEP_LABEL]
+        if run_id:
+            labels.append(f"{RUN_LABEL}={run_id}")
+        if step_uuid:
+            labels.append(f"{STEP_LABEL}={step_uuid}")
+        found = await self._client().containers.list(all=True, filters={"label": labels})
+        return [
+            {
+                "container_id": c["Id"],
+                "container_name": c["Names"][0].lstrip("/") if c["Names"] else "",
+                "run_id": c["Labels"].get(RUN_LABEL),
+                "step_uuid": c["Labels"].get(STEP_LABEL),
+                "pipeline_uuid": c["Labels"].get(PIPELINE_LABEL),
+                "state": c["State"],
+            }
+            for c in found
+        ]

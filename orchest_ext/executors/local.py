@@ -1,0 +1,157 @@
+"""The embedded default backend: run a step as a process (or a kernel) on this machine."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+import nbformat
+from jupyter_core.utils import ensure_async
+from traitlets import Float, Integer, Unicode
+
+from .base import Executor, StepResult, StepSpec
+from .notebook import StepNotebookClient, resolve_kernel_name, terminate_group
+
+_TAIL_BYTES = 2048
+_TAIL_LINES = 10
+
+
+class StepFailed(Exception):
+    """A step cannot run; the message is meant for the user."""
+
+
+class LocalExecutor(Executor):
+    """Runs steps on this machine: notebooks in a fresh local kernel, scripts as processes."""
+
+    name: ClassVar[str] = "local"
+    recoverable: ClassVar[bool] = False
+
+    python_interpreter = Unicode(
+        sys.executable, help="Python interpreter used to run .py steps."
+    ).tag(config=True)
+    kill_grace_seconds = Float(
+        2.0, help="Seconds between SIGTERM and SIGKILL when killing a step's process group."
+    ).tag(config=True)
+    default_kernel = Unicode(
+        "python3", help="Kernel used for notebooks whose kernel is not installed."
+    ).tag(config=True)
+    kernel_startup_timeout = Integer(
+        60, help="Seconds to wait for a notebook kernel to become ready."
+    ).tag(config=True)
+    cell_timeout = Integer(
+        None, allow_none=True, help="Maximum seconds per notebook cell (None: no limit)."
+    ).tag(config=True)
+
+    async def run(self, spec: StepSpec, on_started: Any = None) -> StepResult:
+        """Run the step to completion; failures are results, only cancellation raises."""
+        try:
+            if not spec.source_path.is_file():
+                raise StepFailed(f"Step file not found: {spec.file_path}")
+            if spec.kind == "notebook":
+                return await self._run_notebook(spec, on_started)
+            return await self._run_process(spec, self._command(spec), on_started)
+        except StepFailed as e:
+            return StepResult("FAILURE", str(e))
+        except Exception as e:
+            self.log.exception("Step %s (%s) failed unexpectedly", spec.title, spec.step_uuid)
+            return StepResult("FAILURE", f"{type(e).__name__}: {e}")
+
+    async def cleanup_orphan(self, handle: dict[str, Any]) -> None:
+        """Kill the process group a step of a dead server left behind, if it still exists."""
+        pgid = handle.get("pgid")
+        if not pgid or int(pgid) <= 1 or int(pgid) == os.getpgrp():
+            return
+        try:
+            await terminate_group(int(pgid), self.kill_grace_seconds)
+        except PermissionError:
+            self.log.warning("Not killing process group %s: it belongs to another user", pgid)
+
+    def _env(self, spec: StepSpec) -> dict[str, str]:
+        return {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
+
+    def _command(self, spec: StepSpec) -> list[str]:
+        path = str(spec.source_path)
+        if spec.kind == "python":
+            return [self.python_interpreter, path]
+        if spec.kind == "shell":
+            return ["bash", path]
+        if spec.kind == "r":
+            rscript = shutil.which("Rscript")
+            if rscript is None:
+                raise StepFailed("Rscript is not installed; install R to run .R steps")
+            return [rscript, path]
+        raise StepFailed(f"Unsupported step kind: {spec.kind!r}")
+
+    async def _run_process(self, spec: StepSpec, argv: list[str], on_started: Any) -> StepResult:
+        with open(spec.log_path, "ab") as log_file:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                cwd=spec.working_dir,
+                env=self._env(spec),
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            if on_started is not None:
+                await ensure_async(on_started({"pid": proc.pid, "pgid": proc.pid}))
+            code = await proc.wait()
+        except BaseException:
+            await terminate_group(proc.pid, self.kill_grace_seconds, proc.wait)
+            await proc.wait()
+            raise
+        await terminate_group(proc.pid, self.kill_grace_seconds)
+        if code == 0:
+            return StepResult("SUCCESS")
+        tail = await asyncio.to_thread(_log_tail, spec.log_path)
+        return StepResult(
+            "FAILURE", _exit_message(code) + (f"; last output:\n{tail}" if tail else "")
+        )
+
+    async def _run_notebook(self, spec: StepSpec, on_started: Any) -> StepResult:
+        nb = await asyncio.to_thread(nbformat.read, spec.source_path, as_version=4)
+        requested = spec.kernel_name or nb.metadata.get("kernelspec", {}).get("name")
+        kernel = await asyncio.to_thread(
+            resolve_kernel_name, requested, self.default_kernel, self.log
+        )
+        with open(spec.log_path, "a", encoding="utf-8") as log_file:
+            client = StepNotebookClient(
+                nb,
+                parent=self,
+                kernel_name=kernel,
+                log_file=log_file,
+                output_path=spec.output_notebook_path,
+                on_kernel_started=on_started,
+                timeout=self.cell_timeout,
+                startup_timeout=self.kernel_startup_timeout,
+                kill_grace_seconds=self.kill_grace_seconds,
+            )
+            failure = await client.run_step(spec.working_dir, self._env(spec))
+        if spec.write_back:
+            await client.save(spec.source_path)
+        return StepResult("FAILURE", failure) if failure else StepResult("SUCCESS")
+
+
+def _exit_message(code: int) -> str:
+    if code >= 0:
+        return f"exited with code {code}"
+    try:
+        return f"killed by signal {signal.Signals(-code).name}"
+    except ValueError:
+        return f"killed by signal {-code}"
+
+
+def _log_tail(path: Path) -> str:
+    """The last lines of a log file (blocking)."""
+    with open(path, "rb") as f:
+        start = max(0, f.seek(0, os.SEEK_END) - _TAIL_BYTES)
+        f.seek(start)
+        lines = f.read().decode("utf-8", "replace").splitlines()
+    return "\n".join(lines[1 if start else 0 :][-_TAIL_LINES:])

@@ -1,0 +1,233 @@
+"""Notebook execution on top of nbclient: a fresh kernel per step, outputs streamed to a log
+file and the executed notebook saved after every cell. Also process-group helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+import nbformat
+from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpecManager
+from jupyter_core.utils import ensure_async
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+from traitlets import Float
+
+SKIP_TAG = "skip"
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+
+
+def signal_group(pgid: int, sig: int) -> bool:
+    """Send ``sig`` to a process group; return False if the group no longer exists."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def _wait_group_empty(pgid: int) -> None:
+    while signal_group(pgid, 0):
+        await asyncio.sleep(0.05)
+
+
+async def terminate_group(
+    pgid: int, grace: float, wait_leader: Callable[[], Awaitable[object]] | None = None
+) -> None:
+    """SIGTERM a process group, give it ``grace`` seconds, then SIGKILL whatever is left.
+
+    ``wait_leader`` waits for (and reaps) the group leader when it is our child; without it
+    the group is polled until it is empty.
+    """
+    if not signal_group(pgid, signal.SIGTERM):
+        return
+    wait = wait_leader or (lambda: _wait_group_empty(pgid))
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(wait(), grace)
+    signal_group(pgid, signal.SIGKILL)
+
+
+def resolve_kernel_name(requested: str | None, default: str, log: logging.Logger) -> str:
+    """Map a requested kernel name onto an installed kernelspec (blocking: scans kernel dirs)."""
+    installed = KernelSpecManager().find_kernel_specs()
+    if requested in installed:
+        return requested
+    if requested and requested.startswith("python") and NATIVE_KERNEL_NAME in installed:
+        return NATIVE_KERNEL_NAME
+    if requested:
+        log.warning("Kernel %r is not installed; using %r instead", requested, default)
+    return default
+
+
+def output_text(output: NotebookNode) -> str:
+    """The plain text of one notebook output, without ANSI escapes."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        return _ANSI_ESCAPE.sub("", output.get("text", ""))
+    if kind == "error":
+        text = "\n".join(output.get("traceback", []))
+    else:
+        text = output.get("data", {}).get("text/plain", "")
+    text = _ANSI_ESCAPE.sub("", text)
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+def write_notebook(nb: NotebookNode, path: Path) -> None:
+    """Write a notebook atomically (blocking)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    nbformat.write(nb, tmp)
+    os.replace(tmp, path)
+
+
+def clear_outputs(nb: NotebookNode, skip_tag: str = SKIP_TAG) -> None:
+    """Clear outputs of the code cells that will run, so stale outputs never look fresh."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and skip_tag not in cell.metadata.get("tags", []):
+            cell.outputs = []
+            cell.execution_count = None
+
+
+class StepNotebookClient(NotebookClient):
+    """Executes a notebook as a pipeline step: fresh kernel, outputs streamed to ``log_file``,
+    notebook saved to ``output_path`` after every cell, cancellable without leaks."""
+
+    kill_grace_seconds = Float(
+        2.0, help="Seconds between SIGTERM and SIGKILL when killing the kernel's process group."
+    ).tag(config=True)
+
+    def __init__(
+        self,
+        nb: NotebookNode,
+        *,
+        log_file: TextIO,
+        output_path: Path,
+        on_kernel_started: Callable[[dict[str, Any]], Any] | None = None,
+        **kw: Any,
+    ) -> None:
+        kw.setdefault("skip_cells_with_tag", SKIP_TAG)
+        super().__init__(nb, **kw)
+        self.log_file = log_file
+        self.output_path = output_path
+        self.on_kernel_started = on_kernel_started
+        self.on_cell_executed = self._save_after_cell
+        self.cell_index: int | None = None
+        self._provisioner: Any = None
+        self._alive_polls: set[asyncio.Task[Any]] = set()
+
+    async def run_step(self, cwd: Path, env: dict[str, str]) -> str | None:
+        """Execute the notebook; return None on success or a failure message.
+
+        On cancellation the kernel's process group is killed before re-raising.
+        """
+        clear_outputs(self.nb, self.skip_cells_with_tag)
+        task = asyncio.ensure_future(self._execute(cwd, env))
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            await self._abort(task)
+            raise
+        except CellExecutionError as e:
+            failure = f"Cell {self.cell_index} raised {e.ename}: {e.evalue}"
+        except CellTimeoutError:
+            failure = f"Cell {self.cell_index} timed out after {self.timeout} s"
+        except DeadKernelError:
+            failure = f"The kernel died while running cell {self.cell_index}"
+        else:
+            failure = None
+        await self.save()
+        return failure
+
+    async def save(self, path: Path | None = None) -> None:
+        """Write the notebook in its current state (in a thread)."""
+        await asyncio.to_thread(write_notebook, self.nb, path or self.output_path)
+
+    async def async_start_new_kernel(self, **kwargs: Any) -> None:
+        """Start the kernel, remember its process and report its handle."""
+        try:
+            await super().async_start_new_kernel(**kwargs)
+        finally:
+            if self.km is not None and getattr(self.km.provisioner, "pgid", None):
+                self._provisioner = self.km.provisioner
+        if self.on_kernel_started is not None and self._provisioner is not None:
+            handle = {"pid": self._provisioner.pid, "pgid": self._provisioner.pgid}
+            await ensure_async(self.on_kernel_started(handle))
+
+    def output(
+        self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
+    ) -> NotebookNode | None:
+        """Record an output in the cell and append its text to the log."""
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is not None and (text := output_text(out)):
+            self.log_file.write(text)
+            self.log_file.flush()
+        return out
+
+    async def _async_poll_kernel_alive(self) -> None:
+        """nbclient's kernel-alive poll, tracked: nbclient leaves it running when a cell is
+        cancelled, so ``_shutdown`` stops it."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._alive_polls.add(task)
+        try:
+            await super()._async_poll_kernel_alive()
+        finally:
+            self._alive_polls.discard(task)
+
+    async def _execute(self, cwd: Path, env: dict[str, str]) -> None:
+        """Run all cells in a fresh kernel. Unlike ``NotebookClient.async_execute`` this
+        installs no signal handlers or atexit hooks, which belong to the server."""
+        self.reset_execution_trackers()
+        self.create_kernel_manager()
+        try:
+            await self.async_start_new_kernel(cwd=str(cwd), env=env)
+            await self.async_start_new_kernel_client()
+            await self._record_language_info()
+            for index, cell in enumerate(self.nb.cells):
+                self.cell_index = index
+                await self.async_execute_cell(
+                    cell, index, execution_count=self.code_cells_executed + 1
+                )
+            self.set_widgets_metadata()
+        finally:
+            await self._shutdown()
+
+    async def _record_language_info(self) -> None:
+        assert self.kc is not None
+        reply = await self.async_wait_for_reply(await ensure_async(self.kc.kernel_info()))
+        if reply is not None and "language_info" in reply["content"]:
+            self.nb.metadata["language_info"] = reply["content"]["language_info"]
+
+    async def _save_after_cell(self, **_: Any) -> None:
+        await self.save()
+
+    async def _shutdown(self) -> None:
+        for task in self._alive_polls:
+            task.cancel()
+        if self.km is not None:
+            try:
+                await self._async_cleanup_kernel()
+            except Exception:
+                self.log.warning("Kernel cleanup failed", exc_info=True)
+        await self._kill_kernel_group()
+
+    async def _kill_kernel_group(self) -> None:
+        """Terminate the kernel's process group: the kernel and anything it started."""
+        provisioner = self._provisioner
+        if provisioner is not None:
+            wait_leader = provisioner.wait if provisioner.has_process else None
+            await terminate_group(provisioner.pgid, self.kill_grace_seconds, wait_leader)
+
+    async def _abort(self, task: asyncio.Future[None]) -> None:
+        self.shutdown_kernel = "immediate"
+        await self._kill_kernel_group()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await self._kill_kernel_group()

@@ -1,0 +1,338 @@
+"""REST handlers under ``<base_url>/orchest/api/``: input validation and error mapping only."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from http.client import responses
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+
+from .executors.base import ExecutorUnavailable
+from .pipeline import (
+    RUN_TYPES,
+    Pipeline,
+    PipelineError,
+    UnknownStepsError,
+    load_pipeline,
+    parse_pipeline,
+    validate_pipeline,
+)
+from .runner import TERMINAL, RunRequestError, step_files
+
+if TYPE_CHECKING:
+    from .app import OrchestApp
+
+API = r"/orchest/api"
+LOG_CHUNK_LIMIT = 1 << 20
+RUN_FIELDS = {
+    "pipeline_path": str,
+    "pipeline_description": (dict, str),
+    "pipeline_dir": str,
+    "run_type": str,
+    "uuids": list,
+    "inclusive": bool,
+    "env": dict,
+    "parameters": dict,
+    "failure_policy": str,
+    "write_back": bool,
+    "backend": str,
+}
+
+
+class ApiError(web.HTTPError):
+    """An HTTP error whose JSON body also carries a list of pipeline issues."""
+
+    def __init__(self, status: int, message: str, issues: list[dict] | None = None) -> None:
+        super().__init__(status, message.replace("%", "%%"))
+        self.issues = issues
+
+
+class OrchestHandler(ExtensionHandlerMixin, APIHandler):
+    auth_resource = "orchest"
+
+    @property
+    def orchest(self) -> OrchestApp:
+        return self.extensionapp  # type: ignore[return-value]
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        await self.orchest.ready()
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "application/json")
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = responses.get(status_code, "Unknown HTTP Error")
+        if isinstance(exc, web.HTTPError) and exc.log_message:
+            message = exc.log_message % exc.args if exc.args else exc.log_message
+        reply: dict[str, Any] = {"status": status_code, "message": message}
+        if getattr(exc, "issues", None):
+            reply["issues"] = exc.issues
+        self.finish(json.dumps(reply))
+
+    def json_body(self) -> dict[str, Any]:
+        """The request body as a JSON object, or a 400 saying what is wrong with it."""
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except json.JSONDecodeError as err:
+            raise ApiError(400, f"The request body is not valid JSON: {err}") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "The request body must be a JSON object.")
+        return body
+
+    def resolve_in_root(self, relative: str, what: str) -> Path:
+        """A path below the server's root dir; 400 if it is absolute or leaves the root."""
+        root = Path(self.serverapp.root_dir).resolve()
+        if Path(relative).is_absolute():
+            raise ApiError(400, f"{what} must be relative to the server's root dir, not absolute.")
+        resolved = (root / relative).resolve()
+        if resolved != root and root not in resolved.parents:
+            raise ApiError(400, f"{what} {relative!r} leaves the server's root dir.")
+        return resolved
+
+    async def load_request_pipeline(self, body: dict[str, Any]) -> Pipeline:
+        """The pipeline of a request: ``pipeline_path`` or ``pipeline_description`` + dir."""
+        has_path = "pipeline_path" in body
+        has_description = "pipeline_description" in body
+        if has_path == has_description:
+            raise ApiError(
+                400,
+                "Give either pipeline_path (a pipeline file relative to the server's root dir) "
+                "or pipeline_description with pipeline_dir.",
+            )
+        try:
+            if has_path:
+                path = self.resolve_in_root(body["pipeline_path"], "pipeline_path")
+                if not path.is_file():
+                    raise ApiError(400, f"pipeline_path {body['pipeline_path']!r} is not a file.")
+                return await asyncio.to_thread(load_pipeline, path)
+            directory = self.resolve_in_root(body.get("pipeline_dir", ""), "pipeline_dir")
+            if not directory.is_dir():
+                raise ApiError(
+                    400, f"pipeline_dir {body.get('pipeline_dir', '')!r} is not a directory."
+                )
+            return await asyncio.to_thread(parse_pipeline, body["pipeline_description"], directory)
+        except PipelineError as err:
+            raise ApiError(
+                422,
+                f"The pipeline has {len(err.issues)} issue(s): {err}",
+                [issue.to_dict() for issue in err.issues],
+            ) from None
+
+
+def check_fields(body: dict[str, Any], fields: dict[str, Any]) -> None:
+    """400 naming every field with a wrong JSON type."""
+    problems = []
+    for name, expected in fields.items():
+        if name in body and body[name] is not None and not isinstance(body[name], expected):
+            kinds = expected if isinstance(expected, tuple) else (expected,)
+            names = " or ".join(_JSON_TYPES[k] for k in kinds)
+            problems.append(f"{name} must be {names}")
+    if problems:
+        raise ApiError(400, "Invalid request: " + "; ".join(problems) + ".")
+
+
+_JSON_TYPES = {str: "a string", list: "a list", dict: "an object", bool: "true or false"}
+
+
+def check_run_options(body: dict[str, Any]) -> None:
+    check_fields(body, RUN_FIELDS)
+    run_type = body.get("run_type") or "full"
+    if run_type not in RUN_TYPES:
+        raise ApiError(400, f"Unknown run_type {run_type!r}; use one of {', '.join(RUN_TYPES)}.")
+    if not all(isinstance(u, str) for u in body.get("uuids") or []):
+        raise ApiError(400, "uuids must be a list of step uuids (strings).")
+    env = body.get("env") or {}
+    bad = [k for k, v in env.items() if not isinstance(v, str)]
+    if bad:
+        raise ApiError(400, f"env values must be strings; fix: {', '.join(sorted(bad))}.")
+    reserved = [k for k in env if k.startswith("ORCHEST_")]
+    if reserved:
+        raise ApiError(
+            400,
+            f"env keys starting with ORCHEST_ are reserved for the runner: {', '.join(reserved)}.",
+        )
+
+
+class RunsHandler(OrchestHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        try:
+            limit = int(self.get_argument("limit", "50"))
+            offset = int(self.get_argument("offset", "0"))
+        except ValueError:
+            raise ApiError(400, "limit and offset must be integers.") from None
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise ApiError(400, "limit must be between 1 and 1000 and offset at least 0.")
+        runs, total = await self.orchest.runs.list(
+            pipeline_uuid=self.get_argument("pipeline_uuid", None),
+            status=self.get_argument("status", None),
+            limit=limit,
+            offset=offset,
+        )
+        self.finish({"runs": runs, "total": total, "limit": limit, "offset": offset})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.json_body()
+        check_run_options(body)
+        pipeline = await self.load_request_pipeline(body)
+        try:
+            run = await self.orchest.runs.submit(
+                pipeline,
+                run_type=body.get("run_type") or "full",
+                uuids=body.get("uuids") or [],
+                inclusive=bool(body.get("inclusive")),
+                env=body.get("env") or {},
+                parameters=body.get("parameters") or {},
+                failure_policy=body.get("failure_policy") or "continue",
+                write_back=bool(body.get("write_back")),
+                backend=body.get("backend"),
+            )
+        except UnknownStepsError as err:
+            raise ApiError(400, str(err)) from None
+        except (RunRequestError, ValueError) as err:
+            raise ApiError(400, str(err)) from None
+        except ExecutorUnavailable as err:
+            raise ApiError(503, str(err)) from None
+        self.set_status(202)
+        self.set_header("Location", f"{self.base_url.rstrip('/')}{API}/runs/{run.id}")
+        self.finish(run.to_dict())
+
+
+class RunHandler(OrchestHandler):
+    async def run_or_404(self, run_id: str) -> dict[str, Any]:
+        run = await self.orchest.runs.get(run_id)
+        if run is None:
+            raise ApiError(404, f"No run with id {run_id!r}.")
+        return run
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        self.finish(await self.run_or_404(run_id))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, run_id: str) -> None:
+        run = await self.orchest.runs.abort(run_id)
+        if run is None:
+            raise ApiError(404, f"No run with id {run_id!r}.")
+        self.finish(run)
+
+
+class StepFileHandler(RunHandler):
+    async def step_or_404(self, run_id: str, step_uuid: str) -> tuple[dict, dict]:
+        run = await self.run_or_404(run_id)
+        for step in run["steps"]:
+            if step["uuid"] == step_uuid:
+                return run, step
+        raise ApiError(404, f"Run {run_id!r} has no step {step_uuid!r}.")
+
+
+class StepLogHandler(StepFileHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str, step_uuid: str) -> None:
+        try:
+            offset = int(self.get_argument("offset", "0"))
+        except ValueError:
+            raise ApiError(400, "offset must be a byte offset (an integer).") from None
+        if offset < 0:
+            raise ApiError(400, "offset must be at least 0.")
+        run, step = await self.step_or_404(run_id, step_uuid)
+        path = step_files(run["run_dir"], step_uuid, step["file_path"]).log_path
+        data, size = await asyncio.to_thread(_read_chunk, path, offset, LOG_CHUNK_LIMIT)
+        next_offset = offset + len(data)
+        self.finish(
+            {
+                "run_id": run_id,
+                "step_uuid": step_uuid,
+                "status": step["status"],
+                "offset": offset,
+                "next_offset": next_offset,
+                "size": size,
+                "text": data.decode("utf-8", errors="replace"),
+                "complete": step["status"] in TERMINAL and next_offset >= size,
+            }
+        )
+
+
+class StepNotebookHandler(StepFileHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str, step_uuid: str) -> None:
+        run, step = await self.step_or_404(run_id, step_uuid)
+        if not step["file_path"].lower().endswith(".ipynb"):
+            raise ApiError(404, f"Step {step['title']!r} is not a notebook; read its log instead.")
+        path = step_files(run["run_dir"], step_uuid, step["file_path"]).notebook_path
+        try:
+            content = await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            raise ApiError(
+                404,
+                f"Step {step['title']!r} has no executed notebook yet (it is {step['status']}).",
+            ) from None
+        self.set_header("Content-Type", "application/x-ipynb+json")
+        self.finish(content)
+
+
+class ValidateHandler(OrchestHandler):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.json_body()
+        check_fields(body, RUN_FIELDS)
+        if "pipeline_path" in body and "pipeline_description" not in body:
+            path = self.resolve_in_root(body["pipeline_path"], "pipeline_path")
+            if not path.is_file():
+                raise ApiError(400, f"pipeline_path {body['pipeline_path']!r} is not a file.")
+            data, directory = await asyncio.to_thread(path.read_bytes), path.parent
+        elif "pipeline_description" in body:
+            directory = self.resolve_in_root(body.get("pipeline_dir", ""), "pipeline_dir")
+            data, path = body["pipeline_description"], None
+        else:
+            raise ApiError(400, "Give pipeline_path or pipeline_description (with pipeline_dir).")
+        issues = await asyncio.to_thread(validate_pipeline, data, directory, path)
+        self.finish({"valid": not issues, "issues": [issue.to_dict() for issue in issues]})
+
+
+class BackendsHandler(OrchestHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.finish(
+            {
+                "default": self.orchest.default_backend,
+                "backends": sorted(self.orchest.executors),
+            }
+        )
+
+
+def _read_chunk(path: Path, offset: int, limit: int) -> tuple[bytes, int]:
+    try:
+        with path.open("rb") as handle:
+            size = handle.seek(0, 2)
+            handle.seek(min(offset, size))
+            return handle.read(limit), size
+    except FileNotFoundError:
+        return b"", 0
+
+
+RUN_ID = r"(?P<run_id>[^/]+)"
+STEP_UUID = r"(?P<step_uuid>[^/]+)"
+HANDLERS = [
+    (rf"{API}/runs", RunsHandler),
+    (rf"{API}/runs/{RUN_ID}", RunHandler),
+    (rf"{API}/runs/{RUN_ID}/steps/{STEP_UUID}/log", StepLogHandler),
+    (rf"{API}/runs/{RUN_ID}/steps/{STEP_UUID}/notebook", StepNotebookHandler),
+    (rf"{API}/pipelines/validate", ValidateHandler),
+    (rf"{API}/backends", BackendsHandler),
+]

@@ -1,0 +1,220 @@
+"""Build the project's Docker images from local Dockerfiles and a host-made wheelhouse.
+
+Builds need no network inside the container: the host's pip downloads the wheels an
+image needs into its build context (cached per requirements set) together with a wheel
+of this project, and the Dockerfile installs them with ``pip install --no-index``.
+
+Usage: ``jupyter orchest images build [--base-image IMAGE] [--only NAME] [--no-cache]``
+(or ``python -m orchest_ext.images ...``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+IMAGES_DIR = PROJECT_ROOT / "images"
+CACHE_DIR = Path.home() / ".cache" / "orchest_ext" / "wheelhouse"
+PYTHON_VERSION = "3.11.2"
+"""Python of the Debian bookworm base image; wheelhouses are resolved for it."""
+GLIBC_MINOR = 36
+"""glibc 2.36 (bookworm): the newest manylinux tag the wheelhouse may use."""
+
+
+@dataclass(frozen=True)
+class ImageDef:
+    """One image of the project.
+
+    ``context`` is a directory under ``images/`` holding its Dockerfile. The build
+    context gets ``wheels/requirements/`` (the wheels of ``requirements`` plus a
+    ``requirements.txt`` listing them) and ``wheels/project/`` (this project's wheel).
+    """
+
+    name: str
+    context: str
+    requirements: tuple[str, ...]
+    description: str = ""
+
+
+IMAGES: dict[str, ImageDef] = {
+    "step": ImageDef(
+        name="orchest-ext/step:latest",
+        context="step",
+        requirements=("ipykernel>=6.25", "nbclient>=0.10", "nbformat>=5.9", "traitlets>=5.9"),
+        description="Runs one pipeline step (DockerExecutor's default image).",
+    ),
+}
+"""The images ``build_images`` knows, by short name. Add new images here."""
+
+
+class BuildError(RuntimeError):
+    """An image could not be built."""
+
+
+def log(message: str) -> None:
+    print(f"[orchest images] {message}", file=sys.stderr, flush=True)
+
+
+def _platform_tags(machine: str) -> list[str]:
+    """The manylinux platform tags a bookworm interpreter on ``machine`` accepts."""
+    tags = [f"manylinux_2_{minor}_{machine}" for minor in range(GLIBC_MINOR, 4, -1)]
+    legacy = ["manylinux2014", "manylinux2010", "manylinux1"] if machine == "x86_64" else []
+    return [*tags, *(f"{name}_{machine}" for name in legacy), f"linux_{machine}"]
+
+
+def _run_pip(args: list[str]) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", *args], capture_output=True, text=True, check=False
+    )
+    if proc.returncode:
+        raise BuildError(f"pip {args[0]} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+
+
+def wheelhouse(requirements: Iterable[str], python_version: str = PYTHON_VERSION) -> Path:
+    """Download (once) binary wheels for ``requirements`` and return their cached directory."""
+    reqs = sorted(requirements)
+    machine = platform.machine()
+    key = hashlib.sha256(json.dumps([reqs, python_version, machine]).encode()).hexdigest()[:16]
+    target = CACHE_DIR / key
+    if (target / "requirements.txt").exists():
+        return target
+    partial = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=_ensure(CACHE_DIR)))
+    log(f"downloading wheels for {', '.join(reqs)} (Python {python_version}, {machine})")
+    abi = "cp" + "".join(python_version.split(".")[:2])
+    platforms = [arg for tag in _platform_tags(machine) for arg in ("--platform", tag)]
+    target_args = ["--python-version", python_version, "--implementation", "cp", "--abi", abi]
+    _run_pip(
+        ["download", "--only-binary=:all:", *target_args, *platforms, "-d", str(partial), *reqs]
+    )
+    (partial / "requirements.txt").write_text("".join(f"{req}\n" for req in reqs))
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    return target
+
+
+def project_wheel(dest: Path, root: Path = PROJECT_ROOT) -> Path:
+    """Build this project's wheel (without dependencies) from its source tree into ``dest``."""
+    if not (root / "pyproject.toml").exists():
+        raise BuildError(f"No project source at {root}: images are built from a source checkout.")
+    _run_pip(["wheel", "--no-deps", "--quiet", "-w", str(dest), str(root)])
+    return next(dest.glob("orchest_ext-*.whl"))
+
+
+def _ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def prepare_context(image: ImageDef, dest: Path, project_wheels: Path) -> Path:
+    """Lay out the build context of ``image`` in ``dest`` and return it."""
+    source = IMAGES_DIR / image.context
+    if not (source / "Dockerfile").exists():
+        raise BuildError(f"No Dockerfile for {image.name} in {source}.")
+    shutil.copytree(source, dest)
+    shutil.copytree(wheelhouse(image.requirements), dest / "wheels" / "requirements")
+    shutil.copytree(project_wheels, dest / "wheels" / "project")
+    return dest
+
+
+def build_image(client, image: ImageDef, context: Path, base_image: str | None, no_cache: bool):
+    """Build one image with the docker SDK, echoing the build output."""
+    buildargs = {"BASE_IMAGE": base_image} if base_image else {}
+    stream = client.api.build(
+        path=str(context),
+        tag=image.name,
+        buildargs=buildargs,
+        nocache=no_cache,
+        rm=True,
+        forcerm=True,
+        pull=False,
+        decode=True,
+    )
+    tail: list[str] = []
+    for chunk in stream:
+        if "error" in chunk:
+            raise BuildError(f"Building {image.name} failed: {chunk['error']}\n{''.join(tail)}")
+        text = chunk.get("stream", "")
+        if text:
+            tail = [*tail[-30:], text]
+            sys.stderr.write(text)
+
+
+def build_images(
+    names: Sequence[str] | None = None,
+    base_image: str | None = None,
+    no_cache: bool = False,
+    client=None,
+) -> list[str]:
+    """Build the named images (all by default); return the tags built."""
+    import docker
+
+    unknown = [name for name in names or () if name not in IMAGES]
+    if unknown:
+        raise BuildError(f"Unknown image(s) {', '.join(unknown)}; known: {', '.join(IMAGES)}.")
+    selected = [IMAGES[name] for name in names or IMAGES]
+    try:
+        client = client or docker.from_env()
+        if base_image:
+            client.images.get(base_image)
+    except docker.errors.ImageNotFound:
+        raise BuildError(
+            f"Base image {base_image} not found; make it with .ci/setup-docker.sh "
+            "or pass an image the engine has."
+        ) from None
+    except docker.errors.DockerException as err:
+        raise BuildError(f"Docker engine unreachable: {err}") from None
+    built = []
+    with tempfile.TemporaryDirectory(prefix="orchest-images-") as tmp:
+        wheels = project_wheel(_ensure(Path(tmp) / "project"))
+        for image in selected:
+            started = time.monotonic()
+            context = prepare_context(image, Path(tmp) / image.context, wheels.parent)
+            log(f"building {image.name} from {base_image or 'the Dockerfile default'}")
+            build_image(client, image, context, base_image, no_cache)
+            log(f"built {image.name} in {time.monotonic() - started:.1f} s")
+            built.append(image.name)
+    return built
+
+
+def parser(prog: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the ``images build`` command."""
+    p = argparse.ArgumentParser(prog=prog, description="Build the orchest_ext Docker images.")
+    p.add_argument(
+        "--base-image",
+        help="image to build FROM (default: each Dockerfile's BASE_IMAGE, python:3.11-slim)",
+    )
+    p.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(IMAGES),
+        metavar="NAME",
+        help=f"build only this image (repeatable; one of: {', '.join(IMAGES)})",
+    )
+    p.add_argument("--no-cache", action="store_true", help="do not use docker's build cache")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """Build images from the command line; return the exit code."""
+    args = parser(prog).parse_args(argv)
+    try:
+        build_images(args.only, base_image=args.base_image, no_cache=args.no_cache)
+    except BuildError as err:
+        log(str(err))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(prog="python -m orchest_ext.images"))

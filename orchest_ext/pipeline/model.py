@@ -1,0 +1,495 @@
+"""Pipeline and Step: parse and validate Orchest pipeline JSON."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from ..executors.base import STEP_KINDS
+
+SUPPORTED_SUFFIXES = ", ".join(".R" if suffix == ".r" else suffix for suffix in STEP_KINDS)
+_PIPELINE_FIELDS = ("name", "uuid", "version", "parameters", "settings", "env_variables", "steps")
+_STEP_FIELDS = (
+    "uuid",
+    "title",
+    "file_path",
+    "incoming_connections",
+    "kernel",
+    "environment",
+    "image",
+    "parameters",
+    "meta_data",
+)
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MAX_ISSUES_IN_MESSAGE = 5
+
+
+@dataclass
+class Issue:
+    """One problem found in a pipeline description."""
+
+    message: str
+    step: str | None = None
+    field: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"message": self.message, "step": self.step, "field": self.field}
+
+
+class PipelineError(ValueError):
+    """The pipeline description is invalid; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: list[Issue]):
+        self.issues = list(issues)
+        shown = "; ".join(issue.message for issue in self.issues[:_MAX_ISSUES_IN_MESSAGE])
+        more = len(self.issues) - _MAX_ISSUES_IN_MESSAGE
+        super().__init__(f"{shown} (and {more} more)" if more > 0 else shown)
+
+
+def step_kind(file_path: str) -> str | None:
+    """The step kind for a file name (``notebook``, ``python``...), None if unsupported."""
+    return STEP_KINDS.get(Path(file_path).suffix.lower())
+
+
+@dataclass
+class Step:
+    """One pipeline step: a file plus how to run it."""
+
+    uuid: str
+    title: str
+    file_path: str
+    incoming_connections: list[str] = field(default_factory=list)
+    kernel: dict[str, Any] = field(default_factory=dict)
+    environment: str | None = None
+    image: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    meta_data: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        """``notebook``, ``python``, ``shell`` or ``r``, from the file suffix."""
+        kind = step_kind(self.file_path)
+        if kind is None:
+            raise ValueError(f"{self.label}: unsupported file type; use {SUPPORTED_SUFFIXES}")
+        return kind
+
+    @property
+    def label(self) -> str:
+        """How messages name the step: its title and uuid."""
+        return _label(self.title, self.uuid)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The step's Orchest JSON, unknown fields included."""
+        data = {
+            "uuid": self.uuid,
+            "title": self.title,
+            "file_path": self.file_path,
+            "incoming_connections": self.incoming_connections,
+            "kernel": self.kernel,
+            "environment": self.environment,
+            "parameters": self.parameters,
+            "meta_data": self.meta_data,
+        }
+        if self.image is not None:
+            data["image"] = self.image
+        return copy.deepcopy({**data, **self.extra})
+
+
+@dataclass
+class Pipeline:
+    """A parsed pipeline: its settings and its steps keyed by uuid, in file order."""
+
+    name: str
+    uuid: str
+    version: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    env_variables: dict[str, str] = field(default_factory=dict)
+    steps: dict[str, Step] = field(default_factory=dict)
+    directory: Path = field(default_factory=Path.cwd)
+    path: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.directory = Path(self.directory).resolve()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The Orchest pipeline JSON, unknown fields included."""
+        data: dict[str, Any] = {"name": self.name, "uuid": self.uuid}
+        if self.version is not None:
+            data["version"] = self.version
+        data["settings"] = copy.deepcopy(self.settings)
+        data["parameters"] = copy.deepcopy(self.parameters)
+        if self.env_variables:
+            data["env_variables"] = dict(self.env_variables)
+        data["steps"] = {key: step.to_dict() for key, step in self.steps.items()}
+        return {**data, **copy.deepcopy(self.extra)}
+
+
+def parse_pipeline(
+    data: dict[str, Any] | str | bytes,
+    directory: Path | str,
+    path: Path | str | None = None,
+    check_files: bool = True,
+) -> Pipeline:
+    """Parse a pipeline description (a dict or JSON text) whose step files live in ``directory``.
+
+    Raises ``PipelineError`` listing every issue found.
+    """
+    pipeline, issues = _parse(data, Path(directory), path, check_files)
+    if issues or pipeline is None:
+        raise PipelineError(issues)
+    return pipeline
+
+
+def load_pipeline(path: Path | str, check_files: bool = True) -> Pipeline:
+    """Read and parse a pipeline file; its steps are relative to the file's directory."""
+    path = Path(path).absolute()
+    try:
+        text = path.read_bytes()
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise PipelineError(
+            [Issue(f"Cannot read pipeline file {path}: {reason}", field="path")]
+        ) from err
+    return parse_pipeline(text, path.parent, path, check_files)
+
+
+def validate_pipeline(
+    data: Any, directory: Path | str, path: Path | str | None = None, check_files: bool = True
+) -> list[Issue]:
+    """Every issue in a pipeline description; [] when it is valid. Never raises for bad data."""
+    return _parse(data, Path(directory), path, check_files)[1]
+
+
+class _Checker:
+    """Collects issues while reading typed fields out of JSON objects."""
+
+    def __init__(self) -> None:
+        self.issues: list[Issue] = []
+
+    def add(self, message: str, step: str | None = None, field: str | None = None) -> None:
+        self.issues.append(Issue(message, step, field))
+
+    def get(
+        self,
+        obj: dict[str, Any],
+        name: str,
+        types: type | tuple[type, ...],
+        default: Any,
+        where: str,
+        step: str | None = None,
+        required: bool = False,
+    ) -> Any:
+        """``obj[name]`` if it has the right type (non-empty for required strings), else default."""
+        if name not in obj:
+            if required:
+                self.add(f'{where}: field "{name}" is required.', step, name)
+            return default
+        value = obj[name]
+        if not isinstance(value, types):
+            expected = " or ".join(_json_type_name(t) for t in _as_tuple(types))
+            self.add(
+                f'{where}: field "{name}" must be {expected}, got {_json_type(value)}.',
+                step,
+                name,
+            )
+            return default
+        if required and value == "":
+            self.add(f'{where}: field "{name}" must not be empty.', step, name)
+            return default
+        return value
+
+
+def _parse(
+    data: Any, directory: Path, path: Path | str | None, check_files: bool
+) -> tuple[Pipeline | None, list[Issue]]:
+    """Parse and validate in one pass, collecting every issue instead of stopping."""
+    checker = _Checker()
+    if isinstance(data, (str, bytes, bytearray)):
+        data = _load_json(data, checker)
+        if checker.issues:
+            return None, checker.issues
+    if not isinstance(data, dict):
+        checker.add(
+            f"The pipeline description must be a JSON object, got {_json_type(data)}.",
+            field="json",
+        )
+        return None, checker.issues
+    directory = directory.resolve()
+    where = "Pipeline"
+    fields = {
+        "name": checker.get(data, "name", str, "", where),
+        "uuid": checker.get(data, "uuid", str, "", where, required=True),
+        "version": checker.get(data, "version", (str, type(None)), None, where),
+        "parameters": checker.get(data, "parameters", dict, {}, where),
+        "settings": checker.get(data, "settings", dict, {}, where),
+        "env_variables": _env_variables(data, checker),
+    }
+    raw_steps = checker.get(data, "steps", dict, {}, where, required=True)
+    steps = {
+        key: step
+        for key, raw in raw_steps.items()
+        if (step := _parse_step(key, raw, directory, check_files, checker)) is not None
+    }
+    _check_uuids(steps, checker)
+    _check_connections(steps, checker)
+    pipeline = Pipeline(
+        **fields,
+        steps=steps,
+        directory=directory,
+        path=Path(path).absolute() if path is not None else None,
+        extra={key: value for key, value in data.items() if key not in _PIPELINE_FIELDS},
+    )
+    return pipeline, checker.issues
+
+
+def _load_json(text: str | bytes | bytearray, checker: _Checker) -> Any:
+    """Decode JSON text; report syntax errors with their position and duplicate keys."""
+    duplicates: list[str] = []
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in obj:
+                duplicates.append(key)
+            obj[key] = value
+        return obj
+
+    try:
+        data = json.loads(text, object_pairs_hook=no_duplicates)
+    except json.JSONDecodeError as err:
+        checker.add(
+            f"Invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}.", None, "json"
+        )
+        return None
+    except UnicodeDecodeError as err:
+        checker.add(f"The pipeline file is not valid UTF-8 text: {err.reason}.", None, "json")
+        return None
+    except RecursionError:
+        checker.add("The pipeline JSON is nested too deeply.", None, "json")
+        return None
+    for key in dict.fromkeys(duplicates):
+        checker.add(
+            f'Duplicate key "{key}" in the pipeline JSON: only the last value would be kept.',
+            None,
+            "json",
+        )
+    return data
+
+
+def _parse_step(
+    key: str, raw: Any, directory: Path, check_files: bool, checker: _Checker
+) -> Step | None:
+    """Read one step; invalid fields are reported and replaced by defaults."""
+    if not isinstance(raw, dict):
+        checker.add(f'Step "{key}" must be a JSON object, got {_json_type(raw)}.', key, "steps")
+        return None
+    where = _raw_label(key, raw)
+    uuid = checker.get(raw, "uuid", str, key, where, key, required=True)
+    file_path = checker.get(raw, "file_path", str, "", where, key, required=True)
+    title = raw.get("title")
+    if title is not None and not isinstance(title, str):
+        checker.add(
+            f'{where}: field "title" must be a string, got {_json_type(title)}.', key, "title"
+        )
+    step = Step(
+        uuid=uuid,
+        title=title or file_path,
+        file_path=file_path,
+        incoming_connections=_connections(raw, where, key, checker),
+        kernel=_kernel(raw, where, key, checker),
+        environment=checker.get(raw, "environment", (str, type(None)), None, where, key),
+        image=checker.get(raw, "image", (str, type(None)), None, where, key),
+        parameters=checker.get(raw, "parameters", dict, {}, where, key),
+        meta_data=checker.get(raw, "meta_data", dict, {}, where, key),
+        extra={name: value for name, value in raw.items() if name not in _STEP_FIELDS},
+    )
+    if uuid != key:
+        checker.add(
+            f'{where} is stored under key "{key}" but has uuid "{uuid}": '
+            "the key must equal the step's uuid.",
+            key,
+            "uuid",
+        )
+    if file_path:
+        _check_file_path(step, key, directory, check_files, checker)
+    return step
+
+
+def _connections(raw: dict[str, Any], where: str, key: str, checker: _Checker) -> list[str]:
+    """The step's incoming connections, keeping only the string entries."""
+    connections = checker.get(raw, "incoming_connections", list, [], where, key)
+    for index, parent in enumerate(connections):
+        if not isinstance(parent, str):
+            checker.add(
+                f"{where}: incoming_connections[{index}] must be a step uuid (a string), "
+                f"got {_json_type(parent)}.",
+                key,
+                "incoming_connections",
+            )
+    return [parent for parent in connections if isinstance(parent, str)]
+
+
+def _kernel(raw: dict[str, Any], where: str, key: str, checker: _Checker) -> dict[str, Any]:
+    """The step's kernel object; its ``name`` and ``display_name`` must be strings."""
+    kernel = checker.get(raw, "kernel", dict, {}, where, key)
+    for name in ("name", "display_name"):
+        value = kernel.get(name)
+        if value is not None and not isinstance(value, str):
+            checker.add(
+                f'{where}: kernel "{name}" must be a string, got {_json_type(value)}.',
+                key,
+                "kernel",
+            )
+    return kernel
+
+
+def _check_file_path(
+    step: Step, key: str, directory: Path, check_files: bool, checker: _Checker
+) -> None:
+    """Step files must be relative, stay inside the pipeline directory and be supported."""
+    where = step.label
+    file_path = step.file_path
+    if Path(file_path).is_absolute():
+        checker.add(
+            f'{where}: file_path "{file_path}" is absolute; '
+            "use a path relative to the pipeline directory.",
+            key,
+            "file_path",
+        )
+        return
+    normalized = os.path.normpath(file_path)
+    if normalized == ".." or normalized.startswith(".." + os.sep):
+        checker.add(
+            f'{where}: file_path "{file_path}" leaves the pipeline directory {directory}.',
+            key,
+            "file_path",
+        )
+        return
+    try:
+        resolved = (directory / file_path).resolve()
+    except (OSError, RuntimeError, ValueError) as err:
+        checker.add(
+            f'{where}: file_path "{file_path}" cannot be resolved: {err}.', key, "file_path"
+        )
+        return
+    if not resolved.is_relative_to(directory):
+        checker.add(
+            f'{where}: file_path "{file_path}" resolves through a symlink to {resolved}, '
+            f"outside the pipeline directory {directory}.",
+            key,
+            "file_path",
+        )
+        return
+    if step_kind(file_path) is None:
+        checker.add(
+            f'{where}: file_path "{file_path}" has an unsupported file type; '
+            f"supported: {SUPPORTED_SUFFIXES}.",
+            key,
+            "file_path",
+        )
+    if check_files and not resolved.is_file():
+        problem = "is not a regular file" if resolved.exists() else "does not exist"
+        checker.add(f'{where}: file_path "{file_path}" {problem} in {directory}.', key, "file_path")
+
+
+def _check_uuids(steps: dict[str, Step], checker: _Checker) -> None:
+    """Two steps must not share a uuid (possible only when a key differs from its uuid)."""
+    first_key: dict[str, str] = {}
+    for key, step in steps.items():
+        if step.uuid not in first_key:
+            first_key[step.uuid] = key
+            continue
+        other = steps[first_key[step.uuid]]
+        checker.add(
+            f'Steps "{other.title}" (key "{first_key[step.uuid]}") and "{step.title}" '
+            f'(key "{key}") have the same uuid "{step.uuid}": step uuids must be unique.',
+            key,
+            "uuid",
+        )
+
+
+def _check_connections(steps: dict[str, Step], checker: _Checker) -> None:
+    """Connections must name steps of this pipeline and must not form cycles."""
+    from .graph import find_cycle_issues  # graph imports this module
+
+    key_of: dict[str, str] = {}
+    for key, step in steps.items():
+        key_of.setdefault(step.uuid, key)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(steps)
+    for key, step in steps.items():
+        for parent in step.incoming_connections:
+            if parent in key_of:
+                graph.add_edge(key_of[parent], key)
+            else:
+                checker.add(
+                    f'{step.label}: incoming connection "{parent}" is not a step of this pipeline.',
+                    key,
+                    "incoming_connections",
+                )
+    checker.issues += find_cycle_issues(graph, {key: step.title for key, step in steps.items()})
+
+
+def _env_variables(data: dict[str, Any], checker: _Checker) -> dict[str, str]:
+    """Pipeline environment variables: valid names with string values."""
+    env = checker.get(data, "env_variables", dict, {}, "Pipeline")
+    for name, value in env.items():
+        if not (isinstance(name, str) and _ENV_NAME.fullmatch(name)):
+            checker.add(
+                f'Pipeline: env_variables name "{name}" is not a valid environment variable name '
+                "(letters, digits and _, not starting with a digit).",
+                None,
+                "env_variables",
+            )
+        if not isinstance(value, str):
+            checker.add(
+                f'Pipeline: env_variables "{name}" must be a string, got {_json_type(value)}.',
+                None,
+                "env_variables",
+            )
+    return env
+
+
+def _label(title: str, uuid: str) -> str:
+    return f'Step "{title}" ({uuid})'
+
+
+def _raw_label(key: str, raw: dict[str, Any]) -> str:
+    """Label a step before its fields are validated."""
+    names = [raw.get("title"), raw.get("file_path"), "untitled"]
+    uuid = raw.get("uuid")
+    title = next(name for name in names if isinstance(name, str) and name)
+    return _label(title, uuid if isinstance(uuid, str) else key)
+
+
+_JSON_TYPE_NAMES = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    type(None): "null",
+}
+
+
+def _json_type_name(python_type: type) -> str:
+    return _JSON_TYPE_NAMES.get(python_type, python_type.__name__)
+
+
+def _json_type(value: Any) -> str:
+    return _json_type_name(type(value))
+
+
+def _as_tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
+    return types if isinstance(types, tuple) else (types,)

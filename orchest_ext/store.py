@@ -1,0 +1,238 @@
+"""Durable run state in SQLite; every database call runs on one worker thread, off the IOLoop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    pipeline_uuid TEXT NOT NULL,
+    pipeline_name TEXT NOT NULL,
+    pipeline_path TEXT,
+    pipeline_dir TEXT NOT NULL,
+    pipeline_json TEXT NOT NULL,
+    run_type TEXT NOT NULL,
+    uuids TEXT NOT NULL,
+    inclusive INTEGER NOT NULL,
+    backend TEXT NOT NULL,
+    failure_policy TEXT NOT NULL,
+    parameters TEXT NOT NULL,
+    env TEXT NOT NULL,
+    write_back INTEGER NOT NULL,
+    run_dir TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT,
+    seq INTEGER NOT NULL,
+    created_time TEXT NOT NULL,
+    started_time TEXT,
+    finished_time TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_pipeline ON runs (pipeline_uuid, created_time);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
+CREATE TABLE IF NOT EXISTS steps (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    uuid TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    file_path TEXT NOT NULL,
+    parents TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT,
+    handle TEXT,
+    started_time TEXT,
+    finished_time TEXT,
+    PRIMARY KEY (run_id, uuid)
+);
+"""
+
+RUN_JSON_FIELDS = ("uuids", "parameters", "env")
+RUN_BOOL_FIELDS = ("inclusive", "write_back")
+STEP_JSON_FIELDS = ("parents", "handle")
+
+
+def _encode(row: dict[str, Any], json_fields: Iterable[str]) -> dict[str, Any]:
+    encoded = dict(row)
+    for name in json_fields:
+        if name in encoded and encoded[name] is not None:
+            encoded[name] = json.dumps(encoded[name])
+    return encoded
+
+
+def _decode(row: sqlite3.Row, json_fields: Iterable[str], bool_fields: Iterable[str] = ()) -> dict:
+    decoded = dict(row)
+    for name in json_fields:
+        if decoded.get(name) is not None:
+            decoded[name] = json.loads(decoded[name])
+    for name in bool_fields:
+        decoded[name] = bool(decoded[name])
+    return decoded
+
+
+class Store:
+    """Runs and their steps. Updates are queued and written in batches, one transaction each."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orchest-store")
+        self._db: sqlite3.Connection | None = None
+        self._pending: list[tuple[str, dict[str, Any]]] = []
+        self._flush_task: asyncio.Task | None = None
+
+    async def _call(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    async def open(self) -> None:
+        await self._call(self._open)
+
+    def _open(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+
+    async def close(self) -> None:
+        await self.flush()
+        if self._db is not None:
+            await self._call(self._db.close)
+            self._db = None
+        self._thread.shutdown(wait=True)
+
+    async def insert_run(self, run: dict[str, Any], steps: list[dict[str, Any]]) -> None:
+        """Write a new run and its steps, durably, before the caller answers."""
+        await self.flush()
+        await self._call(self._insert_run, run, steps)
+
+    def _insert_run(self, run: dict[str, Any], steps: list[dict[str, Any]]) -> None:
+        run_row = _encode(run, RUN_JSON_FIELDS)
+        step_rows = [_encode({"run_id": run["id"], **step}, STEP_JSON_FIELDS) for step in steps]
+        with self._transaction() as db:
+            db.execute(_insert_sql("runs", run_row), run_row)
+            if step_rows:
+                db.executemany(_insert_sql("steps", step_rows[0]), step_rows)
+
+    def update_run(self, run_id: str, fields: dict[str, Any]) -> None:
+        """Queue an update of a run row; written on the next flush."""
+        self._queue("run", {"id": run_id, **fields})
+
+    def update_step(self, run_id: str, uuid: str, fields: dict[str, Any]) -> None:
+        """Queue an update of a step row; written on the next flush."""
+        self._queue("step", {"run_id": run_id, "uuid": uuid, **fields})
+
+    def _queue(self, kind: str, row: dict[str, Any]) -> None:
+        self._pending.append((kind, row))
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            await self._call(self._write_batch, batch)
+
+    async def flush(self) -> None:
+        """Wait until every queued update is written."""
+        while self._pending or (self._flush_task is not None and not self._flush_task.done()):
+            if self._flush_task is None or self._flush_task.done():
+                self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
+            await asyncio.shield(self._flush_task)
+
+    def _write_batch(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+        with self._transaction() as db:
+            for kind, row in batch:
+                if kind == "run":
+                    encoded = _encode(row, RUN_JSON_FIELDS)
+                    sets = ", ".join(f"{k} = :{k}" for k in encoded if k != "id")
+                    db.execute(f"UPDATE runs SET {sets} WHERE id = :id", encoded)
+                else:
+                    encoded = _encode(row, STEP_JSON_FIELDS)
+                    sets = ", ".join(f"{k} = :{k}" for k in encoded if k not in ("run_id", "uuid"))
+                    db.execute(
+                        f"UPDATE steps SET {sets} WHERE run_id = :run_id AND uuid = :uuid", encoded
+                    )
+
+    def _transaction(self):
+        assert self._db is not None, "Store.open() was not awaited"
+        return _Transaction(self._db)
+
+    async def get_run(self, run_id: str) -> dict[str, Any] | None:
+        await self.flush()
+        return await self._call(self._get_run, run_id)
+
+    def _get_run(self, run_id: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            return None
+        run = _decode(row, RUN_JSON_FIELDS, RUN_BOOL_FIELDS)
+        steps = self._db.execute(
+            "SELECT * FROM steps WHERE run_id = ? ORDER BY position", (run_id,)
+        ).fetchall()
+        run["steps"] = [_decode(step, STEP_JSON_FIELDS) for step in steps]
+        return run
+
+    async def list_runs(
+        self,
+        pipeline_uuid: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Runs newest first (without their steps) and the total count matching the filters."""
+        await self.flush()
+        return await self._call(self._list_runs, pipeline_uuid, status, limit, offset)
+
+    def _list_runs(self, pipeline_uuid, status, limit, offset):
+        clauses, args = [], []
+        if pipeline_uuid:
+            clauses.append("pipeline_uuid = ?")
+            args.append(pipeline_uuid)
+        if status:
+            clauses.append("status = ?")
+            args.append(status)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        total = self._db.execute(f"SELECT COUNT(*) FROM runs {where}", args).fetchone()[0]
+        rows = self._db.execute(
+            f"SELECT * FROM runs {where} ORDER BY created_time DESC, rowid DESC LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        ).fetchall()
+        return [_decode(row, RUN_JSON_FIELDS, RUN_BOOL_FIELDS) for row in rows], total
+
+    async def unfinished_run_ids(self) -> list[str]:
+        """Runs a previous server process left PENDING or STARTED."""
+        await self.flush()
+        return await self._call(self._unfinished_run_ids)
+
+    def _unfinished_run_ids(self) -> list[str]:
+        rows = self._db.execute(
+            "SELECT id FROM runs WHERE status IN ('PENDING', 'STARTED') ORDER BY created_time"
+        ).fetchall()
+        return [row[0] for row in rows]
+
+
+def _insert_sql(table: str, row: dict[str, Any]) -> str:
+    columns = ", ".join(row)
+    values = ", ".join(f":{name}" for name in row)
+    return f"INSERT INTO {table} ({columns}) VALUES ({values})"
+
+
+class _Transaction:
+    """``with`` block that wraps statements in BEGIN/COMMIT (ROLLBACK on error)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN")
+        return self.db
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -1,0 +1,38 @@
+"""Shared fixtures: a real Jupyter server with orchest_ext loaded (pytest-jupyter)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+@pytest.fixture
+def jp_server_config(tmp_path: Path) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"orchest_ext": True}},
+        "OrchestApp": {"db_path": str(tmp_path / "state" / "orchest.db"), "max_parallel": 2},
+    }
+
+
+@pytest.fixture
+def api(jp_serverapp, jp_fetch):
+    """``await api(method, *path, body=None, **params)`` -> (status, json); never raises on 4xx."""
+
+    async def call(method: str, *path: str, body: Any = None, **params: Any):
+        kwargs: dict[str, Any] = {"method": method, "raise_error": False}
+        if body is not None:
+            kwargs["body"] = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        elif method in ("POST", "PUT", "PATCH"):
+            kwargs["body"] = "{}"
+        if params:
+            kwargs["params"] = params
+        response = await jp_fetch("orchest", "api", *path, **kwargs)
+        text = response.body.decode() if response.body else ""
+        return response.code, (json.loads(text) if text else None)
+
+    return call

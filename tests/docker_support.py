@@ -1,0 +1,88 @@
+"""Helpers for tests that need a real Docker engine and the project's images.
+
+Without an engine such tests skip with the reason; in CI (``CI`` set) they fail instead,
+because CI is expected to start one with ``.ci/setup-docker.sh``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+STEP_IMAGE = "orchest-ext/step:latest"
+PROJECT_LABEL = "orchest_ext.project=orchest_ext"
+SETUP_HINT = "run `bash .ci/setup-docker.sh` to start dockerd and build the images"
+
+
+def docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the docker CLI; never raises on a non-zero exit."""
+    return subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@functools.cache
+def docker_problem() -> str | None:
+    """Why no Docker engine can be used here, or ``None`` when one answers."""
+    if shutil.which("docker") is None:
+        return "the docker CLI is not installed"
+    try:
+        proc = docker("info", "--format", "{{.ServerVersion}}", timeout=20)
+    except subprocess.TimeoutExpired:
+        return "`docker info` timed out"
+    if proc.returncode:
+        return f"`docker info` failed: {proc.stderr.strip()[-300:]}"
+    return None
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"Docker is required in CI: {reason}; {SETUP_HINT}", pytrace=False)
+    pytest.skip(f"{reason}; {SETUP_HINT}")
+
+
+def require_docker() -> None:
+    """Skip the test (fail it in CI) unless a Docker engine is reachable."""
+    problem = docker_problem()
+    if problem:
+        _unavailable(f"no Docker engine: {problem}")
+
+
+def require_image(name: str = STEP_IMAGE) -> None:
+    """Like ``require_docker``, and the image ``name`` must have been built."""
+    require_docker()
+    if docker("image", "inspect", "--format", "{{.Id}}", name).returncode:
+        _unavailable(f"image {name} is not built")
+
+
+def project_containers(*labels: str) -> list[dict[str, str]]:
+    """Containers (running or not) with the project label and every ``key=value`` in ``labels``."""
+    filters = [arg for label in (PROJECT_LABEL, *labels) for arg in ("--filter", f"label={label}")]
+    proc = docker("ps", "-a", "--no-trunc", "--format", "{{json .}}", *filters)
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+
+def remove_containers(*labels: str) -> None:
+    """Force-remove the project's containers matching ``labels``."""
+    ids = [c["ID"] for c in project_containers(*labels)]
+    if ids:
+        docker("rm", "-f", *ids)
+
+
+@pytest.fixture
+def docker_engine() -> None:
+    """A reachable Docker engine (skip, or fail in CI, otherwise)."""
+    require_docker()
+
+
+@pytest.fixture
+def step_image() -> str:
+    """The built step image's name (skip, or fail in CI, otherwise)."""
+    require_image(STEP_IMAGE)
+    return STEP_IMAGE

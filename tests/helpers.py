@@ -1,0 +1,84 @@
+"""Test helpers: small pipelines of real files, waiting for runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid as uuidlib
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
+TERMINAL = {"SUCCESS", "FAILURE", "ABORTED"}
+
+
+def notebook(*sources: str, tags: dict[int, list[str]] | None = None) -> str:
+    """Notebook JSON with one code cell per source (cells indexed in ``tags`` get those tags)."""
+    cells = [new_code_cell(source) for source in sources]
+    for index, cell_tags in (tags or {}).items():
+        cells[index].metadata["tags"] = cell_tags
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    return nbformat.writes(nb)
+
+
+def make_pipeline(
+    directory: Path,
+    steps: dict[str, tuple[str, str, list[str]]],
+    name: str = "test-pipeline",
+    file_name: str = "pipeline.orchest",
+) -> tuple[Path, dict[str, str]]:
+    """Write ``steps`` (title -> (file name, content, parent titles)) and a pipeline file.
+
+    Returns the pipeline file and a map from title to step uuid."""
+    directory.mkdir(parents=True, exist_ok=True)
+    uuids = {title: str(uuidlib.uuid4()) for title in steps}
+    description = {
+        "name": name,
+        "uuid": str(uuidlib.uuid4()),
+        "version": "1.0",
+        "settings": {},
+        "parameters": {},
+        "steps": {},
+    }
+    for title, (file_name_, content, parents) in steps.items():
+        path = directory / file_name_
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+        description["steps"][uuids[title]] = {
+            "uuid": uuids[title],
+            "title": title,
+            "file_path": file_name_,
+            "incoming_connections": [uuids[p] for p in parents],
+            "kernel": {"name": "python", "display_name": "Python 3"},
+            "environment": "",
+            "parameters": {},
+            "meta_data": {"position": [0, 0], "hidden": False},
+        }
+    pipeline_file = directory / file_name
+    pipeline_file.write_text(json.dumps(description, indent=2))
+    return pipeline_file, uuids
+
+
+async def wait_for_run(api, run_id: str, timeout: float = 120) -> dict[str, Any]:
+    """Poll GET runs/{id} until the run is in a terminal state."""
+    deadline = time.monotonic() + timeout
+    while True:
+        code, run = await api("GET", "runs", run_id)
+        assert code == 200, run
+        if run["status"] in TERMINAL:
+            return run
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run {run_id} still {run['status']} after {timeout} s: {run}")
+        await asyncio.sleep(0.05)
+
+
+def steps_by_title(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {step["title"]: step for step in run["steps"]}

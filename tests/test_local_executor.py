@@ -1,0 +1,358 @@
+"""LocalExecutor against real kernels and processes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import psutil
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from orchest_ext.executors.base import STEP_KINDS, StepSpec
+from orchest_ext.executors.local import LocalExecutor
+from orchest_ext.executors.notebook import resolve_kernel_name
+
+STEP_ENV = {"USER_VAR": "from-user", "ORCHEST_STEP_UUID": "step-1"}
+
+
+@pytest.fixture
+def executor() -> LocalExecutor:
+    return LocalExecutor(kill_grace_seconds=0.5)
+
+
+def make_spec(
+    tmp_path: Path, filename: str, content: str | nbformat.NotebookNode, **kw: Any
+) -> StepSpec:
+    """A StepSpec for ``steps/<filename>`` in a pipeline dir, outputs in a run dir."""
+    pipeline_dir = tmp_path / "pipeline"
+    source = pipeline_dir / "steps" / filename
+    source.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        source.write_text(content)
+    else:
+        nbformat.write(content, source)
+    step_dir = pipeline_dir / ".orchest" / "runs" / "run-1" / "step-1"
+    step_dir.mkdir(parents=True, exist_ok=True)
+    return StepSpec(
+        run_id="run-1",
+        step_uuid="step-1",
+        pipeline_uuid="pipeline-1",
+        title=filename,
+        file_path=f"steps/{filename}",
+        kind=STEP_KINDS[source.suffix.lower()],
+        pipeline_dir=pipeline_dir,
+        pipeline_path=None,
+        step_dir=step_dir,
+        log_path=step_dir / "step.log",
+        output_notebook_path=step_dir / filename,
+        env=dict(STEP_ENV),
+        **kw,
+    )
+
+
+def notebook(*sources: str, skip: tuple[int, ...] = ()) -> nbformat.NotebookNode:
+    nb = new_notebook(cells=[new_markdown_cell("# A step")])
+    for index, source in enumerate(sources):
+        cell = new_code_cell(source)
+        if index in skip:
+            cell.metadata["tags"] = ["skip"]
+        nb.cells.append(cell)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    return nb
+
+
+def is_gone(pid: int) -> bool:
+    """True when the process is gone or a zombie (dead, waiting to be reaped)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+async def wait_until(condition: Callable[[], Any], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+def descendants(pid: int) -> list[int]:
+    try:
+        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def outputs_text(nb: nbformat.NotebookNode) -> str:
+    texts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            texts.append(out.get("text") or out.get("data", {}).get("text/plain", ""))
+    return "\n".join(texts)
+
+
+async def test_notebook_success(executor: LocalExecutor, tmp_path: Path) -> None:
+    nb = notebook(
+        'print("hello from a cell")',
+        "6 * 7",
+        "import os\nprint(os.getcwd())",
+        "print(os.environ['USER_VAR'], os.environ['ORCHEST_STEP_UUID'])",
+    )
+    spec = make_spec(tmp_path, "step.ipynb", nb)
+    source_before = spec.source_path.read_bytes()
+    sigterm_handler = signal.getsignal(signal.SIGTERM)
+    handles: list[dict[str, Any]] = []
+
+    result = await executor.run(spec, handles.append)
+
+    assert result.status == "SUCCESS", result.message
+    assert signal.getsignal(signal.SIGTERM) is sigterm_handler
+    assert handles and handles[0]["pid"] > 0 and handles[0]["pgid"] > 0
+    executed = outputs_text(nbformat.read(spec.output_notebook_path, as_version=4))
+    assert "hello from a cell" in executed
+    assert "42" in executed
+    assert str(spec.working_dir) in executed
+    assert "from-user step-1" in executed
+    log = spec.log_path.read_text()
+    assert "hello from a cell" in log
+    assert "42" in log
+    assert spec.source_path.read_bytes() == source_before
+    assert is_gone(handles[0]["pid"])
+
+
+async def test_notebook_write_back(executor: LocalExecutor, tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, "step.ipynb", notebook('print("written back")'), write_back=True)
+
+    result = await executor.run(spec)
+
+    assert result.status == "SUCCESS", result.message
+    assert "written back" in outputs_text(nbformat.read(spec.source_path, as_version=4))
+
+
+async def test_notebook_skip_tagged_cell_not_executed(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    nb = notebook('raise RuntimeError("must not run")', 'print("ran")', skip=(0,))
+    spec = make_spec(tmp_path, "step.ipynb", nb)
+
+    result = await executor.run(spec)
+
+    assert result.status == "SUCCESS", result.message
+    cells = nbformat.read(spec.output_notebook_path, as_version=4).cells
+    assert cells[1].outputs == [] and cells[1].execution_count is None
+    assert "ran" in outputs_text(nbformat.read(spec.output_notebook_path, as_version=4))
+
+
+async def test_notebook_failing_cell(executor: LocalExecutor, tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, "step.ipynb", notebook('print("before")', "1 / 0", 'print("after")'))
+
+    result = await executor.run(spec)
+
+    assert result.status == "FAILURE"
+    assert "Cell 2" in result.message and "ZeroDivisionError" in result.message
+    cells = nbformat.read(spec.output_notebook_path, as_version=4).cells
+    assert cells[2].outputs[0].output_type == "error"
+    assert cells[3].outputs == []
+    log = spec.log_path.read_text()
+    assert "before" in log and "ZeroDivisionError" in log
+    assert "\x1b[" not in log
+
+
+def test_kernel_name_resolution(caplog: pytest.LogCaptureFixture) -> None:
+    log = logging.getLogger("test")
+    assert resolve_kernel_name("python3", "python3", log) == "python3"
+    assert resolve_kernel_name("python", "python3", log) == "python3"
+    assert resolve_kernel_name(None, "python3", log) == "python3"
+    assert not caplog.records
+    with caplog.at_level(logging.WARNING):
+        assert resolve_kernel_name("no-such-kernel", "python3", log) == "python3"
+    assert "no-such-kernel" in caplog.text
+
+
+async def test_python_step_env_and_cwd(
+    executor: LocalExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SERVER_VAR", "from-server")
+    code = (
+        "import os\n"
+        "print(os.getcwd())\n"
+        "for key in ('SERVER_VAR', 'USER_VAR', 'ORCHEST_STEP_UUID'):\n"
+        "    print(key, os.environ[key])\n"
+    )
+    spec = make_spec(tmp_path, "step.py", code)
+    handles: list[dict[str, Any]] = []
+
+    async def record(handle: dict[str, Any]) -> None:
+        handles.append(handle)
+
+    result = await executor.run(spec, record)
+
+    assert result.status == "SUCCESS", result.message
+    assert handles and handles[0]["pgid"] == handles[0]["pid"]
+    log = spec.log_path.read_text().splitlines()
+    assert log == [
+        str(spec.working_dir),
+        "SERVER_VAR from-server",
+        "USER_VAR from-user",
+        "ORCHEST_STEP_UUID step-1",
+    ]
+
+
+async def test_shell_step_success_and_stderr(executor: LocalExecutor, tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, "step.sh", 'echo "out $USER_VAR"; echo err >&2; pwd\n')
+
+    result = await executor.run(spec)
+
+    assert result.status == "SUCCESS", result.message
+    assert spec.log_path.read_text().splitlines() == [
+        "out from-user",
+        "err",
+        str(spec.working_dir),
+    ]
+
+
+async def test_exit_code_failure(executor: LocalExecutor, tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, "step.sh", "echo about to fail\nexit 3\n")
+
+    result = await executor.run(spec)
+
+    assert result.status == "FAILURE"
+    assert "exited with code 3" in result.message
+    assert "about to fail" in result.message
+
+
+async def test_python_exception_failure(executor: LocalExecutor, tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, "step.py", "raise SystemExit('bad input')\n")
+
+    result = await executor.run(spec)
+
+    assert result.status == "FAILURE"
+    assert "exited with code 1" in result.message and "bad input" in result.message
+
+
+async def test_missing_file_failure(executor: LocalExecutor, tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, "step.sh", "")
+    spec.source_path.unlink()
+
+    result = await executor.run(spec)
+
+    assert result.status == "FAILURE"
+    assert "not found" in result.message
+
+
+async def test_r_step_without_rscript(executor: LocalExecutor, tmp_path: Path) -> None:
+    if shutil.which("Rscript"):
+        pytest.skip("Rscript is installed")
+    spec = make_spec(tmp_path, "step.R", 'print("hi")\n')
+
+    result = await executor.run(spec)
+
+    assert result == result.__class__(
+        "FAILURE", "Rscript is not installed; install R to run .R steps"
+    )
+
+
+async def test_log_written_while_running(executor: LocalExecutor, tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, "step.sh", "echo started\nsleep 100\n")
+    task = asyncio.create_task(executor.run(spec))
+
+    await wait_until(lambda: spec.log_path.exists() and "started" in spec.log_path.read_text())
+
+    assert not task.done()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_cancel_kills_process_group(executor: LocalExecutor, tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, "step.sh", "sleep 100 &\nsleep 100\n")
+    handles: list[dict[str, Any]] = []
+    task = asyncio.create_task(executor.run(spec, handles.append))
+    await wait_until(lambda: handles and len(descendants(handles[0]["pid"])) >= 2)
+    pids = [handles[0]["pid"], *descendants(handles[0]["pid"])]
+    assert handles[0]["pgid"] == handles[0]["pid"] == os.getpgid(pids[-1])
+
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    await wait_until(lambda: all(is_gone(pid) for pid in pids), timeout=1.0)
+
+
+async def test_timeout_kills_process(executor: LocalExecutor, tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, "step.py", "import time\ntime.sleep(100)\n")
+    handles: list[dict[str, Any]] = []
+
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(executor.run(spec, handles.append), 0.5)
+
+    await wait_until(lambda: is_gone(handles[0]["pid"]), timeout=1.0)
+
+
+async def test_cancel_kills_kernel(executor: LocalExecutor, tmp_path: Path) -> None:
+    code = (
+        "import subprocess, time\n"
+        "child = subprocess.Popen(['sleep', '100'])\n"
+        "print('child', child.pid, flush=True)\n"
+        "time.sleep(100)"
+    )
+    spec = make_spec(tmp_path, "step.ipynb", notebook(code))
+    handles: list[dict[str, Any]] = []
+    task = asyncio.create_task(executor.run(spec, handles.append))
+    await wait_until(lambda: spec.log_path.exists() and "child" in spec.log_path.read_text())
+    child_pid = int(spec.log_path.read_text().split()[1])
+    kernel_pid = handles[0]["pid"]
+
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    await wait_until(lambda: is_gone(kernel_pid) and is_gone(child_pid), timeout=1.0)
+
+
+async def test_cleanup_orphan_kills_process_group(executor: LocalExecutor) -> None:
+    script = "setsid bash -c 'sleep 100 & sleep 100' >/dev/null 2>&1 </dev/null & echo $!"
+    leader = int(subprocess.run(["bash", "-c", script], capture_output=True, text=True).stdout)
+    await wait_until(lambda: len(descendants(leader)) >= 2 and os.getpgid(leader) == leader)
+    pids = [leader, *descendants(leader)]
+
+    await executor.cleanup_orphan({"pid": leader, "pgid": leader})
+
+    await wait_until(lambda: all(is_gone(pid) for pid in pids), timeout=1.0)
+    await executor.cleanup_orphan({"pid": leader, "pgid": leader})
+
+
+async def test_cancel_during_kernel_startup(executor: LocalExecutor, tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, "step.ipynb", notebook("1"))
+    handles: list[dict[str, Any]] = []
+
+    def cancel_on_start(handle: dict[str, Any]) -> None:
+        handles.append(handle)
+        task.cancel()
+
+    task = asyncio.create_task(executor.run(spec, cancel_on_start))
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    await wait_until(lambda: is_gone(handles[0]["pid"]), timeout=1.0)
+
+
+async def test_cell_timeout(tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, "step.ipynb", notebook("import time\ntime.sleep(30)"))
+    handles: list[dict[str, Any]] = []
+
+    result = await LocalExecutor(cell_timeout=1).run(spec, handles.append)
+
+    assert result.status == "FAILURE"
+    assert result.message == "Cell 1 timed out after 1 s"
+    await wait_until(lambda: is_gone(handles[0]["pid"]), timeout=1.0)

@@ -1,0 +1,261 @@
+"""Runs through the REST API of a real Jupyter server, on the local backend."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+
+from .helpers import make_pipeline, notebook, steps_by_title, wait_for_run
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "quickstart"
+
+
+async def test_example_pipeline_runs_to_success(api, jp_root_dir):
+    shutil.copytree(EXAMPLE, jp_root_dir / "quickstart")
+    source = (jp_root_dir / "quickstart" / "stats.ipynb").read_text()
+
+    code, run = await api("POST", "runs", body={"pipeline_path": "quickstart/quickstart.orchest"})
+    assert code == 202, run
+    assert run["status"] == "PENDING"
+    assert {s["status"] for s in run["steps"]} == {"PENDING"}
+
+    run = await wait_for_run(api, run["id"])
+    assert run["status"] == "SUCCESS", run
+    assert all(step["status"] == "SUCCESS" for step in run["steps"])
+    assert all(step["started_time"] and step["finished_time"] for step in run["steps"])
+
+    run_dir = Path(run["run_dir"])
+    assert run_dir.parent == jp_root_dir / "quickstart" / ".orchest" / "runs"
+    report = steps_by_title(run)["Report"]
+    executed = nbformat.read(run_dir / "steps" / report["uuid"] / "report.ipynb", as_version=4)
+    outputs = [o for cell in executed.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert any("mean=25.25" in o.get("text", "") for o in outputs)
+    assert (jp_root_dir / "quickstart" / "stats.ipynb").read_text() == source
+
+    code, log = await api(
+        "GET", "runs", run["id"], "steps", steps_by_title(run)["Load data"]["uuid"], "log"
+    )
+    assert code == 200 and "loaded 100 numbers" in log["text"] and log["complete"]
+
+    code, nb = await api("GET", "runs", run["id"], "steps", report["uuid"], "notebook")
+    assert code == 200 and nb["cells"]
+
+
+async def test_log_offset_tails_a_log(api, jp_root_dir):
+    make_pipeline(jp_root_dir / "p", {"Echo": ("echo.sh", "echo first\necho second\n", [])})
+    _, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+    run = await wait_for_run(api, run["id"])
+    uuid = run["steps"][0]["uuid"]
+    _, whole = await api("GET", "runs", run["id"], "steps", uuid, "log")
+    assert whole["text"] == "first\nsecond\n"
+    _, tail = await api("GET", "runs", run["id"], "steps", uuid, "log", offset=str(len("first\n")))
+    assert tail["text"] == "second\n" and tail["next_offset"] == tail["size"]
+
+
+async def test_failing_step_aborts_only_its_descendants(api, jp_root_dir):
+    make_pipeline(
+        jp_root_dir / "p",
+        {
+            "Root": ("root.sh", "echo root\n", []),
+            "Broken": ("broken.py", "raise SystemExit(3)\n", ["Root"]),
+            "After broken": ("after.sh", "echo after\n", ["Broken"]),
+            "Leaf after broken": ("leaf.sh", "echo leaf\n", ["After broken"]),
+            "Independent": ("independent.sh", "sleep 0.3; echo independent\n", ["Root"]),
+        },
+    )
+    _, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+    run = await wait_for_run(api, run["id"])
+    steps = steps_by_title(run)
+    assert run["status"] == "FAILURE"
+    assert "Broken" in run["message"]
+    assert steps["Root"]["status"] == "SUCCESS"
+    assert steps["Broken"]["status"] == "FAILURE"
+    assert "code 3" in steps["Broken"]["message"]
+    assert steps["After broken"]["status"] == "ABORTED"
+    assert steps["Leaf after broken"]["status"] == "ABORTED"
+    assert "Broken" in steps["After broken"]["message"]
+    assert steps["Independent"]["status"] == "SUCCESS"
+
+
+async def test_fail_fast_stops_the_whole_run(api, jp_root_dir):
+    make_pipeline(
+        jp_root_dir / "p",
+        {
+            "Broken": ("broken.sh", "exit 1\n", []),
+            "Slow": ("slow.sh", "sleep 30\n", []),
+            "After slow": ("after.sh", "echo never\n", ["Slow"]),
+        },
+    )
+    started = time.monotonic()
+    _, run = await api(
+        "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "failure_policy": "fail_fast"}
+    )
+    run = await wait_for_run(api, run["id"])
+    steps = steps_by_title(run)
+    assert time.monotonic() - started < 15
+    assert run["status"] == "FAILURE"
+    assert steps["Broken"]["status"] == "FAILURE"
+    assert steps["Slow"]["status"] == "ABORTED"
+    assert steps["After slow"]["status"] == "ABORTED"
+
+
+async def test_abort_mid_run_leaves_no_process(api, jp_root_dir):
+    script = (
+        'echo $$ > "$ORCHEST_STEP_DIR/pids"\n'
+        "sleep 300 &\n"
+        'echo $! >> "$ORCHEST_STEP_DIR/pids"\n'
+        "wait\n"
+    )
+    make_pipeline(
+        jp_root_dir / "p",
+        {
+            "Sleeper": ("sleeper.sh", script, []),
+            "Kernel": ("kernel.ipynb", notebook("import time\ntime.sleep(300)"), []),
+            "Never": ("never.sh", "echo never\n", ["Sleeper"]),
+        },
+    )
+    _, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+    pids_file = Path(run["run_dir"]) / "steps" / steps_by_title(run)["Sleeper"]["uuid"] / "pids"
+    deadline = time.monotonic() + 30
+    while not (pids_file.exists() and len(pids_file.read_text().split()) == 2):
+        assert time.monotonic() < deadline, "the sleeper step never started"
+        time.sleep(0.05)
+    pids = [int(p) for p in pids_file.read_text().split()]
+    kernels_before = {p.pid for p in psutil.Process().children(recursive=True)}
+    while True:
+        _, current = await api("GET", "runs", run["id"])
+        if steps_by_title(current)["Kernel"]["status"] == "STARTED":
+            break
+        assert time.monotonic() < deadline
+    time.sleep(0.5)
+    kernels_before = {p.pid for p in psutil.Process().children(recursive=True)}
+
+    code, aborted = await api("DELETE", "runs", run["id"])
+    assert code == 200
+    assert aborted["status"] == "ABORTED"
+    assert {s["status"] for s in aborted["steps"]} == {"ABORTED"}
+    for pid in [*pids, *kernels_before]:
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+    code, again = await api("DELETE", "runs", run["id"])
+    assert code == 200 and again["status"] == "ABORTED"
+
+
+async def test_independent_steps_run_in_parallel(api, jp_root_dir):
+    make_pipeline(
+        jp_root_dir / "p",
+        {"A": ("a.sh", "sleep 1\n", []), "B": ("b.sh", "sleep 1\n", [])},
+    )
+    started = time.monotonic()
+    _, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+    run = await wait_for_run(api, run["id"])
+    assert run["status"] == "SUCCESS"
+    assert time.monotonic() - started < 1.8
+
+
+@pytest.mark.parametrize(
+    ("run_type", "selection", "inclusive", "expected"),
+    [
+        ("full", [], False, ["A", "B", "C", "D"]),
+        ("selection", ["A", "C"], False, ["A", "C"]),
+        ("incoming", ["C"], False, ["A", "B"]),
+        ("incoming", ["C"], True, ["A", "B", "C"]),
+        ("descendants", ["B"], False, ["B", "C", "D"]),
+    ],
+)
+async def test_run_types_run_the_right_steps(
+    api, jp_root_dir, run_type, selection, inclusive, expected
+):
+    _, uuids = make_pipeline(
+        jp_root_dir / "p",
+        {
+            "A": ("a.sh", "echo a\n", []),
+            "B": ("b.sh", "echo b\n", ["A"]),
+            "C": ("c.sh", "echo c\n", ["B"]),
+            "D": ("d.sh", "echo d\n", ["C"]),
+        },
+    )
+    body = {
+        "pipeline_path": "p/pipeline.orchest",
+        "run_type": run_type,
+        "uuids": [uuids[t] for t in selection],
+        "inclusive": inclusive,
+    }
+    code, run = await api("POST", "runs", body=body)
+    assert code == 202, run
+    run = await wait_for_run(api, run["id"])
+    assert run["status"] == "SUCCESS"
+    assert [s["title"] for s in run["steps"]] == expected
+    starts = [s["started_time"] for s in run["steps"]]
+    assert starts == sorted(starts)
+
+
+async def test_inline_description_with_env_and_write_back(api, jp_root_dir):
+    pipeline_file, _ = make_pipeline(
+        jp_root_dir / "p",
+        {
+            "Env": (
+                "env.py",
+                "import os\nprint(os.environ['GREETING'], os.environ['ORCHEST_STEP_UUID'])\n",
+                [],
+            ),
+            "Note": ("note.ipynb", notebook("print(1 + 1)"), []),
+        },
+    )
+    description = json.loads(pipeline_file.read_text())
+    code, run = await api(
+        "POST",
+        "runs",
+        body={
+            "pipeline_description": description,
+            "pipeline_dir": "p",
+            "env": {"GREETING": "hello"},
+            "write_back": True,
+        },
+    )
+    assert code == 202, run
+    run = await wait_for_run(api, run["id"])
+    assert run["status"] == "SUCCESS"
+    env_step = steps_by_title(run)["Env"]
+    _, log = await api("GET", "runs", run["id"], "steps", env_step["uuid"], "log")
+    assert log["text"].strip() == f"hello {env_step['uuid']}"
+    written_back = nbformat.read(jp_root_dir / "p" / "note.ipynb", as_version=4)
+    assert written_back.cells[0].outputs[0].text == "2\n"
+
+
+async def test_list_runs_filters_and_paginates(api, jp_root_dir):
+    make_pipeline(jp_root_dir / "p", {"A": ("a.sh", "echo a\n", [])})
+    ids = []
+    for _ in range(3):
+        _, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+        ids.append(run["id"])
+        await wait_for_run(api, run["id"])
+    code, page = await api("GET", "runs", limit="2")
+    assert code == 200 and page["total"] == 3 and len(page["runs"]) == 2
+    assert [r["id"] for r in page["runs"]] == ids[::-1][:2]
+    _, page = await api("GET", "runs", limit="2", offset="2")
+    assert [r["id"] for r in page["runs"]] == ids[:1]
+    _, filtered = await api("GET", "runs", status="FAILURE")
+    assert filtered["total"] == 0
+    _, filtered = await api("GET", "runs", pipeline_uuid=run["pipeline_uuid"], status="SUCCESS")
+    assert filtered["total"] == 3
+
+
+async def test_unknown_run_and_step_are_404(api, jp_root_dir):
+    code, reply = await api("GET", "runs", "no-such-run")
+    assert code == 404 and "no-such-run" in reply["message"]
+    code, _ = await api("DELETE", "runs", "no-such-run")
+    assert code == 404
+    make_pipeline(jp_root_dir / "p", {"A": ("a.sh", "echo a\n", [])})
+    _, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+    await wait_for_run(api, run["id"])
+    code, reply = await api("GET", "runs", run["id"], "steps", "nope", "log")
+    assert code == 404 and "nope" in reply["message"]
+    code, reply = await api("GET", "runs", run["id"], "steps", run["steps"][0]["uuid"], "notebook")
+    assert code == 404 and "not a notebook" in reply["message"]

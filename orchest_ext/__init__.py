@@ -1,4 +1,4 @@
-"""orchest_ext: run notebook pipelines and launch interactive pipeline sessions from Jupyter Server."""
+"""orchest_ext: run notebook pipelines and launch pipeline sessions from Jupyter Server."""
 
 __version__ = "0.1.0"
 

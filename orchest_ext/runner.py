@@ -427,7 +427,7 @@ class RunManager:
             status, run.message = SUCCESS, None
         else:
             status = FAILURE
-            if failed:
+            if failed and run.message is None:
                 run.message = f"failed step(s): {', '.join(failed)}"
         if run.started_time is None:
             run.started_time = now()

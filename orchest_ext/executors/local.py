@@ -121,13 +121,18 @@ class LocalExecutor(Executor):
         kernel = await asyncio.to_thread(
             resolve_kernel_name, requested, self.default_kernel, self.log
         )
-        with open(spec.log_path, "a", encoding="utf-8") as log_file:
+        kernel_log_path = spec.step_dir / "kernel.log"
+        with (
+            open(spec.log_path, "a", encoding="utf-8") as log_file,
+            open(kernel_log_path, "ab") as kernel_output,
+        ):
             client = StepNotebookClient(
                 nb,
                 parent=self,
                 kernel_name=kernel,
                 log_file=log_file,
                 output_path=spec.output_notebook_path,
+                kernel_output=kernel_output,
                 on_kernel_started=on_started,
                 timeout=self.cell_timeout,
                 startup_timeout=self.kernel_startup_timeout,

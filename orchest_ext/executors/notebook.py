@@ -11,7 +11,7 @@ import re
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 import nbformat
 from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpecManager
@@ -109,6 +109,7 @@ class StepNotebookClient(NotebookClient):
         *,
         log_file: TextIO,
         output_path: Path,
+        kernel_output: IO[bytes] | None = None,
         on_kernel_started: Callable[[dict[str, Any]], Any] | None = None,
         **kw: Any,
     ) -> None:
@@ -116,6 +117,7 @@ class StepNotebookClient(NotebookClient):
         super().__init__(nb, **kw)
         self.log_file = log_file
         self.output_path = output_path
+        self.kernel_output = kernel_output
         self.on_kernel_started = on_kernel_started
         self.on_cell_executed = self._save_after_cell
         self.cell_index: int | None = None
@@ -187,7 +189,9 @@ class StepNotebookClient(NotebookClient):
         self.reset_execution_trackers()
         self.create_kernel_manager()
         try:
-            await self.async_start_new_kernel(cwd=str(cwd), env=env)
+            await self.async_start_new_kernel(
+                cwd=str(cwd), env=env, stdout=self.kernel_output, stderr=self.kernel_output
+            )
             await self.async_start_new_kernel_client()
             await self._record_language_info()
             for index, cell in enumerate(self.nb.cells):

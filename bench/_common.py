@@ -1,0 +1,120 @@
+"""Shared helpers for the benchmarks: random DAGs, pipeline dicts, temp dirs, tables."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import shutil
+import statistics
+import tempfile
+import uuid as uuidlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from orchest_ext.executors.base import Executor
+from orchest_ext.runner import RunManager
+from orchest_ext.store import Store
+
+
+def random_dag(n: int, seed: int, max_parents: int = 3) -> list[list[int]]:
+    """Parents of each step: 0..max_parents distinct earlier steps, chosen with ``seed``."""
+    rng = random.Random(seed)
+    parents: list[list[int]] = []
+    for index in range(n):
+        count = min(index, rng.randint(0, max_parents))
+        parents.append(sorted(rng.sample(range(index), count)))
+    return parents
+
+
+def chain(n: int) -> list[list[int]]:
+    """Parents of a linear chain of ``n`` steps."""
+    return [[index - 1] if index else [] for index in range(n)]
+
+
+def pipeline_dict(parents: list[list[int]], file_paths: Sequence[str]) -> dict[str, Any]:
+    """An Orchest pipeline description with step ``i`` running ``file_paths[i]``."""
+    uuids = [str(uuidlib.UUID(int=index + 1)) for index in range(len(parents))]
+    steps = {
+        uuids[index]: {
+            "uuid": uuids[index],
+            "title": f"step-{index}",
+            "file_path": file_paths[index],
+            "incoming_connections": [uuids[p] for p in step_parents],
+            "kernel": {"name": "python", "display_name": "Python 3"},
+            "environment": "",
+            "parameters": {},
+            "meta_data": {"position": [0, 0], "hidden": False},
+        }
+        for index, step_parents in enumerate(parents)
+    }
+    return {
+        "name": "bench",
+        "uuid": str(uuidlib.uuid4()),
+        "version": "1.0",
+        "settings": {},
+        "parameters": {},
+        "steps": steps,
+    }
+
+
+def write_pipeline(directory: Path, description: dict[str, Any]) -> Path:
+    """Write ``description`` as ``pipeline.orchest`` in ``directory``; return its path."""
+    path = directory / "pipeline.orchest"
+    path.write_text(json.dumps(description, indent=2))
+    return path
+
+
+@contextlib.contextmanager
+def temp_dir(prefix: str) -> Iterator[Path]:
+    """A fresh directory from ``tempfile.mkdtemp``, removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def run_manager(
+    db_path: Path, executor: Executor, max_parallel: int, emit: Any = None
+) -> Any:
+    """A RunManager over a real SQLite Store at ``db_path``; closed (and flushed) afterwards."""
+    store = Store(db_path)
+    await store.open()
+    manager = RunManager(
+        store=store,
+        executors={"local": executor},
+        emit=emit or (lambda schema_id, data: None),
+        max_parallel=max_parallel,
+    )
+    try:
+        yield manager
+    finally:
+        await manager.shutdown()
+        await store.close()
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print rows as an aligned plain-text table."""
+    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for index, row in enumerate(cells):
+        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))))
+        if index == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def print_json(data: dict[str, Any]) -> None:
+    print(json.dumps(data, indent=2, default=str))

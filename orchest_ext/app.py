@@ -69,6 +69,10 @@ class OrchestApp(ExtensionApp):
         True, help="On start, resume (docker) or fail (local) the runs a dead server left behind."
     ).tag(config=True)
 
+    def configurable_classes(self) -> list[type]:
+        """OrchestApp and every class whose options it configures."""
+        return [type(self), self.local_executor_class, self.docker_executor_class]
+
     def initialize_settings(self) -> None:
         register_schemas(self.serverapp.event_logger)
         self.store = Store(self.db_path)

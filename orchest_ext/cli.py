@@ -29,8 +29,31 @@ def parse_env(pairs: list[str]) -> dict[str, str]:
     return env
 
 
+class ConfigHelpAction(argparse.Action):
+    """Print the traitlets options of OrchestApp and the classes it configures."""
+
+    def __init__(self, option_strings, dest, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from .app import OrchestApp
+
+        for cls in OrchestApp().configurable_classes():
+            title = f"{cls.__name__} options"
+            print(f"{title}\n{'-' * len(title)}")
+            for trait in cls.class_own_traits(config=True).values():
+                print(cls.class_get_trait_help(trait))
+            print()
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jupyter orchest", description=__doc__)
+    parser.add_argument(
+        "--help-all",
+        action=ConfigHelpAction,
+        help="show every configurable option of the extension (traitlets) and exit",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="Run a pipeline in this process and show its progress.")

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .app import OrchestApp
 
 API = r"/orchest/api"
+OPENAPI_SPEC = Path(__file__).parent / "openapi.yaml"
 LOG_CHUNK_LIMIT = 1 << 20
 RUN_FIELDS = {
     "pipeline_path": str,
@@ -316,6 +317,14 @@ class BackendsHandler(OrchestHandler):
         )
 
 
+class OpenAPIHandler(OrchestHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.set_header("Content-Type", "application/yaml")
+        self.finish(await asyncio.to_thread(OPENAPI_SPEC.read_bytes))
+
+
 def _read_chunk(path: Path, offset: int, limit: int) -> tuple[bytes, int]:
     try:
         with path.open("rb") as handle:
@@ -335,4 +344,5 @@ HANDLERS = [
     (rf"{API}/runs/{RUN_ID}/steps/{STEP_UUID}/notebook", StepNotebookHandler),
     (rf"{API}/pipelines/validate", ValidateHandler),
     (rf"{API}/backends", BackendsHandler),
+    (rf"{API}/openapi.yaml", OpenAPIHandler),
 ]

@@ -16,7 +16,7 @@ log() { echo "[setup-docker] $*" >&2; }
 
 install_packages() {
     local missing=()
-    command -v dockerd >/dev/null || missing+=(docker.io)
+    command -v dockerd >/dev/null && command -v docker >/dev/null || missing+=(docker.io)
     command -v debootstrap >/dev/null || missing+=(debootstrap)
     if ((${#missing[@]})); then
         log "installing ${missing[*]}"

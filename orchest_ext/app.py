@@ -15,6 +15,7 @@ from .executors.base import Executor
 from .executors.docker import DockerExecutor
 from .executors.local import LocalExecutor
 from .handlers import HANDLERS
+from .launcher import SessionManager
 from .runner import RunManager
 from .store import Store
 
@@ -69,9 +70,20 @@ class OrchestApp(ExtensionApp):
         True, help="On start, resume (docker) or fail (local) the runs a dead server left behind."
     ).tag(config=True)
 
+    session_manager_class = Type(
+        SessionManager,
+        klass=SessionManager,
+        help="Class that launches and tracks interactive pipeline sessions (EG + jupyter-server).",
+    ).tag(config=True)
+
     def configurable_classes(self) -> list[type]:
         """OrchestApp and every class whose options it configures."""
-        return [type(self), self.local_executor_class, self.docker_executor_class]
+        return [
+            type(self),
+            self.local_executor_class,
+            self.docker_executor_class,
+            self.session_manager_class,
+        ]
 
     def initialize_settings(self) -> None:
         register_schemas(self.serverapp.event_logger)
@@ -87,6 +99,12 @@ class OrchestApp(ExtensionApp):
             default_backend=self.default_backend,
             max_parallel=self.max_parallel,
             step_timeout=self.step_timeout,
+            log=self.log,
+        )
+        self.sessions = self.session_manager_class(
+            root_dir=self.serverapp.root_dir,
+            emit=emitter(self.serverapp.event_logger),
+            parent=self,
             log=self.log,
         )
         self._started: asyncio.Task | None = None
@@ -107,6 +125,7 @@ class OrchestApp(ExtensionApp):
         await self.store.open()
         if self.recover_runs:
             await self.runs.recover()
+        await self.sessions.reconcile()
         self.log.info("orchest_ext is ready (store: %s)", self.db_path)
 
     async def stop_extension(self) -> None:
@@ -114,6 +133,7 @@ class OrchestApp(ExtensionApp):
             return
         await self._started
         await self.runs.shutdown()
+        await self.sessions.shutdown()
         for executor in self.executors.values():
             await executor.close()
         await self.store.close()

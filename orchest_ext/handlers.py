@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from http.client import responses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from .executors.base import ExecutorUnavailable
+from .launcher import SessionExists
 from .pipeline import (
     RUN_TYPES,
     Pipeline,
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 API = r"/orchest/api"
 OPENAPI_SPEC = Path(__file__).parent / "openapi.yaml"
 LOG_CHUNK_LIMIT = 1 << 20
+PIPELINE_UUID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+LAUNCH_FIELDS = {"pipeline_uuid": str, "pipeline_dir": str}
 RUN_FIELDS = {
     "pipeline_path": str,
     "pipeline_description": (dict, str),
@@ -325,6 +329,67 @@ class OpenAPIHandler(OrchestHandler):
         self.finish(await asyncio.to_thread(OPENAPI_SPEC.read_bytes))
 
 
+class LaunchesHandler(OrchestHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.finish({"launches": self.orchest.sessions.list()})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.json_body()
+        check_fields(body, LAUNCH_FIELDS)
+        if not all(isinstance(body.get(name), str) for name in LAUNCH_FIELDS):
+            raise ApiError(
+                400,
+                "Give pipeline_uuid and pipeline_dir (the pipeline's directory, relative to the "
+                "server's root dir).",
+            )
+        pipeline_uuid = body["pipeline_uuid"]
+        if not PIPELINE_UUID.match(pipeline_uuid):
+            raise ApiError(
+                400,
+                f"pipeline_uuid {pipeline_uuid!r} must be 1-128 letters, digits, '.', '_' or '-' "
+                "and start with a letter or digit.",
+            )
+        directory = self.resolve_in_root(body["pipeline_dir"], "pipeline_dir")
+        if not directory.is_dir():
+            raise ApiError(400, f"pipeline_dir {body['pipeline_dir']!r} is not a directory.")
+        relative = directory.relative_to(Path(self.serverapp.root_dir).resolve()).as_posix()
+        try:
+            launch = await self.orchest.sessions.launch(pipeline_uuid, directory, relative)
+        except SessionExists as err:
+            raise ApiError(409, str(err)) from None
+        except ExecutorUnavailable as err:
+            raise ApiError(503, str(err)) from None
+        self.set_status(202)
+        self.set_header("Location", f"{self.base_url.rstrip('/')}{API}/launches/{pipeline_uuid}")
+        self.finish(launch)
+
+
+class LaunchHandler(OrchestHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, pipeline_uuid: str) -> None:
+        launch = self.orchest.sessions.get(pipeline_uuid)
+        if launch is None:
+            raise ApiError(404, f"Pipeline {pipeline_uuid!r} has no session.")
+        self.finish(launch)
+
+    @web.authenticated
+    @authorized
+    async def delete(self, pipeline_uuid: str) -> None:
+        try:
+            launch = await self.orchest.sessions.stop(pipeline_uuid)
+        except ExecutorUnavailable as err:
+            raise ApiError(503, str(err)) from None
+        if launch is None:
+            raise ApiError(404, f"Pipeline {pipeline_uuid!r} has no session.")
+        self.set_status(202)
+        self.finish(launch)
+
+
 def _read_chunk(path: Path, offset: int, limit: int) -> tuple[bytes, int]:
     try:
         with path.open("rb") as handle:
@@ -337,6 +402,7 @@ def _read_chunk(path: Path, offset: int, limit: int) -> tuple[bytes, int]:
 
 RUN_ID = r"(?P<run_id>[^/]+)"
 STEP_UUID = r"(?P<step_uuid>[^/]+)"
+PIPELINE_UUID_ARG = r"(?P<pipeline_uuid>[^/]+)"
 HANDLERS = [
     (rf"{API}/runs", RunsHandler),
     (rf"{API}/runs/{RUN_ID}", RunHandler),
@@ -345,4 +411,6 @@ HANDLERS = [
     (rf"{API}/pipelines/validate", ValidateHandler),
     (rf"{API}/backends", BackendsHandler),
     (rf"{API}/openapi.yaml", OpenAPIHandler),
+    (rf"{API}/launches", LaunchesHandler),
+    (rf"{API}/launches/{PIPELINE_UUID_ARG}", LaunchHandler),
 ]

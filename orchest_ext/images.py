@@ -22,6 +22,10 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from docker import DockerClient
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 IMAGES_DIR = PROJECT_ROOT / "images"
@@ -53,6 +57,24 @@ IMAGES: dict[str, ImageDef] = {
         context="step",
         requirements=("ipykernel>=6.25", "nbclient>=0.10", "nbformat>=5.9", "traitlets>=5.9"),
         description="Runs one pipeline step (DockerExecutor's default image).",
+    ),
+    "eg": ImageDef(
+        name="orchest-ext/eg:latest",
+        context="eg",
+        requirements=("jupyter_enterprise_gateway>=3.3,<3.4",),
+        description="Enterprise Gateway of a pipeline session, with orchest_ext's kernel launcher.",
+    ),
+    "server": ImageDef(
+        name="orchest-ext/server:latest",
+        context="server",
+        requirements=("jupyter_server>=2.10,<3",),
+        description="The jupyter-server of a pipeline session (kernels through its EG).",
+    ),
+    "kernel": ImageDef(
+        name="orchest-ext/kernel:latest",
+        context="kernel",
+        requirements=("ipykernel>=6.25", "gateway_provisioners>=0.5,<0.6"),
+        description="Interactive kernels of a pipeline session, one container each.",
     ),
 }
 """The images ``build_images`` knows, by short name. Add new images here."""
@@ -127,7 +149,9 @@ def prepare_context(image: ImageDef, dest: Path, project_wheels: Path) -> Path:
     return dest
 
 
-def build_image(client, image: ImageDef, context: Path, base_image: str | None, no_cache: bool):
+def build_image(
+    client: DockerClient, image: ImageDef, context: Path, base_image: str | None, no_cache: bool
+) -> None:
     """Build one image with the docker SDK, echoing the build output."""
     buildargs = {"BASE_IMAGE": base_image} if base_image else {}
     stream = client.api.build(
@@ -154,7 +178,7 @@ def build_images(
     names: Sequence[str] | None = None,
     base_image: str | None = None,
     no_cache: bool = False,
-    client=None,
+    client: DockerClient | None = None,
 ) -> list[str]:
     """Build the named images (all by default); return the tags built."""
     import docker
@@ -181,7 +205,10 @@ def build_images(
             started = time.monotonic()
             context = prepare_context(image, Path(tmp) / image.context, wheels.parent)
             log(f"building {image.name} from {base_image or 'the Dockerfile default'}")
-            build_image(client, image, context, base_image, no_cache)
+            try:
+                build_image(client, image, context, base_image, no_cache)
+            except docker.errors.DockerException as err:
+                raise BuildError(f"Building {image.name} failed: {err}") from None
             log(f"built {image.name} in {time.monotonic() - started:.1f} s")
             built.append(image.name)
     return built

@@ -21,6 +21,7 @@ PENDING, STARTED, SUCCESS, FAILURE, ABORTED = "PENDING", "STARTED", "SUCCESS", "
 TERMINAL = frozenset({SUCCESS, FAILURE, ABORTED})
 FAILURE_POLICIES = ("continue", "fail_fast")
 RUNS_SUBDIR = Path(".orchest") / "runs"
+PIPELINE_PARAMETERS = "pipeline_parameters"
 
 
 def now() -> str:
@@ -43,6 +44,33 @@ def step_files(run_dir: Path | str, step_uuid: str, file_path: str) -> StepFiles
 
 class RunRequestError(ValueError):
     """A run request that cannot be honoured as asked (maps to a 4xx)."""
+
+
+def resolve_parameter_overrides(
+    pipeline: Pipeline, overrides: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Orchest's run parameters: ``pipeline_parameters`` and step uuids (or unique titles)
+    mapped to parameter objects; returned keyed by step uuid."""
+    by_title: dict[str, list[str]] = {}
+    for uuid, step in pipeline.steps.items():
+        by_title.setdefault(step.title, []).append(uuid)
+    resolved: dict[str, dict[str, Any]] = {}
+    unknown = []
+    for key, values in overrides.items():
+        if not isinstance(values, dict):
+            raise RunRequestError(f"parameters[{key!r}] must be an object of parameter values.")
+        if key == PIPELINE_PARAMETERS or key in pipeline.steps:
+            resolved[key] = values
+        elif len(by_title.get(key, [])) == 1:
+            resolved[by_title[key][0]] = values
+        else:
+            unknown.append(key)
+    if unknown:
+        raise RunRequestError(
+            f"parameters name no step of the pipeline: {', '.join(map(repr, unknown))}; "
+            f"use step uuids, unique step titles or {PIPELINE_PARAMETERS!r}."
+        )
+    return resolved
 
 
 @dataclass
@@ -183,6 +211,7 @@ class RunManager:
                     else "."
                 )
             )
+        parameters = resolve_parameter_overrides(pipeline, parameters or {})
         await executor.check_available()
         run_id = str(uuidlib.uuid4())
         steps = {
@@ -203,7 +232,7 @@ class RunManager:
             inclusive=inclusive,
             backend=backend,
             failure_policy=failure_policy,
-            parameters=parameters or {},
+            parameters=parameters,
             env=env or {},
             write_back=write_back,
             run_dir=pipeline.directory / RUNS_SUBDIR / run_id,
@@ -452,6 +481,14 @@ class RunManager:
         model = pipeline.steps[step.uuid]
         files = step_files(run.run_dir, step.uuid, model.file_path)
         step_dir = files.step_dir
+        step_parameters = {**model.parameters, **run.parameters.get(step.uuid, {})}
+        pipeline_parameters = {
+            **pipeline.parameters,
+            **run.parameters.get(PIPELINE_PARAMETERS, {}),
+        }
+        parents = [
+            {"uuid": parent, "in_run": parent in run.steps} for parent in model.incoming_connections
+        ]
         internal = {
             "ORCHEST_RUN_UUID": run.id,
             "ORCHEST_STEP_UUID": step.uuid,
@@ -460,6 +497,9 @@ class RunManager:
             "ORCHEST_PIPELINE_DIR": str(pipeline.directory),
             "ORCHEST_RUN_DIR": str(run.run_dir),
             "ORCHEST_STEP_DIR": str(step_dir),
+            "ORCHEST_STEP_PARENTS": json.dumps(parents),
+            "ORCHEST_STEP_PARAMETERS": json.dumps(step_parameters),
+            "ORCHEST_PIPELINE_PARAMETERS": json.dumps(pipeline_parameters),
         }
         return StepSpec(
             run_id=run.id,
@@ -473,10 +513,12 @@ class RunManager:
             step_dir=step_dir,
             log_path=files.log_path,
             output_notebook_path=files.notebook_path,
-            env={**pipeline.env_variables, **run.env, **internal},
-            parameters=model.parameters,
+            env={**pipeline.env_variables, **model.env_variables, **run.env, **internal},
+            parameters=step_parameters,
+            pipeline_parameters=pipeline_parameters,
             kernel_name=(model.kernel or {}).get("name"),
             image=model.image,
+            pipeline_image=pipeline.default_image,
             environment=model.environment,
             write_back=run.write_back,
         )

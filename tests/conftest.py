@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from .docker_support import require_image
+
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
@@ -36,3 +38,11 @@ def api(jp_serverapp, jp_fetch):
         return response.code, (json.loads(text) if text else None)
 
     return call
+
+
+@pytest.fixture(params=["local", "docker"])
+def backend(request) -> str:
+    """Each backend in turn; the docker one needs the engine and the step image."""
+    if request.param == "docker":
+        require_image()
+    return request.param

@@ -20,7 +20,13 @@ from orchest_ext.executors.base import STEP_KINDS, ExecutorUnavailable, StepSpec
 from orchest_ext.executors.container_main import spec_to_json
 from orchest_ext.executors.docker import DockerExecutor, container_name, parse_memory
 
-from .docker_support import STEP_IMAGE, project_containers, remove_containers, require_image
+from .docker_support import (
+    STEP_IMAGE,
+    SocketProxy,
+    project_containers,
+    remove_containers,
+    require_image,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -160,7 +166,8 @@ async def test_unreachable_engine_fails_the_step(tmp_path: Path) -> None:
     ex = DockerExecutor(docker_url="unix:///nonexistent/docker.sock")
     result = await ex.run(make_spec(tmp_path, "r1", "a.sh", "true\n"))
     assert result.status == "FAILURE"
-    assert "Docker engine" in result.message
+    assert "Docker could not start step container" in result.message
+    assert "unix:///nonexistent/docker.sock" in result.message
     await ex.close()
 
 
@@ -234,6 +241,25 @@ async def test_failing_notebook(executor: DockerExecutor, tmp_path: Path, run_id
     assert run_containers(run_id) == []
 
 
+async def test_out_of_memory(tmp_path: Path, run_id: str) -> None:
+    require_image(STEP_IMAGE)
+    ex = DockerExecutor(memory_limit="64m")
+    spec = make_spec(tmp_path, run_id, "hog.py", "x = bytearray(400 * 1024 * 1024)\n")
+    result = await ex.run(spec)
+    assert result.status == "FAILURE"
+    assert "ran out of memory (memory_limit=64m)" in result.message
+    assert run_containers(run_id) == []
+    await ex.close()
+
+
+async def test_missing_step_file(executor: DockerExecutor, tmp_path: Path, run_id: str) -> None:
+    spec = make_spec(tmp_path, run_id, "gone.sh", "true\n")
+    spec.source_path.unlink()
+    result = await executor.run(spec)
+    assert result.status == "FAILURE"
+    assert result.message == "Step file not found: steps/gone.sh"
+
+
 async def test_keep_failed_container(tmp_path: Path, run_id: str) -> None:
     require_image(STEP_IMAGE)
     ex = DockerExecutor(keep_failed_containers=True)
@@ -260,12 +286,19 @@ async def test_missing_image_fails_fast(tmp_path: Path, run_id: str) -> None:
     await ex.close()
 
 
+SLOW_NOTEBOOK = new_notebook(cells=[new_code_cell("import time\ntime.sleep(60)")])
+
+
+@pytest.mark.parametrize(
+    ("filename", "content"), [("slow.sh", "sleep 60\n"), ("slow.ipynb", SLOW_NOTEBOOK)]
+)
 async def test_cancel_removes_container(
-    executor: DockerExecutor, tmp_path: Path, run_id: str
+    executor: DockerExecutor, tmp_path: Path, run_id: str, filename: str, content: Any
 ) -> None:
-    spec = make_spec(tmp_path, run_id, "slow.sh", "echo started\nsleep 60\n")
+    spec = make_spec(tmp_path, run_id, filename, content)
     task = asyncio.ensure_future(executor.run(spec))
     await wait_running(executor, run_id)
+    await asyncio.sleep(0.5)
     started = time.monotonic()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -274,12 +307,28 @@ async def test_cancel_removes_container(
     assert run_containers(run_id) == []
 
 
+async def test_engine_lost_mid_run(tmp_path: Path, run_id: str) -> None:
+    require_image(STEP_IMAGE)
+    proxy = SocketProxy(str(tmp_path / "docker.sock"))
+    await proxy.start()
+    ex = DockerExecutor(docker_url=proxy.url, connect_timeout=2)
+    spec = make_spec(tmp_path, run_id, "slow.sh", "sleep 60\n")
+    task = asyncio.ensure_future(ex.run(spec))
+    await wait_running(ex, run_id)
+    await proxy.cut()
+    result = await asyncio.wait_for(task, 10)
+    assert result.status == "FAILURE"
+    assert "Lost the Docker engine" in result.message
+    assert container_name(run_id, "step-1") in result.message
+    await ex.close()
+
+
 SERVER_SCRIPT = """
 import asyncio, json, sys
-from orchest_ext.executors.container_main import spec_from_dict
+from orchest_ext.executors.container_main import spec_from_json
 from orchest_ext.executors.docker import DockerExecutor
 
-spec = spec_from_dict(json.loads(sys.argv[1]))
+spec = spec_from_json(sys.argv[1])
 asyncio.run(DockerExecutor().run(spec, lambda h: print(json.dumps(h), flush=True)))
 """
 

@@ -91,6 +91,14 @@ def test_defaults_for_optional_fields(pipeline_dir: Path) -> None:
     assert step.title == "load.py"
     assert (step.incoming_connections, step.kernel, step.environment) == ([], {}, None)
     assert (step.parameters, step.meta_data, step.extra) == ({}, {}, {})
+    assert (step.env_variables, pipeline.default_image) == ({}, None)
+
+
+def test_default_image_from_settings(pipeline_dir: Path) -> None:
+    data = make_pipeline(settings={"default_image": "step:1"})
+    pipeline = parse_pipeline(data, pipeline_dir)
+    assert pipeline.default_image == "step:1"
+    assert pipeline.to_dict() == data
 
 
 @pytest.mark.parametrize(
@@ -121,12 +129,18 @@ def test_parse_json_text_and_bytes(pipeline_dir: Path) -> None:
 
 
 def test_round_trip_keeps_unknown_fields(pipeline_dir: Path) -> None:
-    step = {**make_step("uuid-1", "Load", "load.py"), "custom": {"x": [1, 2]}, "image": "img:1"}
+    step = {
+        **make_step("uuid-1", "Load", "load.py"),
+        "custom": {"x": [1, 2]},
+        "image": "img:1",
+        "env_variables": {"B": "2"},
+    }
     data = make_pipeline(step, services={"db": {"image": "postgres"}}, env_variables={"A": "1"})
     pipeline = parse_pipeline(copy.deepcopy(data), pipeline_dir)
     assert pipeline.extra == {"services": {"db": {"image": "postgres"}}}
     assert pipeline.steps["uuid-1"].extra == {"custom": {"x": [1, 2]}}
     assert pipeline.steps["uuid-1"].image == "img:1"
+    assert pipeline.steps["uuid-1"].env_variables == {"B": "2"}
     assert pipeline.env_variables == {"A": "1"}
     assert pipeline.to_dict() == data
     assert parse_pipeline(json.dumps(pipeline.to_dict()), pipeline_dir) == pipeline
@@ -195,6 +209,7 @@ def test_top_level_not_an_object(data: Any, tmp_path: Path) -> None:
         ({"uuid": "p", "steps": {}, "version": 1}, "version", "a string or null"),
         ({"uuid": "p", "steps": {}, "parameters": []}, "parameters", "must be an object"),
         ({"uuid": "p", "steps": {}, "settings": "x"}, "settings", "must be an object"),
+        ({"uuid": "p", "steps": {}, "settings": {"default_image": 3}}, "default_image", "string"),
         ({"uuid": "p", "steps": {}, "env_variables": []}, "env_variables", "must be an object"),
         ({"uuid": "p", "steps": {}, "env_variables": {"A": 1}}, "env_variables", "string"),
         ({"uuid": "p", "steps": {}, "env_variables": {"1A": "x"}}, "env_variables", "name"),
@@ -229,6 +244,9 @@ def test_step_not_an_object(tmp_path: Path) -> None:
         ("kernel", "python", '"kernel" must be an object'),
         ("kernel", {"name": 3}, 'kernel "name" must be a string'),
         ("meta_data", None, '"meta_data" must be an object'),
+        ("env_variables", [], '"env_variables" must be an object'),
+        ("env_variables", {"1A": "x"}, 'env_variables name "1A" is not a valid'),
+        ("env_variables", {"A": 1}, 'env_variables "A" must be a string'),
     ],
 )
 def test_step_field_issues(field: str, value: Any, text: str, pipeline_dir: Path) -> None:

@@ -8,6 +8,9 @@ from typing import Any, ClassVar
 
 from traitlets.config import LoggingConfigurable
 
+STEP_SDK_PATH = Path(__file__).resolve().parent.parent / "sdk"
+"""Put on a step's PYTHONPATH so that ``import orchest`` works inside steps only."""
+
 STEP_KINDS: dict[str, str] = {
     ".ipynb": "notebook",
     ".py": "python",
@@ -37,8 +40,13 @@ class StepSpec:
     env: dict[str, str]
     """Environment additions: user values, then internal ``ORCHEST_*`` values."""
     parameters: dict[str, Any] = field(default_factory=dict)
+    """Step parameters, with the run's overrides applied."""
+    pipeline_parameters: dict[str, Any] = field(default_factory=dict)
     kernel_name: str | None = None
     image: str | None = None
+    """The step's own image; else its ``environment`` mapped by the executor, else
+    ``pipeline_image``, else the executor's default."""
+    pipeline_image: str | None = None
     environment: str | None = None
     write_back: bool = False
 

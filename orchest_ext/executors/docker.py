@@ -1,9 +1,12 @@
 """DockerExecutor: run each pipeline step in its own Docker container (aiodocker).
 
 The pipeline directory is bind-mounted at the same absolute path, so paths in the
-``StepSpec`` need no translation. Inside the container ``container_main`` runs the step
-with ``LocalExecutor``: logs and executed notebooks land in the run directory as they
-would locally. Containers carry labels so a restarted server can follow or remove them.
+``StepSpec`` need no translation. Notebooks run through ``LocalExecutor`` inside the
+container (``container_main``); scripts are exec'd directly with the interpreter
+``LocalExecutor`` would use, appending to the same log, because a Python start-up per
+container would dominate short steps. Logs and executed notebooks land in the run
+directory while the step runs. Containers carry labels so a restarted server can follow
+or remove them.
 """
 
 from __future__ import annotations
@@ -12,16 +15,17 @@ import asyncio
 import inspect
 import os
 import re
+import signal
 from pathlib import Path
 from typing import Any
 
 import aiodocker
 import aiohttp
 from aiodocker.containers import DockerContainer
-from traitlets import Bool, Dict, Float, List, TraitError, Unicode, Union, validate
+from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, Union, validate
 
 from .base import Executor, ExecutorUnavailable, StepResult, StepSpec
-from .container_main import read_result, result_file, spec_to_json
+from .container_main import log_tail, read_result, result_file, spec_to_json, write_result
 
 PROJECT_LABEL = "orchest_ext.project"
 PROJECT = "orchest_ext"
@@ -29,6 +33,8 @@ RUN_LABEL = "orchest_ext.run_id"
 STEP_LABEL = "orchest_ext.step_uuid"
 PIPELINE_LABEL = "orchest_ext.pipeline_uuid"
 BUILD_HINT = "build the images with `jupyter orchest images build`"
+SCRIPT_INTERPRETERS = {"python": "python", "shell": "bash", "r": "Rscript"}
+"""Interpreter (looked up on the image's PATH) per script kind, as ``LocalExecutor`` runs them."""
 ENGINE_ERRORS = (aiodocker.DockerError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
 _MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*$", re.IGNORECASE)
@@ -45,6 +51,25 @@ def parse_memory(value: str) -> int:
 def container_name(run_id: str, step_uuid: str) -> str:
     """The container name of a step: ``orchest-<run>-<step>`` with unsafe characters replaced."""
     return re.sub(r"[^a-zA-Z0-9_.-]", "-", f"orchest-{run_id[:12]}-{step_uuid[:12]}")
+
+
+def exit_message(code: int) -> str:
+    """How a step container ended, in ``LocalExecutor``'s words (its init reports 128+signal)."""
+    if code > 128:
+        try:
+            return f"killed by signal {signal.Signals(code - 128).name}"
+        except ValueError:
+            pass
+    return f"exited with code {code}"
+
+
+def step_command(spec: StepSpec) -> list[str]:
+    """The container command: the script's interpreter, or ``container_main`` for notebooks."""
+    interpreter = SCRIPT_INTERPRETERS.get(spec.kind)
+    if interpreter is None:
+        return ["python", "-m", "orchest_ext.executors.container_main", spec_to_json(spec)]
+    redirect = 'log="$1"; shift; exec "$@" >>"$log" 2>&1'
+    return ["/bin/sh", "-c", redirect, "sh", str(spec.log_path), interpreter, str(spec.source_path)]
 
 
 def _stored_result(spec: StepSpec) -> StepResult | None:
@@ -99,7 +124,7 @@ class DockerExecutor(Executor):
         help="Extra bind mounts for step containers, each 'host_path:container_path[:ro|rw]'.",
     )
     gpus = Union(
-        [Unicode(), Float()],
+        [Unicode(), Int()],
         default_value=None,
         allow_none=True,
         config=True,
@@ -139,7 +164,7 @@ class DockerExecutor(Executor):
         return value
 
     @validate("gpus")
-    def _valid_gpus(self, proposal: dict[str, Any]) -> str | float | None:
+    def _valid_gpus(self, proposal: dict[str, Any]) -> str | int | None:
         value = proposal["value"]
         if isinstance(value, str) and value != "all" and not value.isdigit():
             raise TraitError(f"DockerExecutor.gpus must be 'all' or a count, not {value!r}.")
@@ -171,11 +196,14 @@ class DockerExecutor(Executor):
                     timeout=aiohttp.ClientTimeout(total=120, sock_connect=self.connect_timeout),
                 )
             except (AssertionError, ValueError) as err:
-                raise ExecutorUnavailable(f"No Docker engine configured: {err}") from None
+                reason = str(err) or "no Docker socket found and DOCKER_HOST is not set"
+                raise ExecutorUnavailable(
+                    f"Docker engine unreachable at {self._engine_address()}: {reason}"
+                ) from None
         return self._docker
 
     def _engine_address(self) -> str:
-        return self.docker_url or os.environ.get("DOCKER_HOST") or "the default socket"
+        return self.docker_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
     async def check_available(self) -> None:
         try:
@@ -223,7 +251,7 @@ class DockerExecutor(Executor):
         return [*binds, *self.extra_mounts]
 
     def _host_config(self, spec: StepSpec) -> dict[str, Any]:
-        config: dict[str, Any] = {"Binds": self._binds(spec)}
+        config: dict[str, Any] = {"Binds": self._binds(spec), "Init": True}
         if self.network:
             config["NetworkMode"] = self.network
         if self.cpu_limit:
@@ -237,10 +265,10 @@ class DockerExecutor(Executor):
 
     def container_config(self, spec: StepSpec) -> dict[str, Any]:
         """The ``POST /containers/create`` body for a step."""
-        env = {"HOME": "/tmp", **spec.env}
+        env = {"HOME": "/tmp", "PYTHONUNBUFFERED": "1", **spec.env}
         return {
             "Image": self.image_for(spec),
-            "Cmd": ["python", "-m", "orchest_ext.executors.container_main", spec_to_json(spec)],
+            "Cmd": step_command(spec),
             "Env": [f"{key}={value}" for key, value in env.items()],
             "WorkingDir": str(spec.working_dir.absolute()),
             "User": f"{os.getuid()}:{os.getgid()}",
@@ -257,14 +285,18 @@ class DockerExecutor(Executor):
     # -- running -----------------------------------------------------------------------------
 
     async def run(self, spec: StepSpec, on_started: Any = None) -> StepResult:
+        if not spec.source_path.is_file():
+            return StepResult("FAILURE", f"Step file not found: {spec.file_path}")
         docker = self._client()
         name = container_name(spec.run_id, spec.step_uuid)
         config = self.container_config(spec)
         Path(result_file(spec.step_dir)).unlink(missing_ok=True)
         container = None
+        started = False
         try:
             container = await self._create(docker, config, name)
             await container.start()
+            started = True
             handle = {"container_id": container.id, "container_name": name}
             if on_started is not None and inspect.isawaitable(outcome := on_started(handle)):
                 await outcome
@@ -279,9 +311,9 @@ class DockerExecutor(Executor):
                     f"Docker image {config['Image']!r} not found: {BUILD_HINT} "
                     "(or configure DockerExecutor.default_image/environment_images).",
                 )
-            return await self._engine_failure(container, name, err)
+            return await self._engine_failure(container, name, started, err)
         except ENGINE_ERRORS as err:
-            return await self._engine_failure(container, name, err)
+            return await self._engine_failure(container, name, started, err)
 
     async def _create(
         self, docker: aiodocker.Docker, config: dict[str, Any], name: str
@@ -298,41 +330,44 @@ class DockerExecutor(Executor):
 
     async def _follow(self, container: DockerContainer, spec: StepSpec) -> StepResult:
         """Wait for the container to exit, then turn its exit into a result and clean up."""
-        status = await container.wait()
-        code = status.get("StatusCode", -1)
+        code = (await container.wait()).get("StatusCode", -1)
         if code == 0:
-            await self._remove(container.id)
-            return StepResult("SUCCESS")
-        message = await self._failure_message(container, spec, code)
-        if not self.keep_failed_containers:
-            await self._remove(container.id)
-        return StepResult("FAILURE", message)
+            result = StepResult("SUCCESS")
+        else:
+            result = StepResult("FAILURE", await self._failure_message(container, spec, code))
+        write_result(spec.step_dir, result.status, result.message)
+        if code == 0 or not self.keep_failed_containers:
+            await self._discard(container.id)
+        return result
 
     async def _failure_message(self, container: DockerContainer, spec: StepSpec, code: int) -> str:
-        """What ``container_main`` reported, else what the engine knows about the exit."""
+        """What ``container_main`` reported, else the exit and the last output."""
         result = _stored_result(spec)
         if result is not None and result.message:
             return result.message
-        details = await container.show()
-        if details.get("State", {}).get("OOMKilled"):
+        if code == 137 and (await container.show())["State"].get("OOMKilled"):
             return f"the step ran out of memory (memory_limit={self.memory_limit}) and was killed"
-        lines = await container.log(stdout=True, stderr=True, tail=15)
-        output = "".join(lines).strip()
-        return f"the step container exited with code {code}" + (f":\n{output}" if output else "")
+        if spec.kind in SCRIPT_INTERPRETERS:
+            output = log_tail(spec.log_path)
+        else:
+            output = "".join(await container.log(stdout=True, stderr=True, tail=10)).strip()
+        return exit_message(code) + (f"; last output:\n{output}" if output else "")
 
     async def _engine_failure(
-        self, container: DockerContainer | None, name: str, err: BaseException
+        self, container: DockerContainer | None, name: str, started: bool, err: BaseException
     ) -> StepResult:
         """A step that failed because the engine refused or lost it; clean up if possible."""
         if container is not None and not self.keep_failed_containers:
-            try:
-                await asyncio.wait_for(self._remove(container.id), self.connect_timeout)
-            except ENGINE_ERRORS:
-                self.log.warning("Could not remove container %s", name)
+            await self._discard(container.id)
         reason = getattr(err, "message", None) or str(err) or type(err).__name__
+        engine = self._engine_address()
+        if started:
+            return StepResult(
+                "FAILURE",
+                f"Lost the Docker engine ({engine}) while step container {name} ran: {reason}",
+            )
         return StepResult(
-            "FAILURE",
-            f"Docker engine error for step container {name} ({self._engine_address()}): {reason}",
+            "FAILURE", f"Docker could not start step container {name} ({engine}): {reason}"
         )
 
     async def _remove(self, ref: str) -> None:
@@ -343,18 +378,23 @@ class DockerExecutor(Executor):
             if err.status not in (404, 409):
                 raise
 
+    async def _discard(self, ref: str) -> None:
+        """Remove a finished step's container; failing to do so does not change its result."""
+        try:
+            await asyncio.wait_for(self._remove(ref), self.stop_timeout + self.connect_timeout)
+        except ENGINE_ERRORS as err:
+            self.log.warning("Could not remove step container %s: %s", ref, err)
+
     async def _stop_and_remove(self, ref: str) -> None:
         """Give a cancelled step ``stop_timeout`` seconds to end, then remove its container."""
-        container = self._client().containers.container(ref)
+        stop = self._client().containers.container(ref).stop(t=int(self.stop_timeout))
         try:
-            await container.stop(t=int(self.stop_timeout))
-        except aiodocker.DockerError as err:
-            if err.status not in (304, 404):
-                self.log.warning("Could not stop container %s: %s", ref, err.message)
-        try:
-            await self._remove(ref)
+            await asyncio.wait_for(stop, self.stop_timeout + self.connect_timeout)
         except ENGINE_ERRORS as err:
-            self.log.warning("Could not remove container %s: %s", ref, err)
+            if isinstance(err, aiodocker.DockerError) and err.status == 404:
+                return
+            self.log.warning("Could not stop step container %s: %s", ref, err)
+        await self._discard(ref)
 
     # -- recovery ----------------------------------------------------------------------------
 

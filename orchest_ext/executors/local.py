@@ -15,8 +15,13 @@ import nbformat
 from jupyter_core.utils import ensure_async
 from traitlets import Float, Integer, Unicode
 
-from .base import Executor, StepResult, StepSpec
-from .notebook import StepNotebookClient, resolve_kernel_name, terminate_group
+from .base import STEP_SDK_PATH, Executor, StepResult, StepSpec
+from .notebook import (
+    StepNotebookClient,
+    inject_parameters,
+    resolve_kernel_name,
+    terminate_group,
+)
 
 _TAIL_BYTES = 2048
 _TAIL_LINES = 10
@@ -73,7 +78,12 @@ class LocalExecutor(Executor):
             self.log.warning("Not killing process group %s: it belongs to another user", pgid)
 
     def _env(self, spec: StepSpec) -> dict[str, str]:
-        return {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
+        """The server's environment, then the step's, with the step API on PYTHONPATH."""
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(STEP_SDK_PATH), env.get("PYTHONPATH")])
+        )
+        return env
 
     def _command(self, spec: StepSpec) -> list[str]:
         path = str(spec.source_path)
@@ -121,6 +131,7 @@ class LocalExecutor(Executor):
         kernel = await asyncio.to_thread(
             resolve_kernel_name, requested, self.default_kernel, self.log
         )
+        inject_parameters(nb, {**spec.pipeline_parameters, **spec.parameters})
         kernel_log_path = spec.step_dir / "kernel.log"
         with (
             open(spec.log_path, "a", encoding="utf-8") as log_file,

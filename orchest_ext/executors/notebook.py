@@ -22,6 +22,8 @@ from nbformat import NotebookNode
 from traitlets import Float
 
 SKIP_TAG = "skip"
+PARAMETERS_TAG = "parameters"
+INJECTED_TAG = "injected-parameters"
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 
@@ -85,6 +87,21 @@ def write_notebook(nb: NotebookNode, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     nbformat.write(nb, tmp)
     os.replace(tmp, path)
+
+
+def inject_parameters(nb: NotebookNode, parameters: dict[str, Any]) -> None:
+    """Papermill's convention: after the cell tagged ``parameters``, a cell tagged
+    ``injected-parameters`` assigns each parameter (replacing one injected earlier)."""
+    nb.cells = [c for c in nb.cells if INJECTED_TAG not in c.metadata.get("tags", [])]
+    index = next(
+        (i for i, c in enumerate(nb.cells) if PARAMETERS_TAG in c.metadata.get("tags", [])), None
+    )
+    if index is None or not parameters:
+        return
+    lines = ["# Parameters", *(f"{name} = {value!r}" for name, value in parameters.items())]
+    cell = nbformat.v4.new_code_cell("\n".join(lines) + "\n")
+    cell.metadata["tags"] = [INJECTED_TAG]
+    nb.cells.insert(index + 1, cell)
 
 
 def clear_outputs(nb: NotebookNode, skip_tag: str = SKIP_TAG) -> None:

@@ -1,4 +1,4 @@
-"""Pipeline and Step: parse and validate Orchest pipeline JSON."""
+"""Pipeline and Step: parse and validate Orchest pipeline JSON (and Elyra ``.pipeline`` files)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ _STEP_FIELDS = (
     "image",
     "parameters",
     "meta_data",
+    "env_variables",
 )
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAX_ISSUES_IN_MESSAGE = 5
@@ -60,7 +61,10 @@ def step_kind(file_path: str) -> str | None:
 
 @dataclass
 class Step:
-    """One pipeline step: a file plus how to run it."""
+    """One pipeline step: a file plus how to run it.
+
+    ``env_variables`` are this step's environment variables; they override the pipeline's.
+    """
 
     uuid: str
     title: str
@@ -71,6 +75,7 @@ class Step:
     image: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     meta_data: dict[str, Any] = field(default_factory=dict)
+    env_variables: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -100,12 +105,17 @@ class Step:
         }
         if self.image is not None:
             data["image"] = self.image
+        if self.env_variables:
+            data["env_variables"] = self.env_variables
         return copy.deepcopy({**data, **self.extra})
 
 
 @dataclass
 class Pipeline:
-    """A parsed pipeline: its settings and its steps keyed by uuid, in file order."""
+    """A parsed pipeline: its settings and its steps keyed by uuid, in file order.
+
+    ``settings["default_image"]`` is the image of steps that name none (``default_image``).
+    """
 
     name: str
     uuid: str
@@ -120,6 +130,11 @@ class Pipeline:
 
     def __post_init__(self) -> None:
         self.directory = Path(self.directory).resolve()
+
+    @property
+    def default_image(self) -> str | None:
+        """The image for steps without ``image`` or ``environment``: ``settings.default_image``."""
+        return self.settings.get("default_image")
 
     def to_dict(self) -> dict[str, Any]:
         """The Orchest pipeline JSON, unknown fields included."""
@@ -140,7 +155,7 @@ def parse_pipeline(
     path: Path | str | None = None,
     check_files: bool = True,
 ) -> Pipeline:
-    """Parse a pipeline description (a dict or JSON text) whose step files live in ``directory``.
+    """Parse an Orchest or Elyra pipeline (a dict or JSON text) with step files in ``directory``.
 
     Raises ``PipelineError`` listing every issue found.
     """
@@ -151,7 +166,7 @@ def parse_pipeline(
 
 
 def load_pipeline(path: Path | str, check_files: bool = True) -> Pipeline:
-    """Read and parse a pipeline file; its steps are relative to the file's directory."""
+    """Read and parse an Orchest or Elyra pipeline file; steps are relative to its directory."""
     path = Path(path).absolute()
     try:
         text = path.read_bytes()
@@ -213,6 +228,8 @@ def _parse(
     data: Any, directory: Path, path: Path | str | None, check_files: bool
 ) -> tuple[Pipeline | None, list[Issue]]:
     """Parse and validate in one pass, collecting every issue instead of stopping."""
+    from .elyra import is_elyra, to_orchest  # elyra imports this module
+
     checker = _Checker()
     if isinstance(data, (str, bytes, bytearray)):
         data = _load_json(data, checker)
@@ -224,6 +241,10 @@ def _parse(
             field="json",
         )
         return None, checker.issues
+    if is_elyra(data, path):
+        data = to_orchest(data, path, checker)
+        if data is None:
+            return None, checker.issues
     directory = directory.resolve()
     where = "Pipeline"
     fields = {
@@ -231,8 +252,8 @@ def _parse(
         "uuid": checker.get(data, "uuid", str, "", where, required=True),
         "version": checker.get(data, "version", (str, type(None)), None, where),
         "parameters": checker.get(data, "parameters", dict, {}, where),
-        "settings": checker.get(data, "settings", dict, {}, where),
-        "env_variables": _env_variables(data, checker),
+        "settings": _settings(data, checker),
+        "env_variables": _env_variables(data, where, None, checker),
     }
     raw_steps = checker.get(data, "steps", dict, {}, where, required=True)
     steps = {
@@ -311,6 +332,7 @@ def _parse_step(
         image=checker.get(raw, "image", (str, type(None)), None, where, key),
         parameters=checker.get(raw, "parameters", dict, {}, where, key),
         meta_data=checker.get(raw, "meta_data", dict, {}, where, key),
+        env_variables=_env_variables(raw, where, key, checker),
         extra={name: value for name, value in raw.items() if name not in _STEP_FIELDS},
     )
     if uuid != key:
@@ -440,21 +462,30 @@ def _check_connections(steps: dict[str, Step], checker: _Checker) -> None:
     checker.issues += find_cycle_issues(graph, {key: step.title for key, step in steps.items()})
 
 
-def _env_variables(data: dict[str, Any], checker: _Checker) -> dict[str, str]:
-    """Pipeline environment variables: valid names with string values."""
-    env = checker.get(data, "env_variables", dict, {}, "Pipeline")
+def _settings(data: dict[str, Any], checker: _Checker) -> dict[str, Any]:
+    """Pipeline settings; ``default_image``, when given, is an image name."""
+    settings = checker.get(data, "settings", dict, {}, "Pipeline")
+    checker.get(settings, "default_image", (str, type(None)), None, "Pipeline settings")
+    return settings
+
+
+def _env_variables(
+    data: dict[str, Any], where: str, step: str | None, checker: _Checker
+) -> dict[str, str]:
+    """Pipeline or step environment variables: valid names with string values."""
+    env = checker.get(data, "env_variables", dict, {}, where, step)
     for name, value in env.items():
         if not (isinstance(name, str) and _ENV_NAME.fullmatch(name)):
             checker.add(
-                f'Pipeline: env_variables name "{name}" is not a valid environment variable name '
+                f'{where}: env_variables name "{name}" is not a valid environment variable name '
                 "(letters, digits and _, not starting with a digit).",
-                None,
+                step,
                 "env_variables",
             )
         if not isinstance(value, str):
             checker.add(
-                f'Pipeline: env_variables "{name}" must be a string, got {_json_type(value)}.',
-                None,
+                f'{where}: env_variables "{name}" must be a string, got {_json_type(value)}.',
+                step,
                 "env_variables",
             )
     return env

@@ -1,0 +1,110 @@
+"""Data passing: a step's output is a file in its run directory, read by its children.
+
+Objects are pickled with protocol 5 and their large buffers (numpy arrays, Arrow
+data, bytes) are written out of band, straight from memory to the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import struct
+from pathlib import Path
+from typing import Any
+
+from .utils import OrchestError, context, json_context
+
+OUTPUT_DIR = "output"
+DATA_FILE = "data.pickle5"
+META_FILE = "meta.json"
+UNNAMED = "unnamed"
+_LENGTH = struct.Struct("<Q")
+
+__all__ = ["OrchestError", "OutputError", "get_inputs", "output"]
+
+
+class OutputError(OrchestError):
+    """An output cannot be stored or read."""
+
+
+def output(data: Any, name: str | None = None) -> None:
+    """Store ``data`` as this step's output for this run; a second call replaces the first."""
+    if name == UNNAMED:
+        raise OutputError(f"{UNNAMED!r} is reserved for unnamed outputs; choose another name")
+    label = repr(name) if name is not None else "(unnamed)"
+    buffers: list[pickle.PickleBuffer] = []
+    try:
+        header = pickle.dumps(data, protocol=5, buffer_callback=buffers.append)
+    except Exception as err:
+        raise OutputError(f"Cannot serialize output {label}: {type(err).__name__}: {err}") from err
+    directory = Path(context("ORCHEST_STEP_DIR")) / OUTPUT_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    _write_data(directory / DATA_FILE, header, [buffer.raw() for buffer in buffers])
+    meta = {"name": name, "step_uuid": os.environ.get("ORCHEST_STEP_UUID"), "format": "pickle5"}
+    _atomic_write(directory / META_FILE, json.dumps(meta).encode())
+
+
+def get_inputs() -> dict[str, Any]:
+    """Outputs of this step's parents: named ones by name, and ``"unnamed"``: a list of the
+    unnamed ones in the order of the step's incoming connections."""
+    inputs: dict[str, Any] = {UNNAMED: []}
+    for parent in json_context("ORCHEST_STEP_PARENTS", []):
+        directory = _output_dir(parent["uuid"], parent["in_run"])
+        if directory is None:
+            continue
+        meta = json.loads((directory / META_FILE).read_text())
+        value = _read_data(directory / DATA_FILE)
+        if meta["name"] is None:
+            inputs[UNNAMED].append(value)
+        else:
+            inputs[meta["name"]] = value
+    return inputs
+
+
+def _output_dir(step_uuid: str, in_run: bool) -> Path | None:
+    """This run's output of a parent step; for a parent outside the run, its latest output
+    from an earlier run of the pipeline."""
+    run_dir = Path(context("ORCHEST_RUN_DIR"))
+    current = run_dir / "steps" / step_uuid / OUTPUT_DIR
+    if in_run:
+        return current if (current / META_FILE).exists() else None
+    earlier = [
+        meta.parent
+        for meta in run_dir.parent.glob(f"*/steps/{step_uuid}/{OUTPUT_DIR}/{META_FILE}")
+        if meta.parent != current
+    ]
+    return max(earlier, key=lambda d: (d / META_FILE).stat().st_mtime, default=None)
+
+
+def _write_data(path: Path, header: bytes, buffers: list[memoryview]) -> None:
+    partial = path.with_suffix(".partial")
+    with partial.open("wb") as handle:
+        handle.write(_LENGTH.pack(len(header)))
+        handle.write(header)
+        handle.write(_LENGTH.pack(len(buffers)))
+        for buffer in buffers:
+            handle.write(_LENGTH.pack(buffer.nbytes))
+            handle.write(buffer)
+    os.replace(partial, path)
+
+
+def _read_data(path: Path) -> Any:
+    with path.open("rb") as handle:
+        header = handle.read(_read_length(handle))
+        buffers = []
+        for _ in range(_read_length(handle)):
+            buffer = bytearray(_read_length(handle))
+            handle.readinto(buffer)
+            buffers.append(buffer)
+    return pickle.loads(header, buffers=buffers)
+
+
+def _read_length(handle) -> int:
+    return _LENGTH.unpack(handle.read(_LENGTH.size))[0]
+
+
+def _atomic_write(path: Path, content: bytes) -> None:
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(content)
+    os.replace(partial, path)

@@ -1,0 +1,403 @@
+"""Interactive pipeline sessions (launches) against a real Docker engine, EG and kernels."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+import uuid as uuidlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchest_ext.events import LAUNCH_STATUS
+from orchest_ext.launcher import SessionManager, default_scope
+
+from .docker_support import docker, require_image
+from .helpers import notebook
+from .launch_support import (
+    SESSION_IMAGES,
+    SessionServer,
+    remove_scope,
+    session_containers,
+    session_networks,
+    wait_for_status,
+    wait_until_gone,
+)
+from .servers import ServerProcess
+
+INPUT_TEXT = "rows: 3\n"
+KERNEL_CODE = """
+import os
+print(os.getcwd())
+text = open("input.txt").read()
+with open("output.txt", "w") as handle:
+    handle.write(text.upper())
+len(text)
+"""
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **jp_server_config,
+        "SessionManager": {
+            "readiness_timeout": 90.0,
+            "kernel_cpu_limit": 1.0,
+            "kernel_memory_limit": "512m",
+        },
+    }
+
+
+@pytest.fixture
+def session_images() -> None:
+    """The session images must be built (skip without them; fail in CI)."""
+    for image in SESSION_IMAGES:
+        require_image(image)
+
+
+@pytest.fixture
+def sessions(jp_serverapp, session_images) -> SessionManager:
+    """The extension's SessionManager; whatever a failed test leaves behind is removed."""
+    (app,) = jp_serverapp.extension_manager.extension_apps["orchest_ext"]
+    yield app.sessions
+    remove_scope(app.sessions.scope)
+
+
+@pytest.fixture
+def pipeline_dir(jp_root_dir: Path) -> Path:
+    """``pipelines/demo`` with ``sub/input.txt`` and ``sub/analysis.ipynb``."""
+    directory = jp_root_dir / "pipelines" / "demo"
+    (directory / "sub").mkdir(parents=True)
+    (directory / "sub" / "input.txt").write_text(INPUT_TEXT)
+    (directory / "sub" / "analysis.ipynb").write_text(notebook("1 + 1"))
+    return directory
+
+
+def new_uuid() -> str:
+    return str(uuidlib.uuid4())
+
+
+async def launch_running(api, pipeline_uuid: str, pipeline_dir: str = "pipelines/demo") -> dict:
+    code, launch = await api(
+        "POST", "launches", body={"pipeline_uuid": pipeline_uuid, "pipeline_dir": pipeline_dir}
+    )
+    assert code == 202, launch
+    running = await wait_for_status(api, pipeline_uuid, {"RUNNING", "FAILED"})
+    assert running["status"] == "RUNNING", running
+    return running
+
+
+async def stop_and_wait(api, pipeline_uuid: str) -> None:
+    code, launch = await api("DELETE", "launches", pipeline_uuid)
+    assert code == 202, launch
+    assert launch["status"] == "STOPPING"
+    await wait_until_gone(api, pipeline_uuid)
+
+
+def assert_nothing_left(session_id: str) -> None:
+    assert session_containers(session_id) == []
+    assert session_networks(session_id) == []
+
+
+def inspect(name: str) -> dict[str, Any]:
+    proc = docker("inspect", name)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)[0]
+
+
+async def launch_events(ws, pipeline_uuid: str, until: str, timeout: float = 120) -> list[str]:
+    """Statuses of the launch_status events of ``pipeline_uuid`` up to ``until``."""
+    statuses: list[str] = []
+    deadline = time.monotonic() + timeout
+    while until not in statuses:
+        message = await asyncio.wait_for(ws.read_message(), deadline - time.monotonic())
+        assert message is not None, "the events websocket closed"
+        event = json.loads(message)
+        if event["schema_id"] == LAUNCH_STATUS and event["pipeline_uuid"] == pipeline_uuid:
+            assert "token" not in json.dumps(event)
+            statuses.append(event["status"])
+    return statuses
+
+
+@pytest.mark.docker
+async def test_session_runs_kernels_in_containers_on_the_pipeline_dir(
+    api, jp_ws_fetch, sessions, pipeline_dir
+):
+    ws = await jp_ws_fetch("api", "events", "subscribe")
+    pipeline_uuid = new_uuid()
+    body = {"pipeline_uuid": pipeline_uuid, "pipeline_dir": "pipelines/demo"}
+    code, launch = await api("POST", "launches", body=body)
+    assert code == 202, launch
+    assert launch["status"] == "LAUNCHING"
+    assert launch["server_info"] is None
+    code, second = await api("POST", "launches", body=body)
+    assert code == 409, second
+    assert "already has a session" in second["message"]
+
+    launch = await wait_for_status(api, pipeline_uuid, {"RUNNING", "FAILED"})
+    assert launch["status"] == "RUNNING", launch
+    info = launch["server_info"]
+    assert info["url"].startswith("http://127.0.0.1:") and info["token"]
+    assert info["base_url"] == "/" and info["root_dir"] == str(pipeline_dir)
+    assert launch["gateway_info"]["url"].startswith("http://127.0.0.1:")
+    code, listing = await api("GET", "launches")
+    assert code == 200 and [s["pipeline_uuid"] for s in listing["launches"]] == [pipeline_uuid]
+
+    session_id = launch["session_id"]
+    assert len(session_containers(session_id)) == 2
+    for role in ("eg", "server"):
+        details = inspect(f"orchest-{session_id}-{role}")
+        assert details["Config"]["Labels"]["orchest_ext.pipeline_uuid"] == pipeline_uuid
+        bindings = details["HostConfig"]["PortBindings"]["8888/tcp"]
+        assert [binding["HostIp"] for binding in bindings] == ["127.0.0.1"]
+    server_env = inspect(f"orchest-{session_id}-server")["Config"]["Env"]
+    assert any(item.startswith("KERNEL_USERNAME=") for item in server_env)
+
+    server = SessionServer(info)
+    kernel_id = await server.start_notebook_kernel("sub/analysis.ipynb")
+    (kernel,) = session_containers(session_id, f"kernel_id={kernel_id}")
+    details = inspect(kernel["ID"])
+    assert details["Config"]["Labels"]["orchest_ext.role"] == "kernel"
+    assert details["Config"]["Labels"]["orchest_ext.pipeline_uuid"] == pipeline_uuid
+    assert details["HostConfig"]["Memory"] == 512 * 1024**2
+    assert details["HostConfig"]["NanoCpus"] == 10**9
+
+    execution = await server.execute(kernel_id, KERNEL_CODE)
+    assert execution.error is None, execution.error
+    assert execution.stdout.strip() == str(pipeline_dir / "sub")
+    assert execution.results == [str(len(INPUT_TEXT))]
+    output = pipeline_dir / "sub" / "output.txt"
+    assert output.read_text() == INPUT_TEXT.upper()
+    assert (output.stat().st_uid, output.stat().st_gid) == (os.getuid(), os.getgid())
+
+    await stop_and_wait(api, pipeline_uuid)
+    assert_nothing_left(session_id)
+    statuses = await launch_events(ws, pipeline_uuid, until="STOPPED")
+    assert statuses == ["LAUNCHING", "RUNNING", "STOPPING", "STOPPED"]
+    ws.close()
+
+
+@pytest.mark.docker
+async def test_stop_removes_kernels_of_a_killed_gateway(api, sessions, pipeline_dir):
+    pipeline_uuid = new_uuid()
+    launch = await launch_running(api, pipeline_uuid)
+    session_id = launch["session_id"]
+    server = SessionServer(launch["server_info"])
+    kernel_id = await server.start_notebook_kernel("sub/analysis.ipynb")
+    execution = await server.execute(kernel_id, "21 * 2")
+    assert execution.results == ["42"]
+
+    assert docker("kill", f"orchest-{session_id}-eg").returncode == 0
+    await asyncio.sleep(1)
+    (kernel,) = session_containers(session_id, "orchest_ext.role=kernel")
+    assert kernel["State"] == "running"
+
+    await stop_and_wait(api, pipeline_uuid)
+    assert_nothing_left(session_id)
+
+
+@pytest.mark.docker
+async def test_missing_images_fail_with_build_hint(api, sessions, pipeline_dir):
+    sessions.eg_image = "orchest-ext/not-built:latest"
+    pipeline_uuid = new_uuid()
+    code, launch = await api(
+        "POST", "launches", body={"pipeline_uuid": pipeline_uuid, "pipeline_dir": "pipelines/demo"}
+    )
+    assert code == 202, launch
+    failed = await wait_for_status(api, pipeline_uuid, {"FAILED", "RUNNING"})
+    assert failed["status"] == "FAILED"
+    assert "orchest-ext/not-built:latest" in failed["reason"]
+    assert "jupyter orchest images build" in failed["reason"]
+    assert failed["server_info"] is None
+    assert_nothing_left(failed["session_id"])
+    await stop_and_wait(api, pipeline_uuid)
+
+
+@pytest.mark.docker
+async def test_crashing_server_fails_with_its_log_and_can_be_relaunched(
+    api, sessions, pipeline_dir
+):
+    sessions.server_image = "orchest-ext/kernel:latest"
+    pipeline_uuid = new_uuid()
+    body = {"pipeline_uuid": pipeline_uuid, "pipeline_dir": "pipelines/demo"}
+    code, launch = await api("POST", "launches", body=body)
+    assert code == 202, launch
+    failed = await wait_for_status(api, pipeline_uuid, {"FAILED", "RUNNING"})
+    assert failed["status"] == "FAILED"
+    assert "jupyter-server container exited" in failed["reason"]
+    assert failed["failed_container"] == f"orchest-{failed['session_id']}-server"
+    assert "jupyter-server" in failed["log_tail"]
+    assert_nothing_left(failed["session_id"])
+
+    sessions.server_image = "orchest-ext/server:latest"
+    relaunched = await launch_running(api, pipeline_uuid)
+    assert relaunched["session_id"] != failed["session_id"]
+    await stop_and_wait(api, pipeline_uuid)
+    assert_nothing_left(relaunched["session_id"])
+
+
+@pytest.mark.docker
+async def test_readiness_timeout_fails_and_cleans_up(api, sessions, pipeline_dir):
+    sessions.readiness_timeout = 0.0
+    pipeline_uuid = new_uuid()
+    code, _ = await api(
+        "POST", "launches", body={"pipeline_uuid": pipeline_uuid, "pipeline_dir": "pipelines/demo"}
+    )
+    assert code == 202
+    failed = await wait_for_status(api, pipeline_uuid, {"FAILED", "RUNNING"})
+    assert failed["status"] == "FAILED"
+    assert "did not answer within 0 s" in failed["reason"]
+    assert failed["failed_container"].startswith(f"orchest-{failed['session_id']}-")
+    assert_nothing_left(failed["session_id"])
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"pipeline_uuid": "p", "pipeline_dir": "../outside"}, "leaves the server's root dir"),
+        ({"pipeline_uuid": "p", "pipeline_dir": "/etc"}, "must be relative"),
+        ({"pipeline_uuid": "p", "pipeline_dir": "missing"}, "is not a directory"),
+        ({"pipeline_uuid": "p", "pipeline_dir": "pipelines/demo/sub/input.txt"}, "not a directory"),
+        ({"pipeline_uuid": "p"}, "Give pipeline_uuid and pipeline_dir"),
+        ({"pipeline_uuid": 7, "pipeline_dir": "pipelines/demo"}, "pipeline_uuid must be a string"),
+        ({"pipeline_uuid": "a/b", "pipeline_dir": "pipelines/demo"}, "must be 1-128 letters"),
+        ("[1, 2]", "must be a JSON object"),
+        ("{not json", "not valid JSON"),
+    ],
+)
+async def test_bad_launch_requests_are_400(api, pipeline_dir, body, message):
+    code, reply = await api("POST", "launches", body=body)
+    assert code == 400, reply
+    assert message in reply["message"]
+
+
+async def test_unknown_sessions_are_404(api):
+    for method in ("GET", "DELETE"):
+        code, reply = await api(method, "launches", "no-such-pipeline")
+        assert code == 404, reply
+        assert "has no session" in reply["message"]
+    code, listing = await api("GET", "launches")
+    assert (code, listing) == (200, {"launches": []})
+
+
+async def test_unreachable_engine_is_503(api, jp_serverapp, pipeline_dir, tmp_path):
+    (app,) = jp_serverapp.extension_manager.extension_apps["orchest_ext"]
+    await app.sessions.close()
+    app.sessions.docker_url = f"unix://{tmp_path / 'no-docker.sock'}"
+    code, reply = await api(
+        "POST", "launches", body={"pipeline_uuid": "p", "pipeline_dir": "pipelines/demo"}
+    )
+    assert code == 503, reply
+    assert "Docker engine unreachable" in reply["message"]
+    assert (await api("GET", "launches", "p"))[0] == 404
+
+
+# -- real server processes: restart reconciliation and shutdown ------------------------------
+
+
+def server_wait(server: ServerProcess, pipeline_uuid: str, wanted: set[str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while True:
+        code, launch = server.request("GET", f"/orchest/api/launches/{pipeline_uuid}")
+        assert code == 200, launch
+        if launch["status"] in wanted:
+            return launch
+        assert time.monotonic() < deadline, launch
+        time.sleep(0.1)
+
+
+def server_launch(server: ServerProcess, pipeline_dir: str) -> str:
+    pipeline_uuid = new_uuid()
+    code, launch = server.request(
+        "POST",
+        "/orchest/api/launches",
+        {"pipeline_uuid": pipeline_uuid, "pipeline_dir": pipeline_dir},
+    )
+    assert code == 202, launch
+    return pipeline_uuid
+
+
+def server_stop(server: ServerProcess, pipeline_uuid: str) -> None:
+    code, launch = server.request("DELETE", f"/orchest/api/launches/{pipeline_uuid}")
+    assert code == 202, launch
+    deadline = time.monotonic() + 60
+    while server.request("GET", f"/orchest/api/launches/{pipeline_uuid}")[0] != 404:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def session_answers(launch: dict[str, Any]) -> bool:
+    import urllib.request
+
+    info = launch["server_info"]
+    request = urllib.request.Request(
+        f"{info['url']}api/status", headers={"Authorization": f"token {info['token']}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status == 200
+
+
+@pytest.fixture
+def server_root(tmp_path: Path, session_images) -> Path:
+    """A root dir with two pipeline dirs; its sessions are removed afterwards."""
+    root = tmp_path / "root"
+    for name in ("a", "b"):
+        (root / name).mkdir(parents=True)
+    yield root
+    remove_scope(default_scope(root))
+
+
+@pytest.mark.docker
+def test_restart_adopts_complete_sessions_and_removes_partial_ones(server_root, tmp_path):
+    first = ServerProcess(server_root, tmp_path / "state").start()
+    try:
+        complete = server_launch(first, "a")
+        partial = server_launch(first, "b")
+        kept = server_wait(first, complete, {"RUNNING", "FAILED"})
+        broken = server_wait(first, partial, {"RUNNING", "FAILED"})
+        assert kept["status"] == broken["status"] == "RUNNING"
+    finally:
+        first.kill()
+    assert docker("rm", "-f", f"orchest-{broken['session_id']}-server").returncode == 0
+
+    second = ServerProcess(server_root, tmp_path / "state").start()
+    try:
+        adopted = server_wait(second, complete, {"RUNNING"})
+        assert adopted["session_id"] == kept["session_id"]
+        assert adopted["server_info"] == kept["server_info"]
+        assert session_answers(adopted)
+        assert second.request("GET", f"/orchest/api/launches/{partial}")[0] == 404
+        assert_nothing_left(broken["session_id"])
+        code, listing = second.request("GET", "/orchest/api/launches")
+        assert code == 200
+        assert [s["pipeline_uuid"] for s in listing["launches"]] == [complete]
+
+        server_stop(second, complete)
+        assert_nothing_left(kept["session_id"])
+    finally:
+        second.stop()
+
+
+@pytest.mark.docker
+def test_server_shutdown_stops_sessions_unless_kept(server_root, tmp_path):
+    server = ServerProcess(server_root, tmp_path / "state").start()
+    pipeline_uuid = server_launch(server, "a")
+    launch = server_wait(server, pipeline_uuid, {"RUNNING", "FAILED"})
+    server.stop()
+    assert_nothing_left(launch["session_id"])
+
+    keep = ["--SessionManager.keep_sessions=True"]
+    server = ServerProcess(server_root, tmp_path / "state", keep).start()
+    pipeline_uuid = server_launch(server, "a")
+    launch = server_wait(server, pipeline_uuid, {"RUNNING", "FAILED"})
+    server.stop()
+    assert len(session_containers(launch["session_id"])) == 2
+    server = ServerProcess(server_root, tmp_path / "state").start()
+    try:
+        assert server_wait(server, pipeline_uuid, {"RUNNING"})["session_id"] == launch["session_id"]
+    finally:
+        server.stop()
+    assert_nothing_left(launch["session_id"])

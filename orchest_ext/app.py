@@ -15,7 +15,7 @@ from .executors.base import Executor
 from .executors.docker import DockerExecutor
 from .executors.local import LocalExecutor
 from .handlers import HANDLERS
-from .launcher import SessionManager
+from .launcher import PipelineSessionManager
 from .runner import RunManager
 from .store import Store
 
@@ -71,8 +71,8 @@ class OrchestApp(ExtensionApp):
     ).tag(config=True)
 
     session_manager_class = Type(
-        SessionManager,
-        klass=SessionManager,
+        PipelineSessionManager,
+        klass=PipelineSessionManager,
         help="Class that launches and tracks interactive pipeline sessions (EG + jupyter-server).",
     ).tag(config=True)
 

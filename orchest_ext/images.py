@@ -55,8 +55,17 @@ IMAGES: dict[str, ImageDef] = {
     "step": ImageDef(
         name="orchest-ext/step:latest",
         context="step",
-        requirements=("ipykernel>=6.25", "nbclient>=0.10", "nbformat>=5.9", "traitlets>=5.9"),
-        description="Runs one pipeline step (DockerExecutor's default image).",
+        requirements=(
+            "ipykernel>=6.25",
+            "nbclient>=0.10",
+            "nbformat>=5.9",
+            "traitlets>=5.9",
+            "numpy>=1.26",
+            "pandas>=2.1",
+            "scikit-learn>=1.3",
+        ),
+        description="Runs one pipeline step (DockerExecutor's default image), with the "
+        "scientific Python basics (numpy, pandas, scikit-learn).",
     ),
     "eg": ImageDef(
         name="orchest-ext/eg:latest",

@@ -1,4 +1,4 @@
-"""SessionManager: interactive pipeline sessions, one per pipeline (aiodocker).
+"""PipelineSessionManager: interactive pipeline sessions, one per pipeline (aiodocker).
 
 A session is a docker network, an Enterprise Gateway (EG) container and a jupyter-server
 container that runs every kernel through that EG (``--gateway-url``). EG starts each
@@ -63,22 +63,16 @@ PORT = 8888
 """The port EG and the jupyter-server listen on inside their containers."""
 EG_KERNELS_DIR = "/usr/local/share/jupyter/kernels"
 EG_DOCKER_SOCKET = "/var/run/docker.sock"
-SHIPPED_KERNELSPECS = next(
-    (
-        path
-        for path in (
-            Path(__file__).parent / "kernelspecs",
-            Path(__file__).parent.parent / "kernelspecs",
-        )
-        if path.is_dir()
-    ),
-    Path(__file__).parent / "kernelspecs",
-)
+SHIPPED_KERNELSPECS = Path(__file__).parent / "kernelspecs"
+"""The kernelspecs in an installed wheel; a source checkout has them beside the package."""
+if not SHIPPED_KERNELSPECS.is_dir():
+    SHIPPED_KERNELSPECS = Path(__file__).parent.parent / "kernelspecs"
 POLL_INTERVAL = 0.1
 LOG_TAIL_LINES = 40
 
 
 def now() -> str:
+    """The current UTC time in ISO 8601."""
     return datetime.now(timezone.utc).isoformat()
 
 
@@ -160,8 +154,12 @@ class Session:
         }
 
 
-class SessionManager(LoggingConfigurable):
-    """Launches, tracks, stops and adopts the pipeline sessions of this server."""
+class PipelineSessionManager(LoggingConfigurable):
+    """Launches, tracks, stops and adopts the pipeline sessions of this server.
+
+    Not called SessionManager: jupyter_server has a configurable of that name, and
+    traitlets config sections (``c.SessionManager``) go by class name.
+    """
 
     docker_url = Unicode(
         None,
@@ -268,8 +266,8 @@ class SessionManager(LoggingConfigurable):
     )
     state_dir = Unicode(
         config=True,
-        help="Directory of per-session files (the kernelspecs mounted into EG); default: "
-        "<jupyter data dir>/orchest_ext/sessions.",
+        help="Directory of per-session files (the kernelspecs mounted into EG), in a "
+        "subdirectory per scope; default: <jupyter data dir>/orchest_ext/sessions.",
     )
     scope = Unicode(
         config=True,
@@ -300,15 +298,23 @@ class SessionManager(LoggingConfigurable):
                 parse_memory(value)
             except ValueError:
                 raise TraitError(
-                    f"SessionManager.kernel_memory_limit: {value!r} is not a size like '512m'."
+                    f"PipelineSessionManager.kernel_memory_limit: {value!r} is not a size "
+                    "like '512m' or '2g'."
                 ) from None
+        return value
+
+    @validate("kernel_cpu_limit")
+    def _valid_cpus(self, proposal: dict[str, Any]) -> float | None:
+        value = proposal["value"]
+        if value is not None and value <= 0:
+            raise TraitError(f"PipelineSessionManager.kernel_cpu_limit must be positive: {value}.")
         return value
 
     @validate("mount_path")
     def _valid_mount_path(self, proposal: dict[str, Any]) -> str:
         value = proposal["value"]
         if value and not value.startswith("/"):
-            raise TraitError(f"SessionManager.mount_path must be absolute, not {value!r}.")
+            raise TraitError(f"PipelineSessionManager.mount_path must be absolute, not {value!r}.")
         return value
 
     def __init__(self, root_dir: str | Path, emit: Emit | None = None, **kwargs: Any) -> None:
@@ -385,16 +391,21 @@ class SessionManager(LoggingConfigurable):
             return None if session is None else session.to_dict()
         if session.status != FAILED:
             await self.check_available()
-        launching = session.task if session.status == LAUNCHING else None
-        self._set_status(session, STOPPING)
-        session.task = asyncio.get_running_loop().create_task(self._stop(session, launching))
+        if session.status != STOPPING:
+            launching, session.task = session.task, None
+            self._set_status(session, STOPPING)
+            session.task = asyncio.get_running_loop().create_task(self._stop(session, launching))
         return session.to_dict()
 
     async def shutdown(self) -> None:
         """Stop every session (keep running ones if ``keep_sessions``) and close the client."""
         for session in list(self._sessions.values()):
-            if not (self.keep_sessions and session.status == RUNNING):
+            if self.keep_sessions and session.status == RUNNING:
+                continue
+            try:
                 await self.stop(session.pipeline_uuid)
+            except ExecutorUnavailable as err:
+                self.log.warning("Cannot stop session %s: %s", session.session_id, err)
         tasks = [s.task for s in self._sessions.values() if s.task and s.status == STOPPING]
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.close()
@@ -426,18 +437,14 @@ class SessionManager(LoggingConfigurable):
     # -- launching ---------------------------------------------------------------------------
 
     async def _launch(self, session: Session) -> None:
-        """Create and start everything, wait until ready; FAILED (and cleaned up) otherwise."""
+        """Create and start everything and wait until ready; FAILED (cleaned up) otherwise.
+
+        A stop does not cancel a launch: the launch completes its docker calls, so nothing
+        is created behind the teardown's back, and then gives way (status not LAUNCHING).
+        """
         try:
-            await self._check_images()
-            kernel_names = await asyncio.to_thread(self._write_kernelspecs, session)
-            await self._ensure_network(session)
-            eg, server = await self._start_containers(
-                (session.container_name(EG), self._eg_config(session, kernel_names)),
-                (session.container_name(SERVER), self._server_config(session)),
-            )
-            await self._wait_ready(session, {EG: eg, SERVER: server})
-        except asyncio.CancelledError:
-            raise
+            containers = await self._create(session)
+            await self._wait_ready(session, containers)
         except LaunchFailed as failure:
             await self._fail(session, failure)
             return
@@ -449,8 +456,20 @@ class SessionManager(LoggingConfigurable):
             self.log.exception("Launching session %s failed", session.session_id)
             await self._fail(session, LaunchFailed(f"{type(err).__name__}: {err}"))
             return
-        session.started_time = now()
-        self._set_status(session, RUNNING)
+        if session.status == LAUNCHING:
+            session.started_time = now()
+            self._set_status(session, RUNNING)
+
+    async def _create(self, session: Session) -> dict[str, DockerContainer]:
+        """The session's network, kernelspecs, EG and server containers (started)."""
+        await self._check_images()
+        kernel_names = await asyncio.to_thread(self._write_kernelspecs, session)
+        await self._ensure_network(session)
+        eg, server = await self._start_containers(
+            (session.container_name(EG), self._eg_config(session, kernel_names)),
+            (session.container_name(SERVER), self._server_config(session)),
+        )
+        return {EG: eg, SERVER: server}
 
     async def _check_images(self) -> None:
         images = [self.eg_image, self.server_image, self.kernel_image]
@@ -459,7 +478,7 @@ class SessionManager(LoggingConfigurable):
         if missing:
             raise LaunchFailed(
                 f"Docker image(s) not found: {', '.join(missing)}; {BUILD_HINT} "
-                "(or configure SessionManager.eg_image/server_image/kernel_image)."
+                "(or configure PipelineSessionManager.eg_image/server_image/kernel_image)."
             )
 
     async def _image_exists(self, image: str) -> bool:
@@ -483,7 +502,7 @@ class SessionManager(LoggingConfigurable):
         }
 
     def _session_dir(self, session_id: str) -> Path:
-        return Path(self.state_dir) / session_id
+        return Path(self.state_dir) / self.scope / session_id
 
     def _write_kernelspecs(self, session: Session) -> list[str]:
         """Render the session's kernelspecs into its state dir; return the kernel names."""
@@ -554,8 +573,10 @@ class SessionManager(LoggingConfigurable):
             "EG_IP": "0.0.0.0",
             "EG_PORT": str(PORT),
         }
-        if uid == 0 or gid == 0:
-            env.update(EG_PROHIBITED_UIDS="", EG_PROHIBITED_GIDS="")
+        if uid == 0:
+            env["EG_PROHIBITED_UIDS"] = ""
+        if gid == 0:
+            env["EG_PROHIBITED_GIDS"] = ""
         if self.kernel_username == "root":
             env["EG_UNAUTHORIZED_USERS"] = ""
         env.update(self.eg_env)
@@ -631,7 +652,7 @@ class SessionManager(LoggingConfigurable):
             SERVER: (f"{session.server_url}api/status", session.server_token),
         }
         deadline = asyncio.get_running_loop().time() + self.readiness_timeout
-        while probes:
+        while probes and session.status == LAUNCHING:
             answers = await asyncio.gather(*(_probe(url, token) for url, token in probes.values()))
             probes = {
                 role: probe
@@ -652,7 +673,7 @@ class SessionManager(LoggingConfigurable):
                 role = next(iter(probes))
                 raise LaunchFailed(
                     f"The {ROLE_NAMES[role]} did not answer within "
-                    f"{self.readiness_timeout:g} s (SessionManager.readiness_timeout).",
+                    f"{self.readiness_timeout:g} s (PipelineSessionManager.readiness_timeout).",
                     role,
                 )
             await asyncio.sleep(POLL_INTERVAL)
@@ -668,11 +689,16 @@ class SessionManager(LoggingConfigurable):
 
     async def _fail(self, session: Session, failure: LaunchFailed) -> None:
         """Record the failure (with the failing container's log tail) and clean up."""
+        if session.status != LAUNCHING:
+            return
         session.reason = failure.reason
         if failure.role:
             session.failed_container = session.container_name(failure.role)
             session.log_tail = await self._log_tail(session.failed_container)
-        await self._teardown(session.session_id)
+        try:
+            await self._teardown(session.session_id)
+        except ENGINE_ERRORS as err:
+            self.log.error("Cleaning up session %s failed: %s", session.session_id, err)
         self._set_status(session, FAILED)
 
     async def _log_tail(self, name: str) -> str | None:
@@ -689,9 +715,8 @@ class SessionManager(LoggingConfigurable):
     # -- stopping ----------------------------------------------------------------------------
 
     async def _stop(self, session: Session, launching: asyncio.Task | None) -> None:
-        """Cancel a launch in progress, remove everything of the session, forget it."""
-        if launching is not None and not launching.done():
-            launching.cancel()
+        """Let a launch in progress give way, remove everything of the session, forget it."""
+        if launching is not None:
             await asyncio.gather(launching, return_exceptions=True)
         try:
             await self._teardown(session.session_id)
@@ -708,17 +733,17 @@ class SessionManager(LoggingConfigurable):
         containers = await self._session_containers(session_id)
         await asyncio.gather(
             *(
-                self._stop_container(c["Id"])
+                self._stop_container(c.id)
                 for c in containers
                 if c["Labels"].get(ROLE_LABEL) in (EG, SERVER)
             )
         )
         remaining = await self._session_containers(session_id)
-        await asyncio.gather(*(self._remove_container(c["Id"]) for c in remaining))
+        await asyncio.gather(*(self._remove_container(c.id) for c in remaining))
         await self._remove_network(session_network(session_id))
         await asyncio.to_thread(shutil.rmtree, self._session_dir(session_id), True)
 
-    async def _session_containers(self, session_id: str) -> list[dict[str, Any]]:
+    async def _session_containers(self, session_id: str) -> list[DockerContainer]:
         labels = [f"{PROJECT_LABEL}={PROJECT}", f"{SESSION_LABEL}={session_id}"]
         return await self._client().containers.list(all=True, filters={"label": labels})
 
@@ -759,33 +784,33 @@ class SessionManager(LoggingConfigurable):
         except (*ENGINE_ERRORS, ExecutorUnavailable) as err:
             self.log.info("No sessions to adopt: Docker engine unavailable (%s)", err)
             return
-        groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        groups: dict[str, list[DockerContainer]] = defaultdict(list)
         for container in containers:
             groups[container["Labels"][SESSION_LABEL]].append(container)
         for network in networks:
             groups.setdefault(network["Labels"][SESSION_LABEL], [])
         for session_id, group in groups.items():
-            await self._reconcile_one(session_id, group)
+            try:
+                await self._reconcile_one(session_id, group)
+            except Exception:
+                self.log.exception("Could not adopt or remove session %s", session_id)
         await asyncio.to_thread(self._remove_stale_state)
 
-    async def _reconcile_one(self, session_id: str, group: list[dict[str, Any]]) -> None:
+    async def _reconcile_one(self, session_id: str, group: list[DockerContainer]) -> None:
         session = await self._adoptable(session_id, group)
         if session is not None and session.pipeline_uuid not in self._sessions:
-            session.started_time = session.started_time or now()
             self._sessions[session.pipeline_uuid] = session
             self._set_status(session, RUNNING)
             return
         self.log.info("Removing the leftovers of session %s", session_id)
         await self._teardown(session_id)
 
-    async def _adoptable(self, session_id: str, group: list[dict[str, Any]]) -> Session | None:
+    async def _adoptable(self, session_id: str, group: list[DockerContainer]) -> Session | None:
         """The session of ``group`` if its EG and server run and answer; else None."""
         by_role = {c["Labels"].get(ROLE_LABEL): c for c in group}
-        if not all(by_role.get(role, {}).get("State") == "running" for role in (EG, SERVER)):
+        if any(role not in by_role or by_role[role]["State"] != "running" for role in (EG, SERVER)):
             return None
-        docker = self._client()
-        eg = await docker.containers.container(by_role[EG]["Id"]).show()
-        server = await docker.containers.container(by_role[SERVER]["Id"]).show()
+        eg, server = await asyncio.gather(by_role[EG].show(), by_role[SERVER].show())
         labels = server["Config"]["Labels"]
         network = next(iter(eg["NetworkSettings"]["Networks"]), "")
         session = Session(
@@ -797,6 +822,7 @@ class SessionManager(LoggingConfigurable):
             network=network,
             status=LAUNCHING,
             created_time=labels.get(CREATED_LABEL) or now(),
+            started_time=server["State"].get("StartedAt"),
             server_token=_env(server).get("JUPYTER_TOKEN", ""),
             gateway_token=_env(eg).get("EG_AUTH_TOKEN", ""),
         )
@@ -812,8 +838,8 @@ class SessionManager(LoggingConfigurable):
         return session if all(ready) else None
 
     def _remove_stale_state(self) -> None:
-        """Delete the state dirs of sessions this server does not know."""
-        root = Path(self.state_dir)
+        """Delete the state dirs of this scope's sessions that this server does not know."""
+        root = Path(self.state_dir) / self.scope
         known = {session.session_id for session in self._sessions.values()}
         for path in root.glob("*") if root.is_dir() else []:
             if path.is_dir() and path.name not in known:

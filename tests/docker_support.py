@@ -77,19 +77,6 @@ def remove_containers(*labels: str) -> None:
         docker("rm", "-f", *ids)
 
 
-@pytest.fixture
-def docker_engine() -> None:
-    """A reachable Docker engine (skip, or fail in CI, otherwise)."""
-    require_docker()
-
-
-@pytest.fixture
-def step_image() -> str:
-    """The built step image's name (skip, or fail in CI, otherwise)."""
-    require_image(STEP_IMAGE)
-    return STEP_IMAGE
-
-
 class SocketProxy:
     """A unix-socket proxy to the Docker engine that a test can cut, like an engine dying."""
 

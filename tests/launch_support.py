@@ -58,7 +58,7 @@ def session_networks(session_id: str) -> list[str]:
 
 
 def remove_scope(scope: str) -> None:
-    """Force-remove every container and network of a SessionManager scope (test cleanup)."""
+    """Force-remove every container and network of a session scope (test cleanup)."""
     ids = [c["ID"] for c in project_containers(f"orchest_ext.scope={scope}")]
     if ids:
         docker("rm", "-f", *ids)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -16,9 +17,9 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets import TraitError
 
-from orchest_ext.executors.base import STEP_KINDS, ExecutorUnavailable, StepSpec
+from orchest_ext.executors.base import STEP_KINDS, STEP_SDK_PATH, ExecutorUnavailable, StepSpec
 from orchest_ext.executors.container_main import spec_to_json
-from orchest_ext.executors.docker import DockerExecutor, container_name, parse_memory
+from orchest_ext.executors.docker import SDK_MOUNT, DockerExecutor, container_name, parse_memory
 
 from .docker_support import (
     STEP_IMAGE,
@@ -104,8 +105,11 @@ async def wait_running(executor: DockerExecutor, run_id: str, timeout: float = 3
 # -- without an engine ---------------------------------------------------------------------
 
 
-def test_container_name_is_sanitized() -> None:
-    assert container_name("run/with spaces-and-more", "step:1") == "orchest-run-with-spa-step-1"
+def test_container_names() -> None:
+    name = container_name("run/with spaces-and-more", "step:1")
+    assert re.fullmatch(r"orchest-run-with-spa-step-1-[0-9a-f]{8}", name)
+    same_prefix = "8a1b3c52-6f0e-4e0b-9d43-1c2f2b7a000"
+    assert container_name("r", same_prefix + "1") != container_name("r", same_prefix + "2")
 
 
 def test_memory_sizes() -> None:
@@ -122,6 +126,18 @@ def test_memory_sizes() -> None:
 def test_invalid_settings_name_the_setting(setting: str, value: Any) -> None:
     with pytest.raises(TraitError, match=setting):
         DockerExecutor(**{setting: value})
+
+
+def test_image_resolution(tmp_path: Path) -> None:
+    ex = DockerExecutor(environment_images={"env-1": "env/image:1"})
+    spec = make_spec(tmp_path, "r1", "a.sh", "true\n")
+    assert ex.image_for(spec) == STEP_IMAGE
+    spec.pipeline_image = "pipeline/image:1"
+    assert ex.image_for(spec) == "pipeline/image:1"
+    spec.environment = "env-1"
+    assert ex.image_for(spec) == "env/image:1"
+    spec.image = "step/image:1"
+    assert ex.image_for(spec) == "step/image:1"
 
 
 def test_container_config(tmp_path: Path) -> None:
@@ -145,6 +161,7 @@ def test_container_config(tmp_path: Path) -> None:
     assert host["Binds"] == [
         f"{spec.pipeline_dir}:{spec.pipeline_dir}:rw",
         f"{tmp_path / 'runs'}:{tmp_path / 'runs'}:rw",
+        f"{STEP_SDK_PATH}:{SDK_MOUNT}:ro",
         "/data:/data:ro",
     ]
     assert host["NanoCpus"] == 1_500_000_000
@@ -200,12 +217,13 @@ async def test_shell_step(executor: DockerExecutor, tmp_path: Path, run_id: str)
 async def test_python_step_with_run_dir_outside_pipeline(
     executor: DockerExecutor, tmp_path: Path, run_id: str
 ) -> None:
-    code = "import os, sys\nprint('cwd', os.getcwd())\nprint('py', sys.version_info[:2])\n"
+    code = "import os, orchest\nprint('cwd', os.getcwd())\nprint('step', orchest.get_step_uuid())\n"
     spec = make_spec(tmp_path, run_id, "step.py", code, run_dir=tmp_path / "elsewhere" / run_id)
     result = await executor.run(spec)
     assert result.status == "SUCCESS", result.message
     log = spec.log_path.read_text()
     assert f"cwd {spec.working_dir}" in log
+    assert "step step-1" in log
     assert spec.log_path.stat().st_uid == os.getuid()
     assert run_containers(run_id) == []
 

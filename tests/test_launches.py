@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from orchest_ext.events import LAUNCH_STATUS
-from orchest_ext.launcher import SessionManager, default_scope
+from orchest_ext.launcher import PipelineSessionManager, default_scope
 
 from .docker_support import docker, require_image
 from .helpers import notebook
@@ -43,10 +43,11 @@ len(text)
 def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
     return {
         **jp_server_config,
-        "SessionManager": {
+        "PipelineSessionManager": {
             "readiness_timeout": 90.0,
             "kernel_cpu_limit": 1.0,
             "kernel_memory_limit": "512m",
+            "eg_env": {"ORCHEST_TEST_MARK": "extra-eg-env"},
         },
     }
 
@@ -59,8 +60,8 @@ def session_images() -> None:
 
 
 @pytest.fixture
-def sessions(jp_serverapp, session_images) -> SessionManager:
-    """The extension's SessionManager; whatever a failed test leaves behind is removed."""
+def sessions(jp_serverapp, session_images) -> PipelineSessionManager:
+    """The extension's PipelineSessionManager; whatever a failed test leaves behind is removed."""
     (app,) = jp_serverapp.extension_manager.extension_apps["orchest_ext"]
     yield app.sessions
     remove_scope(app.sessions.scope)
@@ -155,6 +156,9 @@ async def test_session_runs_kernels_in_containers_on_the_pipeline_dir(
         assert [binding["HostIp"] for binding in bindings] == ["127.0.0.1"]
     server_env = inspect(f"orchest-{session_id}-server")["Config"]["Env"]
     assert any(item.startswith("KERNEL_USERNAME=") for item in server_env)
+    eg_env = inspect(f"orchest-{session_id}-eg")["Config"]["Env"]
+    assert "ORCHEST_TEST_MARK=extra-eg-env" in eg_env
+    assert "EG_ALLOWED_KERNELS=python3" in eg_env
 
     server = SessionServer(info)
     kernel_id = await server.start_notebook_kernel("sub/analysis.ipynb")
@@ -197,6 +201,41 @@ async def test_stop_removes_kernels_of_a_killed_gateway(api, sessions, pipeline_
 
     await stop_and_wait(api, pipeline_uuid)
     assert_nothing_left(session_id)
+
+
+@pytest.mark.docker
+async def test_delete_while_launching_leaves_nothing(api, sessions, pipeline_dir):
+    pipeline_uuid = new_uuid()
+    code, launch = await api(
+        "POST", "launches", body={"pipeline_uuid": pipeline_uuid, "pipeline_dir": "pipelines/demo"}
+    )
+    assert code == 202, launch
+    code, stopping = await api("DELETE", "launches", pipeline_uuid)
+    assert code == 202 and stopping["status"] == "STOPPING", stopping
+    code, again = await api("DELETE", "launches", pipeline_uuid)
+    assert code in (202, 404), again
+    await wait_until_gone(api, pipeline_uuid)
+    assert_nothing_left(launch["session_id"])
+
+
+@pytest.mark.docker
+async def test_unpublished_session_on_a_shared_network(api, sessions, pipeline_dir):
+    sessions.publish = "none"
+    sessions.network = f"orchest-test-{uuidlib.uuid4().hex[:8]}"
+    pipeline_uuid = new_uuid()
+    launch = await launch_running(api, pipeline_uuid)
+    session_id = launch["session_id"]
+    assert not launch["server_info"]["url"].startswith("http://127.0.0.1")
+    for role in ("eg", "server"):
+        details = inspect(f"orchest-{session_id}-{role}")
+        assert not details["HostConfig"]["PortBindings"]
+        assert list(details["NetworkSettings"]["Networks"]) == [sessions.network]
+    server = SessionServer(launch["server_info"])
+    kernel_id = await server.start_notebook_kernel("sub/analysis.ipynb")
+    assert (await server.execute(kernel_id, "6 * 7")).results == ["42"]
+    await stop_and_wait(api, pipeline_uuid)
+    assert_nothing_left(session_id)
+    assert docker("network", "inspect", sessions.network).returncode == 0
 
 
 @pytest.mark.docker
@@ -389,7 +428,7 @@ def test_server_shutdown_stops_sessions_unless_kept(server_root, tmp_path):
     server.stop()
     assert_nothing_left(launch["session_id"])
 
-    keep = ["--SessionManager.keep_sessions=True"]
+    keep = ["--PipelineSessionManager.keep_sessions=True"]
     server = ServerProcess(server_root, tmp_path / "state", keep).start()
     pipeline_uuid = server_launch(server, "a")
     launch = server_wait(server, pipeline_uuid, {"RUNNING", "FAILED"})

@@ -1,4 +1,5 @@
 """Make a small data set and share it with the next steps through the run directory."""
+
 import json
 import os
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Load a data set that ships with scikit-learn (no network) and pass it on."""
+
 import orchest
 from sklearn.datasets import load_breast_cancer
 

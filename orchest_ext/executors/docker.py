@@ -12,6 +12,7 @@ or remove them.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 import os
 import re
@@ -24,7 +25,7 @@ import aiohttp
 from aiodocker.containers import DockerContainer
 from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, Union, validate
 
-from .base import Executor, ExecutorUnavailable, StepResult, StepSpec
+from .base import STEP_SDK_PATH, Executor, ExecutorUnavailable, StepResult, StepSpec
 from .container_main import log_tail, read_result, result_file, spec_to_json, write_result
 
 PROJECT_LABEL = "orchest_ext.project"
@@ -32,6 +33,8 @@ PROJECT = "orchest_ext"
 RUN_LABEL = "orchest_ext.run_id"
 STEP_LABEL = "orchest_ext.step_uuid"
 PIPELINE_LABEL = "orchest_ext.pipeline_uuid"
+SDK_MOUNT = "/opt/orchest-ext/sdk"
+"""Where the host's step API (``import orchest``) is mounted read-only and put on PYTHONPATH."""
 BUILD_HINT = "build the images with `jupyter orchest images build`"
 SCRIPT_INTERPRETERS = {"python": "python", "shell": "bash", "r": "Rscript"}
 """Interpreter (looked up on the image's PATH) per script kind, as ``LocalExecutor`` runs them."""
@@ -49,8 +52,9 @@ def parse_memory(value: str) -> int:
 
 
 def container_name(run_id: str, step_uuid: str) -> str:
-    """The container name of a step: ``orchest-<run>-<step>`` with unsafe characters replaced."""
-    return re.sub(r"[^a-zA-Z0-9_.-]", "-", f"orchest-{run_id[:12]}-{step_uuid[:12]}")
+    """``orchest-<run>-<step>-<digest>``: readable prefixes, unique through a digest of both ids."""
+    digest = hashlib.sha256(f"{run_id}\0{step_uuid}".encode()).hexdigest()[:8]
+    return re.sub(r"[^a-zA-Z0-9_.-]", "-", f"orchest-{run_id[:12]}-{step_uuid[:12]}-{digest}")
 
 
 def exit_message(code: int) -> str:
@@ -224,15 +228,15 @@ class DockerExecutor(Executor):
     # -- container configuration -------------------------------------------------------------
 
     def image_for(self, spec: StepSpec) -> str:
-        """The step's image, its environment's mapped image, or ``default_image``."""
+        """The step's image, its environment's mapped image, the pipeline's, or the default."""
         if spec.image:
             return spec.image
         if spec.environment and spec.environment in self.environment_images:
             return self.environment_images[spec.environment]
-        return self.default_image
+        return spec.pipeline_image or self.default_image
 
     def _binds(self, spec: StepSpec) -> list[str]:
-        """The pipeline directory, the run directory if outside it, and ``extra_mounts``."""
+        """The pipeline and run directories, the step API, and ``extra_mounts``."""
         pipeline_dir = spec.pipeline_dir.absolute()
         run_dir = Path(spec.env.get("ORCHEST_RUN_DIR") or spec.step_dir.parent)
         mounted = [pipeline_dir]
@@ -248,7 +252,7 @@ class DockerExecutor(Executor):
         binds = [f"{path}:{path}:rw" for path in mounted]
         if spec.pipeline_path and not _is_under(spec.pipeline_path.absolute(), pipeline_dir):
             binds.append(f"{spec.pipeline_path.absolute()}:{spec.pipeline_path.absolute()}:ro")
-        return [*binds, *self.extra_mounts]
+        return [*binds, f"{STEP_SDK_PATH}:{SDK_MOUNT}:ro", *self.extra_mounts]
 
     def _host_config(self, spec: StepSpec) -> dict[str, Any]:
         config: dict[str, Any] = {"Binds": self._binds(spec), "Init": True}
@@ -266,6 +270,7 @@ class DockerExecutor(Executor):
     def container_config(self, spec: StepSpec) -> dict[str, Any]:
         """The ``POST /containers/create`` body for a step."""
         env = {"HOME": "/tmp", "PYTHONUNBUFFERED": "1", **spec.env}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [SDK_MOUNT, env.get("PYTHONPATH")]))
         return {
             "Image": self.image_for(spec),
             "Cmd": step_command(spec),

@@ -1,0 +1,205 @@
+"""Interactive sessions end to end: a real `jupyter server` with orchest_ext, a real Docker
+engine, EG and kernel containers. Per run it measures the time from ``POST /launches`` to
+RUNNING, from the kernel request (``POST /api/kernels`` at the session's server) to the
+first execute result over the kernel websocket, and from ``DELETE`` until the session is
+gone. Targets (medians): RUNNING <= 10 s, kernel ready <= 5 s.
+
+Needs the session images: ``jupyter orchest images build``.
+Usage: ``python bench/bench_launch.py [--runs 5] [--json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import websocket
+from _common import median, print_json, print_table, temp_dir
+
+TARGET_RUNNING = 10.0
+TARGET_KERNEL = 5.0
+POLL = 0.02
+
+
+class Server:
+    """A `jupyter server` subprocess with orchest_ext on 127.0.0.1."""
+
+    def __init__(self, root: Path, state: Path) -> None:
+        self.token = secrets.token_hex(16)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        env = {
+            **os.environ,
+            "JUPYTER_CONFIG_DIR": str(state / "config"),
+            "JUPYTER_DATA_DIR": str(state / "data"),
+            "JUPYTER_RUNTIME_DIR": str(state / "runtime"),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--allow-root",
+            "--no-browser",
+            f"--ServerApp.root_dir={root}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            f"--IdentityProvider.token={self.token}",
+            "--ServerApp.jpserver_extensions={'orchest_ext': True}",
+            f"--OrchestApp.db_path={state / 'orchest.db'}",
+        ]
+        state.mkdir(parents=True, exist_ok=True)
+        self.log = (state / "server.log").open("wb")
+        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + 60
+        while call(self.url, self.token, "GET", "orchest/api/launches")[0] != 200:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the server did not start; see {state / 'server.log'}")
+            time.sleep(0.1)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(60)
+        self.log.close()
+
+
+def call(base: str, token: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    """One JSON request; (status, body), with status 0 when nothing answers."""
+    request = urllib.request.Request(
+        base + path,
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+    except OSError:
+        return 0, None
+
+
+def wait_running(server: Server, pipeline_uuid: str) -> dict[str, Any]:
+    while True:
+        code, launch = call(
+            server.url, server.token, "GET", f"orchest/api/launches/{pipeline_uuid}"
+        )
+        if code == 200 and launch["status"] == "RUNNING":
+            return launch
+        if code != 200 or launch["status"] == "FAILED":
+            raise SystemExit(f"launch failed: {launch}")
+        time.sleep(POLL)
+
+
+def first_result(info: dict[str, Any]) -> float:
+    """Seconds from requesting a kernel to the first execute_result of ``1 + 1``."""
+    started = time.monotonic()
+    code, kernel = call(info["url"], info["token"], "POST", "api/kernels", {"name": "python3"})
+    if code != 201:
+        raise SystemExit(f"kernel start failed ({code}): {kernel}")
+    url = info["url"].replace("http", "ws", 1)
+    ws = websocket.create_connection(
+        f"{url}api/kernels/{kernel['id']}/channels?token={info['token']}", timeout=60
+    )
+    msg_id = uuid.uuid4().hex
+    header = {"msg_id": msg_id, "msg_type": "execute_request", "session": msg_id, "version": "5.3"}
+    content = {"code": "1 + 1", "silent": False, "store_history": True, "user_expressions": {}}
+    ws.send(
+        json.dumps(
+            {
+                "header": header,
+                "parent_header": {},
+                "metadata": {},
+                "content": content,
+                "channel": "shell",
+                "buffers": [],
+            }
+        )
+    )
+    while True:
+        message = json.loads(ws.recv())
+        if (
+            message["msg_type"] == "execute_result"
+            and message["parent_header"].get("msg_id") == msg_id
+        ):
+            elapsed = time.monotonic() - started
+            ws.close()
+            return elapsed
+
+
+def stop(server: Server, pipeline_uuid: str) -> float:
+    started = time.monotonic()
+    call(server.url, server.token, "DELETE", f"orchest/api/launches/{pipeline_uuid}")
+    while call(server.url, server.token, "GET", f"orchest/api/launches/{pipeline_uuid}")[0] != 404:
+        time.sleep(POLL)
+    return time.monotonic() - started
+
+
+def one_run(server: Server) -> tuple[float, float, float]:
+    pipeline_uuid = str(uuid.uuid4())
+    started = time.monotonic()
+    body = {"pipeline_uuid": pipeline_uuid, "pipeline_dir": "pipeline"}
+    code, launch = call(server.url, server.token, "POST", "orchest/api/launches", body)
+    if code != 202:
+        raise SystemExit(f"POST /launches answered {code}: {launch}")
+    launch = wait_running(server, pipeline_uuid)
+    running = time.monotonic() - started
+    kernel = first_result(launch["server_info"])
+    return running, kernel, stop(server, pipeline_uuid)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args()
+    with temp_dir("orchest-bench-launch-") as tmp:
+        (tmp / "root" / "pipeline").mkdir(parents=True)
+        server = Server(tmp / "root", tmp / "state")
+        try:
+            runs = [one_run(server) for _ in range(args.runs)]
+        finally:
+            server.stop()
+    running, kernel, stopping = (median(column) for column in zip(*runs, strict=True))
+    result = {
+        "runs": args.runs,
+        "post_to_running_s": [r[0] for r in runs],
+        "kernel_request_to_result_s": [r[1] for r in runs],
+        "delete_to_gone_s": [r[2] for r in runs],
+        "median_post_to_running_s": running,
+        "median_kernel_request_to_result_s": kernel,
+        "median_delete_to_gone_s": stopping,
+        "running_target_met": running <= TARGET_RUNNING,
+        "kernel_target_met": kernel <= TARGET_KERNEL,
+    }
+    if args.json:
+        print_json(result)
+        return
+    rows = [(index + 1, *run) for index, run in enumerate(runs)]
+    rows.append(("median", running, kernel, stopping))
+    print_table(["run", "POST->RUNNING s", "kernel->result s", "DELETE->gone s"], rows)
+    verdict = {True: "met", False: "MISSED"}
+    print(
+        f"targets: RUNNING <= {TARGET_RUNNING:g} s: {verdict[running <= TARGET_RUNNING]}; "
+        f"kernel ready <= {TARGET_KERNEL:g} s: {verdict[kernel <= TARGET_KERNEL]}"
+    )
+
+
+if __name__ == "__main__":
+    main()

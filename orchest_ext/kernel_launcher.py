@@ -56,15 +56,8 @@ class LaunchSettings:
         def setting(name: str) -> str:
             return env.get(SETTINGS_PREFIX + name) or ""
 
-        missing = [
-            name
-            for name, value in (
-                ("KERNEL_IMAGE", env.get("KERNEL_IMAGE")),
-                (SETTINGS_PREFIX + "HOST_DIR", setting("HOST_DIR")),
-                (SETTINGS_PREFIX + "MOUNT_PATH", setting("MOUNT_PATH")),
-            )
-            if not value
-        ]
+        required = ("KERNEL_IMAGE", SETTINGS_PREFIX + "HOST_DIR", SETTINGS_PREFIX + "MOUNT_PATH")
+        missing = [name for name in required if not env.get(name)]
         if missing:
             raise LaunchError(f"missing environment variable(s): {', '.join(missing)}")
         if not posixpath.isabs(setting("MOUNT_PATH")):

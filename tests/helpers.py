@@ -82,3 +82,12 @@ async def wait_for_run(api, run_id: str, timeout: float = 120) -> dict[str, Any]
 
 def steps_by_title(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {step["title"]: step for step in run["steps"]}
+
+
+def assert_no_step_containers(run: dict[str, Any]) -> None:
+    """No step container of ``run`` is left (checked when the run used the docker backend)."""
+    if run.get("backend") == "docker":
+        from .docker_support import project_containers
+
+        left = project_containers(f"orchest_ext.run_id={run['id']}")
+        assert not left, f"containers left behind: {[c['Names'] for c in left]}"

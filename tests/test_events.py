@@ -28,7 +28,7 @@ async def collect_run_events(ws, run_id: str, timeout: float = 60) -> list[dict]
             return events
 
 
-async def test_events_arrive_in_order_without_gaps(api, jp_ws_fetch, jp_root_dir):
+async def test_events_arrive_in_order_without_gaps(api, backend, jp_ws_fetch, jp_root_dir):
     make_pipeline(
         jp_root_dir / "p",
         {
@@ -39,7 +39,9 @@ async def test_events_arrive_in_order_without_gaps(api, jp_ws_fetch, jp_root_dir
         },
     )
     ws = await jp_ws_fetch("api", "events", "subscribe")
-    code, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+    code, run = await api(
+        "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "backend": backend}
+    )
     assert code == 202
     events = await collect_run_events(ws, run["id"])
     ws.close()
@@ -63,13 +65,15 @@ async def test_events_arrive_in_order_without_gaps(api, jp_ws_fetch, jp_root_dir
     assert final["seq"] == events[-1]["seq"]
 
 
-async def test_aborted_steps_emit_events(api, jp_ws_fetch, jp_root_dir):
+async def test_aborted_steps_emit_events(api, backend, jp_ws_fetch, jp_root_dir):
     make_pipeline(
         jp_root_dir / "p",
         {"Slow": ("slow.sh", "sleep 60\n", []), "Next": ("next.sh", "echo next\n", ["Slow"])},
     )
     ws = await jp_ws_fetch("api", "events", "subscribe")
-    _, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+    _, run = await api(
+        "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "backend": backend}
+    )
     while (await api("GET", "runs", run["id"]))[1]["status"] != "STARTED":
         await asyncio.sleep(0.05)
     await api("DELETE", "runs", run["id"])

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from orchest_ext import kernel_launcher
 from orchest_ext.events import LAUNCH_STATUS
-from orchest_ext.launcher import PipelineSessionManager, default_scope
+from orchest_ext.launcher import SHIPPED_KERNELSPECS, PipelineSessionManager, default_scope
 
 from .docker_support import docker, require_image
 from .helpers import notebook
@@ -185,6 +186,26 @@ async def test_session_runs_kernels_in_containers_on_the_pipeline_dir(
 
 
 @pytest.mark.docker
+async def test_kernels_run_as_the_configured_user(api, sessions, pipeline_dir):
+    if os.getuid() != 0:
+        pytest.skip("handing the pipeline directory to another uid needs root")
+    sessions.run_as_uid, sessions.run_as_gid = 1000, 100
+    for path in (pipeline_dir, *pipeline_dir.rglob("*")):
+        os.chown(path, 1000, 100)
+    pipeline_uuid = new_uuid()
+    launch = await launch_running(api, pipeline_uuid)
+    server = SessionServer(launch["server_info"])
+    kernel_id = await server.start_notebook_kernel("sub/analysis.ipynb")
+    code = "import os\nopen('mine.txt', 'w').write('x')\nos.getuid(), os.getgid()"
+    execution = await server.execute(kernel_id, code)
+    assert execution.results == ["(1000, 100)"], execution
+    written = (pipeline_dir / "sub" / "mine.txt").stat()
+    assert (written.st_uid, written.st_gid) == (1000, 100)
+    await stop_and_wait(api, pipeline_uuid)
+    assert_nothing_left(launch["session_id"])
+
+
+@pytest.mark.docker
 async def test_stop_removes_kernels_of_a_killed_gateway(api, sessions, pipeline_dir):
     pipeline_uuid = new_uuid()
     launch = await launch_running(api, pipeline_uuid)
@@ -332,6 +353,99 @@ async def test_unreachable_engine_is_503(api, jp_serverapp, pipeline_dir, tmp_pa
     assert code == 503, reply
     assert "Docker engine unreachable" in reply["message"]
     assert (await api("GET", "launches", "p"))[0] == 404
+
+
+# -- the kernel launcher and kernelspecs, without docker ------------------------------------
+
+LAUNCHER_ENV = {
+    "KERNEL_IMAGE": "orchest-ext/kernel:latest",
+    "EG_DOCKER_NETWORK": "orchest-abc",
+    "ORCHEST_LAUNCH_HOST_DIR": "/host/pipes/demo",
+    "ORCHEST_LAUNCH_MOUNT_PATH": "/work/demo",
+    "ORCHEST_LAUNCH_LABELS": json.dumps({"orchest_ext.session": "abc"}),
+    "ORCHEST_LAUNCH_NAME_PREFIX": "orchest-abc-kernel",
+    "ORCHEST_LAUNCH_MEMORY": str(256 * 1024**2),
+    "KERNEL_UID": "1234",
+    "KERNEL_GID": "56",
+    "KERNEL_WORKING_DIR": "/work/demo/notebooks",
+    "PATH": "/opt/venv/bin:/usr/bin",
+}
+LAUNCHER_ARGS = [
+    "--kernel-id",
+    "k-1",
+    "--port-range",
+    "0..0",
+    "--response-address",
+    "10.0.0.2:8877",
+    "--public-key",
+    "KEY",
+]
+
+
+class FakeDocker:
+    """Records ``containers.run`` calls like the docker SDK's client."""
+
+    def __init__(self) -> None:
+        self.containers = self
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def run(self, image: str, **options: Any) -> Any:
+        self.calls.append((image, options))
+        return type("Container", (), {"id": "c" * 64})()
+
+
+def test_kernel_launcher_mounts_the_pipeline_and_labels_the_container():
+    client = FakeDocker()
+    args = kernel_launcher.parse_args(LAUNCHER_ARGS)
+    assert kernel_launcher.launch(args, LAUNCHER_ENV, client) == "c" * 64
+    ((image, options),) = client.calls
+    assert image == "orchest-ext/kernel:latest"
+    assert options["volumes"] == {"/host/pipes/demo": {"bind": "/work/demo", "mode": "rw"}}
+    assert options["working_dir"] == "/work/demo/notebooks"
+    assert options["user"] == "1234:56"
+    assert options["network"] == "orchest-abc"
+    assert options["name"] == "orchest-abc-kernel-k-1"
+    assert options["mem_limit"] == 256 * 1024**2 and "nano_cpus" not in options
+    assert options["labels"] == {
+        "orchest_ext.session": "abc",
+        "kernel_id": "k-1",
+        "component": "kernel",
+        "app": "gateway-provisioners",
+    }
+    env = options["environment"]
+    assert env["RESPONSE_ADDRESS"] == "10.0.0.2:8877" and env["KERNEL_ID"] == "k-1"
+    assert "PATH" not in env and not any(key.startswith("ORCHEST_LAUNCH_") for key in env)
+
+
+@pytest.mark.parametrize(
+    ("requested", "expected"),
+    [
+        ("/work/demo/a/b", "/work/demo/a/b"),
+        ("/work/demo", "/work/demo"),
+        ("/work/demo/../elsewhere", "/work/demo"),
+        ("/work/demolition", "/work/demo"),
+        ("relative/dir", "/work/demo"),
+        (None, "/work/demo"),
+    ],
+)
+def test_kernel_working_dir_stays_in_the_mount(requested, expected):
+    assert kernel_launcher.working_dir(requested, "/work/demo") == expected
+
+
+def test_kernel_launcher_reports_missing_settings(capsys, monkeypatch):
+    monkeypatch.delenv("KERNEL_IMAGE", raising=False)
+    assert kernel_launcher.main(LAUNCHER_ARGS) == 1
+    assert "missing environment variable(s): KERNEL_IMAGE" in capsys.readouterr().err
+
+
+def test_shipped_python_kernelspec_uses_docker_process_proxy():
+    spec = json.loads((SHIPPED_KERNELSPECS / "python3" / "kernel.json").read_text())
+    proxy = spec["metadata"]["process_proxy"]
+    assert proxy["class_name"].endswith("docker_swarm.DockerProcessProxy")
+    assert proxy["config"]["image_name"] == "orchest-ext/kernel:latest"
+    assert spec["env"]["GP_DOCKER_MODE"] == "docker"
+    assert spec["argv"][:3] == ["python", "-m", "orchest_ext.kernel_launcher"]
+    assert "{response_address}" in spec["argv"]
 
 
 # -- real server processes: restart reconciliation and shutdown ------------------------------

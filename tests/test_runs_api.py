@@ -1,7 +1,8 @@
-"""Runs through the REST API of a real Jupyter server, on the local backend."""
+"""Runs through the REST API of a real Jupyter server, on every backend."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import time
@@ -11,21 +12,30 @@ import nbformat
 import psutil
 import pytest
 
-from .helpers import make_pipeline, notebook, steps_by_title, wait_for_run
+from .helpers import (
+    assert_no_step_containers,
+    make_pipeline,
+    notebook,
+    steps_by_title,
+    wait_for_run,
+)
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "quickstart"
 
 
-async def test_example_pipeline_runs_to_success(api, jp_root_dir):
+async def test_example_pipeline_runs_to_success(api, backend, jp_root_dir):
     shutil.copytree(EXAMPLE, jp_root_dir / "quickstart")
     source = (jp_root_dir / "quickstart" / "stats.ipynb").read_text()
 
-    code, run = await api("POST", "runs", body={"pipeline_path": "quickstart/quickstart.orchest"})
+    code, run = await api(
+        "POST", "runs", body={"pipeline_path": "quickstart/quickstart.orchest", "backend": backend}
+    )
     assert code == 202, run
     assert run["status"] == "PENDING"
     assert {s["status"] for s in run["steps"]} == {"PENDING"}
 
     run = await wait_for_run(api, run["id"])
+    assert_no_step_containers(run)
     assert run["status"] == "SUCCESS", run
     assert all(step["status"] == "SUCCESS" for step in run["steps"])
     assert all(step["started_time"] and step["finished_time"] for step in run["steps"])
@@ -47,10 +57,13 @@ async def test_example_pipeline_runs_to_success(api, jp_root_dir):
     assert code == 200 and nb["cells"]
 
 
-async def test_log_offset_tails_a_log(api, jp_root_dir):
+async def test_log_offset_tails_a_log(api, backend, jp_root_dir):
     make_pipeline(jp_root_dir / "p", {"Echo": ("echo.sh", "echo first\necho second\n", [])})
-    _, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+    _, run = await api(
+        "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "backend": backend}
+    )
     run = await wait_for_run(api, run["id"])
+    assert_no_step_containers(run)
     uuid = run["steps"][0]["uuid"]
     _, whole = await api("GET", "runs", run["id"], "steps", uuid, "log")
     assert whole["text"] == "first\nsecond\n"
@@ -58,7 +71,7 @@ async def test_log_offset_tails_a_log(api, jp_root_dir):
     assert tail["text"] == "second\n" and tail["next_offset"] == tail["size"]
 
 
-async def test_failing_step_aborts_only_its_descendants(api, jp_root_dir):
+async def test_failing_step_aborts_only_its_descendants(api, backend, jp_root_dir):
     make_pipeline(
         jp_root_dir / "p",
         {
@@ -69,8 +82,11 @@ async def test_failing_step_aborts_only_its_descendants(api, jp_root_dir):
             "Independent": ("independent.sh", "sleep 0.3; echo independent\n", ["Root"]),
         },
     )
-    _, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+    _, run = await api(
+        "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "backend": backend}
+    )
     run = await wait_for_run(api, run["id"])
+    assert_no_step_containers(run)
     steps = steps_by_title(run)
     assert run["status"] == "FAILURE"
     assert "Broken" in run["message"]
@@ -83,7 +99,7 @@ async def test_failing_step_aborts_only_its_descendants(api, jp_root_dir):
     assert steps["Independent"]["status"] == "SUCCESS"
 
 
-async def test_fail_fast_stops_the_whole_run(api, jp_root_dir):
+async def test_fail_fast_stops_the_whole_run(api, backend, jp_root_dir):
     make_pipeline(
         jp_root_dir / "p",
         {
@@ -94,9 +110,16 @@ async def test_fail_fast_stops_the_whole_run(api, jp_root_dir):
     )
     started = time.monotonic()
     _, run = await api(
-        "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "failure_policy": "fail_fast"}
+        "POST",
+        "runs",
+        body={
+            "pipeline_path": "p/pipeline.orchest",
+            "failure_policy": "fail_fast",
+            "backend": backend,
+        },
     )
     run = await wait_for_run(api, run["id"])
+    assert_no_step_containers(run)
     steps = steps_by_title(run)
     assert time.monotonic() - started < 15
     assert run["status"] == "FAILURE"
@@ -105,7 +128,7 @@ async def test_fail_fast_stops_the_whole_run(api, jp_root_dir):
     assert steps["After slow"]["status"] == "ABORTED"
 
 
-async def test_abort_mid_run_leaves_no_process(api, jp_root_dir):
+async def test_abort_mid_run_leaves_no_process(api, backend, jp_root_dir):
     script = (
         'echo $$ > "$ORCHEST_STEP_DIR/pids"\n'
         "sleep 300 &\n"
@@ -120,20 +143,21 @@ async def test_abort_mid_run_leaves_no_process(api, jp_root_dir):
             "Never": ("never.sh", "echo never\n", ["Sleeper"]),
         },
     )
-    _, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+    _, run = await api(
+        "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "backend": backend}
+    )
     pids_file = Path(run["run_dir"]) / "steps" / steps_by_title(run)["Sleeper"]["uuid"] / "pids"
     deadline = time.monotonic() + 30
     while not (pids_file.exists() and len(pids_file.read_text().split()) == 2):
         assert time.monotonic() < deadline, "the sleeper step never started"
-        time.sleep(0.05)
-    pids = [int(p) for p in pids_file.read_text().split()]
-    kernels_before = {p.pid for p in psutil.Process().children(recursive=True)}
+        await asyncio.sleep(0.05)
+    pids = [int(p) for p in pids_file.read_text().split()] if backend == "local" else []
     while True:
         _, current = await api("GET", "runs", run["id"])
         if steps_by_title(current)["Kernel"]["status"] == "STARTED":
             break
         assert time.monotonic() < deadline
-    time.sleep(0.5)
+    await asyncio.sleep(0.5)
     kernels_before = {p.pid for p in psutil.Process().children(recursive=True)}
 
     code, aborted = await api("DELETE", "runs", run["id"])
@@ -142,19 +166,23 @@ async def test_abort_mid_run_leaves_no_process(api, jp_root_dir):
     assert {s["status"] for s in aborted["steps"]} == {"ABORTED"}
     for pid in [*pids, *kernels_before]:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert_no_step_containers(aborted)
 
     code, again = await api("DELETE", "runs", run["id"])
     assert code == 200 and again["status"] == "ABORTED"
 
 
-async def test_independent_steps_run_in_parallel(api, jp_root_dir):
+async def test_independent_steps_run_in_parallel(api, backend, jp_root_dir):
     make_pipeline(
         jp_root_dir / "p",
         {"A": ("a.sh", "sleep 1\n", []), "B": ("b.sh", "sleep 1\n", [])},
     )
     started = time.monotonic()
-    _, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+    _, run = await api(
+        "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "backend": backend}
+    )
     run = await wait_for_run(api, run["id"])
+    assert_no_step_containers(run)
     assert run["status"] == "SUCCESS"
     assert time.monotonic() - started < 1.8
 
@@ -170,7 +198,7 @@ async def test_independent_steps_run_in_parallel(api, jp_root_dir):
     ],
 )
 async def test_run_types_run_the_right_steps(
-    api, jp_root_dir, run_type, selection, inclusive, expected
+    api, backend, jp_root_dir, run_type, selection, inclusive, expected
 ):
     _, uuids = make_pipeline(
         jp_root_dir / "p",
@@ -183,6 +211,7 @@ async def test_run_types_run_the_right_steps(
     )
     body = {
         "pipeline_path": "p/pipeline.orchest",
+        "backend": backend,
         "run_type": run_type,
         "uuids": [uuids[t] for t in selection],
         "inclusive": inclusive,
@@ -190,13 +219,14 @@ async def test_run_types_run_the_right_steps(
     code, run = await api("POST", "runs", body=body)
     assert code == 202, run
     run = await wait_for_run(api, run["id"])
+    assert_no_step_containers(run)
     assert run["status"] == "SUCCESS"
     assert [s["title"] for s in run["steps"]] == expected
     starts = [s["started_time"] for s in run["steps"]]
     assert starts == sorted(starts)
 
 
-async def test_inline_description_with_env_and_write_back(api, jp_root_dir):
+async def test_inline_description_with_env_and_write_back(api, backend, jp_root_dir):
     pipeline_file, _ = make_pipeline(
         jp_root_dir / "p",
         {
@@ -215,12 +245,14 @@ async def test_inline_description_with_env_and_write_back(api, jp_root_dir):
         body={
             "pipeline_description": description,
             "pipeline_dir": "p",
+            "backend": backend,
             "env": {"GREETING": "hello"},
             "write_back": True,
         },
     )
     assert code == 202, run
     run = await wait_for_run(api, run["id"])
+    assert_no_step_containers(run)
     assert run["status"] == "SUCCESS"
     env_step = steps_by_title(run)["Env"]
     _, log = await api("GET", "runs", run["id"], "steps", env_step["uuid"], "log")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import psutil
 import pytest
+import websocket
 
-from .helpers import make_pipeline
+from orchest_ext.events import RUN_STATUS
+
+from .docker_support import project_containers, require_image
+from .helpers import TERMINAL, make_pipeline
 from .servers import ServerProcess
 
 
@@ -70,3 +75,62 @@ def test_finished_runs_survive_a_restart(servers, tmp_path):
     code, runs = second.request("GET", "/orchest/api/runs")
     assert code == 200 and [r["id"] for r in runs["runs"]] == [run["id"]]
     assert runs["runs"][0]["status"] == "SUCCESS"
+
+
+def read_events(ws, run_id: str, timeout: float = 120) -> list[dict]:
+    """Events of ``run_id`` from an events websocket, until its run_status is terminal."""
+    events = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ws.settimeout(max(0.1, deadline - time.monotonic()))
+        event = json.loads(ws.recv())
+        if event.get("run_id") != run_id:
+            continue
+        events.append(event)
+        if event["schema_id"] == RUN_STATUS and event["status"] in TERMINAL:
+            return events
+    raise AssertionError(f"no terminal run event in {timeout} s: {events}")
+
+
+def test_docker_run_continues_after_a_crash(servers, tmp_path):
+    require_image()
+    make_pipeline(
+        tmp_path / "root" / "p",
+        {
+            "Slow": ("slow.sh", "sleep 8\necho slow done\n", []),
+            "After": ("after.py", "print('after ran')\n", ["Slow"]),
+        },
+    )
+    first = servers()
+    body = {"pipeline_path": "p/pipeline.orchest", "backend": "docker"}
+    code, run = first.request("POST", "/orchest/api/runs", body)
+    assert code == 202, run
+    deadline = time.monotonic() + 30
+    while not project_containers(f"orchest_ext.run_id={run['id']}"):
+        assert time.monotonic() < deadline, "the step container never appeared"
+        time.sleep(0.1)
+    time.sleep(0.5)
+    first.kill()
+
+    second = servers()
+    ws = websocket.create_connection(
+        f"ws://127.0.0.1:{second.port}/api/events/subscribe",
+        header=[f"Authorization: token {second.token}"],
+    )
+    try:
+        events = read_events(ws, run["id"])
+    finally:
+        ws.close()
+    settled = second.wait_for_run(run["id"])
+    assert settled["status"] == "SUCCESS", settled
+    seen = [(e.get("title"), e["status"]) for e in events]
+    assert ("Slow", "SUCCESS") in seen
+    assert ("After", "STARTED") in seen and ("After", "SUCCESS") in seen
+    assert seen[-1] == (None, "SUCCESS")
+    seqs = [e["seq"] for e in events]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    log = second.request(
+        "GET", f"/orchest/api/runs/{run['id']}/steps/{settled['steps'][0]['uuid']}/log"
+    )
+    assert "slow done" in log[1]["text"]
+    assert not project_containers(f"orchest_ext.run_id={run['id']}")

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Enum, Float, Integer, Type, Unicode, default, validate
+from traitlets import (
+    Bool,
+    Enum,
+    Float,
+    Integer,
+    TraitError,
+    Type,
+    Unicode,
+    default,
+)
 
 from .events import emitter, register_schemas
 from .executors.base import Executor
@@ -27,18 +38,12 @@ class OrchestApp(ExtensionApp):
     description = __doc__
 
     max_parallel = Integer(
-        help="Most steps running at once, across all runs (default: the number of CPUs)."
+        min=1, help="Most steps running at once, across all runs (default: the number of CPUs)."
     ).tag(config=True)
 
     @default("max_parallel")
     def _default_max_parallel(self) -> int:
         return os.cpu_count() or 1
-
-    @validate("max_parallel")
-    def _valid_max_parallel(self, proposal) -> int:
-        if proposal.value < 1:
-            raise ValueError(f"OrchestApp.max_parallel must be at least 1, not {proposal.value}")
-        return proposal.value
 
     step_timeout = Float(
         None, allow_none=True, help="Seconds a step may run before it fails (None: no limit)."
@@ -85,7 +90,26 @@ class OrchestApp(ExtensionApp):
             self.session_manager_class,
         ]
 
+    def _link_jupyter_server_extension(self, serverapp) -> None:
+        with self._exit_on_invalid_config():
+            super()._link_jupyter_server_extension(serverapp)
+
     def initialize_settings(self) -> None:
+        with self._exit_on_invalid_config():
+            self._initialize_components()
+
+    @contextmanager
+    def _exit_on_invalid_config(self) -> Iterator[None]:
+        """Stop the server on an invalid setting: Jupyter Server would only log a warning
+        and go on without (or with a half-configured) extension."""
+        try:
+            yield
+        except TraitError as err:
+            self.log.critical("orchest_ext: invalid configuration: %s", err)
+            raise SystemExit(f"orchest_ext: invalid configuration: {err}") from None
+
+    def _initialize_components(self) -> None:
+        """Build the store, executors, run and session managers from the configuration."""
         register_schemas(self.serverapp.event_logger)
         self.store = Store(self.db_path)
         self.executors: dict[str, Executor] = {

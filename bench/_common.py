@@ -9,10 +9,13 @@ import shutil
 import statistics
 import tempfile
 import uuid as uuidlib
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from jupyter_events import EventLogger
+
+from orchest_ext.events import Emit, emitter, register_schemas
 from orchest_ext.executors.base import Executor
 from orchest_ext.runner import RunManager
 from orchest_ext.store import Store
@@ -76,17 +79,27 @@ def temp_dir(prefix: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def make_emit(events: str = "jupyter_events") -> Emit:
+    """A no-op emit (``noop``), or one bound to a jupyter_events EventLogger with orchest_ext's
+    schemas registered, as the app wires it (``jupyter_events``)."""
+    if events == "noop":
+        return lambda schema_id, data: None
+    logger = EventLogger()
+    register_schemas(logger)
+    return emitter(logger)
+
+
 @contextlib.asynccontextmanager
 async def run_manager(
-    db_path: Path, executor: Executor, max_parallel: int, emit: Any = None
-) -> Any:
+    db_path: Path, executor: Executor, max_parallel: int, events: str = "jupyter_events"
+) -> AsyncIterator[RunManager]:
     """A RunManager over a real SQLite Store at ``db_path``; closed (and flushed) afterwards."""
     store = Store(db_path)
     await store.open()
     manager = RunManager(
         store=store,
         executors={"local": executor},
-        emit=emit or (lambda schema_id, data: None),
+        emit=make_emit(events),
         max_parallel=max_parallel,
     )
     try:
@@ -105,7 +118,9 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for index, row in enumerate(cells):
-        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))))
+        pairs = enumerate(zip(row, widths, strict=True))
+        padded = [cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in pairs]
+        print("  ".join(padded))
         if index == 0:
             print("  ".join("-" * w for w in widths))
 

@@ -645,6 +645,7 @@ class PipelineSessionManager(LoggingConfigurable):
     async def _wait_ready(self, session: Session, containers: dict[str, DockerContainer]) -> None:
         """Poll EG and the jupyter-server until both answer, a container exits or time is up."""
         infos = {role: await container.show() for role, container in containers.items()}
+        _raise_if_exited(infos)
         session.gateway_url = self._url(session, infos[EG])
         session.server_url = self._url(session, infos[SERVER])
         probes = {
@@ -661,14 +662,7 @@ class PipelineSessionManager(LoggingConfigurable):
             }
             if not probes:
                 return
-            for role, container in containers.items():
-                state = (await container.show())["State"]
-                if not state.get("Running"):
-                    raise LaunchFailed(
-                        f"The {ROLE_NAMES[role]} container exited with code "
-                        f"{state.get('ExitCode')} before it was ready.",
-                        role,
-                    )
+            _raise_if_exited({role: await c.show() for role, c in containers.items()})
             if asyncio.get_running_loop().time() > deadline:
                 role = next(iter(probes))
                 raise LaunchFailed(
@@ -883,3 +877,15 @@ async def _probe(url: str, token: str) -> bool:
     except (OSError, HTTPClientError):
         return False
     return response.code == 200
+
+
+def _raise_if_exited(infos: dict[str, dict[str, Any]]) -> None:
+    """LaunchFailed naming the first container (by role) that is no longer running."""
+    for role, info in infos.items():
+        state = info["State"]
+        if not state.get("Running"):
+            raise LaunchFailed(
+                f"The {ROLE_NAMES[role]} container exited with code "
+                f"{state.get('ExitCode')} before it was ready.",
+                role,
+            )

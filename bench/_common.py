@@ -79,13 +79,20 @@ def temp_dir(prefix: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+async def _ignore_event(logger: EventLogger, schema_id: str, data: dict) -> None:
+    """An event listener that does nothing (stands in for a subscribed frontend)."""
+
+
 def make_emit(events: str = "jupyter_events") -> Emit:
-    """A no-op emit (``noop``), or one bound to a jupyter_events EventLogger with orchest_ext's
-    schemas registered, as the app wires it (``jupyter_events``)."""
+    """An emit as the app wires it: ``noop``; ``jupyter_events`` (an EventLogger with the
+    orchest_ext schemas, nobody listening); ``listener`` (the same with one listener, as when
+    a frontend is subscribed to ``/api/events/subscribe``)."""
     if events == "noop":
         return lambda schema_id, data: None
     logger = EventLogger()
     register_schemas(logger)
+    if events == "listener":
+        logger.add_listener(listener=_ignore_event)
     return emitter(logger)
 
 

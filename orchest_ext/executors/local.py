@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any, ClassVar
 
 import nbformat
@@ -16,15 +15,13 @@ from jupyter_core.utils import ensure_async
 from traitlets import Float, Integer, Unicode
 
 from .base import STEP_SDK_PATH, Executor, StepResult, StepSpec
+from .container_main import log_tail
 from .notebook import (
     StepNotebookClient,
     inject_parameters,
     resolve_kernel_name,
     terminate_group,
 )
-
-_TAIL_BYTES = 2048
-_TAIL_LINES = 10
 
 
 class StepFailed(Exception):
@@ -120,7 +117,7 @@ class LocalExecutor(Executor):
         await terminate_group(proc.pid, self.kill_grace_seconds)
         if code == 0:
             return StepResult("SUCCESS")
-        tail = await asyncio.to_thread(_log_tail, spec.log_path)
+        tail = await asyncio.to_thread(log_tail, spec.log_path)
         return StepResult(
             "FAILURE", _exit_message(code) + (f"; last output:\n{tail}" if tail else "")
         )
@@ -162,12 +159,3 @@ def _exit_message(code: int) -> str:
         return f"killed by signal {signal.Signals(-code).name}"
     except ValueError:
         return f"killed by signal {-code}"
-
-
-def _log_tail(path: Path) -> str:
-    """The last lines of a log file (blocking)."""
-    with open(path, "rb") as f:
-        start = max(0, f.seek(0, os.SEEK_END) - _TAIL_BYTES)
-        f.seek(start)
-        lines = f.read().decode("utf-8", "replace").splitlines()
-    return "\n".join(lines[1 if start else 0 :][-_TAIL_LINES:])

@@ -140,7 +140,7 @@ def main() -> None:
     if args.json:
         print_json(summary)
         return
-    print(f"{args.steps}-step random DAG (seed {args.seed}) of no-op .sh steps, ")
+    print(f"{args.steps}-step random DAG (seed {args.seed}) of no-op .sh steps,")
     print(f"max_parallel {args.max_parallel}, median of {args.repeats} alternated runs")
     rows = [
         ["bare asyncio", base, *samples["baseline_s"]],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .servers import ServerProcess
+from orchest_ext.testing import ServerProcess
 
 
 @pytest.mark.parametrize(

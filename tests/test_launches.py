@@ -15,6 +15,7 @@ import pytest
 from orchest_ext import kernel_launcher
 from orchest_ext.events import LAUNCH_STATUS
 from orchest_ext.launcher import SHIPPED_KERNELSPECS, PipelineSessionManager, default_scope
+from orchest_ext.testing import ServerProcess
 
 from .docker_support import docker, require_image
 from .helpers import notebook
@@ -27,7 +28,6 @@ from .launch_support import (
     wait_for_status,
     wait_until_gone,
 )
-from .servers import ServerProcess
 
 INPUT_TEXT = "rows: 3\n"
 KERNEL_CODE = """

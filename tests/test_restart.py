@@ -10,10 +10,10 @@ import pytest
 import websocket
 
 from orchest_ext.events import RUN_STATUS
+from orchest_ext.testing import ServerProcess
 
 from .docker_support import project_containers, require_image
 from .helpers import TERMINAL, make_pipeline
-from .servers import ServerProcess
 
 
 @pytest.fixture

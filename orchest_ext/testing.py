@@ -1,4 +1,4 @@
-"""Real `jupyter server` processes with orchest_ext, for tests that kill and restart the server."""
+"""Test and benchmark support: a real `jupyter server` process with orchest_ext."""
 
 from __future__ import annotations
 

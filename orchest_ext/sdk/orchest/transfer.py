@@ -7,6 +7,7 @@ data, bytes) are written out of band, straight from memory to the file.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import pickle
 import struct
@@ -20,6 +21,7 @@ DATA_FILE = "data.pickle5"
 META_FILE = "meta.json"
 UNNAMED = "unnamed"
 _LENGTH = struct.Struct("<Q")
+_HUGE_PAGE = 2 << 20
 
 __all__ = ["OrchestError", "OutputError", "get_inputs", "output"]
 
@@ -94,10 +96,21 @@ def _read_data(path: Path) -> Any:
         header = handle.read(_read_length(handle))
         buffers = []
         for _ in range(_read_length(handle)):
-            buffer = bytearray(_read_length(handle))
+            buffer = _uninitialized(_read_length(handle))
             handle.readinto(buffer)
             buffers.append(buffer)
     return pickle.loads(header, buffers=buffers)
+
+
+def _uninitialized(size: int) -> mmap.mmap | bytearray:
+    """A writable buffer for a large read: private anonymous memory, mapped lazily and in
+    huge pages where the OS offers them (as numpy does), instead of a zero-filled bytearray."""
+    if size < _HUGE_PAGE:
+        return bytearray(size)
+    buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    if hasattr(mmap, "MADV_HUGEPAGE"):
+        buffer.madvise(mmap.MADV_HUGEPAGE)
+    return buffer
 
 
 def _read_length(handle) -> int:

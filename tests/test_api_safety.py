@@ -193,3 +193,14 @@ async def test_bad_query_arguments_get_400(api):
     assert code == 400 and "limit" in reply["message"]
     code, reply = await api("GET", "runs", limit="0")
     assert code == 400
+
+
+async def test_openapi_document_is_served_and_valid(jp_fetch):
+    import yaml
+    from openapi_spec_validator import validate
+
+    response = await jp_fetch("orchest", "api", "openapi.yaml")
+    spec = yaml.safe_load(response.body)
+    validate(spec)
+    paths = set(spec["paths"])
+    assert {"/runs", "/runs/{run_id}", "/pipelines/validate", "/launches"} <= paths

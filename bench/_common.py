@@ -1,6 +1,18 @@
-"""Shared helpers for the benchmarks: random DAGs, pipeline dicts, temp dirs, tables."""
+"""Shared helpers for the benchmarks: random DAGs, pipeline dicts, temp dirs, tables.
 
+Importing this module puts the checkout it lives in first on ``sys.path``, so
+``python bench/<name>.py`` measures this checkout's ``orchest_ext`` even when the installed
+package points elsewhere. Benchmarks import it before ``orchest_ext``."""
+
+# ruff: noqa: E402
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
 
 import contextlib
 import json
@@ -10,7 +22,6 @@ import statistics
 import tempfile
 import uuid as uuidlib
 from collections.abc import AsyncIterator, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from jupyter_events import EventLogger

@@ -1,6 +1,11 @@
 """A chain of 10 trivial notebooks (one cell ``x = 1``): orchest_ext (RunManager + LocalExecutor,
 a real kernel per step) against papermill running them one after the other. Target <= 1.1x the
-papermill API loop; the papermill CLI loop is a second baseline."""
+papermill API loop; the papermill CLI loop is a second baseline.
+
+Besides whole-chain times it reports per-notebook medians and "stalls": notebooks that took
+``STALL_SECONDS`` longer than the runner's median notebook, because the kernel did not exit on
+its shutdown request and jupyter_client waited ``shutdown_wait_time / 2`` before signalling it
+(an upstream effect that hits every runner now and then and dominates run-to-run variance)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -33,7 +39,9 @@ from orchest_ext.executors.local import LocalExecutor
 from orchest_ext.pipeline import Pipeline, load_pipeline
 
 TARGET_RATIO = 1.1
+STALL_SECONDS = 2.0
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+Runner = Callable[[list[str], Pipeline, Path], list[float]]
 
 
 def write_notebooks(directory: Path, n: int) -> list[str]:
@@ -46,33 +54,59 @@ def write_notebooks(directory: Path, n: int) -> list[str]:
     return names
 
 
-def papermill_api(directory: Path, names: list[str], out: Path) -> None:
+def timed_each(items: list[str], fn: Callable[[str], object]) -> list[float]:
+    """Seconds ``fn(item)`` took, for each item in turn."""
+    durations = []
+    for item in items:
+        start = time.perf_counter()
+        fn(item)
+        durations.append(time.perf_counter() - start)
+    return durations
+
+
+def papermill_api(names: list[str], _: Pipeline, out: Path) -> list[float]:
     """``papermill.execute_notebook`` on each notebook in turn, in this process."""
-    for name in names:
+    src = out.parent.parent
+
+    def execute(name: str) -> None:
         papermill.execute_notebook(
-            str(directory / name), str(out / name), progress_bar=False, cwd=str(directory)
+            str(src / name), str(out / name), progress_bar=False, cwd=str(src)
         )
 
+    return timed_each(names, execute)
 
-def papermill_cli(directory: Path, names: list[str], out: Path) -> None:
+
+def papermill_cli(names: list[str], _: Pipeline, out: Path) -> list[float]:
     """``papermill in.ipynb out.ipynb`` on each notebook in turn, one process each."""
-    papermill_exe = shutil.which("papermill") or "papermill"
-    for name in names:
-        subprocess.run(
-            [papermill_exe, name, str(out / name)],
-            cwd=directory,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+    exe = shutil.which("papermill") or "papermill"
+    src = out.parent.parent
+
+    def execute(name: str) -> None:
+        argv = [exe, name, str(out / name)]
+        subprocess.run(argv, cwd=src, check=True, capture_output=True)
+
+    return timed_each(names, execute)
 
 
-async def orchest_run(pipeline: Pipeline, db: Path) -> None:
-    """Submit the whole chain to a RunManager with a LocalExecutor and wait for it."""
+def orchest(_: list[str], pipeline: Pipeline, out: Path) -> list[float]:
+    """The whole chain as one orchest_ext run; per-step durations from the step timestamps."""
+    return asyncio.run(orchest_run(pipeline, out / "orchest.db"))
+
+
+async def orchest_run(pipeline: Pipeline, db: Path) -> list[float]:
     async with run_manager(db, LocalExecutor(), max_parallel=1) as manager:
         run = await manager.submit(pipeline)
         await manager.wait(run.id)
         assert run.status == "SUCCESS", (run.status, run.message)
+    return [
+        (_time(step.finished_time) - _time(step.started_time)).total_seconds()
+        for step in run.steps.values()
+    ]
+
+
+def _time(value: str | None) -> datetime:
+    assert value is not None
+    return datetime.fromisoformat(value)
 
 
 @contextlib.contextmanager
@@ -82,44 +116,56 @@ def quiet_stderr() -> Iterator[None]:
     try:
         with open(os.devnull, "wb") as devnull:
             os.dup2(devnull.fileno(), 2)
-        yield
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
 
 
-def timed(fn: Callable[[], object]) -> float:
-    """Wall-clock seconds of ``fn()``, with log noise silenced."""
-    with quiet_stderr(), contextlib.redirect_stderr(io.StringIO()):
-        start = time.perf_counter()
-        fn()
-        return time.perf_counter() - start
-
-
-def bench(n: int, repeats: int, directory: Path) -> dict[str, list[float]]:
+def bench(n: int, repeats: int, directory: Path) -> dict[str, dict[str, list[float]]]:
     """Warm up each runner on one notebook, then alternate the three ``repeats`` times."""
     names = write_notebooks(directory, n)
     pipeline = load_pipeline(write_pipeline(directory, pipeline_dict(chain(n), names)))
     warm = load_pipeline(write_pipeline(directory, pipeline_dict(chain(1), names[:1])))
-    runs = iter(range(1_000_000))
-
-    def out_dir() -> Path:
-        path = directory / "out" / str(next(runs))
-        path.mkdir(parents=True)
-        return path
-
-    runners: dict[str, Callable[[list[str], Pipeline], None]] = {
-        "papermill_api": lambda nbs, _: papermill_api(directory, nbs, out_dir()),
-        "orchest_ext": lambda _, p: asyncio.run(orchest_run(p, out_dir() / "orchest.db")),
-        "papermill_cli": lambda nbs, _: papermill_cli(directory, nbs, out_dir()),
+    runners: dict[str, Runner] = {
+        "papermill_api": papermill_api,
+        "orchest_ext": orchest,
+        "papermill_cli": papermill_cli,
     }
-    for runner in runners.values():
-        timed(lambda runner=runner: runner(names[:1], warm))
-    samples: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(repeats):
-        for name, runner in runners.items():
-            samples[name].append(timed(lambda runner=runner: runner(names, pipeline)))
+    samples = {name: {"total_s": [], "per_notebook_s": []} for name in runners}
+    outputs = iter(directory / "out" / str(index) for index in range(1_000_000))
+    with quiet_stderr():
+        for runner in runners.values():
+            runner(names[:1], warm, _fresh(next(outputs)))
+        for _ in range(repeats):
+            for name, runner in runners.items():
+                start = time.perf_counter()
+                each = runner(names, pipeline, _fresh(next(outputs)))
+                samples[name]["total_s"].append(time.perf_counter() - start)
+                samples[name]["per_notebook_s"].extend(each)
     return samples
+
+
+def _fresh(path: Path) -> Path:
+    path.mkdir(parents=True)
+    return path
+
+
+def summarize(samples: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
+    """Median total, median per notebook and stall count per runner, and orchest's ratios."""
+    orchest_total = median(samples["orchest_ext"]["total_s"])
+    summary = {}
+    for name, values in samples.items():
+        total = median(values["total_s"])
+        per_nb = median(values["per_notebook_s"])
+        summary[name] = {
+            "median_total_s": total,
+            "median_per_nb_s": per_nb,
+            "stalls": sum(d > per_nb + STALL_SECONDS for d in values["per_notebook_s"]),
+            "orchest_over_this": orchest_total / total,
+        }
+    return summary
 
 
 def main() -> None:
@@ -130,23 +176,22 @@ def main() -> None:
     args = parser.parse_args()
     with temp_dir("bench-notebooks-") as directory:
         samples = bench(args.notebooks, args.repeats, directory)
-    medians = {name: median(values) for name, values in samples.items()}
-    ratios = {name: medians["orchest_ext"] / value for name, value in medians.items()}
+    summary = summarize(samples)
+    ratio = summary["papermill_api"]["orchest_over_this"]
+    per_nb = summary["orchest_ext"]["median_per_nb_s"] / summary["papermill_api"]["median_per_nb_s"]
     if args.json:
         print_json(
-            {"notebooks": args.notebooks, "medians_s": medians, "orchest_ratio_to": ratios}
-            | {"target_ratio_vs_papermill_api": TARGET_RATIO, "samples": samples}
+            {"notebooks": args.notebooks, "target_ratio_vs_papermill_api": TARGET_RATIO}
+            | {"summary": summary, "samples": samples}
         )
         return
     print(f"chain of {args.notebooks} one-cell notebooks, median of {args.repeats} alternated runs")
-    rows = [
-        [name, medians[name], medians[name] / args.notebooks, ratios[name], *values]
-        for name, values in samples.items()
-    ]
-    headers = ["runner", "median_s", "per_nb_s", "orchest/this"]
-    print_table(headers + [f"run{i + 1}" for i in range(args.repeats)], rows)
-    ratio = ratios["papermill_api"]
-    print(f"ratio orchest/papermill API: {ratio:.3f} (target <= {TARGET_RATIO})")
+    rows = [[name, *row.values(), *samples[name]["total_s"]] for name, row in summary.items()]
+    headers = ["runner", *next(iter(summary.values())), *[f"run{i + 1}_s" for i in range(3)]]
+    print_table(headers[: len(rows[0])], rows)
+    print(f"ratio orchest/papermill API, whole chain: {ratio:.3f} (target <= {TARGET_RATIO})")
+    print(f"ratio orchest/papermill API, median notebook: {per_nb:.3f}")
+    print(f"stalls: notebooks {STALL_SECONDS:g} s over the median (kernel slow to shut down)")
 
 
 if __name__ == "__main__":

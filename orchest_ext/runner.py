@@ -239,7 +239,11 @@ class RunManager:
             steps=steps,
         )
         self._link(run)
-        await self.store.insert_run(self._run_row(run), [self._step_row(s) for s in steps.values()])
+        await self.store.insert_run(
+            self._run_row(run),
+            [self._step_row(s) for s in steps.values()],
+            lambda: json.dumps(pipeline.to_dict()),
+        )
         self._runs[run_id] = run
         self._emit_run(run)
         self._enqueue_ready(run, run.steps.values())
@@ -357,7 +361,6 @@ class RunManager:
             if result is None:
                 if handle is None:
                     self._mark_started(run, step)
-                spec.step_dir.mkdir(parents=True, exist_ok=True)
                 result = await asyncio.wait_for(
                     executor.run(spec, lambda h: self._record_handle(run, step, h)),
                     self.step_timeout,
@@ -525,16 +528,9 @@ class RunManager:
 
     # -- persistence and events ---------------------------------------------------------------
 
-    def _run_row(self, run: RunState) -> dict[str, Any]:
-        row = run.to_dict(with_steps=False)
-        row.pop("pipeline_uuid")
-        row.pop("pipeline_name")
-        return {
-            **row,
-            "pipeline_uuid": run.pipeline.uuid,
-            "pipeline_name": run.pipeline.name,
-            "pipeline_json": json.dumps(run.pipeline.to_dict()),
-        }
+    @staticmethod
+    def _run_row(run: RunState) -> dict[str, Any]:
+        return run.to_dict(with_steps=False)
 
     @staticmethod
     def _step_row(step: StepState) -> dict[str, Any]:

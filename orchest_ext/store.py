@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,6 @@ CREATE TABLE IF NOT EXISTS runs (
     pipeline_name TEXT NOT NULL,
     pipeline_path TEXT,
     pipeline_dir TEXT NOT NULL,
-    pipeline_json TEXT NOT NULL,
     run_type TEXT NOT NULL,
     uuids TEXT NOT NULL,
     inclusive INTEGER NOT NULL,
@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_pipeline ON runs (pipeline_uuid, created_time);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
+CREATE TABLE IF NOT EXISTS run_pipelines (
+    run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+    pipeline_json TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS steps (
     run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     uuid TEXT NOT NULL,
@@ -76,14 +80,20 @@ def _decode(row: sqlite3.Row, json_fields: Iterable[str], bool_fields: Iterable[
 
 
 class Store:
-    """Runs and their steps. Updates are queued and written in batches, one transaction each."""
+    """Runs and their steps. Updates are queued, merged per row and written in batches (one
+    transaction each) shortly after they are made; ``flush`` waits for what came before it."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, flush_delay: float = 0.02) -> None:
         self.path = str(path)
+        self.flush_delay = flush_delay
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orchest-store")
         self._db: sqlite3.Connection | None = None
-        self._pending: list[tuple[str, dict[str, Any]]] = []
-        self._flush_task: asyncio.Task | None = None
+        self._pending: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._queued = 0
+        self._written = 0
+        self._scheduled: asyncio.TimerHandle | None = None
+        self._writer: asyncio.Task | None = None
+        self._batch_written = asyncio.Event()
 
     async def _call(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
@@ -108,56 +118,87 @@ class Store:
             self._db = None
         self._thread.shutdown(wait=True)
 
-    async def insert_run(self, run: dict[str, Any], steps: list[dict[str, Any]]) -> None:
-        """Write a new run and its steps, durably, before the caller answers."""
+    async def insert_run(
+        self, run: dict[str, Any], steps: list[dict[str, Any]], pipeline_json: Callable[[], str]
+    ) -> None:
+        """Write a new run, its steps and its pipeline (serialized on the store's thread),
+        durably, before the caller answers."""
         await self.flush()
-        await self._call(self._insert_run, run, steps)
+        await self._call(self._insert_run, run, steps, pipeline_json)
 
-    def _insert_run(self, run: dict[str, Any], steps: list[dict[str, Any]]) -> None:
+    def _insert_run(self, run, steps, pipeline_json: Callable[[], str]) -> None:
         run_row = _encode(run, RUN_JSON_FIELDS)
         step_rows = [_encode({"run_id": run["id"], **step}, STEP_JSON_FIELDS) for step in steps]
         with self._transaction() as db:
             db.execute(_insert_sql("runs", run_row), run_row)
+            db.execute(
+                "INSERT INTO run_pipelines (run_id, pipeline_json) VALUES (?, ?)",
+                (run["id"], pipeline_json()),
+            )
             if step_rows:
                 db.executemany(_insert_sql("steps", step_rows[0]), step_rows)
 
     def update_run(self, run_id: str, fields: dict[str, Any]) -> None:
-        """Queue an update of a run row; written on the next flush."""
-        self._queue("run", {"id": run_id, **fields})
+        """Queue an update of a run row."""
+        self._queue(("run", run_id, ""), fields)
 
     def update_step(self, run_id: str, uuid: str, fields: dict[str, Any]) -> None:
-        """Queue an update of a step row; written on the next flush."""
-        self._queue("step", {"run_id": run_id, "uuid": uuid, **fields})
+        """Queue an update of a step row."""
+        self._queue(("step", run_id, uuid), fields)
 
-    def _queue(self, kind: str, row: dict[str, Any]) -> None:
-        self._pending.append((kind, row))
-        if self._flush_task is None or self._flush_task.done():
-            self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
+    def _queue(self, key: tuple[str, str, str], fields: dict[str, Any]) -> None:
+        self._pending.setdefault(key, {}).update(fields)
+        self._queued += 1
+        if self._scheduled is None and self._writer is None:
+            self._scheduled = asyncio.get_running_loop().call_later(
+                self.flush_delay, self._start_writer
+            )
 
-    async def _flush_soon(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            await self._call(self._write_batch, batch)
+    def _start_writer(self) -> None:
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+            self._scheduled = None
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_pending())
+
+    async def _write_pending(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, {}
+                written = self._queued
+                try:
+                    await self._call(self._write_batch, batch)
+                except sqlite3.Error as err:
+                    logging.getLogger(__name__).error("Could not write run state: %s", err)
+                self._written = written
+                self._batch_written.set()
+                self._batch_written = asyncio.Event()
+        finally:
+            self._writer = None
 
     async def flush(self) -> None:
-        """Wait until every queued update is written."""
-        while self._pending or (self._flush_task is not None and not self._flush_task.done()):
-            if self._flush_task is None or self._flush_task.done():
-                self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
-            await asyncio.shield(self._flush_task)
+        """Wait until every update queued before this call is written."""
+        target = self._queued
+        while self._written < target:
+            batch_written = self._batch_written
+            self._start_writer()
+            await batch_written.wait()
 
-    def _write_batch(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+    def _write_batch(self, batch: dict[tuple[str, str, str], dict[str, Any]]) -> None:
         with self._transaction() as db:
-            for kind, row in batch:
+            for (kind, run_id, uuid), fields in batch.items():
                 if kind == "run":
-                    encoded = _encode(row, RUN_JSON_FIELDS)
-                    sets = ", ".join(f"{k} = :{k}" for k in encoded if k != "id")
-                    db.execute(f"UPDATE runs SET {sets} WHERE id = :id", encoded)
-                else:
-                    encoded = _encode(row, STEP_JSON_FIELDS)
-                    sets = ", ".join(f"{k} = :{k}" for k in encoded if k not in ("run_id", "uuid"))
+                    encoded = _encode(fields, RUN_JSON_FIELDS)
+                    sets = ", ".join(f"{k} = :{k}" for k in encoded)
                     db.execute(
-                        f"UPDATE steps SET {sets} WHERE run_id = :run_id AND uuid = :uuid", encoded
+                        f"UPDATE runs SET {sets} WHERE id = :_id", {**encoded, "_id": run_id}
+                    )
+                else:
+                    encoded = _encode(fields, STEP_JSON_FIELDS)
+                    sets = ", ".join(f"{k} = :{k}" for k in encoded)
+                    db.execute(
+                        f"UPDATE steps SET {sets} WHERE run_id = :_run AND uuid = :_uuid",
+                        {**encoded, "_run": run_id, "_uuid": uuid},
                     )
 
     def _transaction(self):
@@ -173,6 +214,9 @@ class Store:
         if row is None:
             return None
         run = _decode(row, RUN_JSON_FIELDS, RUN_BOOL_FIELDS)
+        run["pipeline_json"] = self._db.execute(
+            "SELECT pipeline_json FROM run_pipelines WHERE run_id = ?", (run_id,)
+        ).fetchone()[0]
         steps = self._db.execute(
             "SELECT * FROM steps WHERE run_id = ? ORDER BY position", (run_id,)
         ).fetchall()

@@ -34,7 +34,7 @@ class StepSpec:
     pipeline_dir: Path
     pipeline_path: Path | None
     step_dir: Path
-    """Per-step output directory inside the run directory (exists when run is called)."""
+    """Per-step output directory inside the run directory; ``run`` creates it."""
     log_path: Path
     output_notebook_path: Path
     env: dict[str, str]

@@ -290,6 +290,7 @@ class DockerExecutor(Executor):
     # -- running -----------------------------------------------------------------------------
 
     async def run(self, spec: StepSpec, on_started: Any = None) -> StepResult:
+        spec.step_dir.mkdir(parents=True, exist_ok=True)
         if not spec.source_path.is_file():
             return StepResult("FAILURE", f"Step file not found: {spec.file_path}")
         docker = self._client()

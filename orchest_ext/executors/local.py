@@ -43,6 +43,11 @@ class LocalExecutor(Executor):
     default_kernel = Unicode(
         "python3", help="Kernel used for notebooks whose kernel is not installed."
     ).tag(config=True)
+    kernel_shutdown_wait = Float(
+        1.0,
+        help="Seconds a finished notebook's kernel gets to exit after its shutdown request "
+        "before it is killed (the executed notebook is already saved).",
+    ).tag(config=True)
     kernel_startup_timeout = Integer(
         60, help="Seconds to wait for a notebook kernel to become ready."
     ).tag(config=True)
@@ -53,6 +58,7 @@ class LocalExecutor(Executor):
     async def run(self, spec: StepSpec, on_started: Any = None) -> StepResult:
         """Run the step to completion; failures are results, only cancellation raises."""
         try:
+            spec.step_dir.mkdir(parents=True, exist_ok=True)
             if not spec.source_path.is_file():
                 raise StepFailed(f"Step file not found: {spec.file_path}")
             if spec.kind == "notebook":
@@ -145,6 +151,7 @@ class LocalExecutor(Executor):
                 timeout=self.cell_timeout,
                 startup_timeout=self.kernel_startup_timeout,
                 kill_grace_seconds=self.kill_grace_seconds,
+                kernel_shutdown_wait=self.kernel_shutdown_wait,
             )
             failure = await client.run_step(spec.working_dir, self._env(spec))
         if spec.write_back:

@@ -119,6 +119,9 @@ class StepNotebookClient(NotebookClient):
     kill_grace_seconds = Float(
         2.0, help="Seconds between SIGTERM and SIGKILL when killing the kernel's process group."
     ).tag(config=True)
+    kernel_shutdown_wait = Float(
+        1.0, help="Seconds a kernel gets to exit after its shutdown request before it is killed."
+    ).tag(config=True)
 
     def __init__(
         self,
@@ -205,6 +208,7 @@ class StepNotebookClient(NotebookClient):
         installs no signal handlers or atexit hooks, which belong to the server."""
         self.reset_execution_trackers()
         self.create_kernel_manager()
+        self.km.shutdown_wait_time = self.kernel_shutdown_wait
         try:
             await self.async_start_new_kernel(
                 cwd=str(cwd), env=env, stdout=self.kernel_output, stderr=self.kernel_output

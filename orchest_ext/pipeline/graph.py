@@ -115,7 +115,8 @@ def _induced(graph: nx.DiGraph, nodes: list[str]) -> nx.DiGraph:
     """The subgraph on ``nodes`` with the edges between them, nodes in the given order."""
     keep = set(nodes)
     subgraph = nx.DiGraph()
-    subgraph.add_nodes_from((node, graph.nodes[node]) for node in nodes)
+    attributes = graph.nodes
+    subgraph.add_nodes_from((node, attributes[node]) for node in nodes)
     subgraph.add_edges_from((u, v) for u, v in graph.edges if u in keep and v in keep)
     return subgraph
 

@@ -88,6 +88,7 @@ class StepState:
     finished_time: str | None = None
     handle: dict[str, Any] | None = None
     task: asyncio.Task | None = None
+    holds_slot: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -340,15 +341,22 @@ class RunManager:
 
     def _start_task(self, run: RunState, step: StepState, coro) -> None:
         self._active += 1
+        step.holds_slot = True
         step.task = asyncio.get_running_loop().create_task(coro)
         step.task.add_done_callback(lambda _: self._task_done(run, step))
 
     def _task_done(self, run: RunState, step: StepState) -> None:
-        """Free the slot; a task cancelled before it ever ran still ends its step."""
-        self._active -= 1
+        """A task cancelled before it ever ran still ends its step and frees its slot."""
         if step.status not in TERMINAL:
             self._finish_step(run, step, ABORTED, run.message or "aborted")
-        self._pump()
+        self._release_slot(step)
+
+    def _release_slot(self, step: StepState) -> None:
+        """Free the step's slot (once) and start what is ready."""
+        if step.holds_slot:
+            step.holds_slot = False
+            self._active -= 1
+            self._pump()
 
     async def _execute(self, run: RunState, step: StepState, handle: dict | None = None) -> None:
         """Run (or, with ``handle``, follow) one step and record how it ended."""
@@ -373,6 +381,7 @@ class RunManager:
             self.log.exception("Step %s of run %s crashed", step.uuid, run.id)
             result = StepResult(FAILURE, f"{type(err).__name__}: {err}")
         self._finish_step(run, step, result.status, result.message)
+        self._release_slot(step)
 
     def _mark_started(self, run: RunState, step: StepState) -> None:
         if run.status == PENDING:

@@ -126,6 +126,9 @@ class RunState:
     unfinished: int = 0
     abort_requested: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    prepared: asyncio.Task | None = None
+    """Creates the step directories ahead of need, off the IOLoop (executors still make
+    sure theirs exists)."""
 
     def to_dict(self, with_steps: bool = True) -> dict[str, Any]:
         data = {
@@ -246,6 +249,7 @@ class RunManager:
             lambda: json.dumps(pipeline.to_dict()),
         )
         self._runs[run_id] = run
+        run.prepared = asyncio.create_task(asyncio.to_thread(_make_step_dirs, run))
         self._emit_run(run)
         self._enqueue_ready(run, run.steps.values())
         self._pump()
@@ -654,6 +658,14 @@ class RunManager:
             elif step.status == PENDING:
                 self._set_terminal(run, step, ABORTED, "the server stopped before this step ran")
         self._maybe_finish_run(run)
+
+
+def _make_step_dirs(run: RunState) -> None:
+    """Create every step directory of ``run``, in the order the steps will run."""
+    for step in run.steps.values():
+        step_files(run.run_dir, step.uuid, step.file_path).step_dir.mkdir(
+            parents=True, exist_ok=True
+        )
 
 
 def _public_run(stored: dict[str, Any]) -> dict[str, Any]:

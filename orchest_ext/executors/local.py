@@ -80,11 +80,26 @@ class LocalExecutor(Executor):
         except PermissionError:
             self.log.warning("Not killing process group %s: it belongs to another user", pgid)
 
+    @staticmethod
+    def _step_variables(spec: StepSpec) -> dict[str, str]:
+        """What a step's environment adds to the server's: its own variables, unbuffered
+        Python output, and the step API on PYTHONPATH."""
+        added = {"PYTHONUNBUFFERED": "1", **spec.env}
+        inherited = spec.env.get("PYTHONPATH", os.environ.get("PYTHONPATH"))
+        added["PYTHONPATH"] = os.pathsep.join(filter(None, [str(STEP_SDK_PATH), inherited]))
+        return added
+
     def _env(self, spec: StepSpec) -> dict[str, str]:
-        """The server's environment, then the step's, with the step API on PYTHONPATH."""
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(STEP_SDK_PATH), env.get("PYTHONPATH")])
+        """The server's environment, then the step's."""
+        return {**os.environ, **self._step_variables(spec)}
+
+    def _process_env(self, spec: StepSpec) -> dict[bytes, bytes]:
+        """``_env`` as bytes, built on the already encoded server environment, so that
+        starting a process encodes only the step's own variables."""
+        env = dict(os.environb)
+        env.update(
+            (os.fsencode(key), os.fsencode(value))
+            for key, value in self._step_variables(spec).items()
         )
         return env
 
@@ -106,7 +121,7 @@ class LocalExecutor(Executor):
             proc = await asyncio.create_subprocess_exec(
                 *argv,
                 cwd=spec.working_dir,
-                env=self._env(spec),
+                env=self._process_env(spec),
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,

@@ -14,7 +14,7 @@ from typing import Any
 
 from .events import RUN_STATUS, STEP_STATUS, Emit
 from .executors.base import Executor, StepResult, StepSpec
-from .pipeline import Pipeline, parse_pipeline, select_steps, topological_order
+from .pipeline import Pipeline, parse_pipeline, select_steps
 from .store import Store
 
 PENDING, STARTED, SUCCESS, FAILURE, ABORTED = "PENDING", "STARTED", "SUCCESS", "FAILURE", "ABORTED"
@@ -205,7 +205,7 @@ class RunManager:
                 f"use one of {', '.join(FAILURE_POLICIES)}."
             )
         graph = select_steps(pipeline, run_type, uuids, inclusive)
-        order = topological_order(graph)
+        order = list(graph)
         if not order:
             raise RunRequestError(
                 f"The {run_type!r} run of the selected steps has no steps to run"

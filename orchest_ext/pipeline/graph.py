@@ -24,8 +24,11 @@ def build_graph(pipeline: Pipeline) -> nx.DiGraph:
     """One node per step uuid (with its ``title``), one edge parent -> child per connection."""
     graph = nx.DiGraph()
     graph.add_nodes_from((uuid, {"title": step.title}) for uuid, step in pipeline.steps.items())
-    for uuid, step in pipeline.steps.items():
-        graph.add_edges_from((parent, uuid) for parent in step.incoming_connections)
+    graph.add_edges_from(
+        (parent, uuid)
+        for uuid, step in pipeline.steps.items()
+        for parent in step.incoming_connections
+    )
     return graph
 
 

@@ -22,6 +22,7 @@ from .notebook import (
     resolve_kernel_name,
     terminate_group,
 )
+from .process import wait_exit
 
 
 class StepFailed(Exception):
@@ -118,8 +119,8 @@ class LocalExecutor(Executor):
 
     async def _run_process(self, spec: StepSpec, argv: list[str], on_started: Any) -> StepResult:
         with open(spec.log_path, "ab") as log_file:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
+            proc = subprocess.Popen(
+                argv,
                 cwd=spec.working_dir,
                 env=self._process_env(spec),
                 stdin=subprocess.DEVNULL,
@@ -130,10 +131,10 @@ class LocalExecutor(Executor):
         try:
             if on_started is not None:
                 await ensure_async(on_started({"pid": proc.pid, "pgid": proc.pid}))
-            code = await proc.wait()
+            code = await wait_exit(proc)
         except BaseException:
-            await terminate_group(proc.pid, self.kill_grace_seconds, proc.wait)
-            await proc.wait()
+            await terminate_group(proc.pid, self.kill_grace_seconds, lambda: wait_exit(proc))
+            await wait_exit(proc)
             raise
         await terminate_group(proc.pid, self.kill_grace_seconds)
         if code == 0:

@@ -12,70 +12,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 from typing import Any
 
 import websocket
 from _common import median, print_json, print_table, temp_dir
 
+from orchest_ext.testing import ServerProcess
+
 TARGET_RUNNING = 10.0
 TARGET_KERNEL = 5.0
 POLL = 0.02
-
-
-class Server:
-    """A `jupyter server` subprocess with orchest_ext on 127.0.0.1."""
-
-    def __init__(self, root: Path, state: Path) -> None:
-        self.token = secrets.token_hex(16)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        env = {
-            **os.environ,
-            "JUPYTER_CONFIG_DIR": str(state / "config"),
-            "JUPYTER_DATA_DIR": str(state / "data"),
-            "JUPYTER_RUNTIME_DIR": str(state / "runtime"),
-        }
-        command = [
-            sys.executable,
-            "-m",
-            "jupyter_server",
-            "--allow-root",
-            "--no-browser",
-            f"--ServerApp.root_dir={root}",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={self.port}",
-            f"--IdentityProvider.token={self.token}",
-            "--ServerApp.jpserver_extensions={'orchest_ext': True}",
-            f"--OrchestApp.db_path={state / 'orchest.db'}",
-        ]
-        state.mkdir(parents=True, exist_ok=True)
-        self.log = (state / "server.log").open("wb")
-        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=self.log)
-        deadline = time.monotonic() + 60
-        while call(self.url, self.token, "GET", "orchest/api/launches")[0] != 200:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the server did not start; see {state / 'server.log'}")
-            time.sleep(0.1)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(60)
-        self.log.close()
 
 
 def call(base: str, token: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
@@ -95,11 +45,9 @@ def call(base: str, token: str, method: str, path: str, body: Any = None) -> tup
         return 0, None
 
 
-def wait_running(server: Server, pipeline_uuid: str) -> dict[str, Any]:
+def wait_running(server: ServerProcess, pipeline_uuid: str) -> dict[str, Any]:
     while True:
-        code, launch = call(
-            server.url, server.token, "GET", f"orchest/api/launches/{pipeline_uuid}"
-        )
+        code, launch = server.request("GET", f"/orchest/api/launches/{pipeline_uuid}")
         if code == 200 and launch["status"] == "RUNNING":
             return launch
         if code != 200 or launch["status"] == "FAILED":
@@ -143,19 +91,19 @@ def first_result(info: dict[str, Any]) -> float:
             return elapsed
 
 
-def stop(server: Server, pipeline_uuid: str) -> float:
+def stop(server: ServerProcess, pipeline_uuid: str) -> float:
     started = time.monotonic()
-    call(server.url, server.token, "DELETE", f"orchest/api/launches/{pipeline_uuid}")
-    while call(server.url, server.token, "GET", f"orchest/api/launches/{pipeline_uuid}")[0] != 404:
+    server.request("DELETE", f"/orchest/api/launches/{pipeline_uuid}")
+    while server.request("GET", f"/orchest/api/launches/{pipeline_uuid}")[0] != 404:
         time.sleep(POLL)
     return time.monotonic() - started
 
 
-def one_run(server: Server) -> tuple[float, float, float]:
+def one_run(server: ServerProcess) -> tuple[float, float, float]:
     pipeline_uuid = str(uuid.uuid4())
     started = time.monotonic()
     body = {"pipeline_uuid": pipeline_uuid, "pipeline_dir": "pipeline"}
-    code, launch = call(server.url, server.token, "POST", "orchest/api/launches", body)
+    code, launch = server.request("POST", "/orchest/api/launches", body)
     if code != 202:
         raise SystemExit(f"POST /launches answered {code}: {launch}")
     launch = wait_running(server, pipeline_uuid)
@@ -171,7 +119,7 @@ def main() -> None:
     args = parser.parse_args()
     with temp_dir("orchest-bench-launch-") as tmp:
         (tmp / "root" / "pipeline").mkdir(parents=True)
-        server = Server(tmp / "root", tmp / "state")
+        server = ServerProcess(tmp / "root", tmp / "state").start()
         try:
             runs = [one_run(server) for _ in range(args.runs)]
         finally:

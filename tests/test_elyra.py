@@ -551,3 +551,13 @@ def test_validate_never_raises_for_elyra_documents(
     assert all(isinstance(issue, Issue) and issue.message for issue in issues)
     if not issues:
         assert isinstance(parse_pipeline(doc, ".", check_files=False), Pipeline)
+
+
+def test_generic_primary_id_gets_a_uuid_per_file(pipeline_dir: Path) -> None:
+    doc = document(node("n1", "execute-python-node", "load.py"))
+    doc["primary_pipeline"] = doc["pipelines"][0]["id"] = "primary"
+    first = load_pipeline(write(pipeline_dir, doc, "a.pipeline"))
+    again = load_pipeline(pipeline_dir / "a.pipeline")
+    other = load_pipeline(write(pipeline_dir, doc, "b.pipeline"))
+    assert first.uuid == again.uuid != other.uuid
+    assert first.uuid != "primary"

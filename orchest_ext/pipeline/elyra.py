@@ -6,6 +6,7 @@ Notebook, Python and R nodes become steps; any other node is an issue naming it.
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +46,20 @@ def to_orchest(
     nodes = checker.get(pipeline, "nodes", list, [], _WHERE, required=True)
     return {
         "name": name or (Path(path).stem if path is not None else ""),
-        "uuid": pipeline["id"],
+        "uuid": _pipeline_uuid(pipeline["id"], path),
         "settings": {"default_image": image} if image else {},
         "parameters": {},
         "env_variables": env,
         "steps": _steps(nodes, checker),
     }
+
+
+def _pipeline_uuid(pipeline_id: str, path: Path | str | None) -> str:
+    """The pipeline's id, unless it is Elyra's generic ``primary`` (shared by many files):
+    then a uuid derived from the file's resolved path, stable across loads."""
+    if pipeline_id != "primary" or path is None:
+        return pipeline_id
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, Path(path).resolve().as_uri()))
 
 
 def _check_version(doc: dict[str, Any], checker: _Checker) -> None:

@@ -92,10 +92,15 @@ class OrchestHandler(ExtensionHandlerMixin, APIHandler):
 
     def resolve_in_root(self, relative: str, what: str) -> Path:
         """A path below the server's root dir; 400 if it is absolute or leaves the root."""
+        if not isinstance(relative, str):
+            raise ApiError(400, f"{what} must be a path (a string) relative to the root dir.")
         root = Path(self.serverapp.root_dir).resolve()
         if Path(relative).is_absolute():
             raise ApiError(400, f"{what} must be relative to the server's root dir, not absolute.")
-        resolved = (root / relative).resolve()
+        try:
+            resolved = (root / relative).resolve()
+        except (ValueError, OSError) as err:
+            raise ApiError(400, f"{what} {relative!r} is not a usable path: {err}") from None
         if resolved != root and root not in resolved.parents:
             raise ApiError(400, f"{what} {relative!r} leaves the server's root dir.")
         return resolved
@@ -173,7 +178,7 @@ class RunsHandler(OrchestHandler):
             offset = int(self.get_argument("offset", "0"))
         except ValueError:
             raise ApiError(400, "limit and offset must be integers.") from None
-        if not 1 <= limit <= 1000 or offset < 0:
+        if not 1 <= limit <= 1000 or not 0 <= offset < 2**63:
             raise ApiError(400, "limit must be between 1 and 1000 and offset at least 0.")
         runs, total = await self.orchest.runs.list(
             pipeline_uuid=self.get_argument("pipeline_uuid", None),

@@ -300,9 +300,29 @@ class RunManager:
                     self._resume(stored)
                 else:
                     await self._fail_orphaned(stored, executor)
-            except Exception:
+            except Exception as err:
                 self.log.exception("Could not recover run %s", run_id)
+                self._runs.pop(run_id, None)
+                self._fail_unrecoverable(stored, f"{type(err).__name__}: {err}")
         self._pump()
+
+    def _fail_unrecoverable(self, stored: dict[str, Any], reason: str) -> None:
+        """Settle a stored run that cannot even be rebuilt, so it is not retried forever."""
+        finished = now()
+        for step in stored["steps"]:
+            if step["status"] not in TERMINAL:
+                status = FAILURE if step["status"] == STARTED else ABORTED
+                self.store.update_step(
+                    stored["id"], step["uuid"], {"status": status, "finished_time": finished}
+                )
+        self.store.update_run(
+            stored["id"],
+            {
+                "status": FAILURE,
+                "message": f"could not be recovered after a server restart: {reason}",
+                "finished_time": finished,
+            },
+        )
 
     async def shutdown(self) -> None:
         """Stop every active run (their steps are killed) and flush the store."""

@@ -57,6 +57,9 @@ CREATE TABLE IF NOT EXISTS steps (
 """
 
 RUN_JSON_FIELDS = ("uuids", "parameters", "env")
+WRITE_RETRIES = 5
+WRITE_RETRY_DELAY = 0.2
+log = logging.getLogger(__name__)
 RUN_BOOL_FIELDS = ("inclusive", "write_back")
 STEP_JSON_FIELDS = ("parents", "handle")
 
@@ -162,19 +165,32 @@ class Store:
             self._writer = asyncio.get_running_loop().create_task(self._write_pending())
 
     async def _write_pending(self) -> None:
+        failures = 0
         try:
             while self._pending:
                 batch, self._pending = self._pending, {}
                 written = self._queued
                 try:
                     await self._call(self._write_batch, batch)
-                except sqlite3.Error as err:
-                    logging.getLogger(__name__).error("Could not write run state: %s", err)
+                except Exception as err:
+                    failures += 1
+                    if failures <= WRITE_RETRIES:
+                        log.warning("Could not write run state (retry %d): %s", failures, err)
+                        for key, fields in batch.items():
+                            self._pending[key] = {**fields, **self._pending.get(key, {})}
+                        await asyncio.sleep(WRITE_RETRY_DELAY * failures)
+                        continue
+                    log.error("Giving up writing %d run state updates: %s", len(batch), err)
+                failures = 0
                 self._written = written
-                self._batch_written.set()
-                self._batch_written = asyncio.Event()
+                self._wake_flushers()
         finally:
             self._writer = None
+            self._wake_flushers()
+
+    def _wake_flushers(self) -> None:
+        self._batch_written.set()
+        self._batch_written = asyncio.Event()
 
     async def flush(self) -> None:
         """Wait until every update queued before this call is written."""

@@ -89,6 +89,11 @@ def _break(description: dict, uuids: dict, kind: str) -> tuple[dict, str]:
     if kind == "missing_file":
         a["file_path"] = "missing.sh"
         return description, "missing.sh"
+    if kind == "path_like_uuid":
+        step = description["steps"].pop(uuids["B"])
+        step["uuid"] = "../../escape"
+        description["steps"]["../../escape"] = step
+        return description, "../../escape"
     if kind == "unsupported_kind":
         a["file_path"] = "data.csv"
         return description, ".ipynb"
@@ -106,6 +111,7 @@ DAMAGE = [
     "parent_escape",
     "missing_file",
     "unsupported_kind",
+    "path_like_uuid",
 ]
 
 
@@ -176,6 +182,8 @@ async def test_symlink_escaping_the_pipeline_dir_is_rejected(api, jp_root_dir, t
             "inclusive",
         ),
         ({"pipeline_path": "p/bad.orchest"}, 422, "JSON"),
+        ({"pipeline_path": None}, 400, "a string"),
+        ({"pipeline_path": "p/a\u0000b.orchest"}, 400, "not a usable path"),
     ],
 )
 async def test_bad_run_requests_get_a_clear_4xx(api, jp_root_dir, body, status, word):
@@ -192,6 +200,8 @@ async def test_bad_query_arguments_get_400(api):
     code, reply = await api("GET", "runs", limit="many")
     assert code == 400 and "limit" in reply["message"]
     code, reply = await api("GET", "runs", limit="0")
+    assert code == 400
+    code, reply = await api("GET", "runs", offset=str(10**20))
     assert code == 400
 
 

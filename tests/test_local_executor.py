@@ -21,6 +21,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from orchest_ext.executors.base import STEP_KINDS, StepSpec
 from orchest_ext.executors.local import LocalExecutor
 from orchest_ext.executors.notebook import resolve_kernel_name
+from orchest_ext.executors.process import process_handle
 
 STEP_ENV = {"USER_VAR": "from-user", "ORCHEST_STEP_UUID": "step-1"}
 
@@ -325,11 +326,15 @@ async def test_cleanup_orphan_kills_process_group(executor: LocalExecutor) -> No
     leader = int(subprocess.run(["bash", "-c", script], capture_output=True, text=True).stdout)
     await wait_until(lambda: len(descendants(leader)) >= 2 and os.getpgid(leader) == leader)
     pids = [leader, *descendants(leader)]
+    handle = process_handle(leader)
 
-    await executor.cleanup_orphan({"pid": leader, "pgid": leader})
+    await executor.cleanup_orphan({**handle, "identity": "another-boot:1"})
+    assert not any(is_gone(pid) for pid in pids), "a reused pid must not be killed"
+
+    await executor.cleanup_orphan(handle)
 
     await wait_until(lambda: all(is_gone(pid) for pid in pids), timeout=1.0)
-    await executor.cleanup_orphan({"pid": leader, "pgid": leader})
+    await executor.cleanup_orphan(handle)
 
 
 async def test_cancel_during_kernel_startup(executor: LocalExecutor, tmp_path: Path) -> None:

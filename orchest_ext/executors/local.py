@@ -22,7 +22,7 @@ from .notebook import (
     resolve_kernel_name,
     terminate_group,
 )
-from .process import wait_exit
+from .process import process_handle, process_identity, wait_exit
 
 
 class StepFailed(Exception):
@@ -75,6 +75,10 @@ class LocalExecutor(Executor):
         """Kill the process group a step of a dead server left behind, if it still exists."""
         pgid = handle.get("pgid")
         if not pgid or int(pgid) <= 1 or int(pgid) == os.getpgrp():
+            return
+        identity = process_identity(int(pgid))
+        if identity is not None and identity != handle.get("identity"):
+            self.log.info("Not killing process group %s: its pid now names another process", pgid)
             return
         try:
             await terminate_group(int(pgid), self.kill_grace_seconds)
@@ -130,7 +134,7 @@ class LocalExecutor(Executor):
             )
         try:
             if on_started is not None:
-                await ensure_async(on_started({"pid": proc.pid, "pgid": proc.pid}))
+                await ensure_async(on_started(process_handle(proc.pid)))
             code = await wait_exit(proc)
         except BaseException:
             await terminate_group(proc.pid, self.kill_grace_seconds, lambda: wait_exit(proc))

@@ -21,6 +21,8 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from nbformat import NotebookNode
 from traitlets import Float
 
+from .process import process_identity
+
 SKIP_TAG = "skip"
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
@@ -179,7 +181,12 @@ class StepNotebookClient(NotebookClient):
             if self.km is not None and getattr(self.km.provisioner, "pgid", None):
                 self._provisioner = self.km.provisioner
         if self.on_kernel_started is not None and self._provisioner is not None:
-            handle = {"pid": self._provisioner.pid, "pgid": self._provisioner.pgid}
+            pgid = self._provisioner.pgid
+            handle = {
+                "pid": self._provisioner.pid,
+                "pgid": pgid,
+                "identity": process_identity(pgid),
+            }
             await ensure_async(self.on_kernel_started(handle))
 
     def output(

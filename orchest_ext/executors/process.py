@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+from pathlib import Path
 
 
 async def wait_exit(proc: subprocess.Popen) -> int:
@@ -29,3 +30,19 @@ async def wait_exit(proc: subprocess.Popen) -> int:
         loop.remove_reader(pidfd)
         os.close(pidfd)
     return proc.wait()
+
+
+def process_identity(pid: int) -> str | None:
+    """Boot id and start time of ``pid`` (Linux): tells a process from a later one that got
+    the same pid. None where it cannot be read (no such process, no /proc)."""
+    try:
+        boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return f"{boot_id}:{stat.rsplit(')', 1)[1].split()[19]}"
+
+
+def process_handle(pid: int) -> dict[str, object]:
+    """What a later server process needs to find (and safely kill) a step's process group."""
+    return {"pid": pid, "pgid": pid, "identity": process_identity(pid)}

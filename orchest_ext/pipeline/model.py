@@ -29,6 +29,7 @@ _STEP_FIELDS = (
     "env_variables",
 )
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_STEP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _MAX_ISSUES_IN_MESSAGE = 5
 
 
@@ -425,9 +426,17 @@ def _check_file_path(
 
 
 def _check_uuids(steps: dict[str, Step], checker: _Checker) -> None:
-    """Two steps must not share a uuid (possible only when a key differs from its uuid)."""
+    """Step uuids name files and containers: they must be plain ids (letters, digits,
+    ``.``, ``_``, ``-``), and two steps must not share one."""
     first_key: dict[str, str] = {}
     for key, step in steps.items():
+        if not _STEP_ID.fullmatch(step.uuid):
+            checker.add(
+                f'Step "{step.title}" (key "{key}") has uuid "{step.uuid}": a step uuid may '
+                "hold only letters, digits, '.', '_' and '-' (at most 128), like a UUID.",
+                key,
+                "uuid",
+            )
         if step.uuid not in first_key:
             first_key[step.uuid] = key
             continue

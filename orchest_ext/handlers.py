@@ -217,13 +217,24 @@ class RunsHandler(OrchestHandler):
         self.finish(run.to_dict())
 
 
-class RunHandler(OrchestHandler):
+class RunLookupHandler(OrchestHandler):
+    """Looks up runs and their steps, answering 404 for unknown ones; defines no verbs."""
+
     async def run_or_404(self, run_id: str) -> dict[str, Any]:
         run = await self.orchest.runs.get(run_id)
         if run is None:
             raise ApiError(404, f"No run with id {run_id!r}.")
         return run
 
+    async def step_or_404(self, run_id: str, step_uuid: str) -> tuple[dict, dict]:
+        run = await self.run_or_404(run_id)
+        for step in run["steps"]:
+            if step["uuid"] == step_uuid:
+                return run, step
+        raise ApiError(404, f"Run {run_id!r} has no step {step_uuid!r}.")
+
+
+class RunHandler(RunLookupHandler):
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
@@ -238,16 +249,7 @@ class RunHandler(OrchestHandler):
         self.finish(run)
 
 
-class StepFileHandler(RunHandler):
-    async def step_or_404(self, run_id: str, step_uuid: str) -> tuple[dict, dict]:
-        run = await self.run_or_404(run_id)
-        for step in run["steps"]:
-            if step["uuid"] == step_uuid:
-                return run, step
-        raise ApiError(404, f"Run {run_id!r} has no step {step_uuid!r}.")
-
-
-class StepLogHandler(StepFileHandler):
+class StepLogHandler(RunLookupHandler):
     @web.authenticated
     @authorized
     async def get(self, run_id: str, step_uuid: str) -> None:
@@ -275,7 +277,7 @@ class StepLogHandler(StepFileHandler):
         )
 
 
-class StepNotebookHandler(StepFileHandler):
+class StepNotebookHandler(RunLookupHandler):
     @web.authenticated
     @authorized
     async def get(self, run_id: str, step_uuid: str) -> None:

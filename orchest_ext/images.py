@@ -235,7 +235,8 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
         action="append",
         choices=sorted(IMAGES),
         metavar="NAME",
-        help=f"build only this image (repeatable; one of: {', '.join(IMAGES)})",
+        help="build only this image (repeatable): "
+        + "; ".join(f"{name}: {image.description}" for name, image in IMAGES.items()),
     )
     p.add_argument("--no-cache", action="store_true", help="do not use docker's build cache")
     return p

@@ -244,7 +244,7 @@ class RunManager:
         )
         self._link(run)
         await self.store.insert_run(
-            self._run_row(run),
+            run.to_dict(with_steps=False),
             [self._step_row(s) for s in steps.values()],
             lambda: json.dumps(pipeline.to_dict()),
         )
@@ -254,9 +254,6 @@ class RunManager:
         self._enqueue_ready(run, run.steps.values())
         self._pump()
         return run
-
-    def get_active(self, run_id: str) -> RunState | None:
-        return self._runs.get(run_id)
 
     async def get(self, run_id: str) -> dict[str, Any] | None:
         """The run with its steps, from memory while active, else from the store."""
@@ -560,10 +557,6 @@ class RunManager:
         )
 
     # -- persistence and events ---------------------------------------------------------------
-
-    @staticmethod
-    def _run_row(run: RunState) -> dict[str, Any]:
-        return run.to_dict(with_steps=False)
 
     @staticmethod
     def _step_row(step: StepState) -> dict[str, Any]:

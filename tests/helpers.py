@@ -12,6 +12,8 @@ from typing import Any
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
+from orchest_ext.executors.base import STEP_KINDS, StepSpec
+
 TERMINAL = {"SUCCESS", "FAILURE", "ABORTED"}
 
 
@@ -91,3 +93,43 @@ def assert_no_step_containers(run: dict[str, Any]) -> None:
 
         left = project_containers(f"orchest_ext.run_id={run['id']}")
         assert not left, f"containers left behind: {[c['Names'] for c in left]}"
+
+
+def step_spec(
+    tmp_path: Path,
+    filename: str,
+    content: str | nbformat.NotebookNode,
+    run_id: str = "run-1",
+    run_dir: Path | None = None,
+    **kw: Any,
+) -> StepSpec:
+    """A StepSpec for ``steps/<filename>`` in a pipeline dir, as the runner lays it out (the run
+    dir defaults to ``<pipeline>/.orchest/runs/<run_id>``); step uuid ``step-1``."""
+    pipeline_dir = tmp_path / "pipeline"
+    source = pipeline_dir / "steps" / filename
+    source.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        source.write_text(content)
+    else:
+        nbformat.write(content, source)
+    run_dir = run_dir or pipeline_dir / ".orchest" / "runs" / run_id
+    step_dir = run_dir / "steps" / "step-1"
+    return StepSpec(
+        run_id=run_id,
+        step_uuid="step-1",
+        pipeline_uuid="pipeline-1",
+        title=filename,
+        file_path=f"steps/{filename}",
+        kind=STEP_KINDS[source.suffix.lower()],
+        pipeline_dir=pipeline_dir,
+        pipeline_path=None,
+        step_dir=step_dir,
+        log_path=step_dir / "step.log",
+        output_notebook_path=step_dir / filename,
+        env={
+            "USER_VAR": "from-user",
+            "ORCHEST_STEP_UUID": "step-1",
+            "ORCHEST_RUN_DIR": str(run_dir),
+        },
+        **kw,
+    )

@@ -214,3 +214,12 @@ async def test_openapi_document_is_served_and_valid(jp_fetch):
     validate(spec)
     paths = set(spec["paths"])
     assert {"/runs", "/runs/{run_id}", "/pipelines/validate", "/launches"} <= paths
+
+
+async def test_step_routes_accept_only_get(api, jp_root_dir):
+    make_pipeline(jp_root_dir / "p", {"A": ("a.sh", "echo a\n", [])})
+    _, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+    uuid = run["steps"][0]["uuid"]
+    for leaf in ("log", "notebook"):
+        code, _ = await api("DELETE", "runs", run["id"], "steps", uuid, leaf)
+        assert code == 405

@@ -17,7 +17,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets import TraitError
 
-from orchest_ext.executors.base import STEP_KINDS, STEP_SDK_PATH, ExecutorUnavailable, StepSpec
+from orchest_ext.executors.base import STEP_SDK_PATH, ExecutorUnavailable, StepSpec
 from orchest_ext.executors.container_main import spec_to_json
 from orchest_ext.executors.docker import SDK_MOUNT, DockerExecutor, container_name, parse_memory
 
@@ -28,10 +28,9 @@ from .docker_support import (
     remove_containers,
     require_image,
 )
+from .helpers import step_spec
 
 pytestmark = pytest.mark.docker
-
-STEP_ENV = {"USER_VAR": "from-user", "ORCHEST_STEP_UUID": "will-be-replaced"}
 
 
 @pytest.fixture
@@ -59,32 +58,7 @@ def make_spec(
     run_dir: Path | None = None,
     **kw: Any,
 ) -> StepSpec:
-    """A StepSpec for ``steps/<filename>`` in a pipeline dir; the run dir defaults to inside it."""
-    pipeline_dir = tmp_path / "pipeline"
-    source = pipeline_dir / "steps" / filename
-    source.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, str):
-        source.write_text(content)
-    else:
-        nbformat.write(content, source)
-    run_dir = run_dir or pipeline_dir / ".orchest" / "runs" / run_id
-    step_dir = run_dir / "steps" / "step-1"
-    step_dir.mkdir(parents=True, exist_ok=True)
-    return StepSpec(
-        run_id=run_id,
-        step_uuid="step-1",
-        pipeline_uuid="pipeline-1",
-        title=filename,
-        file_path=f"steps/{filename}",
-        kind=STEP_KINDS[source.suffix.lower()],
-        pipeline_dir=pipeline_dir,
-        pipeline_path=None,
-        step_dir=step_dir,
-        log_path=step_dir / "step.log",
-        output_notebook_path=step_dir / filename,
-        env={**STEP_ENV, "ORCHEST_STEP_UUID": "step-1", "ORCHEST_RUN_DIR": str(run_dir)},
-        **kw,
-    )
+    return step_spec(tmp_path, filename, content, run_id=run_id, run_dir=run_dir, **kw)
 
 
 def run_containers(run_id: str) -> list[dict[str, str]]:

@@ -18,12 +18,11 @@ import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from orchest_ext.executors.base import STEP_KINDS, StepSpec
 from orchest_ext.executors.local import LocalExecutor
 from orchest_ext.executors.notebook import resolve_kernel_name
 from orchest_ext.executors.process import process_handle
 
-STEP_ENV = {"USER_VAR": "from-user", "ORCHEST_STEP_UUID": "step-1"}
+from .helpers import step_spec
 
 
 @pytest.fixture
@@ -31,34 +30,7 @@ def executor() -> LocalExecutor:
     return LocalExecutor(kill_grace_seconds=0.5)
 
 
-def make_spec(
-    tmp_path: Path, filename: str, content: str | nbformat.NotebookNode, **kw: Any
-) -> StepSpec:
-    """A StepSpec for ``steps/<filename>`` in a pipeline dir, outputs in a run dir."""
-    pipeline_dir = tmp_path / "pipeline"
-    source = pipeline_dir / "steps" / filename
-    source.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, str):
-        source.write_text(content)
-    else:
-        nbformat.write(content, source)
-    step_dir = pipeline_dir / ".orchest" / "runs" / "run-1" / "step-1"
-    step_dir.mkdir(parents=True, exist_ok=True)
-    return StepSpec(
-        run_id="run-1",
-        step_uuid="step-1",
-        pipeline_uuid="pipeline-1",
-        title=filename,
-        file_path=f"steps/{filename}",
-        kind=STEP_KINDS[source.suffix.lower()],
-        pipeline_dir=pipeline_dir,
-        pipeline_path=None,
-        step_dir=step_dir,
-        log_path=step_dir / "step.log",
-        output_notebook_path=step_dir / filename,
-        env=dict(STEP_ENV),
-        **kw,
-    )
+make_spec = step_spec
 
 
 def notebook(*sources: str, skip: tuple[int, ...] = ()) -> nbformat.NotebookNode:

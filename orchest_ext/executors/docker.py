@@ -348,13 +348,13 @@ class DockerExecutor(Executor):
 
     async def _failure_message(self, container: DockerContainer, spec: StepSpec, code: int) -> str:
         """What ``container_main`` reported, else the exit and the last output."""
-        result = _stored_result(spec)
+        result = await asyncio.to_thread(_stored_result, spec)
         if result is not None and result.message:
             return result.message
         if code == 137 and (await container.show())["State"].get("OOMKilled"):
             return f"the step ran out of memory (memory_limit={self.memory_limit}) and was killed"
         if spec.kind in SCRIPT_INTERPRETERS:
-            output = log_tail(spec.log_path)
+            output = await asyncio.to_thread(log_tail, spec.log_path)
         else:
             output = "".join(await container.log(stdout=True, stderr=True, tail=10)).strip()
         return exit_message(code) + (f"; last output:\n{output}" if output else "")

@@ -25,7 +25,7 @@ from .events import emitter, register_schemas
 from .executors.base import Executor
 from .executors.docker import DockerExecutor
 from .executors.local import LocalExecutor
-from .handlers import HANDLERS
+from .handlers import make_handlers
 from .launcher import PipelineSessionManager
 from .runner import RunManager
 from .store import Store
@@ -134,7 +134,7 @@ class OrchestApp(ExtensionApp):
         self._started: asyncio.Task | None = None
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(HANDLERS)
+        self.handlers.extend(make_handlers(self.serverapp.root_dir))
 
     async def _start_jupyter_server_extension(self, serverapp) -> None:
         await self.ready()

@@ -14,6 +14,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
+from .discovery import PipelineFinder
 from .executors.base import ExecutorUnavailable
 from .launcher import SessionExists
 from .pipeline import (
@@ -180,8 +181,12 @@ class RunsHandler(OrchestHandler):
             raise ApiError(400, "limit and offset must be integers.") from None
         if not 1 <= limit <= 1000 or not 0 <= offset < 2**63:
             raise ApiError(400, "limit must be between 1 and 1000 and offset at least 0.")
+        pipeline_path = self.get_argument("pipeline_path", None)
+        if pipeline_path:
+            pipeline_path = str(self.resolve_in_root(pipeline_path, "pipeline_path"))
         runs, total = await self.orchest.runs.list(
             pipeline_uuid=self.get_argument("pipeline_uuid", None),
+            pipeline_path=pipeline_path,
             status=self.get_argument("status", None),
             limit=limit,
             offset=offset,
@@ -313,7 +318,35 @@ class ValidateHandler(OrchestHandler):
         else:
             raise ApiError(400, "Give pipeline_path or pipeline_description (with pipeline_dir).")
         issues = await asyncio.to_thread(validate_pipeline, data, directory, path)
-        self.finish({"valid": not issues, "issues": [issue.to_dict() for issue in issues]})
+        reply: dict[str, Any] = {
+            "valid": not issues,
+            "issues": [issue.to_dict() for issue in issues],
+            "pipeline": None,
+        }
+        if not issues:
+            pipeline = await asyncio.to_thread(parse_pipeline, data, directory, path)
+            reply["pipeline"] = {"uuid": pipeline.uuid, "name": pipeline.name}
+        self.finish(reply)
+
+
+class PipelinesHandler(OrchestHandler):
+    """The pipeline files under the root dir, each with its newest run."""
+
+    def initialize(self, finder: PipelineFinder, **kwargs: Any) -> None:
+        super().initialize(**kwargs)
+        self.finder = finder
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        pipelines, truncated = await asyncio.to_thread(self.finder.find)
+        root = self.finder.root
+        latest = await self.orchest.runs.latest_by_path(
+            [str(root / pipeline["path"]) for pipeline in pipelines]
+        )
+        for pipeline in pipelines:
+            pipeline["last_run"] = latest.get(str(root / pipeline["path"]))
+        self.finish({"pipelines": pipelines, "truncated": truncated})
 
 
 class BackendsHandler(OrchestHandler):
@@ -410,6 +443,12 @@ def _read_chunk(path: Path, offset: int, limit: int) -> tuple[bytes, int]:
 RUN_ID = r"(?P<run_id>[^/]+)"
 STEP_UUID = r"(?P<step_uuid>[^/]+)"
 PIPELINE_UUID_ARG = r"(?P<pipeline_uuid>[^/]+)"
+def make_handlers(root_dir: str) -> list[tuple]:
+    """The extension's routes; handlers get what they need besides the app as kwargs."""
+    finder = PipelineFinder(root_dir)
+    return [*HANDLERS, (rf"{API}/pipelines", PipelinesHandler, {"finder": finder})]
+
+
 HANDLERS = [
     (rf"{API}/runs", RunsHandler),
     (rf"{API}/runs/{RUN_ID}", RunHandler),

@@ -443,6 +443,8 @@ def _read_chunk(path: Path, offset: int, limit: int) -> tuple[bytes, int]:
 RUN_ID = r"(?P<run_id>[^/]+)"
 STEP_UUID = r"(?P<step_uuid>[^/]+)"
 PIPELINE_UUID_ARG = r"(?P<pipeline_uuid>[^/]+)"
+
+
 def make_handlers(root_dir: str) -> list[tuple]:
     """The extension's routes; handlers get what they need besides the app as kwargs."""
     finder = PipelineFinder(root_dir)

@@ -47,7 +47,9 @@ async def test_lists_pipeline_files_with_their_newest_run(api, jp_root_dir):
         )
     )[1]
     _, body = await api("GET", "pipelines")
-    last_run = {p["path"]: p for p in body["pipelines"]}["quickstart/quickstart.orchest"]["last_run"]
+    last_run = {p["path"]: p for p in body["pipelines"]}["quickstart/quickstart.orchest"][
+        "last_run"
+    ]
     assert last_run["id"] == second["id"] and last_run["run_type"] == "selection"
     assert "steps" not in last_run
     await wait_for_run(api, second["id"])
@@ -76,7 +78,10 @@ async def test_validate_names_the_valid_pipeline(api, jp_root_dir):
         "POST", "pipelines/validate", body={"pipeline_path": "quickstart/quickstart.orchest"}
     )
     assert code == 200 and body["valid"]
-    assert body["pipeline"] == {"uuid": "3f6d1c0e-8a7b-4e55-a0f1-5d3c1e2b9a10", "name": "quickstart"}
+    assert body["pipeline"] == {
+        "uuid": "3f6d1c0e-8a7b-4e55-a0f1-5d3c1e2b9a10",
+        "name": "quickstart",
+    }
     code, body = await api(
         "POST",
         "pipelines/validate",

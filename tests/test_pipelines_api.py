@@ -1,4 +1,4 @@
-"""GET pipelines (the pipeline files under the root dir) and the pipeline_path filter of GET runs."""
+"""GET pipelines (the pipeline files under the root) and the pipeline_path filter of GET runs."""
 
 from __future__ import annotations
 

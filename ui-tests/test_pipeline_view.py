@@ -91,7 +91,7 @@ def test_run_descendants_of_one_step_changes_only_them(page: Page, lab: ServerPr
         page, {uuids["A"]: "", uuids["B"]: "SUCCESS", uuids["C"]: "SUCCESS", uuids["D"]: ""}
     )
     code, run = lab.request("GET", f"/orchest/api/runs/{shown_run(page)}")
-    assert run["run_type"] == "descendants"
+    assert code == 200 and run["run_type"] == "descendants"
     assert {step["uuid"] for step in run["steps"]} == {uuids["B"], uuids["C"]}
 
 

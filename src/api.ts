@@ -129,7 +129,10 @@ export class OrchestApi {
   }
 
   startRun(request: RunRequest): Promise<ApiRun> {
-    return this.request('runs', { method: 'POST', body: JSON.stringify(request) });
+    return this.request('runs', {
+      method: 'POST',
+      body: JSON.stringify(request)
+    });
   }
 
   getRun(runId: string): Promise<ApiRun> {
@@ -137,14 +140,20 @@ export class OrchestApi {
   }
 
   abortRun(runId: string): Promise<ApiRun> {
-    return this.request(`runs/${encodeURIComponent(runId)}`, { method: 'DELETE' });
+    return this.request(`runs/${encodeURIComponent(runId)}`, {
+      method: 'DELETE'
+    });
   }
 
   listRuns(
     pipelinePath: string,
     limit = 50
   ): Promise<{ runs: RunSummary[]; total: number }> {
-    return this.request('runs', {}, { pipeline_path: pipelinePath, limit: String(limit) });
+    return this.request(
+      'runs',
+      {},
+      { pipeline_path: pipelinePath, limit: String(limit) }
+    );
   }
 
   stepLog(runId: string, stepUuid: string, offset: number): Promise<StepLog> {
@@ -168,7 +177,10 @@ export class OrchestApi {
   startLaunch(pipelineUuid: string, pipelineDir: string): Promise<Launch> {
     return this.request('launches', {
       method: 'POST',
-      body: JSON.stringify({ pipeline_uuid: pipelineUuid, pipeline_dir: pipelineDir })
+      body: JSON.stringify({
+        pipeline_uuid: pipelineUuid,
+        pipeline_dir: pipelineDir
+      })
     });
   }
 

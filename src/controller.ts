@@ -5,9 +5,20 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { ApiError, Issue, Launch, OrchestApi, RunSummary, RunType } from './api';
+import {
+  ApiError,
+  Issue,
+  Launch,
+  OrchestApi,
+  RunSummary,
+  RunType
+} from './api';
 import { LaunchEvent, OrchestEvents } from './events';
-import { parsePipeline, PipelineFormatError, PipelineGraph } from './model/pipeline';
+import {
+  parsePipeline,
+  PipelineFormatError,
+  PipelineGraph
+} from './model/pipeline';
 import { RunState, RunTracker, StatusEvent, TERMINAL } from './model/runState';
 
 export type FailurePolicy = 'continue' | 'fail_fast';
@@ -58,7 +69,8 @@ export class PipelineController {
       missed => {
         if (missed) {
           this.update({
-            notice: 'Live updates were interrupted; the view was resynced from the server.'
+            notice:
+              'Live updates were interrupted; the view was resynced from the server.'
           });
         }
       },
@@ -119,7 +131,10 @@ export class PipelineController {
   }
 
   inspect(uuid: string | null): void {
-    this.update({ inspected: uuid, sideTab: uuid ? 'step' : this._state.sideTab });
+    this.update({
+      inspected: uuid,
+      sideTab: uuid ? 'step' : this._state.sideTab
+    });
   }
 
   setSideTab(sideTab: SideTab): void {
@@ -169,18 +184,24 @@ export class PipelineController {
     if (!run || TERMINAL.has(run.status)) {
       return;
     }
-    await this.call(async () => this.tracker.show(await this.api.abortRun(run.id)));
+    await this.call(async () =>
+      this.tracker.show(await this.api.abortRun(run.id))
+    );
   }
 
   /** Show one run of the history on the graph. */
   async showRun(runId: string): Promise<void> {
-    await this.call(async () => this.tracker.show(await this.api.getRun(runId)));
+    await this.call(async () =>
+      this.tracker.show(await this.api.getRun(runId))
+    );
   }
 
   async startSession(): Promise<void> {
     const uuid = this._state.pipelineUuid;
     if (!uuid) {
-      this.update({ error: 'Fix the pipeline\'s issues before starting a session.' });
+      this.update({
+        error: "Fix the pipeline's issues before starting a session."
+      });
       return;
     }
     const directory = this.host.path().split('/').slice(0, -1).join('/');
@@ -212,7 +233,10 @@ export class PipelineController {
 
   private async startRun(runType: RunType, uuids: string[]): Promise<void> {
     if (runType !== 'full' && uuids.length === 0) {
-      this.update({ error: 'Select one or more steps first (click, Shift/Ctrl-click, or Shift-drag).' });
+      this.update({
+        error:
+          'Select one or more steps first (click, Shift/Ctrl-click, or Shift-drag).'
+      });
       return;
     }
     this.update({ starting: true, error: null, notice: null });
@@ -256,7 +280,9 @@ export class PipelineController {
     }
     await this.call(async () => {
       const { launches } = await this.api.listLaunches();
-      this.update({ launch: launches.find(l => l.pipeline_uuid === uuid) ?? null });
+      this.update({
+        launch: launches.find(l => l.pipeline_uuid === uuid) ?? null
+      });
     });
   }
 

@@ -10,4 +10,7 @@ const PIPELINE_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height=
   </g>
 </svg>`;
 
-export const pipelineIcon = new LabIcon({ name: 'orchest-ext:pipeline', svgstr: PIPELINE_SVG });
+export const pipelineIcon = new LabIcon({
+  name: 'orchest-ext:pipeline',
+  svgstr: PIPELINE_SVG
+});

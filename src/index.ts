@@ -23,10 +23,17 @@ import { PipelineController } from './controller';
 import { OrchestEvents } from './events';
 import { pipelineIcon } from './icons';
 import { ExecutedNotebookViewer } from './widgets/NotebookViewer';
-import { FACTORY, PipelineDocument, PipelineWidgetFactory } from './widgets/PipelineDocument';
+import {
+  FACTORY,
+  PipelineDocument,
+  PipelineWidgetFactory
+} from './widgets/PipelineDocument';
 import { PipelinesPanel } from './widgets/PipelinesPanel';
 
-const FILE_TYPES = { orchest: 'orchest-pipeline', elyra: 'orchest-elyra-pipeline' };
+const FILE_TYPES = {
+  orchest: 'orchest-pipeline',
+  elyra: 'orchest-elyra-pipeline'
+};
 const EXTRA_COMMANDS = {
   runFile: 'orchest:run-file',
   abortFile: 'orchest:abort-file',
@@ -47,15 +54,25 @@ function stepActions(
         path: PathExt.join(directory(), filePath)
       });
     },
-    async openExecutedNotebook(runId: string, stepUuid: string, asCopy: boolean) {
+    async openExecutedNotebook(
+      runId: string,
+      stepUuid: string,
+      asCopy: boolean
+    ) {
       try {
-        const notebook = (await api.stepNotebook(runId, stepUuid)) as nbformat.INotebookContent;
+        const notebook = (await api.stepNotebook(
+          runId,
+          stepUuid
+        )) as nbformat.INotebookContent;
         const run = await api.getRun(runId);
         const step = run.steps?.find(s => s.uuid === stepUuid);
         const title = step?.title ?? stepUuid;
         if (asCopy) {
           const stem = title.replace(/[^\w.-]+/g, '_');
-          const path = PathExt.join(directory(), `${stem}.run-${runId.slice(0, 8)}.ipynb`);
+          const path = PathExt.join(
+            directory(),
+            `${stem}.run-${runId.slice(0, 8)}.ipynb`
+          );
           await app.serviceManager.contents.save(path, {
             type: 'notebook',
             format: 'json',
@@ -71,7 +88,10 @@ function stepActions(
         widget.title.closable = true;
         app.shell.add(widget, 'main', { mode: 'split-right' });
       } catch (err) {
-        await showErrorMessage('Cannot open the executed notebook', (err as Error).message);
+        await showErrorMessage(
+          'Cannot open the executed notebook',
+          (err as Error).message
+        );
       }
     }
   };
@@ -128,7 +148,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     );
     app.docRegistry.addWidgetFactory(factory);
 
-    const tracker = new WidgetTracker<PipelineDocument>({ namespace: 'orchest-pipeline' });
+    const tracker = new WidgetTracker<PipelineDocument>({
+      namespace: 'orchest-pipeline'
+    });
     factory.widgetCreated.connect((_, widget) => {
       widget.context.pathChanged.connect(() => void tracker.save(widget));
       void tracker.add(widget);
@@ -151,21 +173,54 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     const openPipeline = (path: string) =>
       void app.commands.execute('docmanager:open', { path, factory: FACTORY });
-    const panel = new PipelinesPanel(api, events, app.serviceManager.contents, openPipeline);
+    const panel = new PipelinesPanel(
+      api,
+      events,
+      app.serviceManager.contents,
+      openPipeline
+    );
     app.shell.add(panel, 'left', { rank: 210 });
     if (restorer) {
       restorer.add(panel, 'orchest-pipelines');
     }
 
-    const current = (): PipelineController | null => tracker.currentWidget?.controller ?? null;
+    const current = (): PipelineController | null =>
+      tracker.currentWidget?.controller ?? null;
     const hasSelection = () => (current()?.state.selected.length ?? 0) > 0;
 
-    const viewCommands: Array<[string, string, (c: PipelineController) => Promise<void>, () => boolean]> = [
-      [COMMANDS.runAll, 'Run All Steps', c => c.runAll(), () => current() !== null],
-      [COMMANDS.runSelected, 'Run Selected Steps', c => c.runSelected(), hasSelection],
-      [COMMANDS.runIncoming, 'Run Ancestors of Selection', c => c.runIncoming(), hasSelection],
-      [COMMANDS.runDescendants, 'Run Selection and Descendants', c => c.runDescendants(), hasSelection],
-      [COMMANDS.abort, 'Abort the Shown Run', c => c.abort(), () => current()?.canAbort ?? false]
+    const viewCommands: Array<
+      [string, string, (c: PipelineController) => Promise<void>, () => boolean]
+    > = [
+      [
+        COMMANDS.runAll,
+        'Run All Steps',
+        c => c.runAll(),
+        () => current() !== null
+      ],
+      [
+        COMMANDS.runSelected,
+        'Run Selected Steps',
+        c => c.runSelected(),
+        hasSelection
+      ],
+      [
+        COMMANDS.runIncoming,
+        'Run Ancestors of Selection',
+        c => c.runIncoming(),
+        hasSelection
+      ],
+      [
+        COMMANDS.runDescendants,
+        'Run Selection and Descendants',
+        c => c.runDescendants(),
+        hasSelection
+      ],
+      [
+        COMMANDS.abort,
+        'Abort the Shown Run',
+        c => c.abort(),
+        () => current()?.canAbort ?? false
+      ]
     ];
     for (const [id, label, action, enabled] of viewCommands) {
       app.commands.addCommand(id, {
@@ -205,7 +260,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
             run_type: 'full'
           });
         } catch (err) {
-          await showErrorMessage('Cannot run the pipeline', (err as Error).message);
+          await showErrorMessage(
+            'Cannot run the pipeline',
+            (err as Error).message
+          );
           return;
         }
         openPipeline(file);
@@ -221,12 +279,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         try {
-          const { runs } = await api.listRuns(app.serviceManager.contents.localPath(file), 1);
+          const { runs } = await api.listRuns(
+            app.serviceManager.contents.localPath(file),
+            1
+          );
           if (runs[0]) {
             await api.abortRun(runs[0].id);
           }
         } catch (err) {
-          await showErrorMessage('Cannot abort the run', (err as Error).message);
+          await showErrorMessage(
+            'Cannot abort the run',
+            (err as Error).message
+          );
         }
       }
     });

@@ -2,7 +2,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { hasOverlap, layoutSteps, NODE_WIDTH } from '../model/layout';
-import { parsePipeline, PipelineFormatError, stepKind } from '../model/pipeline';
+import {
+  parsePipeline,
+  PipelineFormatError,
+  stepKind
+} from '../model/pipeline';
 
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
 
@@ -12,7 +16,10 @@ function example(relative: string): string {
 
 describe('parsePipeline', () => {
   it('reads an Orchest pipeline with positions and connections', () => {
-    const graph = parsePipeline(example('quickstart/quickstart.orchest'), 'quickstart.orchest');
+    const graph = parsePipeline(
+      example('quickstart/quickstart.orchest'),
+      'quickstart.orchest'
+    );
     expect(graph.format).toBe('orchest');
     expect(graph.name).toBe('quickstart');
     expect(graph.steps).toHaveLength(5);
@@ -24,29 +31,55 @@ describe('parsePipeline', () => {
   });
 
   it('reads an Elyra pipeline: node ids, labels, links and ui positions', () => {
-    const graph = parsePipeline(example('elyra/hello.pipeline'), 'elyra/hello.pipeline');
+    const graph = parsePipeline(
+      example('elyra/hello.pipeline'),
+      'elyra/hello.pipeline'
+    );
     expect(graph.format).toBe('elyra');
     expect(graph.steps.length).toBeGreaterThan(1);
     const produce = graph.steps.find(s => s.filePath === 'produce.py');
     expect(produce?.position).toEqual({ x: 80, y: 60 });
-    expect(graph.steps.some(s => s.incoming.includes(produce?.uuid ?? ''))).toBe(true);
+    expect(
+      graph.steps.some(s => s.incoming.includes(produce?.uuid ?? ''))
+    ).toBe(true);
   });
 
   it('explains why a file is not a pipeline', () => {
-    expect(() => parsePipeline('{nope', 'a.orchest')).toThrow(PipelineFormatError);
+    expect(() => parsePipeline('{nope', 'a.orchest')).toThrow(
+      PipelineFormatError
+    );
     expect(() => parsePipeline('[1, 2]', 'a.orchest')).toThrow(/not an object/);
-    expect(() => parsePipeline('{"name": "x"}', 'a.orchest')).toThrow(/no "steps"/);
-    expect(() => parsePipeline('{"doc_type": "pipeline"}', 'a.pipeline')).toThrow(/primary_pipeline/);
+    expect(() => parsePipeline('{"name": "x"}', 'a.orchest')).toThrow(
+      /no "steps"/
+    );
+    expect(() =>
+      parsePipeline('{"doc_type": "pipeline"}', 'a.pipeline')
+    ).toThrow(/primary_pipeline/);
   });
 
   it('tolerates malformed steps without failing the whole file', () => {
     const graph = parsePipeline(
-      JSON.stringify({ steps: { a: 3, b: { title: 'B', incoming_connections: 'x', meta_data: { position: ['x', 1] } } } }),
+      JSON.stringify({
+        steps: {
+          a: 3,
+          b: {
+            title: 'B',
+            incoming_connections: 'x',
+            meta_data: { position: ['x', 1] }
+          }
+        }
+      }),
       'dir/p.orchest'
     );
     expect(graph.name).toBe('p');
     expect(graph.steps).toEqual([
-      expect.objectContaining({ uuid: 'b', title: 'B', incoming: [], position: null, kind: 'unknown' })
+      expect.objectContaining({
+        uuid: 'b',
+        title: 'B',
+        incoming: [],
+        position: null,
+        kind: 'unknown'
+      })
     ]);
   });
 
@@ -63,10 +96,15 @@ describe('parsePipeline', () => {
 
 describe('layout', () => {
   it('keeps stored positions that do not overlap', () => {
-    const graph = parsePipeline(example('quickstart/quickstart.orchest'), 'q.orchest');
+    const graph = parsePipeline(
+      example('quickstart/quickstart.orchest'),
+      'q.orchest'
+    );
     const layout = layoutSteps(graph.steps);
     expect(layout.automatic).toBe(false);
-    expect(layout.positions.get(graph.steps[1].uuid)).toEqual(graph.steps[1].position);
+    expect(layout.positions.get(graph.steps[1].uuid)).toEqual(
+      graph.steps[1].position
+    );
   });
 
   it('lays out in ranks, parents left of children, when positions are missing', () => {
@@ -87,8 +125,18 @@ describe('layout', () => {
   });
 
   it('uses the automatic layout when stored boxes overlap', () => {
-    expect(hasOverlap([{ x: 0, y: 0 }, { x: 10, y: 10 }])).toBe(true);
-    expect(hasOverlap([{ x: 0, y: 0 }, { x: NODE_WIDTH, y: 0 }])).toBe(false);
+    expect(
+      hasOverlap([
+        { x: 0, y: 0 },
+        { x: 10, y: 10 }
+      ])
+    ).toBe(true);
+    expect(
+      hasOverlap([
+        { x: 0, y: 0 },
+        { x: NODE_WIDTH, y: 0 }
+      ])
+    ).toBe(false);
     const steps = [0, 1].map(i => ({
       uuid: `s${i}`,
       title: `s${i}`,

@@ -17,12 +17,21 @@ function apiRun(seq: number, statuses: Record<string, string> = {}): ApiRun {
     seq,
     created_time: '2026-01-01T00:00:00Z',
     steps: Object.entries({ a: 'PENDING', b: 'PENDING', ...statuses }).map(
-      ([uuid, status]) => ({ uuid, title: uuid.toUpperCase(), status: status as never })
+      ([uuid, status]) => ({
+        uuid,
+        title: uuid.toUpperCase(),
+        status: status as never
+      })
     )
   };
 }
 
-function stepEvent(seq: number, uuid: string, status: string, run_id = 'run-1'): StatusEvent {
+function stepEvent(
+  seq: number,
+  uuid: string,
+  status: string,
+  run_id = 'run-1'
+): StatusEvent {
   return {
     schema_id: EVENT_SCHEMAS.step,
     run_id,
@@ -34,7 +43,13 @@ function stepEvent(seq: number, uuid: string, status: string, run_id = 'run-1'):
 }
 
 function runEvent(seq: number, status: string): StatusEvent {
-  return { schema_id: EVENT_SCHEMAS.run, run_id: 'run-1', pipeline_uuid: 'p', status: status as never, seq };
+  return {
+    schema_id: EVENT_SCHEMAS.run,
+    run_id: 'run-1',
+    pipeline_uuid: 'p',
+    status: status as never,
+    seq
+  };
 }
 
 describe('applyEvent', () => {
@@ -49,7 +64,9 @@ describe('applyEvent', () => {
   });
 
   it('ignores stale and duplicate events', () => {
-    expect(applyEvent(start, stepEvent(2, 'a', 'SUCCESS')).outcome).toBe('stale');
+    expect(applyEvent(start, stepEvent(2, 'a', 'SUCCESS')).outcome).toBe(
+      'stale'
+    );
     expect(applyEvent(start, stepEvent(1, 'a', 'SUCCESS')).state).toBe(start);
   });
 
@@ -60,9 +77,14 @@ describe('applyEvent', () => {
   });
 
   it('ignores other runs and other schemas', () => {
-    expect(applyEvent(start, stepEvent(3, 'a', 'STARTED', 'run-2')).outcome).toBe('other-run');
     expect(
-      applyEvent(start, { ...runEvent(3, 'SUCCESS'), schema_id: EVENT_SCHEMAS.launch }).outcome
+      applyEvent(start, stepEvent(3, 'a', 'STARTED', 'run-2')).outcome
+    ).toBe('other-run');
+    expect(
+      applyEvent(start, {
+        ...runEvent(3, 'SUCCESS'),
+        schema_id: EVENT_SCHEMAS.launch
+      }).outcome
     ).toBe('not-status');
   });
 
@@ -74,7 +96,10 @@ describe('applyEvent', () => {
   });
 
   it('applies run events to the run', () => {
-    const { state } = applyEvent(start, { ...runEvent(3, 'SUCCESS'), finished_time: 'T' });
+    const { state } = applyEvent(start, {
+      ...runEvent(3, 'SUCCESS'),
+      finished_time: 'T'
+    });
     expect(state.status).toBe('SUCCESS');
     expect(state.finished_time).toBe('T');
   });
@@ -97,7 +122,9 @@ describe('RunTracker', () => {
   }
 
   it('resyncs on a gap and replays later events', async () => {
-    const { tracker, fetches, missed } = setup(apiRun(5, { a: 'SUCCESS', b: 'STARTED' }));
+    const { tracker, fetches, missed } = setup(
+      apiRun(5, { a: 'SUCCESS', b: 'STARTED' })
+    );
     tracker.show(apiRun(2));
     expect(tracker.handle(stepEvent(3, 'a', 'STARTED'))).toBe('applied');
     expect(tracker.handle(stepEvent(6, 'b', 'SUCCESS'))).toBe('gap');
@@ -167,17 +194,33 @@ describe('RunTracker', () => {
     }
     const final: ApiRun = {
       ...apiRun(seq),
-      steps: uuids.map(uuid => ({ uuid, title: uuid, status: 'SUCCESS' as const }))
+      steps: uuids.map(uuid => ({
+        uuid,
+        title: uuid,
+        status: 'SUCCESS' as const
+      }))
     };
     const { tracker } = setup(final);
-    tracker.show({ ...final, seq: 1, steps: uuids.map(uuid => ({ uuid, title: uuid, status: 'PENDING' as const })) });
+    tracker.show({
+      ...final,
+      seq: 1,
+      steps: uuids.map(uuid => ({
+        uuid,
+        title: uuid,
+        status: 'PENDING' as const
+      }))
+    });
     const shuffled = [...events].reverse();
     for (const event of shuffled) {
       tracker.handle(event);
     }
     await tracker.resync();
     expect(tracker.state?.seq).toBe(seq);
-    expect(Object.values(tracker.state?.steps ?? {}).every(s => s.status === 'SUCCESS')).toBe(true);
+    expect(
+      Object.values(tracker.state?.steps ?? {}).every(
+        s => s.status === 'SUCCESS'
+      )
+    ).toBe(true);
   });
 });
 

@@ -12,38 +12,69 @@ export interface BannerProps {
   onDismiss: () => void;
 }
 
-export function Banner({ graph, issues, error, notice, onDismiss }: BannerProps): JSX.Element | null {
-  const titles = new Map(graph?.steps.map(step => [step.uuid, step.title]) ?? []);
+export function Banner({
+  graph,
+  issues,
+  error,
+  notice,
+  onDismiss
+}: BannerProps): JSX.Element | null {
+  const titles = new Map(
+    graph?.steps.map(step => [step.uuid, step.title]) ?? []
+  );
   if (!issues.length && !error && !notice) {
     return null;
   }
   return (
     <div className="jp-orchest-banners">
       {error && (
-        <div className="jp-orchest-banner jp-orchest-banner-error" role="alert" data-banner="error">
+        <div
+          className="jp-orchest-banner jp-orchest-banner-error"
+          role="alert"
+          data-banner="error"
+        >
           <span>{error}</span>
-          <button type="button" className="jp-orchest-dismiss" onClick={onDismiss} title="Dismiss">
+          <button
+            type="button"
+            className="jp-orchest-dismiss"
+            onClick={onDismiss}
+            title="Dismiss"
+          >
             ×
           </button>
         </div>
       )}
       {notice && (
-        <div className="jp-orchest-banner jp-orchest-banner-info" data-banner="notice">
+        <div
+          className="jp-orchest-banner jp-orchest-banner-info"
+          data-banner="notice"
+        >
           <span>{notice}</span>
-          <button type="button" className="jp-orchest-dismiss" onClick={onDismiss} title="Dismiss">
+          <button
+            type="button"
+            className="jp-orchest-dismiss"
+            onClick={onDismiss}
+            title="Dismiss"
+          >
             ×
           </button>
         </div>
       )}
       {issues.length > 0 && (
-        <div className="jp-orchest-banner jp-orchest-banner-warn" data-banner="issues">
+        <div
+          className="jp-orchest-banner jp-orchest-banner-warn"
+          data-banner="issues"
+        >
           <strong>
-            The pipeline has {issues.length} issue{issues.length === 1 ? '' : 's'}:
+            The pipeline has {issues.length} issue
+            {issues.length === 1 ? '' : 's'}:
           </strong>
           <ul>
             {issues.slice(0, 20).map((issue, index) => (
               <li key={index} data-issue-step={issue.step ?? ''}>
-                {issue.step && titles.has(issue.step) ? `${titles.get(issue.step)}: ` : ''}
+                {issue.step && titles.has(issue.step)
+                  ? `${titles.get(issue.step)}: `
+                  : ''}
                 {issue.message}
               </li>
             ))}

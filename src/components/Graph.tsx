@@ -37,7 +37,10 @@ function nodeData(
   const byStep = new Map<string, string[]>();
   for (const issue of issues) {
     if (issue.step) {
-      byStep.set(issue.step, [...(byStep.get(issue.step) ?? []), issue.message]);
+      byStep.set(issue.step, [
+        ...(byStep.get(issue.step) ?? []),
+        issue.message
+      ]);
     }
   }
   const data = new Map<string, StepNodeData>();
@@ -46,7 +49,9 @@ function nodeData(
     data.set(step.uuid, {
       step,
       status: state?.status ?? '',
-      duration: state ? formatDuration(state.started_time, state.finished_time) : '',
+      duration: state
+        ? formatDuration(state.started_time, state.finished_time)
+        : '',
       issues: byStep.get(step.uuid) ?? []
     });
   }
@@ -63,7 +68,13 @@ function sameData(a: StepNodeData, b: StepNodeData): boolean {
   );
 }
 
-export function Graph({ graph, run, issues, onSelect, onInspect }: GraphProps): JSX.Element {
+export function Graph({
+  graph,
+  run,
+  issues,
+  onSelect,
+  onInspect
+}: GraphProps): JSX.Element {
   const layout = useMemo(() => layoutSteps(graph.steps), [graph]);
   const edges = useMemo<Edge[]>(() => {
     const known = new Set(graph.steps.map(step => step.uuid));
@@ -100,13 +111,16 @@ export function Graph({ graph, run, issues, onSelect, onInspect }: GraphProps): 
     setNodes(current =>
       current.map(node => {
         const next = data.get(node.id);
-        return next && !sameData(node.data, next) ? { ...node, data: next } : node;
+        return next && !sameData(node.data, next)
+          ? { ...node, data: next }
+          : node;
       })
     );
   }, [graph, run, issues, setNodes]);
 
   const onSelectionChange = useCallback(
-    ({ nodes: selected }: OnSelectionChangeParams) => onSelect(selected.map(node => node.id)),
+    ({ nodes: selected }: OnSelectionChangeParams) =>
+      onSelect(selected.map(node => node.id)),
     [onSelect]
   );
 

@@ -21,16 +21,27 @@ export function PipelineApp({
   if (state.formatError) {
     return (
       <div className="jp-orchest-view">
-        <div className="jp-orchest-format-error" role="alert" data-banner="format-error">
+        <div
+          className="jp-orchest-format-error"
+          role="alert"
+          data-banner="format-error"
+        >
           <h3>This file cannot be shown as a pipeline</h3>
           <p>{state.formatError}</p>
-          <p>Open it with the text editor (right-click → Open With → Editor) to fix it.</p>
+          <p>
+            Open it with the text editor (right-click → Open With → Editor) to
+            fix it.
+          </p>
         </div>
       </div>
     );
   }
   return (
-    <div className="jp-orchest-view" data-run-id={state.run?.id ?? ''} data-run-status={state.run?.status ?? ''}>
+    <div
+      className="jp-orchest-view"
+      data-run-id={state.run?.id ?? ''}
+      data-run-status={state.run?.status ?? ''}
+    >
       <Toolbar controller={controller} state={state} />
       <Banner
         graph={state.graph}
@@ -76,7 +87,11 @@ export function PipelineApp({
           </div>
           <div className="jp-orchest-side-body">
             {state.sideTab === 'step' ? (
-              <StepDetails controller={controller} state={state} actions={actions} />
+              <StepDetails
+                controller={controller}
+                state={state}
+                actions={actions}
+              />
             ) : (
               <RunHistory controller={controller} state={state} />
             )}

@@ -38,7 +38,9 @@ export function RunHistory({
               title={`Run ${run.id}`}
             >
               <td>
-                <span className={`jp-orchest-badge jp-orchest-status-${status.toLowerCase()}`}>
+                <span
+                  className={`jp-orchest-badge jp-orchest-status-${status.toLowerCase()}`}
+                >
                   {status}
                 </span>
               </td>

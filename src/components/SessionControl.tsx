@@ -11,7 +11,8 @@ export function SessionControl({
   state: ViewState;
 }): JSX.Element {
   const status = state.launch?.status ?? '';
-  const active = status === 'LAUNCHING' || status === 'RUNNING' || status === 'STOPPING';
+  const active =
+    status === 'LAUNCHING' || status === 'RUNNING' || status === 'STOPPING';
   const url = state.launch?.server_info?.url;
   return (
     <span className="jp-orchest-session" data-session-status={status}>
@@ -21,11 +22,18 @@ export function SessionControl({
           title={state.launch?.reason ?? ''}
         >
           Session {status}
-          {status === 'FAILED' && state.launch?.reason ? `: ${state.launch.reason}` : ''}
+          {status === 'FAILED' && state.launch?.reason
+            ? `: ${state.launch.reason}`
+            : ''}
         </span>
       )}
       {status === 'RUNNING' && url && (
-        <a className="jp-orchest-link" href={url} target="_blank" rel="noreferrer">
+        <a
+          className="jp-orchest-link"
+          href={url}
+          target="_blank"
+          rel="noreferrer"
+        >
           open
         </a>
       )}

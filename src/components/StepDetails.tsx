@@ -13,7 +13,11 @@ const MAX_LOG_CHARS = 512 * 1024;
 const LOG_FOLLOW_MS = 1000;
 
 export interface StepActions {
-  openExecutedNotebook(runId: string, stepUuid: string, asCopy: boolean): Promise<void>;
+  openExecutedNotebook(
+    runId: string,
+    stepUuid: string,
+    asCopy: boolean
+  ): Promise<void>;
   openSource(filePath: string): Promise<void>;
 }
 
@@ -79,7 +83,12 @@ export function StepDetails({
   const stepState = step ? state.run?.steps[step.uuid] : undefined;
   const runId = stepState ? (state.run?.id ?? null) : null;
   const active = stepState !== undefined && !TERMINAL.has(stepState.status);
-  const { text, error } = useStepLog(controller.api, runId, step?.uuid ?? '', active);
+  const { text, error } = useStepLog(
+    controller.api,
+    runId,
+    step?.uuid ?? '',
+    active
+  );
   const logRef = useRef<HTMLPreElement>(null);
   useEffect(() => {
     const element = logRef.current;
@@ -88,7 +97,11 @@ export function StepDetails({
     }
   }, [text]);
   if (!step) {
-    return <div className="jp-orchest-empty">Click a step to see its log and details.</div>;
+    return (
+      <div className="jp-orchest-empty">
+        Click a step to see its log and details.
+      </div>
+    );
   }
   const issues = state.issues.filter(issue => issue.step === step.uuid);
   return (
@@ -97,14 +110,22 @@ export function StepDetails({
       <dl className="jp-orchest-facts">
         <dt>File</dt>
         <dd>
-          <button type="button" className="jp-orchest-linkbutton" onClick={() => void actions.openSource(step.filePath)}>
+          <button
+            type="button"
+            className="jp-orchest-linkbutton"
+            onClick={() => void actions.openSource(step.filePath)}
+          >
             {step.filePath || '(none)'}
           </button>{' '}
           ({KIND_LABELS[step.kind]})
         </dd>
         <dt>Status</dt>
         <dd data-step-status={stepState?.status ?? ''}>
-          {stepState ? stepState.status : state.run ? 'not part of the shown run' : 'no run yet'}
+          {stepState
+            ? stepState.status
+            : state.run
+              ? 'not part of the shown run'
+              : 'no run yet'}
         </dd>
         {stepState?.message && (
           <>
@@ -141,7 +162,9 @@ export function StepDetails({
             type="button"
             className="jp-orchest-button"
             data-action="open-notebook"
-            onClick={() => void actions.openExecutedNotebook(runId, step.uuid, false)}
+            onClick={() =>
+              void actions.openExecutedNotebook(runId, step.uuid, false)
+            }
           >
             Open executed notebook
           </button>
@@ -150,7 +173,9 @@ export function StepDetails({
             className="jp-orchest-button"
             data-action="open-notebook-copy"
             title="Save a copy next to the pipeline and open it"
-            onClick={() => void actions.openExecutedNotebook(runId, step.uuid, true)}
+            onClick={() =>
+              void actions.openExecutedNotebook(runId, step.uuid, true)
+            }
           >
             Open a copy
           </button>
@@ -158,7 +183,9 @@ export function StepDetails({
       )}
       <h4>Parameters</h4>
       <pre className="jp-orchest-params">
-        {Object.keys(step.parameters).length ? JSON.stringify(step.parameters, null, 2) : '{}'}
+        {Object.keys(step.parameters).length
+          ? JSON.stringify(step.parameters, null, 2)
+          : '{}'}
       </pre>
       <h4>Log{active ? ' (following)' : ''}</h4>
       {error && <div className="jp-orchest-inline-error">{error}</div>}

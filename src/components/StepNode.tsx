@@ -14,7 +14,10 @@ export interface StepNodeData extends Record<string, unknown> {
 
 export type StepNodeType = Node<StepNodeData, 'step'>;
 
-function StepNodeView({ data, selected }: NodeProps<StepNodeType>): JSX.Element {
+function StepNodeView({
+  data,
+  selected
+}: NodeProps<StepNodeType>): JSX.Element {
   const { step, status, duration, issues } = data;
   const classes = [
     'jp-orchest-node',
@@ -37,7 +40,9 @@ function StepNodeView({ data, selected }: NodeProps<StepNodeType>): JSX.Element 
           {KIND_LABELS[step.kind]}
         </span>
         {status && <span className="jp-orchest-node-status">{status}</span>}
-        {duration && <span className="jp-orchest-node-duration">{duration}</span>}
+        {duration && (
+          <span className="jp-orchest-node-duration">{duration}</span>
+        )}
       </div>
       {issues.length > 0 && (
         <div className="jp-orchest-node-issues" title={issues.join('\n')}>

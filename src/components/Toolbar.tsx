@@ -21,7 +21,14 @@ interface ButtonProps {
   primary?: boolean;
 }
 
-function CommandButton({ command, label, title, disabled, onClick, primary }: ButtonProps) {
+function CommandButton({
+  command,
+  label,
+  title,
+  disabled,
+  onClick,
+  primary
+}: ButtonProps) {
   return (
     <button
       type="button"
@@ -70,7 +77,10 @@ export function Toolbar({
         disabled={noSelection}
         onClick={() => void controller.runIncoming()}
       />
-      <label className="jp-orchest-check" title="Also run the selected steps after their ancestors">
+      <label
+        className="jp-orchest-check"
+        title="Also run the selected steps after their ancestors"
+      >
         <input
           type="checkbox"
           data-option="inclusive"
@@ -108,12 +118,17 @@ export function Toolbar({
           ))}
         </select>
       </label>
-      <label className="jp-orchest-select" title="What a failing step does to the rest of the run">
+      <label
+        className="jp-orchest-select"
+        title="What a failing step does to the rest of the run"
+      >
         On failure
         <select
           data-option="failure-policy"
           value={state.failurePolicy}
-          onChange={event => controller.setFailurePolicy(event.target.value as FailurePolicy)}
+          onChange={event =>
+            controller.setFailurePolicy(event.target.value as FailurePolicy)
+          }
         >
           <option value="continue">continue other branches</option>
           <option value="fail_fast">stop the run</option>

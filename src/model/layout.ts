@@ -53,7 +53,13 @@ export function layoutSteps(steps: PipelineStep[]): Layout {
 /** Top-left corners from dagre's layered (Sugiyama) layout, ranks from left to right. */
 export function layeredLayout(steps: PipelineStep[]): Map<string, Position> {
   const graph = new dagre.graphlib.Graph();
-  graph.setGraph({ rankdir: 'LR', nodesep: 24, ranksep: 64, marginx: 16, marginy: 16 });
+  graph.setGraph({
+    rankdir: 'LR',
+    nodesep: 24,
+    ranksep: 64,
+    marginx: 16,
+    marginy: 16
+  });
   graph.setDefaultEdgeLabel(() => ({}));
   const known = new Set(steps.map(step => step.uuid));
   for (const step of steps) {

@@ -135,10 +135,7 @@ function parseOrchest(
   };
 }
 
-function parseElyra(
-  doc: Record<string, unknown>,
-  path: string
-): PipelineGraph {
+function parseElyra(doc: Record<string, unknown>, path: string): PipelineGraph {
   const pipelines = Array.isArray(doc.pipelines) ? doc.pipelines : [];
   const primary = pipelines.find(
     p => isObject(p) && p.id === doc.primary_pipeline
@@ -182,7 +179,10 @@ function parseElyra(
   };
 }
 
-function elyraParameter(appData: Record<string, unknown>, name: string): unknown {
+function elyraParameter(
+  appData: Record<string, unknown>,
+  name: string
+): unknown {
   const parameters = appData.component_parameters;
   if (isObject(parameters) && name in parameters) {
     return parameters[name];

@@ -6,7 +6,11 @@
 
 export type Status = 'PENDING' | 'STARTED' | 'SUCCESS' | 'FAILURE' | 'ABORTED';
 
-export const TERMINAL: ReadonlySet<string> = new Set(['SUCCESS', 'FAILURE', 'ABORTED']);
+export const TERMINAL: ReadonlySet<string> = new Set([
+  'SUCCESS',
+  'FAILURE',
+  'ABORTED'
+]);
 
 export const EVENT_SCHEMAS = {
   run: 'https://orchest-ext.dev/events/run_status/v1',
@@ -109,7 +113,10 @@ export function applyEvent(
   state: RunState,
   event: StatusEvent
 ): { state: RunState; outcome: Outcome } {
-  if (event.schema_id !== EVENT_SCHEMAS.run && event.schema_id !== EVENT_SCHEMAS.step) {
+  if (
+    event.schema_id !== EVENT_SCHEMAS.run &&
+    event.schema_id !== EVENT_SCHEMAS.step
+  ) {
     return { state, outcome: 'not-status' };
   }
   if (event.run_id !== state.id) {
@@ -180,7 +187,11 @@ export class RunTracker {
    * created it) are replayed.
    */
   show(run: ApiRun): void {
-    if (this._state && this._state.id === run.id && run.seq <= this._state.seq) {
+    if (
+      this._state &&
+      this._state.id === run.id &&
+      run.seq <= this._state.seq
+    ) {
       return;
     }
     if (!this._state || this._state.id !== run.id) {

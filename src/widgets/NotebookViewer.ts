@@ -16,7 +16,10 @@ function sourceWidget(source: string, className: string): Widget {
 }
 
 export class ExecutedNotebookViewer extends Widget {
-  constructor(notebook: nbformat.INotebookContent, rendermime: IRenderMimeRegistry) {
+  constructor(
+    notebook: nbformat.INotebookContent,
+    rendermime: IRenderMimeRegistry
+  ) {
     super();
     this.addClass('jp-orchest-NotebookViewer');
     const layout = new PanelLayout();
@@ -26,7 +29,10 @@ export class ExecutedNotebookViewer extends Widget {
       if (cell.cell_type === 'markdown') {
         const renderer = rendermime.createRenderer('text/markdown');
         void renderer.renderModel(
-          rendermime.createModel({ data: { 'text/markdown': source }, trusted: false })
+          rendermime.createModel({
+            data: { 'text/markdown': source },
+            trusted: false
+          })
         );
         renderer.addClass('jp-orchest-nb-markdown');
         layout.addWidget(renderer);

@@ -1,6 +1,10 @@
 /** The Pipeline document: a DocumentWidget around the React pipeline view, and its factory. */
 import { ReactWidget } from '@jupyterlab/apputils';
-import { ABCWidgetFactory, DocumentRegistry, DocumentWidget } from '@jupyterlab/docregistry';
+import {
+  ABCWidgetFactory,
+  DocumentRegistry,
+  DocumentWidget
+} from '@jupyterlab/docregistry';
 import React from 'react';
 
 import { OrchestApi } from '../api';
@@ -26,7 +30,10 @@ export class PipelineView extends ReactWidget {
   }
 }
 
-export class PipelineDocument extends DocumentWidget<PipelineView, DocumentRegistry.ICodeModel> {
+export class PipelineDocument extends DocumentWidget<
+  PipelineView,
+  DocumentRegistry.ICodeModel
+> {
   get controller(): PipelineController {
     return this.content.controller;
   }
@@ -68,7 +75,10 @@ export class PipelineWidgetFactory extends ABCWidgetFactory<
     let timer: number | undefined;
     const reload = () => {
       window.clearTimeout(timer);
-      timer = window.setTimeout(() => void controller.load(context.model.toString()), 50);
+      timer = window.setTimeout(
+        () => void controller.load(context.model.toString()),
+        50
+      );
     };
     void context.ready.then(() => {
       void controller.load(context.model.toString());

@@ -40,7 +40,12 @@ class PipelineList {
   }
 
   readonly changed = new Signal<this, ListState>(this);
-  state: ListState = { pipelines: [], error: null, loading: false, truncated: false };
+  state: ListState = {
+    pipelines: [],
+    error: null,
+    loading: false,
+    truncated: false
+  };
 
   async refresh(): Promise<void> {
     this.set({ loading: true });
@@ -95,9 +100,13 @@ function PipelineListView({
           <refreshIcon.react tag="span" />
         </button>
       </div>
-      {state.error && <div className="jp-orchest-inline-error">{state.error}</div>}
+      {state.error && (
+        <div className="jp-orchest-inline-error">{state.error}</div>
+      )}
       {!state.error && !state.loading && state.pipelines.length === 0 && (
-        <div className="jp-orchest-empty">No *.orchest or *.pipeline files under the root.</div>
+        <div className="jp-orchest-empty">
+          No *.orchest or *.pipeline files under the root.
+        </div>
       )}
       <ul className="jp-orchest-pipeline-list">
         {state.pipelines.map(pipeline => {
@@ -110,13 +119,23 @@ function PipelineListView({
               title={pipeline.error ?? pipeline.path}
               onClick={() => open(pipeline.path)}
             >
-              <pipelineIcon.react tag="span" className="jp-orchest-pipeline-icon" />
+              <pipelineIcon.react
+                tag="span"
+                className="jp-orchest-pipeline-icon"
+              />
               <span className="jp-orchest-pipeline-name">
-                <span className="jp-orchest-pipeline-title">{pipeline.name}</span>
-                <span className="jp-orchest-pipeline-path">{pipeline.path}</span>
+                <span className="jp-orchest-pipeline-title">
+                  {pipeline.name}
+                </span>
+                <span className="jp-orchest-pipeline-path">
+                  {pipeline.path}
+                </span>
               </span>
               {pipeline.error || pipeline.issues ? (
-                <span className="jp-orchest-badge jp-orchest-status-failure" title={pipeline.error ?? ''}>
+                <span
+                  className="jp-orchest-badge jp-orchest-status-failure"
+                  title={pipeline.error ?? ''}
+                >
                   {pipeline.error ? 'invalid' : `${pipeline.issues} issues`}
                 </span>
               ) : null}
@@ -132,7 +151,11 @@ function PipelineListView({
           );
         })}
       </ul>
-      {state.truncated && <div className="jp-orchest-empty">Only the first 2,000 files are listed.</div>}
+      {state.truncated && (
+        <div className="jp-orchest-empty">
+          Only the first 2,000 files are listed.
+        </div>
+      )}
     </div>
   );
 }

@@ -166,3 +166,18 @@ describe('layout', () => {
     expect(hasOverlap([...layout.positions.values()])).toBe(false);
   });
 });
+
+describe('limits', () => {
+  it('refuses files too large or with too many steps to draw, saying so', () => {
+    const padding = 'x'.repeat(11 * 1024 * 1024);
+    expect(() =>
+      parsePipeline(`{"steps": {}, "pad": "${padding}"}`, 'a.orchest')
+    ).toThrow(/too large/);
+    const steps = Object.fromEntries(
+      Array.from({ length: 5001 }, (_, i) => [`s${i}`, { file_path: 'a.py' }])
+    );
+    expect(() => parsePipeline(JSON.stringify({ steps }), 'a.orchest')).toThrow(
+      /5001 steps/
+    );
+  });
+});

@@ -28,7 +28,9 @@ export interface PipelineGraph {
 }
 
 /** Largest pipeline file the view reads (bigger ones get a message, not a frozen tab). */
-export const MAX_PIPELINE_BYTES = 50 * 1024 * 1024;
+export const MAX_PIPELINE_BYTES = 10 * 1024 * 1024;
+/** Most steps the view draws. */
+export const MAX_DRAWN_STEPS = 5000;
 
 /** Why a file cannot be shown as a pipeline, in words a user can act on. */
 export class PipelineFormatError extends Error {}
@@ -69,8 +71,8 @@ export const KIND_LABELS: Record<StepKind, string> = {
 export function parsePipeline(text: string, path: string): PipelineGraph {
   if (text.length > MAX_PIPELINE_BYTES) {
     throw new PipelineFormatError(
-      `The file is ${Math.round(text.length / 1024 / 1024)} MB; the pipeline view reads files ` +
-        `up to ${MAX_PIPELINE_BYTES / 1024 / 1024} MB.`
+      `The file is too large to show: ${Math.round(text.length / 1024 / 1024)} MB; the ` +
+        `pipeline view reads files up to ${MAX_PIPELINE_BYTES / 1024 / 1024} MB.`
     );
   }
   let doc: unknown;
@@ -86,10 +88,17 @@ export function parsePipeline(text: string, path: string): PipelineGraph {
       'The file is not a pipeline: its JSON is not an object.'
     );
   }
-  if (isElyra(doc, path)) {
-    return parseElyra(doc, path);
+  const graph = isElyra(doc, path)
+    ? parseElyra(doc, path)
+    : parseOrchest(doc, path);
+  if (graph.steps.length > MAX_DRAWN_STEPS) {
+    throw new PipelineFormatError(
+      `The pipeline has ${graph.steps.length} steps; the pipeline view draws up to ` +
+        `${MAX_DRAWN_STEPS}. It can still be run with the REST API or ` +
+        '`jupyter orchest run`.'
+    );
   }
-  return parseOrchest(doc, path);
+  return graph;
 }
 
 function isElyra(doc: Record<string, unknown>, path: string): boolean {

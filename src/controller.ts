@@ -251,6 +251,9 @@ export class PipelineController {
         failure_policy: this._state.failurePolicy
       });
       this.tracker.show(run);
+      if (!this._state.runs.some(known => known.id === run.id)) {
+        this.update({ runs: [run, ...this._state.runs] });
+      }
       this.scheduleRunsRefresh();
     });
     this.update({ starting: false });

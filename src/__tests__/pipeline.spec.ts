@@ -115,7 +115,9 @@ describe('layout', () => {
       kind: 'python' as const,
       incoming: i ? [['a', 'b', 'c'][i - 1]] : [],
       position: null,
-      parameters: {}
+      parameters: {},
+      environment: '',
+      kernel: ''
     }));
     const layout = layoutSteps(steps);
     expect(layout.automatic).toBe(true);
@@ -144,7 +146,9 @@ describe('layout', () => {
       kind: 'python' as const,
       incoming: [],
       position: { x: 0, y: 0 },
-      parameters: {}
+      parameters: {},
+      environment: '',
+      kernel: ''
     }));
     const layout = layoutSteps(steps);
     expect(layout.automatic).toBe(true);
@@ -159,7 +163,9 @@ describe('layout', () => {
       kind: 'python' as const,
       incoming: i ? [`s${Math.floor((i - 1) / 3)}`] : [],
       position: null,
-      parameters: {}
+      parameters: {},
+      environment: '',
+      kernel: ''
     }));
     const layout = layoutSteps(steps);
     expect(layout.positions.size).toBe(500);

@@ -18,6 +18,8 @@ export interface PipelineStep {
   incoming: string[];
   position: Position | null;
   parameters: Record<string, unknown>;
+  environment: string;
+  kernel: string;
 }
 
 export interface PipelineGraph {
@@ -25,6 +27,8 @@ export interface PipelineGraph {
   name: string;
   uuid: string;
   steps: PipelineStep[];
+  parameters: Record<string, unknown>;
+  settings: Record<string, unknown>;
 }
 
 /** Largest pipeline file the view reads (bigger ones get a message, not a frozen tab). */
@@ -133,14 +137,21 @@ function parseOrchest(
       kind: stepKind(filePath),
       incoming: stringList(raw.incoming_connections),
       position: pointFromArray(meta.position),
-      parameters: isObject(raw.parameters) ? raw.parameters : {}
+      parameters: isObject(raw.parameters) ? raw.parameters : {},
+      environment: typeof raw.environment === 'string' ? raw.environment : '',
+      kernel:
+        isObject(raw.kernel) && typeof raw.kernel.name === 'string'
+          ? raw.kernel.name
+          : ''
     });
   }
   return {
     format: 'orchest',
     name: typeof doc.name === 'string' && doc.name ? doc.name : baseName(path),
     uuid: typeof doc.uuid === 'string' ? doc.uuid : '',
-    steps
+    steps,
+    parameters: isObject(doc.parameters) ? doc.parameters : {},
+    settings: isObject(doc.settings) ? doc.settings : {}
   };
 }
 
@@ -176,7 +187,9 @@ function parseElyra(doc: Record<string, unknown>, path: string): PipelineGraph {
       kind: runnable ? stepKind(filePath) : 'unknown',
       incoming: elyraParents(node),
       position: pointFromXY(uiData.x_pos, uiData.y_pos),
-      parameters: {}
+      parameters: {},
+      environment: '',
+      kernel: ''
     });
   }
   const name = typeof properties.name === 'string' ? properties.name : '';
@@ -184,7 +197,9 @@ function parseElyra(doc: Record<string, unknown>, path: string): PipelineGraph {
     format: 'elyra',
     name: name || baseName(path),
     uuid: typeof primary.id === 'string' ? primary.id : '',
-    steps
+    steps,
+    parameters: {},
+    settings: {}
   };
 }
 

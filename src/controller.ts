@@ -69,8 +69,8 @@ export interface PipelineHost {
   setText(text: string): void;
   /** Tell the user a change needs Orchest's format and offer a copy as `.orchest`. */
   offerOrchestCopy(reason: string, graph: PipelineGraph): Promise<void>;
-  /** Let the user pick files to add as steps (paths relative to the root dir). */
-  pickFiles(): Promise<string[]>;
+  /** Let the user pick files to add as steps, starting in `directory` (relative to the root). */
+  pickFiles(directory: string): Promise<string[]>;
 }
 
 /** Most edits undo remembers. */
@@ -105,6 +105,8 @@ export class PipelineController {
 
   /** Screen → canvas coordinates, set by the drawn graph (for drops). */
   screenToFlow: ((point: Position) => Position) | null = null;
+  /** The middle of the visible canvas in canvas coordinates, set by the drawn graph. */
+  viewCenter: (() => Position) | null = null;
 
   get changed(): ISignal<this, ViewState> {
     return this._changed;
@@ -274,7 +276,7 @@ export class PipelineController {
   }
 
   async addStepFromPicker(): Promise<void> {
-    const paths = await this.host.pickFiles();
+    const paths = await this.host.pickFiles(dirname(this.host.path()));
     this.addFiles(paths);
   }
 
@@ -323,18 +325,27 @@ export class PipelineController {
     }
   }
 
-  /** Where a new step goes when no drop point is given: right of everything. */
+  /** Where a new step goes when no drop point is given: the middle of the visible
+   * canvas, moved down past the steps already there. */
   private freeSpot(): Position {
-    const positions = this._state.graph?.steps
-      .map(s => s.position)
-      .filter(p => p !== null);
-    if (!positions || !positions.length) {
-      return { x: 0, y: 0 };
-    }
-    return {
-      x: Math.max(...positions.map(p => (p as Position).x)) + NODE_WIDTH + 60,
-      y: Math.min(...positions.map(p => (p as Position).y))
+    const center = this.viewCenter?.() ?? { x: 0, y: 0 };
+    const spot = {
+      x: center.x - NODE_WIDTH / 2,
+      y: center.y - NODE_HEIGHT / 2
     };
+    const taken = (this._state.graph?.steps ?? [])
+      .map(step => step.position)
+      .filter((p): p is Position => p !== null);
+    const overlaps = () =>
+      taken.some(
+        p =>
+          Math.abs(p.x - spot.x) < NODE_WIDTH &&
+          Math.abs(p.y - spot.y) < NODE_HEIGHT
+      );
+    for (let tries = 0; overlaps() && tries < 1000; tries++) {
+      spot.y += NODE_HEIGHT + 24;
+    }
+    return spot;
   }
 
   private apply(text: string): void {

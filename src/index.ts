@@ -16,6 +16,7 @@ import {
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { FileDialog } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
+import { IMainMenu } from '@jupyterlab/mainmenu';
 import { PathExt } from '@jupyterlab/coreutils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import * as nbformat from '@jupyterlab/nbformat';
@@ -156,7 +157,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'See, run and watch orchest_ext pipelines in JupyterLab.',
   autoStart: true,
   requires: [IRenderMimeRegistry, IDocumentManager],
-  optional: [ICommandPalette, ILayoutRestorer, IDefaultFileBrowser, ILauncher],
+  optional: [
+    ICommandPalette,
+    ILayoutRestorer,
+    IDefaultFileBrowser,
+    ILauncher,
+    IMainMenu
+  ],
   activate: (
     app: JupyterFrontEnd,
     rendermime: IRenderMimeRegistry,
@@ -164,7 +171,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
     fileBrowser: IDefaultFileBrowser | null,
-    launcher: ILauncher | null
+    launcher: ILauncher | null,
+    mainMenu: IMainMenu | null
   ) => {
     const api = new OrchestApi(app.serviceManager.serverSettings);
     const events = new OrchestEvents(app.serviceManager.events.stream);
@@ -204,9 +212,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         actions: pipelinePath =>
           stepActions(app, api, rendermime, pipelinePath),
         localPath: path => app.serviceManager.contents.localPath(path),
-        pickFiles: async () => {
+        pickFiles: async directory => {
           const result = await FileDialog.getOpenFiles({
             manager: docManager,
+            defaultPath: directory,
             title: 'Add steps from files',
             filter: model =>
               model.type === 'directory' || STEP_FILE.test(model.path)
@@ -257,8 +266,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       restorer.add(panel, 'orchest-pipelines');
     }
 
-    const current = (): PipelineController | null =>
-      tracker.currentWidget?.controller ?? null;
+    /** The pipeline in the main area's current tab, else the one focused last. */
+    const current = (): PipelineController | null => {
+      const widget = app.shell.currentWidget;
+      if (widget instanceof PipelineDocument && tracker.has(widget)) {
+        return widget.controller;
+      }
+      return tracker.currentWidget?.controller ?? null;
+    };
     const hasSelection = () => (current()?.state.selected.length ?? 0) > 0;
 
     const viewCommands: Array<
@@ -293,6 +308,24 @@ const plugin: JupyterFrontEndPlugin<void> = {
         'Abort the Shown Run',
         c => c.abort(),
         () => current()?.canAbort ?? false
+      ],
+      [
+        COMMANDS.addStep,
+        'Add Steps from Files',
+        c => c.addStepFromPicker(),
+        () => current() !== null
+      ],
+      [
+        COMMANDS.undo,
+        'Undo Pipeline Edit',
+        async c => c.undo(),
+        () => current()?.state.canUndo ?? false
+      ],
+      [
+        COMMANDS.redo,
+        'Redo Pipeline Edit',
+        async c => c.redo(),
+        () => current()?.state.canRedo ?? false
       ]
     ];
     for (const [id, label, action, enabled] of viewCommands) {
@@ -380,21 +413,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
     }
 
-    const selector = '.jp-orchest-PipelineView';
-    app.commands.addKeyBinding({
-      command: COMMANDS.undo,
-      keys: ['Accel Z'],
-      selector
+    // Edit → Undo / Redo (and their Ctrl+Z / Ctrl+Shift+Z) act on the current pipeline.
+    mainMenu?.editMenu.undoers.undo.add({
+      id: COMMANDS.undo,
+      isEnabled: widget => tracker.has(widget)
     });
-    app.commands.addKeyBinding({
-      command: COMMANDS.redo,
-      keys: ['Accel Shift Z'],
-      selector
-    });
-    app.commands.addKeyBinding({
-      command: COMMANDS.redo,
-      keys: ['Accel Y'],
-      selector
+    mainMenu?.editMenu.undoers.redo.add({
+      id: COMMANDS.redo,
+      isEnabled: widget => tracker.has(widget)
     });
 
     app.commands.addCommand(EXTRA_COMMANDS.newPipeline, {

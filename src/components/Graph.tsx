@@ -26,6 +26,7 @@ import { StepNode, StepNodeData, StepNodeType } from './StepNode';
 const NODE_TYPES: NodeTypes = { step: StepNode };
 const MULTI_SELECT_KEYS = ['Shift', 'Meta', 'Control'];
 const DELETE_KEYS = ['Delete', 'Backspace'];
+const FIT_VIEW = { padding: 0.15 };
 
 export interface GraphEditing {
   move(positions: Map<string, Position>): void;
@@ -33,6 +34,8 @@ export interface GraphEditing {
   remove(steps: string[], connections: Array<[string, string]>): void;
   /** Receives the screen → canvas mapping (for drops from the file browser). */
   setScreenToFlow(map: ((point: Position) => Position) | null): void;
+  /** Receives a function giving the middle of the visible canvas (for new steps). */
+  setViewCenter(center: (() => Position) | null): void;
 }
 
 export interface GraphProps {
@@ -123,10 +126,23 @@ export function Graph({
   const layoutRef = useRef(layout);
   layoutRef.current = layout;
   const flow = useReactFlow();
+  const container = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
     editing.setScreenToFlow(point => flow.screenToFlowPosition(point));
-    return () => editing.setScreenToFlow(null);
+    editing.setViewCenter(() => {
+      const box = container.current?.getBoundingClientRect();
+      return box
+        ? flow.screenToFlowPosition({
+            x: box.x + box.width / 2,
+            y: box.y + box.height / 2
+          })
+        : { x: 0, y: 0 };
+    });
+    return () => {
+      editing.setScreenToFlow(null);
+      editing.setViewCenter(null);
+    };
   }, [editing, flow]);
 
   useEffect(() => {
@@ -195,7 +211,7 @@ export function Graph({
   );
 
   return (
-    <div className="jp-orchest-graph">
+    <div className="jp-orchest-graph" ref={container}>
       <ReactFlow
         nodes={nodes}
         edges={edges}
@@ -212,6 +228,7 @@ export function Graph({
         deleteKeyCode={DELETE_KEYS}
         minZoom={0.05}
         fitView
+        fitViewOptions={FIT_VIEW}
         proOptions={{ hideAttribution: true }}
       >
         <Background gap={16} />

@@ -27,6 +27,9 @@ export function PipelineApp({
         controller.deleteElements(steps, connections),
       setScreenToFlow: map => {
         controller.screenToFlow = map;
+      },
+      setViewCenter: center => {
+        controller.viewCenter = center;
       }
     }),
     [controller]

@@ -29,6 +29,8 @@ export class PipelineView extends ReactWidget {
   ) {
     super();
     this.addClass('jp-orchest-PipelineView');
+    // Focusable, so that clicks inside keep keyboard shortcuts (undo, delete) here.
+    this.node.tabIndex = -1;
     for (const type of ['lm-dragenter', 'lm-dragover', 'lm-drop']) {
       this.node.addEventListener(type, this);
     }
@@ -78,7 +80,7 @@ export interface PipelineFactoryDeps {
   /** A contents path (which may name a drive) as a path relative to the root dir. */
   localPath: (path: string) => string;
   /** A file dialog: the chosen files' paths relative to the root dir. */
-  pickFiles: () => Promise<string[]>;
+  pickFiles: (directory: string) => Promise<string[]>;
   /** Tell the user a change needs Orchest's format; offer a `.orchest` copy. */
   offerOrchestCopy: (
     reason: string,
@@ -110,10 +112,13 @@ export class PipelineWidgetFactory extends ABCWidgetFactory<
         }
       },
       isDirty: () => context.model.dirty,
-      setText: text => context.model.sharedModel.setSource(text),
+      setText: text => {
+        context.model.sharedModel.setSource(text);
+        context.model.dirty = true;
+      },
       offerOrchestCopy: (reason, graph) =>
         this.deps.offerOrchestCopy(reason, graph, path()),
-      pickFiles: () => this.deps.pickFiles()
+      pickFiles: directory => this.deps.pickFiles(directory)
     });
     const content = new PipelineView(
       controller,
@@ -122,6 +127,8 @@ export class PipelineWidgetFactory extends ABCWidgetFactory<
     );
     const widget = new PipelineDocument({ context, content });
     widget.title.icon = pipelineIcon;
+    // Edit → Undo / Redo and their shortcuts apply to widgets marked as undoers.
+    widget.node.dataset.jpUndoer = 'true';
     let timer: number | undefined;
     const reload = () => {
       window.clearTimeout(timer);

@@ -87,6 +87,11 @@ export function parsePipeline(text: string, path: string): PipelineGraph {
       `The file is not valid JSON: ${(err as Error).message}`
     );
   }
+  return graphFromJson(doc, path);
+}
+
+/** The graph of a pipeline file's parsed JSON (see `parsePipeline`). */
+export function graphFromJson(doc: unknown, path: string): PipelineGraph {
   if (!isObject(doc)) {
     throw new PipelineFormatError(
       'The file is not a pipeline: its JSON is not an object.'

@@ -18,6 +18,38 @@ import { pipelineIcon } from '../icons';
 
 export const FACTORY = 'Pipeline';
 
+/** Replace only the part of the text that differs (a small change stays a small one). */
+function replaceChanged(
+  source: {
+    getSource(): string;
+    updateSource(start: number, end: number, value?: string): void;
+  },
+  text: string
+): void {
+  const old = source.getSource();
+  let start = 0;
+  while (
+    start < old.length &&
+    start < text.length &&
+    old[start] === text[start]
+  ) {
+    start++;
+  }
+  let oldEnd = old.length;
+  let newEnd = text.length;
+  while (
+    oldEnd > start &&
+    newEnd > start &&
+    old[oldEnd - 1] === text[newEnd - 1]
+  ) {
+    oldEnd--;
+    newEnd--;
+  }
+  if (start !== oldEnd || start !== newEnd) {
+    source.updateSource(start, oldEnd, text.slice(start, newEnd));
+  }
+}
+
 /** What the file browser puts on a drag: the dragged items' paths. */
 const CONTENTS_MIME = 'application/x-jupyter-icontents';
 
@@ -113,7 +145,7 @@ export class PipelineWidgetFactory extends ABCWidgetFactory<
       },
       isDirty: () => context.model.dirty,
       setText: text => {
-        context.model.sharedModel.setSource(text);
+        replaceChanged(context.model.sharedModel, text);
         context.model.dirty = true;
       },
       offerOrchestCopy: (reason, graph) =>

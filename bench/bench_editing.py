@@ -25,7 +25,8 @@ from orchest_ext.testing import ServerProcess
 EDIT_TO_DRAWN = """() => {
     const edit = performance.getEntriesByName('orchest-edit').pop();
     const drawn = performance.getEntriesByName('orchest-drawn').pop();
-    return edit && drawn && drawn.startTime > edit.startTime ? drawn.startTime - edit.startTime : null;
+    if (!edit || !drawn || drawn.startTime <= edit.startTime) return null;
+    return drawn.startTime - edit.startTime;
 }"""
 
 
@@ -87,14 +88,10 @@ def main() -> None:
     try:
         server.start(timeout=120)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=args.chromium, args=CHROMIUM_ARGS
-            )
+            browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.set_default_timeout(120_000)
-            page.goto(
-                f"{server.url}/lab/workspaces/bench/tree/p/{name}?reset&token={server.token}"
-            )
+            page.goto(f"{server.url}/lab/workspaces/bench/tree/p/{name}?reset&token={server.token}")
             page.wait_for_function(
                 "n => document.querySelectorAll('[data-step-uuid]').length === n", arg=args.steps
             )
@@ -105,7 +102,7 @@ def main() -> None:
                 results["move_ms"].append(measure(page))
             sources = reachable(page, ".react-flow__handle.source", 4 * args.repeats)
             targets = reachable(page, ".react-flow__handle.target", 4 * args.repeats)
-            for source, target in zip(sources, reversed(targets)):
+            for source, target in zip(sources, reversed(targets), strict=False):
                 if len(results["connect_ms"]) == args.repeats:
                     break
                 if source == target:

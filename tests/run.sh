@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run the whole test suite: install the project with its test extras (this builds the
 # JupyterLab extension), make sure a Docker engine, the project's images and Chromium are
-# there, run the frontend's unit tests and linters, then pytest (tests/ and ui-tests/).
-# Extra arguments go to pytest.
+# there, run the frontend's unit tests and linters, then pytest: tests/, then the browser
+# tests in ui-tests/ in a pytest process of their own (Playwright's sync API runs its own
+# event loop, which must not meet pytest-jupyter's). Extra arguments go to both.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
@@ -11,4 +12,7 @@ bash .ci/setup-docker.sh
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm test --silent
 npm run lint --silent
-python3 -m pytest "$@"
+status=0
+python3 -m pytest "$@" || status=$?
+python3 -m pytest ui-tests "$@" || status=$?
+exit "$status"

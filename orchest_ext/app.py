@@ -27,7 +27,7 @@ from .executors.docker import DockerExecutor
 from .executors.local import LocalExecutor
 from .handlers import HANDLERS
 from .launcher import PipelineSessionManager
-from .runner import RunManager
+from .runs import RunManager
 from .store import Store
 
 

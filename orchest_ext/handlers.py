@@ -25,7 +25,7 @@ from .pipeline import (
     parse_pipeline,
     validate_pipeline,
 )
-from .runner import TERMINAL, RunRequestError, step_files
+from .runs import TERMINAL, RunRequestError, step_files
 
 if TYPE_CHECKING:
     from .app import OrchestApp

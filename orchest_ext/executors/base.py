@@ -96,6 +96,11 @@ class Executor(LoggingConfigurable):
         Returns ``None`` when nothing of the step is left to follow (it never started)."""
         raise NotImplementedError
 
+    def detach(self) -> None:
+        """The server shuts down and leaves running steps to the next server process: from now
+        on, cancelling ``run`` or ``reattach`` stops following the step without stopping it.
+        Only recoverable executors are detached."""
+
     async def cleanup_orphan(self, handle: dict[str, Any]) -> None:
         """Kill what a step of a dead server process left running."""
 

@@ -147,6 +147,7 @@ class DockerExecutor(Executor):
     )
 
     _docker: aiodocker.Docker | None = None
+    _detached = False
 
     @validate("memory_limit")
     def _valid_memory_limit(self, proposal: dict[str, Any]) -> str | None:
@@ -308,7 +309,8 @@ class DockerExecutor(Executor):
                 await outcome
             return await self._follow(container, spec)
         except asyncio.CancelledError:
-            await asyncio.shield(self._stop_and_remove(container.id if container else name))
+            if not self._detached:
+                await asyncio.shield(self._stop_and_remove(container.id if container else name))
             raise
         except aiodocker.DockerError as err:
             if container is None and err.status == 404 and "image" in err.message.lower():
@@ -426,8 +428,12 @@ class DockerExecutor(Executor):
         try:
             return await self._follow(container, spec)
         except asyncio.CancelledError:
-            await asyncio.shield(self._stop_and_remove(ref))
+            if not self._detached:
+                await asyncio.shield(self._stop_and_remove(ref))
             raise
+
+    def detach(self) -> None:
+        self._detached = True
 
     async def cleanup_orphan(self, handle: dict[str, Any]) -> None:
         ref = handle.get("container_id") or handle.get("container_name")

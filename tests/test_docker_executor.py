@@ -17,8 +17,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets import TraitError
 
-from orchest_ext.executors.base import STEP_SDK_PATH, ExecutorUnavailable, StepSpec
-from orchest_ext.executors.container_main import spec_to_json
+from orchest_ext.executors.base import STEP_SDK_PATH, ExecutorUnavailable, StepSpec, spec_to_json
 from orchest_ext.executors.docker import SDK_MOUNT, DockerExecutor, container_name, parse_memory
 
 from .docker_support import (
@@ -317,7 +316,7 @@ async def test_engine_lost_mid_run(tmp_path: Path, run_id: str) -> None:
 
 SERVER_SCRIPT = """
 import asyncio, json, sys
-from orchest_ext.executors.container_main import spec_from_json
+from orchest_ext.executors.base import spec_from_json
 from orchest_ext.executors.docker import DockerExecutor
 
 spec = spec_from_json(sys.argv[1])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -57,6 +59,23 @@ class StepSpec:
     @property
     def working_dir(self) -> Path:
         return self.source_path.parent
+
+
+def spec_to_json(spec: StepSpec) -> str:
+    """Serialize a ``StepSpec`` (paths become strings)."""
+    return json.dumps(dataclasses.asdict(spec), default=str)
+
+
+def spec_from_json(text: str) -> StepSpec:
+    """Rebuild a ``StepSpec`` from ``spec_to_json`` output, ignoring unknown fields."""
+    fields = {f.name: str(f.type) for f in dataclasses.fields(StepSpec)}
+    return StepSpec(
+        **{
+            key: Path(value) if "Path" in fields[key] and value is not None else value
+            for key, value in json.loads(text).items()
+            if key in fields
+        }
+    )
 
 
 @dataclass

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..executors.base import StepSpec
+from ..executors.results import PARAMETERS_FILE, PARAMETERS_FILE_VARIABLE
 from ..pipeline import Pipeline
 from .state import RunState, StepState
 
@@ -15,11 +16,8 @@ RUNS_SUBDIR = Path(".orchest") / "runs"
 PIPELINE_PARAMETERS = "pipeline_parameters"
 PARAMETERS_ENV_LIMIT = 32 * 1024
 """Parameters whose JSON is longer than this reach the step only through the parameters
-file: Linux refuses a process an environment string over 128 KiB."""
-PARAMETERS_FILE = "parameters.json"
-PARAMETERS_FILE_VARIABLE = "ORCHEST_PARAMETERS_FILE"
-"""Set when parameters are too long for the environment: the executor writes them (step and
-pipeline parameters) to this file in the step directory, where the step API reads them."""
+file (``PARAMETERS_FILE_VARIABLE``, written by the executor): Linux refuses a process an
+environment string over 128 KiB."""
 
 
 class RunRequestError(ValueError):

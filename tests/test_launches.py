@@ -557,3 +557,28 @@ def test_server_shutdown_stops_sessions_unless_kept(server_root, tmp_path):
     finally:
         server.stop()
     assert_nothing_left(launch["session_id"])
+
+
+@pytest.mark.docker
+async def test_a_failing_cleanup_still_ends_launch_and_stop(
+    api, sessions, pipeline_dir, tmp_path, monkeypatch
+):
+    """A clean-up that raises something other than an engine error (a fault injected here:
+    it cannot be provoked with a real engine) still ends the launch FAILED and the stop with
+    the session removed, so the pipeline can launch again."""
+    sessions.kernelspecs_dir = str(tmp_path / "no-kernelspecs")
+
+    async def broken_teardown(session_id: str) -> None:
+        raise RuntimeError("injected clean-up fault")
+
+    monkeypatch.setattr(sessions, "_teardown", broken_teardown)
+    pipeline_uuid = new_uuid()
+    code, launch = await api(
+        "POST", "launches", body={"pipeline_uuid": pipeline_uuid, "pipeline_dir": "pipelines/demo"}
+    )
+    assert code == 202, launch
+    failed = await wait_for_status(api, pipeline_uuid, {"FAILED"})
+    assert "No kernelspecs" in failed["reason"]
+    code, stopping = await api("DELETE", "launches", pipeline_uuid)
+    assert code == 202, stopping
+    await wait_until_gone(api, pipeline_uuid)

@@ -148,6 +148,7 @@ class OrchestApp(ExtensionApp):
                 sessions_ready=self.sessions_ready,
                 backends=sorted(self.executors),
                 default_backend=lambda: self.default_backend,
+                root_dir=self.serverapp.root_dir,
             )
         )
 

@@ -15,6 +15,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
+from .discovery import PipelineFinder
 from .executors.base import ExecutorUnavailable
 from .pipeline import (
     RUN_TYPES,
@@ -185,8 +186,12 @@ class RunsHandler(RunsBaseHandler):
             raise ApiError(400, "limit and offset must be integers.") from None
         if not 1 <= limit <= 1000 or not 0 <= offset < 2**63:
             raise ApiError(400, "limit must be between 1 and 1000 and offset at least 0.")
+        pipeline_path = self.get_argument("pipeline_path", None)
+        if pipeline_path:
+            pipeline_path = str(self.resolve_in_root(pipeline_path, "pipeline_path"))
         runs, total = await self.runs.list(
             pipeline_uuid=self.get_argument("pipeline_uuid", None),
+            pipeline_path=pipeline_path,
             status=self.get_argument("status", None),
             limit=limit,
             offset=offset,
@@ -318,7 +323,35 @@ class ValidateHandler(OrchestHandler):
         else:
             raise ApiError(400, "Give pipeline_path or pipeline_description (with pipeline_dir).")
         issues = await asyncio.to_thread(validate_pipeline, data, directory, path)
-        self.finish({"valid": not issues, "issues": [issue.to_dict() for issue in issues]})
+        reply: dict[str, Any] = {
+            "valid": not issues,
+            "issues": [issue.to_dict() for issue in issues],
+            "pipeline": None,
+        }
+        if not issues:
+            pipeline = await asyncio.to_thread(parse_pipeline, data, directory, path)
+            reply["pipeline"] = {"uuid": pipeline.uuid, "name": pipeline.name}
+        self.finish(reply)
+
+
+class PipelinesHandler(RunsBaseHandler):
+    """The pipeline files under the root dir, each with its newest run."""
+
+    def initialize(self, runs: RunManager, ready: Ready, finder: PipelineFinder) -> None:
+        super().initialize(runs, ready)
+        self.finder = finder
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        pipelines, truncated = await asyncio.to_thread(self.finder.find)
+        root = self.finder.root
+        latest = await self.runs.latest_by_path(
+            [str(root / pipeline["path"]) for pipeline in pipelines]
+        )
+        for pipeline in pipelines:
+            pipeline["last_run"] = latest.get(str(root / pipeline["path"]))
+        self.finish({"pipelines": pipelines, "truncated": truncated})
 
 
 class BackendsHandler(OrchestHandler):
@@ -429,6 +462,7 @@ def handlers(
     sessions_ready: Ready,
     backends: list[str],
     default_backend: Callable[[], str],
+    root_dir: str,
 ) -> list[tuple[str, type[OrchestHandler], dict[str, Any]]]:
     """The routes, each handler with what it needs."""
     run_deps = {"runs": runs, "ready": runs_ready}
@@ -438,6 +472,7 @@ def handlers(
         (rf"{API}/runs/{RUN_ID}", RunHandler, run_deps),
         (rf"{API}/runs/{RUN_ID}/steps/{STEP_UUID}/log", StepLogHandler, run_deps),
         (rf"{API}/runs/{RUN_ID}/steps/{STEP_UUID}/notebook", StepNotebookHandler, run_deps),
+        (rf"{API}/pipelines", PipelinesHandler, {**run_deps, "finder": PipelineFinder(root_dir)}),
         (rf"{API}/pipelines/validate", ValidateHandler, {}),
         (
             rf"{API}/backends",

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_pipeline ON runs (pipeline_uuid, created_time);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
+CREATE INDEX IF NOT EXISTS runs_by_path ON runs (pipeline_path, created_time);
 CREATE TABLE IF NOT EXISTS run_pipelines (
     run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
     pipeline_json TEXT NOT NULL
@@ -245,16 +246,22 @@ class Store:
         status: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        pipeline_path: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
         """Runs newest first (without their steps) and the total count matching the filters."""
         await self.flush()
-        return await self._call(self._list_runs, pipeline_uuid, status, limit, offset)
+        return await self._call(
+            self._list_runs, pipeline_uuid, status, limit, offset, pipeline_path
+        )
 
-    def _list_runs(self, pipeline_uuid, status, limit, offset):
+    def _list_runs(self, pipeline_uuid, status, limit, offset, pipeline_path):
         clauses, args = [], []
         if pipeline_uuid:
             clauses.append("pipeline_uuid = ?")
             args.append(pipeline_uuid)
+        if pipeline_path:
+            clauses.append("pipeline_path = ?")
+            args.append(pipeline_path)
         if status:
             clauses.append("status = ?")
             args.append(status)
@@ -265,6 +272,28 @@ class Store:
             [*args, limit, offset],
         ).fetchall()
         return [_decode(row, RUN_JSON_FIELDS, RUN_BOOL_FIELDS) for row in rows], total
+
+    async def latest_runs(self, pipeline_paths: list[str]) -> dict[str, dict[str, Any]]:
+        """The newest run (without steps) of each of these pipeline files that has one."""
+        await self.flush()
+        return await self._call(self._latest_runs, pipeline_paths)
+
+    def _latest_runs(self, pipeline_paths: list[str]) -> dict[str, dict[str, Any]]:
+        latest: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(pipeline_paths), 500):
+            chunk = pipeline_paths[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._db.execute(
+                "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY pipeline_path "
+                "ORDER BY created_time DESC, rowid DESC) AS newest FROM runs "
+                f"WHERE pipeline_path IN ({marks})) WHERE newest = 1",
+                chunk,
+            ).fetchall()
+            for row in rows:
+                run = _decode(row, RUN_JSON_FIELDS, RUN_BOOL_FIELDS)
+                run.pop("newest", None)
+                latest[run["pipeline_path"]] = run
+        return latest
 
     async def unfinished_run_ids(self) -> list[str]:
         """Runs a previous server process left PENDING or STARTED."""

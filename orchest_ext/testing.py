@@ -25,9 +25,17 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """A `jupyter server` subprocess on 127.0.0.1 with its own Jupyter dirs and token."""
+    """A `jupyter server` (or, with ``app_module="jupyterlab"``, `jupyter lab`) subprocess on
+    127.0.0.1 with its own Jupyter dirs and token."""
 
-    def __init__(self, root_dir: Path, state_dir: Path, extra_args: list[str] = ()) -> None:
+    def __init__(
+        self,
+        root_dir: Path,
+        state_dir: Path,
+        extra_args: list[str] = (),
+        app_module: str = "jupyter_server",
+    ) -> None:
+        self.app_module = app_module
         self.root_dir = root_dir
         self.state_dir = state_dir
         self.extra_args = list(extra_args)
@@ -51,7 +59,7 @@ class ServerProcess:
         command = [
             sys.executable,
             "-m",
-            "jupyter_server",
+            self.app_module,
             "--allow-root",
             "--no-browser",
             f"--ServerApp.root_dir={self.root_dir}",

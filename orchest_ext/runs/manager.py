@@ -154,6 +154,18 @@ class RunManager(LoggingConfigurable):
             public.append(active.run.to_dict(with_steps=False) if active else _public_run(stored))
         return public, total
 
+    async def latest_by_path(self, pipeline_paths: list[str]) -> dict[str, dict[str, Any]]:
+        """The newest run (without steps) of each pipeline file that has one, live state first."""
+        latest = await self.store.latest_runs(pipeline_paths)
+        return {
+            path: (
+                self._runs[stored["id"]].run.to_dict(with_steps=False)
+                if stored["id"] in self._runs
+                else _public_run(stored)
+            )
+            for path, stored in latest.items()
+        }
+
     async def abort(self, run_id: str) -> dict[str, Any] | None:
         """Abort a run (idempotent): running steps are killed, pending ones become ABORTED."""
         active = self._runs.get(run_id)

@@ -1,0 +1,168 @@
+import * as fs from 'fs';
+import * as path from 'path';
+
+import { hasOverlap, layoutSteps, NODE_WIDTH } from '../model/layout';
+import {
+  parsePipeline,
+  PipelineFormatError,
+  stepKind
+} from '../model/pipeline';
+
+const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
+
+function example(relative: string): string {
+  return fs.readFileSync(path.join(EXAMPLES, relative), 'utf-8');
+}
+
+describe('parsePipeline', () => {
+  it('reads an Orchest pipeline with positions and connections', () => {
+    const graph = parsePipeline(
+      example('quickstart/quickstart.orchest'),
+      'quickstart.orchest'
+    );
+    expect(graph.format).toBe('orchest');
+    expect(graph.name).toBe('quickstart');
+    expect(graph.steps).toHaveLength(5);
+    const byTitle = Object.fromEntries(graph.steps.map(s => [s.title, s]));
+    expect(byTitle['Load data'].kind).toBe('python');
+    expect(byTitle['Statistics'].kind).toBe('notebook');
+    expect(byTitle['Statistics'].incoming).toEqual([byTitle['Load data'].uuid]);
+    expect(byTitle['Statistics'].position).toEqual({ x: 300, y: 0 });
+  });
+
+  it('reads an Elyra pipeline: node ids, labels, links and ui positions', () => {
+    const graph = parsePipeline(
+      example('elyra/hello.pipeline'),
+      'elyra/hello.pipeline'
+    );
+    expect(graph.format).toBe('elyra');
+    expect(graph.steps.length).toBeGreaterThan(1);
+    const produce = graph.steps.find(s => s.filePath === 'produce.py');
+    expect(produce?.position).toEqual({ x: 80, y: 60 });
+    expect(
+      graph.steps.some(s => s.incoming.includes(produce?.uuid ?? ''))
+    ).toBe(true);
+  });
+
+  it('explains why a file is not a pipeline', () => {
+    expect(() => parsePipeline('{nope', 'a.orchest')).toThrow(
+      PipelineFormatError
+    );
+    expect(() => parsePipeline('[1, 2]', 'a.orchest')).toThrow(/not an object/);
+    expect(() => parsePipeline('{"name": "x"}', 'a.orchest')).toThrow(
+      /no "steps"/
+    );
+    expect(() =>
+      parsePipeline('{"doc_type": "pipeline"}', 'a.pipeline')
+    ).toThrow(/primary_pipeline/);
+  });
+
+  it('tolerates malformed steps without failing the whole file', () => {
+    const graph = parsePipeline(
+      JSON.stringify({
+        steps: {
+          a: 3,
+          b: {
+            title: 'B',
+            incoming_connections: 'x',
+            meta_data: { position: ['x', 1] }
+          }
+        }
+      }),
+      'dir/p.orchest'
+    );
+    expect(graph.name).toBe('p');
+    expect(graph.steps).toEqual([
+      expect.objectContaining({
+        uuid: 'b',
+        title: 'B',
+        incoming: [],
+        position: null,
+        kind: 'unknown'
+      })
+    ]);
+  });
+
+  it('maps file names to kinds', () => {
+    expect(['a.ipynb', 'a.py', 'a.sh', 'a.R', 'a.txt'].map(stepKind)).toEqual([
+      'notebook',
+      'python',
+      'shell',
+      'r',
+      'unknown'
+    ]);
+  });
+});
+
+describe('layout', () => {
+  it('keeps stored positions that do not overlap', () => {
+    const graph = parsePipeline(
+      example('quickstart/quickstart.orchest'),
+      'q.orchest'
+    );
+    const layout = layoutSteps(graph.steps);
+    expect(layout.automatic).toBe(false);
+    expect(layout.positions.get(graph.steps[1].uuid)).toEqual(
+      graph.steps[1].position
+    );
+  });
+
+  it('lays out in ranks, parents left of children, when positions are missing', () => {
+    const steps = ['a', 'b', 'c'].map((uuid, i) => ({
+      uuid,
+      title: uuid,
+      filePath: `${uuid}.py`,
+      kind: 'python' as const,
+      incoming: i ? [['a', 'b', 'c'][i - 1]] : [],
+      position: null,
+      parameters: {}
+    }));
+    const layout = layoutSteps(steps);
+    expect(layout.automatic).toBe(true);
+    const [a, b, c] = ['a', 'b', 'c'].map(u => layout.positions.get(u)!);
+    expect(a.x + NODE_WIDTH).toBeLessThanOrEqual(b.x);
+    expect(b.x + NODE_WIDTH).toBeLessThanOrEqual(c.x);
+  });
+
+  it('uses the automatic layout when stored boxes overlap', () => {
+    expect(
+      hasOverlap([
+        { x: 0, y: 0 },
+        { x: 10, y: 10 }
+      ])
+    ).toBe(true);
+    expect(
+      hasOverlap([
+        { x: 0, y: 0 },
+        { x: NODE_WIDTH, y: 0 }
+      ])
+    ).toBe(false);
+    const steps = [0, 1].map(i => ({
+      uuid: `s${i}`,
+      title: `s${i}`,
+      filePath: 's.py',
+      kind: 'python' as const,
+      incoming: [],
+      position: { x: 0, y: 0 },
+      parameters: {}
+    }));
+    const layout = layoutSteps(steps);
+    expect(layout.automatic).toBe(true);
+    expect(hasOverlap([...layout.positions.values()])).toBe(false);
+  });
+
+  it('lays out 500 steps without overlap', () => {
+    const steps = Array.from({ length: 500 }, (_, i) => ({
+      uuid: `s${i}`,
+      title: `s${i}`,
+      filePath: 's.py',
+      kind: 'python' as const,
+      incoming: i ? [`s${Math.floor((i - 1) / 3)}`] : [],
+      position: null,
+      parameters: {}
+    }));
+    const layout = layoutSteps(steps);
+    expect(layout.positions.size).toBe(500);
+    expect(hasOverlap([...layout.positions.values()])).toBe(false);
+  });
+});

@@ -1,0 +1,192 @@
+/** The orchest_ext REST API (`<base_url>/orchest/api/`) as typed calls. */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { ApiRun, Status } from './model/runState';
+
+export interface Issue {
+  message: string;
+  step?: string | null;
+  field?: string | null;
+}
+
+/** An error answer of the API (or no answer at all), with the server's message. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly issues: Issue[] = []
+  ) {
+    super(message);
+  }
+}
+
+export type RunType = 'full' | 'selection' | 'incoming' | 'descendants';
+
+export interface RunRequest {
+  pipeline_path: string;
+  run_type: RunType;
+  uuids?: string[];
+  inclusive?: boolean;
+  backend?: string;
+  failure_policy?: string;
+}
+
+export interface RunSummary extends ApiRun {
+  backend?: string;
+}
+
+export interface PipelineFile {
+  path: string;
+  format: 'orchest' | 'elyra';
+  name: string;
+  uuid: string | null;
+  steps: number;
+  issues: number;
+  error: string | null;
+  last_run: RunSummary | null;
+}
+
+export interface Validation {
+  valid: boolean;
+  issues: Issue[];
+  pipeline: { uuid: string; name: string } | null;
+}
+
+export interface StepLog {
+  status: Status;
+  offset: number;
+  next_offset: number;
+  size: number;
+  text: string;
+  complete: boolean;
+}
+
+export interface Launch {
+  pipeline_uuid: string;
+  status: 'LAUNCHING' | 'RUNNING' | 'STOPPING' | 'STOPPED' | 'FAILED';
+  reason?: string | null;
+  server_info?: { url?: string; token?: string; base_url?: string } | null;
+}
+
+/** Calls the API with the server's settings (base URL, token, XSRF). */
+export class OrchestApi {
+  constructor(
+    readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  ) {}
+
+  async request<T>(
+    path: string,
+    init: RequestInit = {},
+    query: Record<string, string> = {}
+  ): Promise<T> {
+    let url = URLExt.join(this.settings.baseUrl, 'orchest', 'api', path);
+    const search = new URLSearchParams(query).toString();
+    if (search) {
+      url += `?${search}`;
+    }
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(url, init, this.settings);
+    } catch (err) {
+      throw new ApiError(
+        `The server cannot be reached: ${(err as Error).message}`,
+        0
+      );
+    }
+    const text = await response.text();
+    let body: any = null;
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = null;
+      }
+    }
+    if (!response.ok) {
+      const message =
+        body && typeof body.message === 'string'
+          ? body.message
+          : `The server answered ${response.status} ${response.statusText}`;
+      throw new ApiError(message, response.status, body?.issues ?? []);
+    }
+    return body as T;
+  }
+
+  listPipelines(): Promise<{ pipelines: PipelineFile[]; truncated: boolean }> {
+    return this.request('pipelines');
+  }
+
+  validate(pipelinePath: string): Promise<Validation> {
+    return this.request('pipelines/validate', {
+      method: 'POST',
+      body: JSON.stringify({ pipeline_path: pipelinePath })
+    });
+  }
+
+  backends(): Promise<{ default: string; backends: string[] }> {
+    return this.request('backends');
+  }
+
+  startRun(request: RunRequest): Promise<ApiRun> {
+    return this.request('runs', {
+      method: 'POST',
+      body: JSON.stringify(request)
+    });
+  }
+
+  getRun(runId: string): Promise<ApiRun> {
+    return this.request(`runs/${encodeURIComponent(runId)}`);
+  }
+
+  abortRun(runId: string): Promise<ApiRun> {
+    return this.request(`runs/${encodeURIComponent(runId)}`, {
+      method: 'DELETE'
+    });
+  }
+
+  listRuns(
+    pipelinePath: string,
+    limit = 50
+  ): Promise<{ runs: RunSummary[]; total: number }> {
+    return this.request(
+      'runs',
+      {},
+      { pipeline_path: pipelinePath, limit: String(limit) }
+    );
+  }
+
+  stepLog(runId: string, stepUuid: string, offset: number): Promise<StepLog> {
+    return this.request(
+      `runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(stepUuid)}/log`,
+      {},
+      { offset: String(offset) }
+    );
+  }
+
+  stepNotebook(runId: string, stepUuid: string): Promise<any> {
+    return this.request(
+      `runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(stepUuid)}/notebook`
+    );
+  }
+
+  listLaunches(): Promise<{ launches: Launch[] }> {
+    return this.request('launches');
+  }
+
+  startLaunch(pipelineUuid: string, pipelineDir: string): Promise<Launch> {
+    return this.request('launches', {
+      method: 'POST',
+      body: JSON.stringify({
+        pipeline_uuid: pipelineUuid,
+        pipeline_dir: pipelineDir
+      })
+    });
+  }
+
+  stopLaunch(pipelineUuid: string): Promise<Launch> {
+    return this.request(`launches/${encodeURIComponent(pipelineUuid)}`, {
+      method: 'DELETE'
+    });
+  }
+}

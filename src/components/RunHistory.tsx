@@ -1,0 +1,56 @@
+/** The pipeline's runs, newest first; choosing one shows its statuses on the graph. */
+import React from 'react';
+
+import { PipelineController, ViewState } from '../controller';
+import { formatDuration, formatTime, RUN_TYPE_LABELS } from '../model/format';
+
+export function RunHistory({
+  controller,
+  state
+}: {
+  controller: PipelineController;
+  state: ViewState;
+}): JSX.Element {
+  if (!state.runs.length) {
+    return <div className="jp-orchest-empty">No runs yet.</div>;
+  }
+  return (
+    <table className="jp-orchest-runs">
+      <thead>
+        <tr>
+          <th>Status</th>
+          <th>Run</th>
+          <th>Started</th>
+          <th>Duration</th>
+        </tr>
+      </thead>
+      <tbody>
+        {state.runs.map(run => {
+          const shown = run.id === state.run?.id;
+          const live = shown && state.run ? state.run : run;
+          const status = live.status;
+          return (
+            <tr
+              key={run.id}
+              data-run-id={run.id}
+              className={shown ? 'jp-mod-selected' : ''}
+              onClick={() => void controller.showRun(run.id)}
+              title={`Run ${run.id}`}
+            >
+              <td>
+                <span
+                  className={`jp-orchest-badge jp-orchest-status-${status.toLowerCase()}`}
+                >
+                  {status}
+                </span>
+              </td>
+              <td>{RUN_TYPE_LABELS[run.run_type] ?? run.run_type}</td>
+              <td>{formatTime(live.started_time ?? live.created_time)}</td>
+              <td>{formatDuration(live.started_time, live.finished_time)}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}

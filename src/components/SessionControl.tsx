@@ -1,0 +1,64 @@
+/** Start and stop the pipeline's interactive session and show its state. */
+import React from 'react';
+
+import { PipelineController, ViewState } from '../controller';
+
+export function SessionControl({
+  controller,
+  state
+}: {
+  controller: PipelineController;
+  state: ViewState;
+}): JSX.Element {
+  const status = state.launch?.status ?? '';
+  const active =
+    status === 'LAUNCHING' || status === 'RUNNING' || status === 'STOPPING';
+  const url = state.launch?.server_info?.url;
+  return (
+    <span className="jp-orchest-session" data-session-status={status}>
+      {status && (
+        <span
+          className={`jp-orchest-badge jp-orchest-session-${status.toLowerCase()}`}
+          title={state.launch?.reason ?? ''}
+        >
+          Session {status}
+          {status === 'FAILED' && state.launch?.reason
+            ? `: ${state.launch.reason}`
+            : ''}
+        </span>
+      )}
+      {status === 'RUNNING' && url && (
+        <a
+          className="jp-orchest-link"
+          href={url}
+          target="_blank"
+          rel="noreferrer"
+        >
+          open
+        </a>
+      )}
+      {active ? (
+        <button
+          type="button"
+          className="jp-orchest-button"
+          data-command="orchest:stop-session"
+          disabled={status === 'STOPPING'}
+          onClick={() => void controller.stopSession()}
+        >
+          Stop session
+        </button>
+      ) : (
+        <button
+          type="button"
+          className="jp-orchest-button"
+          data-command="orchest:start-session"
+          title="Start Enterprise Gateway and a Jupyter server whose kernels run in containers"
+          disabled={!state.pipelineUuid}
+          onClick={() => void controller.startSession()}
+        >
+          Start session
+        </button>
+      )}
+    </span>
+  );
+}

@@ -1,0 +1,197 @@
+/** The side panel of one step: status and timings in the shown run, its log (followed live
+ * while it runs), its parameters, and its executed notebook. */
+import React, { useEffect, useRef, useState } from 'react';
+
+import { OrchestApi } from '../api';
+import { PipelineController, ViewState } from '../controller';
+import { formatDuration, formatTime } from '../model/format';
+import { KIND_LABELS } from '../model/pipeline';
+import { TERMINAL } from '../model/runState';
+
+/** How much of a log the panel keeps (the tail). */
+const MAX_LOG_CHARS = 512 * 1024;
+const LOG_FOLLOW_MS = 1000;
+
+export interface StepActions {
+  openExecutedNotebook(
+    runId: string,
+    stepUuid: string,
+    asCopy: boolean
+  ): Promise<void>;
+  openSource(filePath: string): Promise<void>;
+}
+
+function useStepLog(
+  api: OrchestApi,
+  runId: string | null,
+  stepUuid: string,
+  active: boolean
+): { text: string; error: string | null } {
+  const [text, setText] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const offset = useRef(0);
+  useEffect(() => {
+    offset.current = 0;
+    setText('');
+    setError(null);
+  }, [runId, stepUuid]);
+  useEffect(() => {
+    if (!runId) {
+      return;
+    }
+    let cancelled = false;
+    let timer: number | undefined;
+    const follow = async () => {
+      try {
+        const log = await api.stepLog(runId, stepUuid, offset.current);
+        if (cancelled) {
+          return;
+        }
+        setError(null);
+        if (log.next_offset > offset.current) {
+          offset.current = log.next_offset;
+          setText(previous => (previous + log.text).slice(-MAX_LOG_CHARS));
+        }
+        if (!log.complete && active) {
+          timer = window.setTimeout(follow, LOG_FOLLOW_MS);
+        }
+      } catch (err) {
+        if (!cancelled) {
+          setError((err as Error).message);
+        }
+      }
+    };
+    void follow();
+    return () => {
+      cancelled = true;
+      window.clearTimeout(timer);
+    };
+  }, [api, runId, stepUuid, active]);
+  return { text, error };
+}
+
+export function StepDetails({
+  controller,
+  state,
+  actions
+}: {
+  controller: PipelineController;
+  state: ViewState;
+  actions: StepActions;
+}): JSX.Element {
+  const step = state.graph?.steps.find(s => s.uuid === state.inspected);
+  const stepState = step ? state.run?.steps[step.uuid] : undefined;
+  const runId = stepState ? (state.run?.id ?? null) : null;
+  const active = stepState !== undefined && !TERMINAL.has(stepState.status);
+  const { text, error } = useStepLog(
+    controller.api,
+    runId,
+    step?.uuid ?? '',
+    active
+  );
+  const logRef = useRef<HTMLPreElement>(null);
+  useEffect(() => {
+    const element = logRef.current;
+    if (element) {
+      element.scrollTop = element.scrollHeight;
+    }
+  }, [text]);
+  if (!step) {
+    return (
+      <div className="jp-orchest-empty">
+        Click a step to see its log and details.
+      </div>
+    );
+  }
+  const issues = state.issues.filter(issue => issue.step === step.uuid);
+  return (
+    <div className="jp-orchest-step-details" data-step-details={step.uuid}>
+      <h3 className="jp-orchest-step-title">{step.title}</h3>
+      <dl className="jp-orchest-facts">
+        <dt>File</dt>
+        <dd>
+          <button
+            type="button"
+            className="jp-orchest-linkbutton"
+            onClick={() => void actions.openSource(step.filePath)}
+          >
+            {step.filePath || '(none)'}
+          </button>{' '}
+          ({KIND_LABELS[step.kind]})
+        </dd>
+        <dt>Status</dt>
+        <dd data-step-status={stepState?.status ?? ''}>
+          {stepState
+            ? stepState.status
+            : state.run
+              ? 'not part of the shown run'
+              : 'no run yet'}
+        </dd>
+        {stepState?.message && (
+          <>
+            <dt>Message</dt>
+            <dd>{stepState.message}</dd>
+          </>
+        )}
+        {stepState?.started_time && (
+          <>
+            <dt>Started</dt>
+            <dd>{formatTime(stepState.started_time)}</dd>
+          </>
+        )}
+        {stepState?.finished_time && (
+          <>
+            <dt>Finished</dt>
+            <dd>
+              {formatTime(stepState.finished_time)} (
+              {formatDuration(stepState.started_time, stepState.finished_time)})
+            </dd>
+          </>
+        )}
+      </dl>
+      {issues.length > 0 && (
+        <ul className="jp-orchest-step-issues">
+          {issues.map((issue, index) => (
+            <li key={index}>{issue.message}</li>
+          ))}
+        </ul>
+      )}
+      {step.kind === 'notebook' && runId && (
+        <div className="jp-orchest-step-actions">
+          <button
+            type="button"
+            className="jp-orchest-button"
+            data-action="open-notebook"
+            onClick={() =>
+              void actions.openExecutedNotebook(runId, step.uuid, false)
+            }
+          >
+            Open executed notebook
+          </button>
+          <button
+            type="button"
+            className="jp-orchest-button"
+            data-action="open-notebook-copy"
+            title="Save a copy next to the pipeline and open it"
+            onClick={() =>
+              void actions.openExecutedNotebook(runId, step.uuid, true)
+            }
+          >
+            Open a copy
+          </button>
+        </div>
+      )}
+      <h4>Parameters</h4>
+      <pre className="jp-orchest-params">
+        {Object.keys(step.parameters).length
+          ? JSON.stringify(step.parameters, null, 2)
+          : '{}'}
+      </pre>
+      <h4>Log{active ? ' (following)' : ''}</h4>
+      {error && <div className="jp-orchest-inline-error">{error}</div>}
+      <pre className="jp-orchest-log" data-step-log={step.uuid} ref={logRef}>
+        {runId ? text : 'Run the step to see its log.'}
+      </pre>
+    </div>
+  );
+}

@@ -1,0 +1,57 @@
+/** One step on the canvas: title, file kind, status and duration of the shown run, issues. */
+import { Handle, Node, NodeProps, Position } from '@xyflow/react';
+import React, { memo } from 'react';
+
+import { KIND_LABELS, PipelineStep } from '../model/pipeline';
+
+export interface StepNodeData extends Record<string, unknown> {
+  step: PipelineStep;
+  /** Status in the shown run; "" when the step is not part of it (or no run is shown). */
+  status: string;
+  duration: string;
+  issues: string[];
+}
+
+export type StepNodeType = Node<StepNodeData, 'step'>;
+
+function StepNodeView({
+  data,
+  selected
+}: NodeProps<StepNodeType>): JSX.Element {
+  const { step, status, duration, issues } = data;
+  const classes = [
+    'jp-orchest-node',
+    `jp-orchest-status-${status ? status.toLowerCase() : 'none'}`,
+    issues.length ? 'jp-orchest-node-invalid' : '',
+    selected ? 'jp-mod-selected' : ''
+  ];
+  return (
+    <div
+      className={classes.join(' ')}
+      data-step-uuid={step.uuid}
+      data-status={status}
+      data-kind={step.kind}
+      title={`${step.title}\n${step.filePath}`}
+    >
+      <Handle type="target" position={Position.Left} isConnectable={false} />
+      <div className="jp-orchest-node-title">{step.title}</div>
+      <div className="jp-orchest-node-meta">
+        <span className={`jp-orchest-kind jp-orchest-kind-${step.kind}`}>
+          {KIND_LABELS[step.kind]}
+        </span>
+        {status && <span className="jp-orchest-node-status">{status}</span>}
+        {duration && (
+          <span className="jp-orchest-node-duration">{duration}</span>
+        )}
+      </div>
+      {issues.length > 0 && (
+        <div className="jp-orchest-node-issues" title={issues.join('\n')}>
+          ⚠ {issues.length === 1 ? issues[0] : `${issues.length} issues`}
+        </div>
+      )}
+      <Handle type="source" position={Position.Right} isConnectable={false} />
+    </div>
+  );
+}
+
+export const StepNode = memo(StepNodeView);

@@ -1,0 +1,140 @@
+/** The pipeline view's toolbar: run actions, abort, backend and failure policy, session. */
+import React from 'react';
+
+import { FailurePolicy, PipelineController, ViewState } from '../controller';
+import { SessionControl } from './SessionControl';
+
+export const COMMANDS = {
+  runAll: 'orchest:run-all',
+  runSelected: 'orchest:run-selected',
+  runIncoming: 'orchest:run-incoming',
+  runDescendants: 'orchest:run-descendants',
+  abort: 'orchest:abort'
+};
+
+interface ButtonProps {
+  command: string;
+  label: string;
+  title: string;
+  disabled: boolean;
+  onClick: () => void;
+  primary?: boolean;
+}
+
+function CommandButton({
+  command,
+  label,
+  title,
+  disabled,
+  onClick,
+  primary
+}: ButtonProps) {
+  return (
+    <button
+      type="button"
+      className={`jp-orchest-button ${primary ? 'jp-mod-accept' : ''}`}
+      data-command={command}
+      title={title}
+      disabled={disabled}
+      onClick={onClick}
+    >
+      {label}
+    </button>
+  );
+}
+
+export function Toolbar({
+  controller,
+  state
+}: {
+  controller: PipelineController;
+  state: ViewState;
+}): JSX.Element {
+  const noGraph = state.graph === null || state.starting;
+  const noSelection = noGraph || state.selected.length === 0;
+  const count = state.selected.length;
+  return (
+    <div className="jp-orchest-toolbar" role="toolbar">
+      <CommandButton
+        command={COMMANDS.runAll}
+        label="Run all"
+        title="Run every step"
+        disabled={noGraph}
+        onClick={() => void controller.runAll()}
+        primary
+      />
+      <CommandButton
+        command={COMMANDS.runSelected}
+        label={count ? `Run selected (${count})` : 'Run selected'}
+        title="Run exactly the selected steps, in DAG order"
+        disabled={noSelection}
+        onClick={() => void controller.runSelected()}
+      />
+      <CommandButton
+        command={COMMANDS.runIncoming}
+        label="Run ancestors"
+        title="Run the steps the selection depends on"
+        disabled={noSelection}
+        onClick={() => void controller.runIncoming()}
+      />
+      <label
+        className="jp-orchest-check"
+        title="Also run the selected steps after their ancestors"
+      >
+        <input
+          type="checkbox"
+          data-option="inclusive"
+          checked={state.inclusive}
+          onChange={event => controller.setInclusive(event.target.checked)}
+        />
+        include selection
+      </label>
+      <CommandButton
+        command={COMMANDS.runDescendants}
+        label="Run descendants"
+        title="Run the selection and everything downstream of it"
+        disabled={noSelection}
+        onClick={() => void controller.runDescendants()}
+      />
+      <CommandButton
+        command={COMMANDS.abort}
+        label="Abort"
+        title="Abort the shown run"
+        disabled={!controller.canAbort}
+        onClick={() => void controller.abort()}
+      />
+      <span className="jp-orchest-toolbar-spacer" />
+      <label className="jp-orchest-select" title="Where the steps run">
+        Backend
+        <select
+          data-option="backend"
+          value={state.backend}
+          onChange={event => controller.setBackend(event.target.value)}
+        >
+          {state.backends.map(name => (
+            <option key={name} value={name}>
+              {name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label
+        className="jp-orchest-select"
+        title="What a failing step does to the rest of the run"
+      >
+        On failure
+        <select
+          data-option="failure-policy"
+          value={state.failurePolicy}
+          onChange={event =>
+            controller.setFailurePolicy(event.target.value as FailurePolicy)
+          }
+        >
+          <option value="continue">continue other branches</option>
+          <option value="fail_fast">stop the run</option>
+        </select>
+      </label>
+      <SessionControl controller={controller} state={state} />
+    </div>
+  );
+}

@@ -1,0 +1,416 @@
+/**
+ * The state and actions of one open pipeline: its graph, validation issues, the shown run
+ * (kept live from the event bus), run history, selection and session. React renders it;
+ * toolbar buttons and palette commands call its actions.
+ */
+import { ISignal, Signal } from '@lumino/signaling';
+
+import {
+  ApiError,
+  Issue,
+  Launch,
+  OrchestApi,
+  RunSummary,
+  RunType
+} from './api';
+import { LaunchEvent, OrchestEvents } from './events';
+import {
+  parsePipeline,
+  PipelineFormatError,
+  PipelineGraph
+} from './model/pipeline';
+import { RunState, RunTracker, StatusEvent, TERMINAL } from './model/runState';
+
+export type FailurePolicy = 'continue' | 'fail_fast';
+export type SideTab = 'step' | 'runs';
+
+export interface ViewState {
+  graph: PipelineGraph | null;
+  /** Why the file cannot be shown as a pipeline (it is not one). */
+  formatError: string | null;
+  issues: Issue[];
+  /** The last failed API call, shown in a banner until the next action. */
+  error: string | null;
+  notice: string | null;
+  pipelineUuid: string | null;
+  run: RunState | null;
+  runs: RunSummary[];
+  selected: string[];
+  inspected: string | null;
+  sideTab: SideTab;
+  backends: string[];
+  backend: string;
+  failurePolicy: FailurePolicy;
+  inclusive: boolean;
+  launch: Launch | null;
+  starting: boolean;
+}
+
+/** What the controller needs from its document and the application. */
+export interface PipelineHost {
+  /** The file's path relative to the server's root dir. */
+  path(): string;
+  /** Save first when the document has unsaved changes (runs read the file on disk). */
+  saveIfDirty(): Promise<void>;
+}
+
+/** Seconds without an event while the shown run is active before the view resyncs. */
+const STALL_SECONDS = 10;
+
+export class PipelineController {
+  constructor(
+    readonly api: OrchestApi,
+    private readonly events: OrchestEvents,
+    private readonly host: PipelineHost
+  ) {
+    this.tracker = new RunTracker(
+      id => this.api.getRun(id),
+      run => this.onRunChanged(run),
+      missed => {
+        if (missed) {
+          this.update({
+            notice:
+              'Live updates were interrupted; the view was resynced from the server.'
+          });
+        }
+      },
+      err => this.update({ error: `Cannot refresh the run: ${err.message}` })
+    );
+    events.status.connect(this.onStatusEvent, this);
+    events.launch.connect(this.onLaunchEvent, this);
+    document.addEventListener('visibilitychange', this.onVisible);
+  }
+
+  get changed(): ISignal<this, ViewState> {
+    return this._changed;
+  }
+
+  get state(): ViewState {
+    return this._state;
+  }
+
+  dispose(): void {
+    this._disposed = true;
+    this.events.status.disconnect(this.onStatusEvent, this);
+    this.events.launch.disconnect(this.onLaunchEvent, this);
+    Signal.clearData(this);
+    this.clearStallTimer();
+    document.removeEventListener('visibilitychange', this.onVisible);
+  }
+
+  /** Read (or re-read) the pipeline file's text, then refresh everything that depends on it. */
+  async load(text: string): Promise<void> {
+    let graph: PipelineGraph;
+    try {
+      graph = parsePipeline(text, this.host.path());
+    } catch (err) {
+      const message =
+        err instanceof PipelineFormatError ? err.message : String(err);
+      this.update({ graph: null, formatError: message, issues: [] });
+      return;
+    }
+    const first = this._state.graph === null;
+    this.update({ graph, formatError: null });
+    await Promise.all([
+      this.validate(graph),
+      first ? this.loadBackends() : Promise.resolve(),
+      first ? this.refreshRuns(true) : Promise.resolve()
+    ]);
+    if (first) {
+      await this.refreshLaunch();
+    }
+  }
+
+  setSelection(uuids: string[]): void {
+    const same =
+      uuids.length === this._state.selected.length &&
+      uuids.every((u, i) => u === this._state.selected[i]);
+    if (!same) {
+      this.update({ selected: uuids });
+    }
+  }
+
+  inspect(uuid: string | null): void {
+    this.update({
+      inspected: uuid,
+      sideTab: uuid ? 'step' : this._state.sideTab
+    });
+  }
+
+  setSideTab(sideTab: SideTab): void {
+    this.update({ sideTab });
+  }
+
+  setBackend(backend: string): void {
+    this.update({ backend });
+  }
+
+  setFailurePolicy(failurePolicy: FailurePolicy): void {
+    this.update({ failurePolicy });
+  }
+
+  setInclusive(inclusive: boolean): void {
+    this.update({ inclusive });
+  }
+
+  dismissBanner(): void {
+    this.update({ error: null, notice: null });
+  }
+
+  runAll(): Promise<void> {
+    return this.startRun('full', []);
+  }
+
+  runSelected(): Promise<void> {
+    return this.startRun('selection', this._state.selected);
+  }
+
+  runIncoming(): Promise<void> {
+    return this.startRun('incoming', this._state.selected);
+  }
+
+  runDescendants(): Promise<void> {
+    return this.startRun('descendants', this._state.selected);
+  }
+
+  /** Whether the shown run can still be aborted. */
+  get canAbort(): boolean {
+    const run = this._state.run;
+    return run !== null && !TERMINAL.has(run.status);
+  }
+
+  async abort(): Promise<void> {
+    const run = this._state.run;
+    if (!run || TERMINAL.has(run.status)) {
+      return;
+    }
+    await this.call(async () =>
+      this.tracker.show(await this.api.abortRun(run.id))
+    );
+  }
+
+  /** Show one run of the history on the graph. */
+  async showRun(runId: string): Promise<void> {
+    await this.call(async () =>
+      this.tracker.show(await this.api.getRun(runId))
+    );
+  }
+
+  async startSession(): Promise<void> {
+    const uuid = this._state.pipelineUuid;
+    if (!uuid) {
+      this.update({
+        error: "Fix the pipeline's issues before starting a session."
+      });
+      return;
+    }
+    const directory = this.host.path().split('/').slice(0, -1).join('/');
+    await this.call(async () => {
+      this.update({ launch: await this.api.startLaunch(uuid, directory) });
+    });
+  }
+
+  async stopSession(): Promise<void> {
+    const uuid = this._state.pipelineUuid;
+    if (uuid) {
+      await this.call(async () => {
+        this.update({ launch: await this.api.stopLaunch(uuid) });
+      });
+    }
+  }
+
+  /** Re-read the run history (newest first); `follow` also shows the newest run. */
+  async refreshRuns(follow = false): Promise<void> {
+    await this.call(async () => {
+      const { runs } = await this.api.listRuns(this.host.path());
+      this.update({ runs });
+      const newest = runs[0];
+      if (follow && newest && newest.id !== this._state.run?.id) {
+        this.tracker.show(await this.api.getRun(newest.id));
+      }
+    });
+  }
+
+  private async startRun(runType: RunType, uuids: string[]): Promise<void> {
+    if (runType !== 'full' && uuids.length === 0) {
+      this.update({
+        error:
+          'Select one or more steps first (click, Shift/Ctrl-click, or Shift-drag).'
+      });
+      return;
+    }
+    this.update({ starting: true, error: null, notice: null });
+    await this.call(async () => {
+      await this.host.saveIfDirty();
+      const run = await this.api.startRun({
+        pipeline_path: this.host.path(),
+        run_type: runType,
+        uuids: runType === 'full' ? undefined : uuids,
+        inclusive: runType === 'incoming' ? this._state.inclusive : undefined,
+        backend: this._state.backend || undefined,
+        failure_policy: this._state.failurePolicy
+      });
+      this.tracker.show(run);
+      this.scheduleRunsRefresh();
+    });
+    this.update({ starting: false });
+  }
+
+  private async validate(graph: PipelineGraph): Promise<void> {
+    await this.call(async () => {
+      const result = await this.api.validate(this.host.path());
+      this.update({
+        issues: result.issues,
+        pipelineUuid: result.pipeline?.uuid ?? (graph.uuid || null)
+      });
+    });
+  }
+
+  private async loadBackends(): Promise<void> {
+    await this.call(async () => {
+      const { backends, default: fallback } = await this.api.backends();
+      this.update({ backends, backend: this._state.backend || fallback });
+    });
+  }
+
+  private async refreshLaunch(): Promise<void> {
+    const uuid = this._state.pipelineUuid;
+    if (!uuid) {
+      return;
+    }
+    await this.call(async () => {
+      const { launches } = await this.api.listLaunches();
+      this.update({
+        launch: launches.find(l => l.pipeline_uuid === uuid) ?? null
+      });
+    });
+  }
+
+  private onStatusEvent(_: OrchestEvents, event: StatusEvent): void {
+    const outcome = this.tracker.handle(event);
+    if (outcome === 'applied' || outcome === 'gap') {
+      this.resetStallTimer();
+      if (!event.step_uuid && TERMINAL.has(event.status)) {
+        this.scheduleRunsRefresh();
+      }
+      return;
+    }
+    const known = this._state.runs.some(run => run.id === event.run_id);
+    if (
+      outcome === 'other-run' &&
+      event.pipeline_uuid === this._state.pipelineUuid &&
+      !known
+    ) {
+      this.scheduleRunsRefresh(true);
+    }
+  }
+
+  private onLaunchEvent(_: OrchestEvents, event: LaunchEvent): void {
+    if (event.pipeline_uuid !== this._state.pipelineUuid) {
+      return;
+    }
+    if (event.status === 'STOPPED') {
+      this.update({ launch: null });
+    } else {
+      this.update({
+        launch: { ...(this._state.launch ?? {}), ...event } as Launch
+      });
+    }
+  }
+
+  private onRunChanged(run: RunState | null): void {
+    this.update({ run });
+    if (run && !TERMINAL.has(run.status)) {
+      this.resetStallTimer();
+    } else {
+      this.clearStallTimer();
+    }
+  }
+
+  /** While the shown run is active, a quiet event stream means events may have been lost. */
+  private resetStallTimer(): void {
+    this.clearStallTimer();
+    const run = this._state.run;
+    if (this._disposed || !run || TERMINAL.has(run.status)) {
+      return;
+    }
+    this._stallTimer = window.setTimeout(() => {
+      this._stallTimer = null;
+      void this.tracker.resync().then(() => this.resetStallTimer());
+    }, STALL_SECONDS * 1000);
+  }
+
+  private clearStallTimer(): void {
+    if (this._stallTimer !== null) {
+      window.clearTimeout(this._stallTimer);
+      this._stallTimer = null;
+    }
+  }
+
+  private onVisible = (): void => {
+    if (document.visibilityState === 'visible' && this.canAbort) {
+      void this.tracker.resync();
+    }
+  };
+
+  /** Refresh the history soon, once for a burst of events (a new run may follow). */
+  private scheduleRunsRefresh(follow = false): void {
+    this._followNext = this._followNext || follow;
+    if (this._runsTimer !== null) {
+      return;
+    }
+    this._runsTimer = window.setTimeout(() => {
+      this._runsTimer = null;
+      const followNow = this._followNext;
+      this._followNext = false;
+      void this.refreshRuns(followNow);
+    }, 200);
+  }
+
+  /** Run an API action; its failure becomes the banner message, never an exception. */
+  private async call(action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (err) {
+      if (err instanceof ApiError && err.issues.length) {
+        this.update({ error: err.message, issues: err.issues });
+      } else {
+        this.update({ error: (err as Error).message });
+      }
+    }
+  }
+
+  private update(patch: Partial<ViewState>): void {
+    if (this._disposed) {
+      return;
+    }
+    this._state = { ...this._state, ...patch };
+    this._changed.emit(this._state);
+  }
+
+  private readonly tracker: RunTracker;
+  private _state: ViewState = {
+    graph: null,
+    formatError: null,
+    issues: [],
+    error: null,
+    notice: null,
+    pipelineUuid: null,
+    run: null,
+    runs: [],
+    selected: [],
+    inspected: null,
+    sideTab: 'runs',
+    backends: [],
+    backend: '',
+    failurePolicy: 'continue',
+    inclusive: false,
+    launch: null,
+    starting: false
+  };
+  private _changed = new Signal<this, ViewState>(this);
+  private _disposed = false;
+  private _stallTimer: number | null = null;
+  private _runsTimer: number | null = null;
+  private _followNext = false;
+}

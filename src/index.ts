@@ -1,0 +1,321 @@
+/** The orchest_ext JupyterLab extension: the Pipeline document, the Pipelines panel and the
+ * run commands (palette, toolbar, file browser context menu). */
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import {
+  ICommandPalette,
+  MainAreaWidget,
+  showErrorMessage,
+  WidgetTracker
+} from '@jupyterlab/apputils';
+import { PathExt } from '@jupyterlab/coreutils';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import * as nbformat from '@jupyterlab/nbformat';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+
+import { OrchestApi } from './api';
+import { StepActions } from './components/StepDetails';
+import { COMMANDS } from './components/Toolbar';
+import { PipelineController } from './controller';
+import { OrchestEvents } from './events';
+import { pipelineIcon } from './icons';
+import { ExecutedNotebookViewer } from './widgets/NotebookViewer';
+import {
+  FACTORY,
+  PipelineDocument,
+  PipelineWidgetFactory
+} from './widgets/PipelineDocument';
+import { PipelinesPanel } from './widgets/PipelinesPanel';
+
+const FILE_TYPES = {
+  orchest: 'orchest-pipeline',
+  elyra: 'orchest-elyra-pipeline'
+};
+const EXTRA_COMMANDS = {
+  runFile: 'orchest:run-file',
+  abortFile: 'orchest:abort-file',
+  openPanel: 'orchest:open-pipelines-panel'
+};
+const CATEGORY = 'Pipelines';
+
+function stepActions(
+  app: JupyterFrontEnd,
+  api: OrchestApi,
+  rendermime: IRenderMimeRegistry,
+  pipelinePath: () => string
+): StepActions {
+  const directory = () => PathExt.dirname(pipelinePath());
+  return {
+    async openSource(filePath: string) {
+      await app.commands.execute('docmanager:open', {
+        path: PathExt.join(directory(), filePath)
+      });
+    },
+    async openExecutedNotebook(
+      runId: string,
+      stepUuid: string,
+      asCopy: boolean
+    ) {
+      try {
+        const notebook = (await api.stepNotebook(
+          runId,
+          stepUuid
+        )) as nbformat.INotebookContent;
+        const run = await api.getRun(runId);
+        const step = run.steps?.find(s => s.uuid === stepUuid);
+        const title = step?.title ?? stepUuid;
+        if (asCopy) {
+          const stem = title.replace(/[^\w.-]+/g, '_');
+          const path = PathExt.join(
+            directory(),
+            `${stem}.run-${runId.slice(0, 8)}.ipynb`
+          );
+          await app.serviceManager.contents.save(path, {
+            type: 'notebook',
+            format: 'json',
+            content: notebook
+          });
+          await app.commands.execute('docmanager:open', { path });
+          return;
+        }
+        const content = new ExecutedNotebookViewer(notebook, rendermime);
+        const widget = new MainAreaWidget({ content });
+        widget.id = `orchest-executed-${runId}-${stepUuid}`;
+        widget.title.label = `${title} (run ${runId.slice(0, 8)}, read-only)`;
+        widget.title.closable = true;
+        app.shell.add(widget, 'main', { mode: 'split-right' });
+      } catch (err) {
+        await showErrorMessage(
+          'Cannot open the executed notebook',
+          (err as Error).message
+        );
+      }
+    }
+  };
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'orchest-ext:plugin',
+  description: 'See, run and watch orchest_ext pipelines in JupyterLab.',
+  autoStart: true,
+  requires: [IRenderMimeRegistry],
+  optional: [ICommandPalette, ILayoutRestorer, IDefaultFileBrowser],
+  activate: (
+    app: JupyterFrontEnd,
+    rendermime: IRenderMimeRegistry,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null,
+    fileBrowser: IDefaultFileBrowser | null
+  ) => {
+    const api = new OrchestApi(app.serviceManager.serverSettings);
+    const events = new OrchestEvents(app.serviceManager.events.stream);
+
+    app.docRegistry.addFileType({
+      name: FILE_TYPES.orchest,
+      displayName: 'Orchest pipeline',
+      extensions: ['.orchest'],
+      mimeTypes: ['application/json'],
+      contentType: 'file',
+      fileFormat: 'text',
+      icon: pipelineIcon
+    });
+    app.docRegistry.addFileType({
+      name: FILE_TYPES.elyra,
+      displayName: 'Elyra pipeline',
+      extensions: ['.pipeline'],
+      mimeTypes: ['application/json'],
+      contentType: 'file',
+      fileFormat: 'text',
+      icon: pipelineIcon
+    });
+
+    const factory = new PipelineWidgetFactory(
+      {
+        name: FACTORY,
+        label: 'Pipeline',
+        fileTypes: [FILE_TYPES.orchest, FILE_TYPES.elyra],
+        defaultFor: [FILE_TYPES.orchest],
+        modelName: 'text'
+      },
+      {
+        api,
+        events,
+        actions: pipelinePath => stepActions(app, api, rendermime, pipelinePath)
+      }
+    );
+    app.docRegistry.addWidgetFactory(factory);
+
+    const tracker = new WidgetTracker<PipelineDocument>({
+      namespace: 'orchest-pipeline'
+    });
+    factory.widgetCreated.connect((_, widget) => {
+      widget.context.pathChanged.connect(() => void tracker.save(widget));
+      void tracker.add(widget);
+    });
+    if (restorer) {
+      void restorer.restore(tracker, {
+        command: 'docmanager:open',
+        args: widget => ({ path: widget.context.path, factory: FACTORY }),
+        name: widget => widget.context.path
+      });
+    }
+
+    // Elyra's editor keeps its .pipeline files when it is installed; otherwise they open here.
+    void app.restored.then(() => {
+      const current = app.docRegistry.defaultWidgetFactory('x.pipeline');
+      if (!current || current.name === 'Editor') {
+        app.docRegistry.setDefaultWidgetFactory(FILE_TYPES.elyra, FACTORY);
+      }
+    });
+
+    const openPipeline = (path: string) =>
+      void app.commands.execute('docmanager:open', { path, factory: FACTORY });
+    const panel = new PipelinesPanel(
+      api,
+      events,
+      app.serviceManager.contents,
+      openPipeline
+    );
+    app.shell.add(panel, 'left', { rank: 210 });
+    if (restorer) {
+      restorer.add(panel, 'orchest-pipelines');
+    }
+
+    const current = (): PipelineController | null =>
+      tracker.currentWidget?.controller ?? null;
+    const hasSelection = () => (current()?.state.selected.length ?? 0) > 0;
+
+    const viewCommands: Array<
+      [string, string, (c: PipelineController) => Promise<void>, () => boolean]
+    > = [
+      [
+        COMMANDS.runAll,
+        'Run All Steps',
+        c => c.runAll(),
+        () => current() !== null
+      ],
+      [
+        COMMANDS.runSelected,
+        'Run Selected Steps',
+        c => c.runSelected(),
+        hasSelection
+      ],
+      [
+        COMMANDS.runIncoming,
+        'Run Ancestors of Selection',
+        c => c.runIncoming(),
+        hasSelection
+      ],
+      [
+        COMMANDS.runDescendants,
+        'Run Selection and Descendants',
+        c => c.runDescendants(),
+        hasSelection
+      ],
+      [
+        COMMANDS.abort,
+        'Abort the Shown Run',
+        c => c.abort(),
+        () => current()?.canAbort ?? false
+      ]
+    ];
+    for (const [id, label, action, enabled] of viewCommands) {
+      app.commands.addCommand(id, {
+        label,
+        caption: `${label} of the current pipeline`,
+        icon: pipelineIcon,
+        isEnabled: enabled,
+        execute: async () => {
+          const controller = current();
+          if (controller) {
+            await action(controller);
+          }
+        }
+      });
+      palette?.addItem({ command: id, category: CATEGORY });
+    }
+
+    const selectedPipelineFile = (): string | null => {
+      const item = fileBrowser?.selectedItems().next();
+      return item && !item.done && /\.(orchest|pipeline)$/.test(item.value.path)
+        ? item.value.path
+        : null;
+    };
+    app.commands.addCommand(EXTRA_COMMANDS.runFile, {
+      label: 'Run Pipeline',
+      caption: 'Run every step of this pipeline and open it to watch',
+      icon: pipelineIcon,
+      isVisible: () => selectedPipelineFile() !== null,
+      execute: async () => {
+        const file = selectedPipelineFile();
+        if (!file) {
+          return;
+        }
+        try {
+          await api.startRun({
+            pipeline_path: app.serviceManager.contents.localPath(file),
+            run_type: 'full'
+          });
+        } catch (err) {
+          await showErrorMessage(
+            'Cannot run the pipeline',
+            (err as Error).message
+          );
+          return;
+        }
+        openPipeline(file);
+      }
+    });
+    app.commands.addCommand(EXTRA_COMMANDS.abortFile, {
+      label: 'Abort Pipeline Run',
+      caption: "Abort this pipeline's newest run",
+      isVisible: () => selectedPipelineFile() !== null,
+      execute: async () => {
+        const file = selectedPipelineFile();
+        if (!file) {
+          return;
+        }
+        try {
+          const { runs } = await api.listRuns(
+            app.serviceManager.contents.localPath(file),
+            1
+          );
+          if (runs[0]) {
+            await api.abortRun(runs[0].id);
+          }
+        } catch (err) {
+          await showErrorMessage(
+            'Cannot abort the run',
+            (err as Error).message
+          );
+        }
+      }
+    });
+    for (const fileType of Object.values(FILE_TYPES)) {
+      app.contextMenu.addItem({
+        command: EXTRA_COMMANDS.runFile,
+        selector: `.jp-DirListing-item[data-file-type="${fileType}"]`,
+        rank: 2
+      });
+      app.contextMenu.addItem({
+        command: EXTRA_COMMANDS.abortFile,
+        selector: `.jp-DirListing-item[data-file-type="${fileType}"]`,
+        rank: 3
+      });
+    }
+
+    app.commands.addCommand(EXTRA_COMMANDS.openPanel, {
+      label: 'Show Pipelines Panel',
+      execute: () => {
+        app.shell.activateById(panel.id);
+        void panel.refresh();
+      }
+    });
+    palette?.addItem({ command: EXTRA_COMMANDS.openPanel, category: CATEGORY });
+  }
+};
+
+export default plugin;

@@ -1,0 +1,275 @@
+"""The Pipeline view in a real JupyterLab and headless Chromium: open, run, watch, inspect."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import psutil
+from conftest import node, open_in_lab, statuses, wait_for_statuses, write_pipeline
+from playwright.sync_api import Page, WebSocketRoute
+
+from orchest_ext.testing import ServerProcess
+
+QUICKSTART = "quickstart/quickstart.orchest"
+SCREENSHOTS = os.environ.get("ORCHEST_SCREENSHOTS")
+
+
+def quickstart_uuids(lab_root: Path) -> dict[str, str]:
+    description = json.loads((lab_root / QUICKSTART).read_text())
+    return {step["title"]: uuid for uuid, step in description["steps"].items()}
+
+
+def shown_run(page: Page) -> str:
+    page.wait_for_function(
+        "() => document.querySelector('.jp-orchest-view')?.dataset.runId", timeout=60_000
+    )
+    return page.locator(".jp-orchest-view").get_attribute("data-run-id")
+
+
+def screenshot(page: Page, name: str) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.locator(".jp-orchest-PipelineView").screenshot(path=f"{SCREENSHOTS}/{name}.png")
+
+
+def test_quickstart_opens_with_every_step_and_arrow(page: Page, lab: ServerProcess, lab_root):
+    uuids = quickstart_uuids(lab_root)
+    open_in_lab(page, lab, QUICKSTART)
+    page.wait_for_selector("[data-step-uuid]")
+    drawn = page.locator("[data-step-uuid]")
+    assert sorted(drawn.evaluate_all("els => els.map(e => e.dataset.stepUuid)")) == sorted(
+        uuids.values()
+    )
+    for title, uuid in uuids.items():
+        assert title in node(page, uuid).inner_text()
+    assert "Notebook" in node(page, uuids["Statistics"]).inner_text()
+    assert "Python" in node(page, uuids["Load data"]).inner_text()
+    assert "Shell" in node(page, uuids["Count bytes"]).inner_text()
+    assert page.locator(".react-flow__edge").count() == 6
+    screenshot(page, "pipeline-idle")
+
+
+def test_run_all_turns_every_node_to_success(page: Page, lab: ServerProcess, lab_root):
+    uuids = quickstart_uuids(lab_root)
+    open_in_lab(page, lab, QUICKSTART)
+    page.wait_for_selector("[data-step-uuid]")
+    before = page.locator(".jp-orchest-view").get_attribute("data-run-id")
+    page.click('[data-command="orchest:run-all"]')
+    page.wait_for_function(
+        "before => { const id = document.querySelector('.jp-orchest-view').dataset.runId;"
+        " return id && id !== before; }",
+        arg=before,
+    )
+    if SCREENSHOTS:
+        page.wait_for_selector('[data-step-uuid][data-status="STARTED"]')
+        screenshot(page, "pipeline-running")
+    wait_for_statuses(page, dict.fromkeys(uuids.values(), "SUCCESS"))
+    run_id = shown_run(page)
+    code, run = lab.request("GET", f"/orchest/api/runs/{run_id}")
+    assert code == 200 and run["status"] == "SUCCESS" and run["run_type"] == "full"
+    page.wait_for_selector(f'tr[data-run-id="{run_id}"]')
+    screenshot(page, "pipeline-finished")
+
+
+def test_run_descendants_of_one_step_changes_only_them(page: Page, lab: ServerProcess, lab_root):
+    name, uuids = write_pipeline(
+        lab_root / "chain",
+        {
+            "A": ("a.sh", "echo a\n", []),
+            "B": ("b.sh", "echo b\n", ["A"]),
+            "C": ("c.sh", "echo c\n", ["B"]),
+            "D": ("d.sh", "echo d\n", ["A"]),
+        },
+    )
+    open_in_lab(page, lab, f"chain/{name}")
+    node(page, uuids["B"]).click()
+    page.wait_for_selector('[data-command="orchest:run-descendants"]:not([disabled])')
+    page.click('[data-command="orchest:run-descendants"]')
+    wait_for_statuses(
+        page, {uuids["A"]: "", uuids["B"]: "SUCCESS", uuids["C"]: "SUCCESS", uuids["D"]: ""}
+    )
+    code, run = lab.request("GET", f"/orchest/api/runs/{shown_run(page)}")
+    assert code == 200 and run["run_type"] == "descendants"
+    assert {step["uuid"] for step in run["steps"]} == {uuids["B"], uuids["C"]}
+
+
+def test_failing_step_fails_its_descendants_while_a_branch_finishes(
+    page: Page, lab: ServerProcess, lab_root
+):
+    name, uuids = write_pipeline(
+        lab_root / "failing",
+        {
+            "Root": ("root.sh", "echo root\n", []),
+            "Broken": ("broken.py", "raise SystemExit(3)\n", ["Root"]),
+            "After broken": ("after.sh", "echo after\n", ["Broken"]),
+            "Independent": ("slow.sh", "sleep 1\necho independent\n", ["Root"]),
+        },
+    )
+    open_in_lab(page, lab, f"failing/{name}")
+    page.wait_for_selector("[data-step-uuid]")
+    page.click('[data-command="orchest:run-all"]')
+    wait_for_statuses(
+        page,
+        {
+            uuids["Root"]: "SUCCESS",
+            uuids["Broken"]: "FAILURE",
+            uuids["After broken"]: "ABORTED",
+            uuids["Independent"]: "SUCCESS",
+        },
+    )
+    page.wait_for_selector('.jp-orchest-view[data-run-status="FAILURE"]')
+
+
+def test_abort_stops_a_sleeping_step(page: Page, lab: ServerProcess, lab_root):
+    name, uuids = write_pipeline(
+        lab_root / "sleepy",
+        {
+            "Sleeper": ("sleeper.sh", "echo sleeping\nsleep 300\n", []),
+            "Next": ("next.sh", "echo next\n", ["Sleeper"]),
+        },
+    )
+    open_in_lab(page, lab, f"sleepy/{name}")
+    page.wait_for_selector("[data-step-uuid]")
+    page.click('[data-command="orchest:run-all"]')
+    wait_for_statuses(page, {uuids["Sleeper"]: "STARTED"})
+    page.click('[data-command="orchest:abort"]')
+    wait_for_statuses(page, {uuids["Sleeper"]: "ABORTED", uuids["Next"]: "ABORTED"})
+    page.wait_for_selector('.jp-orchest-view[data-run-status="ABORTED"]')
+    sleepers = [
+        p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", "300"]
+    ]
+    assert sleepers == []
+
+
+def test_log_panel_follows_a_running_step(page: Page, lab: ServerProcess, lab_root):
+    name, uuids = write_pipeline(
+        lab_root / "talker",
+        {"Talker": ("talk.sh", 'for i in $(seq 1 30); do echo "line $i"; sleep 0.2; done\n', [])},
+    )
+    talker = uuids["Talker"]
+    open_in_lab(page, lab, f"talker/{name}")
+    node(page, talker).click()
+    page.wait_for_selector(f'[data-step-details="{talker}"]')
+    page.click('[data-command="orchest:run-all"]')
+    page.wait_for_function(
+        """uuid => {
+            const log = document.querySelector(`[data-step-log="${uuid}"]`);
+            const el = document.querySelector(`[data-step-uuid="${uuid}"]`);
+            return log && log.textContent.includes('line 3\\n') && el.dataset.status === 'STARTED';
+        }""",
+        arg=talker,
+    )
+    wait_for_statuses(page, {talker: "SUCCESS"})
+    page.wait_for_function(
+        'uuid => document.querySelector(`[data-step-log="${uuid}"]`)'
+        ".textContent.includes('line 30')",
+        arg=talker,
+    )
+    log = page.locator(f'[data-step-log="{talker}"]').text_content()
+    assert log.count("line 1\n") == 1
+
+
+def test_broken_pipeline_shows_its_issues(page: Page, lab: ServerProcess, lab_root):
+    name, uuids = write_pipeline(
+        lab_root / "broken",
+        {
+            "Present": ("present.sh", "true\n", []),
+            "Missing": ("missing.sh", "true\n", ["Present"]),
+        },
+    )
+    (lab_root / "broken" / "missing.sh").unlink()
+    open_in_lab(page, lab, f"broken/{name}")
+    page.wait_for_selector('[data-banner="issues"]')
+    banner = page.locator('[data-banner="issues"]').inner_text()
+    assert "missing.sh" in banner
+    missing = node(page, uuids["Missing"])
+    page.wait_for_selector(f'[data-step-uuid="{uuids["Missing"]}"].jp-orchest-node-invalid')
+    assert "missing.sh" in missing.inner_text()
+    assert "jp-orchest-node-invalid" not in node(page, uuids["Present"]).get_attribute("class")
+    page.click('[data-command="orchest:run-all"]')
+    page.wait_for_selector('[data-banner="error"]')
+    assert "issue" in page.locator('[data-banner="error"]').inner_text()
+
+    (lab_root / "broken" / "not-a-pipeline.orchest").write_text("hello, I am text\n")
+    open_in_lab(page, lab, "broken/not-a-pipeline.orchest")
+    page.wait_for_selector('[data-banner="format-error"]')
+    assert "not valid JSON" in page.locator('[data-banner="format-error"]').inner_text()
+
+
+def test_pipelines_panel_lists_the_examples(page: Page, lab: ServerProcess, lab_root):
+    open_in_lab(page, lab)
+    page.click('.jp-SideBar [data-id="orchest-pipelines"]')
+    page.wait_for_selector(f'[data-pipeline-path="{QUICKSTART}"]')
+    page.wait_for_selector('[data-pipeline-path="elyra/hello.pipeline"]')
+    page.click('[data-pipeline-path="elyra/hello.pipeline"]')
+    page.wait_for_selector(".jp-orchest-view [data-step-uuid]")
+    assert page.locator(".jp-orchest-view [data-step-uuid]").count() == 3
+
+
+def test_second_tab_shows_the_current_run(page: Page, lab: ServerProcess, lab_root, browser):
+    uuids = quickstart_uuids(lab_root)
+    open_in_lab(page, lab, QUICKSTART)
+    page.wait_for_selector("[data-step-uuid]")
+    page.click('[data-command="orchest:run-all"]')
+    wait_for_statuses(page, {uuids["Load data"]: "SUCCESS"})
+    run_id = shown_run(page)
+    other = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    try:
+        open_in_lab(other, lab, QUICKSTART)
+        other.wait_for_selector(f'.jp-orchest-view[data-run-id="{run_id}"]')
+        wait_for_statuses(other, dict.fromkeys(uuids.values(), "SUCCESS"))
+        wait_for_statuses(page, dict.fromkeys(uuids.values(), "SUCCESS"))
+    finally:
+        other.context.close()
+
+
+def test_lost_events_are_resynced_by_seq(page: Page, lab: ServerProcess, lab_root):
+    """A proxy between the page and the event websocket drops every third event."""
+    steps = {f"S{i}": (f"s{i}.sh", f"echo {i}\n", []) for i in range(12)}
+    steps["Last"] = ("last.sh", "echo last\n", list(steps))
+    name, uuids = write_pipeline(lab_root / "lossy", steps)
+    dropped = []
+
+    def lossy(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        count = 0
+
+        def forward(message: str | bytes) -> None:
+            nonlocal count
+            count += 1
+            if count % 3 == 0:
+                dropped.append(message)
+            else:
+                ws.send(message)
+
+        server.on_message(forward)
+
+    page.route_web_socket("**/api/events/subscribe**", lossy)
+    open_in_lab(page, lab, f"lossy/{name}")
+    page.wait_for_selector("[data-step-uuid]")
+    page.click('[data-command="orchest:run-all"]')
+    wait_for_statuses(page, dict.fromkeys(uuids.values(), "SUCCESS"))
+    code, run = lab.request("GET", f"/orchest/api/runs/{shown_run(page)}")
+    assert code == 200 and run["status"] == "SUCCESS"
+    page.wait_for_selector('.jp-orchest-view[data-run-status="SUCCESS"]')
+    assert statuses(page) == {step["uuid"]: step["status"] for step in run["steps"]}
+    assert dropped
+
+
+def test_executed_notebook_opens_read_only(page: Page, lab: ServerProcess, lab_root):
+    uuids = quickstart_uuids(lab_root)
+    source = (lab_root / "quickstart" / "report.ipynb").read_text()
+    open_in_lab(page, lab, QUICKSTART)
+    page.click('[data-command="orchest:run-all"]')
+    wait_for_statuses(page, dict.fromkeys(uuids.values(), "SUCCESS"))
+    node(page, uuids["Report"]).click()
+    page.click('[data-action="open-notebook"]')
+    page.wait_for_selector(".jp-orchest-NotebookViewer")
+    page.wait_for_function(
+        "() => document.querySelector('.jp-orchest-NotebookViewer')"
+        ".textContent.includes('mean=25.25')"
+    )
+    assert page.locator(".jp-orchest-NotebookViewer [contenteditable=true]").count() == 0
+    assert (lab_root / "quickstart" / "report.ipynb").read_text() == source

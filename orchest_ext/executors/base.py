@@ -13,13 +13,6 @@ from traitlets.config import LoggingConfigurable
 STEP_SDK_PATH = Path(__file__).resolve().parent.parent / "sdk"
 """Put on a step's PYTHONPATH so that ``import orchest`` works inside steps only."""
 
-STEP_KINDS: dict[str, str] = {
-    ".ipynb": "notebook",
-    ".py": "python",
-    ".sh": "shell",
-    ".r": "r",
-}
-
 
 @dataclass
 class StepSpec:

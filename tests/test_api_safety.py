@@ -55,7 +55,8 @@ async def test_validate_reports_issues_naming_the_step(api, jp_root_dir):
     code, reply = await api(
         "POST", "pipelines", "validate", body={"pipeline_path": "p/pipeline.orchest"}
     )
-    assert code == 200 and reply == {"valid": True, "issues": []}
+    assert code == 200 and reply["valid"] and reply["issues"] == []
+    assert reply["pipeline"]["name"] == "test-pipeline"
 
 
 def _break(description: dict, uuids: dict, kind: str) -> tuple[dict, str]:

@@ -176,8 +176,10 @@ class RunManager(LoggingConfigurable):
         return active.run.to_dict()
 
     async def wait(self, run_id: str) -> RunState:
+        """Wait until the run is finished and every event of it emitted."""
         active = self._runs[run_id]
         await active.done.wait()
+        await self.journal.drain()
         return active.run
 
     # -- restart and shutdown -----------------------------------------------------------------

@@ -179,6 +179,7 @@ async def run(args: argparse.Namespace) -> int:
         return 2
     try:
         run_state = await manager.wait(submitted.id)
+        await manager.flush()
     except asyncio.CancelledError:
         await manager.abort(submitted.id)
         raise

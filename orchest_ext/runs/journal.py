@@ -3,8 +3,8 @@
 A change's ``seq`` and row fields are queued in the store at once; its event is emitted only
 after the store has committed them. So a client never sees a ``seq`` that a server killed a
 moment later had not made durable, and the resumed run after a restart continues the
-sequence without reusing or skipping a number. The store batches the writes of many changes
-into one transaction, so waiting for it costs latency, not throughput.
+sequence without reusing or skipping a number. Events wait for the store's normal batches
+(one transaction every ``Store.flush_delay``, 20 ms), so this costs latency, not throughput.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class Journal:
         try:
             while self._outbox:
                 batch, self._outbox = self._outbox, []
-                await self.store.flush()
+                await self.store.written()
                 for schema_id, data in batch:
                     try:
                         self.emit(schema_id, data)

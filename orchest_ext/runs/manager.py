@@ -176,11 +176,15 @@ class RunManager(LoggingConfigurable):
         return active.run.to_dict()
 
     async def wait(self, run_id: str) -> RunState:
-        """Wait until the run is finished and every event of it emitted."""
+        """Wait until the run is finished (its last events may still be on their way: see
+        ``flush``)."""
         active = self._runs[run_id]
         await active.done.wait()
-        await self.journal.drain()
         return active.run
+
+    async def flush(self) -> None:
+        """Wait until every change so far is stored and its event emitted."""
+        await self.journal.drain()
 
     # -- restart and shutdown -----------------------------------------------------------------
 
@@ -279,6 +283,7 @@ class RunManager(LoggingConfigurable):
             return
         message = (run.message or "aborted") if result.status == ABORTED else result.message
         self._apply(run, run.finish_step(uuid, result.status, message))
+        self.scheduler.release(run, uuid)
 
     def _step_task_ended(self, run: RunState, uuid: str) -> None:
         """A task cancelled before it ever ran still ends its step."""

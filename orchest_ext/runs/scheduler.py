@@ -1,8 +1,9 @@
 """Slots: a ready queue of steps and at most ``max_parallel`` step tasks at once, across runs.
 
 The scheduler owns the step tasks (strong references until they end) and nothing else: what a
-task does is the caller's ``run_step``; when a task ends, for whatever reason, ``task_ended``
-is called and its slot goes to the next ready step.
+task does is the caller's ``run_step``. A step's slot goes to the next ready step as soon as
+``release`` says the step is done, or else when its task ends (for whatever reason, after
+which ``task_ended`` is called).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class Scheduler:
         self._task_ended = task_ended
         self._ready: deque[tuple[RunState, str]] = deque()
         self._tasks: dict[StepKey, asyncio.Task[None]] = {}
-        self._active = 0
+        self._holding: set[StepKey] = set()
 
     def enqueue(self, run: RunState, uuids: Iterable[str]) -> None:
         """Queue steps that are ready and start as many as there are free slots."""
@@ -55,23 +56,30 @@ class Scheduler:
         """The tasks of ``run`` that have not ended."""
         return [task for (run_id, _), task in self._tasks.items() if run_id == run.id]
 
+    def release(self, run: RunState, uuid: str) -> None:
+        """The step no longer needs its slot (its task may still be finishing)."""
+        key = (run.id, uuid)
+        if key in self._holding:
+            self._holding.discard(key)
+            self.pump()
+
     def pump(self) -> None:
-        while self._ready and self._active < self.max_parallel:
+        while self._ready and len(self._holding) < self.max_parallel:
             run, uuid = self._ready.popleft()
             if run.steps[uuid].status != PENDING or run.status in TERMINAL:
                 continue
             self._start(run, uuid, self._run_step(run, uuid))
 
     def _start(self, run: RunState, uuid: str, coro: Coroutine[Any, Any, None]) -> None:
-        self._active += 1
+        key = (run.id, uuid)
+        self._holding.add(key)
         task = asyncio.get_running_loop().create_task(coro)
-        self._tasks[(run.id, uuid)] = task
+        self._tasks[key] = task
         task.add_done_callback(lambda _: self._ended(run, uuid))
 
     def _ended(self, run: RunState, uuid: str) -> None:
         del self._tasks[(run.id, uuid)]
-        self._active -= 1
         try:
             self._task_ended(run, uuid)
         finally:
-            self.pump()
+            self.release(run, uuid)

@@ -124,6 +124,17 @@ export class OrchestApi {
     });
   }
 
+  /** Validate unsaved text of a pipeline whose files are in `pipelineDir`. */
+  validateText(text: string, pipelineDir: string): Promise<Validation> {
+    return this.request('pipelines/validate', {
+      method: 'POST',
+      body: JSON.stringify({
+        pipeline_description: text,
+        pipeline_dir: pipelineDir
+      })
+    });
+  }
+
   backends(): Promise<{ default: string; backends: string[] }> {
     return this.request('backends');
   }

@@ -15,14 +15,23 @@ import {
 } from './api';
 import { LaunchEvent, OrchestEvents } from './events';
 import {
+  EditablePipeline,
+  FormatLimitError,
+  PipelinePatch,
+  StepPatch
+} from './model/document';
+import { NODE_HEIGHT, NODE_WIDTH } from './model/layout';
+import {
   parsePipeline,
   PipelineFormatError,
-  PipelineGraph
+  PipelineGraph,
+  Position,
+  stepKind
 } from './model/pipeline';
 import { RunState, RunTracker, StatusEvent, TERMINAL } from './model/runState';
 
 export type FailurePolicy = 'continue' | 'fail_fast';
-export type SideTab = 'step' | 'runs';
+export type SideTab = 'step' | 'runs' | 'pipeline';
 
 export interface ViewState {
   graph: PipelineGraph | null;
@@ -44,6 +53,8 @@ export interface ViewState {
   inclusive: boolean;
   launch: Launch | null;
   starting: boolean;
+  canUndo: boolean;
+  canRedo: boolean;
 }
 
 /** What the controller needs from its document and the application. */
@@ -52,7 +63,18 @@ export interface PipelineHost {
   path(): string;
   /** Save first when the document has unsaved changes (runs read the file on disk). */
   saveIfDirty(): Promise<void>;
+  /** Whether the document has unsaved changes. */
+  isDirty(): boolean;
+  /** Replace the document's text (it becomes dirty; JupyterLab's save writes it). */
+  setText(text: string): void;
+  /** Tell the user a change needs Orchest's format and offer a copy as `.orchest`. */
+  offerOrchestCopy(reason: string, graph: PipelineGraph): Promise<void>;
+  /** Let the user pick files to add as steps (paths relative to the root dir). */
+  pickFiles(): Promise<string[]>;
 }
+
+/** Most edits undo remembers. */
+const UNDO_LIMIT = 200;
 
 /** Seconds without an event while the shown run is active before the view resyncs. */
 const STALL_SECONDS = 10;
@@ -81,6 +103,9 @@ export class PipelineController {
     document.addEventListener('visibilitychange', this.onVisible);
   }
 
+  /** Screen → canvas coordinates, set by the drawn graph (for drops). */
+  screenToFlow: ((point: Position) => Position) | null = null;
+
   get changed(): ISignal<this, ViewState> {
     return this._changed;
   }
@@ -95,11 +120,20 @@ export class PipelineController {
     this.events.launch.disconnect(this.onLaunchEvent, this);
     Signal.clearData(this);
     this.clearStallTimer();
+    window.clearTimeout(this._validateTimer);
     document.removeEventListener('visibilitychange', this.onVisible);
   }
 
   /** Read (or re-read) the pipeline file's text, then refresh everything that depends on it. */
   async load(text: string): Promise<void> {
+    if (text === this._text && this._state.graph) {
+      return;
+    }
+    if (!this._applying) {
+      this._undo = [];
+      this._redo = [];
+    }
+    this._text = text;
     let graph: PipelineGraph;
     try {
       graph = parsePipeline(text, this.host.path());
@@ -110,7 +144,16 @@ export class PipelineController {
       return;
     }
     const first = this._state.graph === null;
-    this.update({ graph, formatError: null });
+    this.update({
+      graph,
+      formatError: null,
+      canUndo: this._undo.length > 0,
+      canRedo: this._redo.length > 0
+    });
+    if (!first) {
+      this.scheduleValidation(graph);
+      return;
+    }
     await Promise.all([
       this.validate(graph),
       first ? this.loadBackends() : Promise.resolve(),
@@ -171,6 +214,137 @@ export class PipelineController {
 
   runDescendants(): Promise<void> {
     return this.startRun('descendants', this._state.selected);
+  }
+
+  /** Apply one edit to the file's JSON; refused edits say why and change nothing. */
+  edit(
+    change: (doc: EditablePipeline, graph: PipelineGraph) => EditablePipeline
+  ): boolean {
+    const graph = this._state.graph;
+    if (!graph) {
+      return false;
+    }
+    let next: EditablePipeline;
+    try {
+      const doc = EditablePipeline.fromText(this._text, graph.format);
+      next = change(doc, graph);
+      if (next === doc) {
+        return false;
+      }
+    } catch (err) {
+      if (err instanceof FormatLimitError) {
+        void this.host.offerOrchestCopy(err.message, graph);
+      } else {
+        this.update({ error: (err as Error).message });
+      }
+      return false;
+    }
+    this._undo.push(this._text);
+    if (this._undo.length > UNDO_LIMIT) {
+      this._undo.shift();
+    }
+    this._redo = [];
+    this.apply(next.toText());
+    return true;
+  }
+
+  addFiles(paths: string[], at: Position | null = null): void {
+    const directory = dirname(this.host.path());
+    const usable = paths.filter(p => stepKind(p) !== 'unknown');
+    if (usable.length < paths.length) {
+      this.update({
+        error: 'Only notebooks (.ipynb), .py, .sh and .R files can be steps.'
+      });
+    }
+    if (!usable.length) {
+      return;
+    }
+    const start = at ?? this.freeSpot();
+    this.edit(doc => {
+      let next = doc;
+      usable.forEach((path, index) => {
+        const position = {
+          x: start.x,
+          y: start.y + index * (NODE_HEIGHT + 24)
+        };
+        next = next.addStep(relativePath(directory, path), position)[0];
+      });
+      return next;
+    });
+  }
+
+  async addStepFromPicker(): Promise<void> {
+    const paths = await this.host.pickFiles();
+    this.addFiles(paths);
+  }
+
+  connect(source: string, target: string): void {
+    this.edit((doc, graph) => doc.connect(source, target, graph));
+  }
+
+  deleteElements(steps: string[], connections: Array<[string, string]>): void {
+    this.edit(doc => {
+      let next = doc;
+      for (const [source, target] of connections) {
+        next = next.disconnect(source, target);
+      }
+      return steps.length ? next.removeSteps(steps) : next;
+    });
+    if (steps.includes(this._state.inspected ?? '')) {
+      this.inspect(null);
+    }
+  }
+
+  move(positions: Map<string, Position>): void {
+    this.edit(doc => doc.move(positions));
+  }
+
+  updateStep(uuid: string, patch: StepPatch): boolean {
+    return this.edit(doc => doc.updateStep(uuid, patch));
+  }
+
+  updatePipeline(patch: PipelinePatch): boolean {
+    return this.edit(doc => doc.updatePipeline(patch));
+  }
+
+  undo(): void {
+    const previous = this._undo.pop();
+    if (previous !== undefined) {
+      this._redo.push(this._text);
+      this.apply(previous);
+    }
+  }
+
+  redo(): void {
+    const next = this._redo.pop();
+    if (next !== undefined) {
+      this._undo.push(this._text);
+      this.apply(next);
+    }
+  }
+
+  /** Where a new step goes when no drop point is given: right of everything. */
+  private freeSpot(): Position {
+    const positions = this._state.graph?.steps
+      .map(s => s.position)
+      .filter(p => p !== null);
+    if (!positions || !positions.length) {
+      return { x: 0, y: 0 };
+    }
+    return {
+      x: Math.max(...positions.map(p => (p as Position).x)) + NODE_WIDTH + 60,
+      y: Math.min(...positions.map(p => (p as Position).y))
+    };
+  }
+
+  private apply(text: string): void {
+    this._applying = true;
+    try {
+      this.host.setText(text);
+      void this.load(text);
+    } finally {
+      this._applying = false;
+    }
   }
 
   /** Whether the shown run can still be aborted. */
@@ -251,14 +425,30 @@ export class PipelineController {
         failure_policy: this._state.failurePolicy
       });
       this.tracker.show(run);
+      if (!this._state.runs.some(known => known.id === run.id)) {
+        this.update({ runs: [run, ...this._state.runs] });
+      }
       this.scheduleRunsRefresh();
     });
     this.update({ starting: false });
   }
 
+  private scheduleValidation(graph: PipelineGraph): void {
+    window.clearTimeout(this._validateTimer);
+    this._validateTimer = window.setTimeout(
+      () => void this.validate(graph),
+      300
+    );
+  }
+
   private async validate(graph: PipelineGraph): Promise<void> {
     await this.call(async () => {
-      const result = await this.api.validate(this.host.path());
+      const result = this.host.isDirty()
+        ? await this.api.validateText(this._text, dirname(this.host.path()))
+        : await this.api.validate(this.host.path());
+      if (graph !== this._state.graph) {
+        return;
+      }
       this.update({
         issues: result.issues,
         pipelineUuid: result.pipeline?.uuid ?? (graph.uuid || null)
@@ -406,11 +596,37 @@ export class PipelineController {
     failurePolicy: 'continue',
     inclusive: false,
     launch: null,
-    starting: false
+    starting: false,
+    canUndo: false,
+    canRedo: false
   };
   private _changed = new Signal<this, ViewState>(this);
   private _disposed = false;
   private _stallTimer: number | null = null;
   private _runsTimer: number | null = null;
   private _followNext = false;
+  private _text = '';
+  private _undo: string[] = [];
+  private _redo: string[] = [];
+  private _applying = false;
+  private _validateTimer: number | undefined;
+}
+
+function dirname(path: string): string {
+  return path.split('/').slice(0, -1).join('/');
+}
+
+/** `path` (relative to the root) relative to `directory` (also relative to the root). */
+export function relativePath(directory: string, path: string): string {
+  const from = directory ? directory.split('/') : [];
+  const to = path.split('/');
+  let common = 0;
+  while (
+    common < from.length &&
+    common < to.length - 1 &&
+    from[common] === to[common]
+  ) {
+    common++;
+  }
+  return [...from.slice(common).map(() => '..'), ...to.slice(common)].join('/');
 }

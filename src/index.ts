@@ -6,11 +6,16 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import {
+  Dialog,
   ICommandPalette,
   MainAreaWidget,
+  showDialog,
   showErrorMessage,
   WidgetTracker
 } from '@jupyterlab/apputils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { FileDialog } from '@jupyterlab/filebrowser';
+import { ILauncher } from '@jupyterlab/launcher';
 import { PathExt } from '@jupyterlab/coreutils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import * as nbformat from '@jupyterlab/nbformat';
@@ -21,6 +26,8 @@ import { StepActions } from './components/StepDetails';
 import { COMMANDS } from './components/Toolbar';
 import { PipelineController } from './controller';
 import { OrchestEvents } from './events';
+import { newPipelineText, orchestFromGraph } from './model/document';
+import { PipelineGraph } from './model/pipeline';
 import { pipelineIcon } from './icons';
 import { ExecutedNotebookViewer } from './widgets/NotebookViewer';
 import {
@@ -35,11 +42,58 @@ const FILE_TYPES = {
   elyra: 'orchest-elyra-pipeline'
 };
 const EXTRA_COMMANDS = {
+  newPipeline: 'orchest:new-pipeline',
   runFile: 'orchest:run-file',
   abortFile: 'orchest:abort-file',
   openPanel: 'orchest:open-pipelines-panel'
 };
 const CATEGORY = 'Pipelines';
+const STEP_FILE = /\.(ipynb|py|sh|r)$/i;
+
+/** A name in `directory` that no file has yet: `<stem>.orchest`, `<stem>-1.orchest`, ... */
+async function freeName(
+  app: JupyterFrontEnd,
+  directory: string,
+  stem: string
+): Promise<string> {
+  for (let i = 0; ; i++) {
+    const path = PathExt.join(directory, `${stem}${i ? `-${i}` : ''}.orchest`);
+    try {
+      await app.serviceManager.contents.get(path, { content: false });
+    } catch {
+      return path;
+    }
+  }
+}
+
+/** Explain why a change needs Orchest's format and offer a `.orchest` copy to edit. */
+async function offerOrchestCopy(
+  app: JupyterFrontEnd,
+  reason: string,
+  graph: PipelineGraph,
+  pipelinePath: string,
+  open: (path: string) => void
+): Promise<void> {
+  const result = await showDialog({
+    title: 'This change needs the Orchest format',
+    body: `${reason} The Elyra file is left as it is. Save a copy of the pipeline as .orchest and edit that?`,
+    buttons: [
+      Dialog.cancelButton(),
+      Dialog.okButton({ label: 'Save as .orchest' })
+    ]
+  });
+  if (!result.button.accept) {
+    return;
+  }
+  const stem = PathExt.basename(pipelinePath, PathExt.extname(pipelinePath));
+  const path = await freeName(app, PathExt.dirname(pipelinePath), stem);
+  await app.serviceManager.contents.save(path, {
+    type: 'file',
+    format: 'text',
+    content: JSON.stringify(orchestFromGraph(graph), null, 2) + '\n'
+  });
+  open(path);
+}
 
 function stepActions(
   app: JupyterFrontEnd,
@@ -101,14 +155,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: 'orchest-ext:plugin',
   description: 'See, run and watch orchest_ext pipelines in JupyterLab.',
   autoStart: true,
-  requires: [IRenderMimeRegistry],
-  optional: [ICommandPalette, ILayoutRestorer, IDefaultFileBrowser],
+  requires: [IRenderMimeRegistry, IDocumentManager],
+  optional: [ICommandPalette, ILayoutRestorer, IDefaultFileBrowser, ILauncher],
   activate: (
     app: JupyterFrontEnd,
     rendermime: IRenderMimeRegistry,
+    docManager: IDocumentManager,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
-    fileBrowser: IDefaultFileBrowser | null
+    fileBrowser: IDefaultFileBrowser | null,
+    launcher: ILauncher | null
   ) => {
     const api = new OrchestApi(app.serviceManager.serverSettings);
     const events = new OrchestEvents(app.serviceManager.events.stream);
@@ -132,6 +188,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       icon: pipelineIcon
     });
 
+    const openPipeline = (path: string) =>
+      void app.commands.execute('docmanager:open', { path, factory: FACTORY });
     const factory = new PipelineWidgetFactory(
       {
         name: FACTORY,
@@ -143,7 +201,24 @@ const plugin: JupyterFrontEndPlugin<void> = {
       {
         api,
         events,
-        actions: pipelinePath => stepActions(app, api, rendermime, pipelinePath)
+        actions: pipelinePath =>
+          stepActions(app, api, rendermime, pipelinePath),
+        localPath: path => app.serviceManager.contents.localPath(path),
+        pickFiles: async () => {
+          const result = await FileDialog.getOpenFiles({
+            manager: docManager,
+            title: 'Add steps from files',
+            filter: model =>
+              model.type === 'directory' || STEP_FILE.test(model.path)
+                ? {}
+                : null
+          });
+          return (result.value ?? [])
+            .filter(model => model.type !== 'directory')
+            .map(model => app.serviceManager.contents.localPath(model.path));
+        },
+        offerOrchestCopy: (reason, graph, pipelinePath) =>
+          offerOrchestCopy(app, reason, graph, pipelinePath, openPipeline)
       }
     );
     app.docRegistry.addWidgetFactory(factory);
@@ -171,8 +246,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
-    const openPipeline = (path: string) =>
-      void app.commands.execute('docmanager:open', { path, factory: FACTORY });
     const panel = new PipelinesPanel(
       api,
       events,
@@ -306,6 +379,62 @@ const plugin: JupyterFrontEndPlugin<void> = {
         rank: 3
       });
     }
+
+    const selector = '.jp-orchest-PipelineView';
+    app.commands.addKeyBinding({
+      command: COMMANDS.undo,
+      keys: ['Accel Z'],
+      selector
+    });
+    app.commands.addKeyBinding({
+      command: COMMANDS.redo,
+      keys: ['Accel Shift Z'],
+      selector
+    });
+    app.commands.addKeyBinding({
+      command: COMMANDS.redo,
+      keys: ['Accel Y'],
+      selector
+    });
+
+    app.commands.addCommand(EXTRA_COMMANDS.newPipeline, {
+      label: args => (args.isLauncher ? 'Pipeline' : 'New Pipeline'),
+      caption: 'Create an empty pipeline (*.orchest) and open it',
+      icon: pipelineIcon,
+      execute: async args => {
+        const directory =
+          typeof args.cwd === 'string'
+            ? args.cwd
+            : (fileBrowser?.model.path ?? '');
+        const model = await app.serviceManager.contents.newUntitled({
+          path: directory,
+          type: 'file',
+          ext: '.orchest'
+        });
+        const name = PathExt.basename(model.path, '.orchest');
+        await app.serviceManager.contents.save(model.path, {
+          type: 'file',
+          format: 'text',
+          content: newPipelineText(name)
+        });
+        openPipeline(model.path);
+      }
+    });
+    palette?.addItem({
+      command: EXTRA_COMMANDS.newPipeline,
+      category: CATEGORY
+    });
+    launcher?.add({
+      command: EXTRA_COMMANDS.newPipeline,
+      category: 'Other',
+      rank: 1,
+      args: { isLauncher: true }
+    });
+    app.contextMenu.addItem({
+      command: EXTRA_COMMANDS.newPipeline,
+      selector: '.jp-DirListing-content',
+      rank: 53
+    });
 
     app.commands.addCommand(EXTRA_COMMANDS.openPanel, {
       label: 'Show Pipelines Panel',

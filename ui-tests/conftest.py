@@ -31,6 +31,10 @@ CHROMIUM_ARGS = [
 ]
 
 
+# No "get notified about Jupyter news?" toast over the pipeline view.
+PAGE_CONFIG = {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
+
+
 @pytest.fixture(scope="session")
 def lab_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("lab-root")
@@ -42,9 +46,13 @@ def lab_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def lab(lab_root: Path, tmp_path_factory) -> Iterator[ServerProcess]:
     """One `jupyter lab` for the browser tests (each test uses its own workspace)."""
+    state = tmp_path_factory.mktemp("lab-state")
+    labconfig = state / "config" / "labconfig"
+    labconfig.mkdir(parents=True)
+    (labconfig / "page_config.json").write_text(json.dumps(PAGE_CONFIG))
     server = ServerProcess(
         lab_root,
-        tmp_path_factory.mktemp("lab-state"),
+        state,
         extra_args=["--OrchestApp.max_parallel=4", "--LabApp.news_url=None"],
         app_module="jupyterlab",
     )

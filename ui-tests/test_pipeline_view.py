@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from urllib.parse import urlparse
 
 import psutil
 from conftest import node, open_in_lab, statuses, wait_for_statuses, write_pipeline
@@ -14,6 +15,10 @@ from orchest_ext.testing import ServerProcess
 
 QUICKSTART = "quickstart/quickstart.orchest"
 SCREENSHOTS = os.environ.get("ORCHEST_SCREENSHOTS")
+
+
+def is_runs_url(url: str) -> bool:
+    return urlparse(url).path.endswith("/orchest/api/runs")
 
 
 def quickstart_uuids(lab_root: Path) -> dict[str, str]:
@@ -273,3 +278,82 @@ def test_executed_notebook_opens_read_only(page: Page, lab: ServerProcess, lab_r
     )
     assert page.locator(".jp-orchest-NotebookViewer [contenteditable=true]").count() == 0
     assert (lab_root / "quickstart" / "report.ipynb").read_text() == source
+
+
+def test_api_errors_show_in_the_panel_and_the_page_keeps_working(
+    page: Page, lab: ServerProcess, lab_root
+):
+    name, uuids = write_pipeline(lab_root / "errors", {"Only": ("only.sh", "echo ok\n", [])})
+    pipeline_file = lab_root / "errors" / name
+    before = pipeline_file.read_bytes()
+
+    def refuse_runs(route) -> None:
+        if route.request.method == "POST":
+            route.fulfill(
+                status=503,
+                content_type="application/json",
+                body=json.dumps({"status": 503, "message": "The Docker engine is unreachable."}),
+            )
+        else:
+            route.continue_()
+
+    page.route(is_runs_url, refuse_runs)
+    open_in_lab(page, lab, f"errors/{name}")
+    page.wait_for_selector("[data-step-uuid]")
+    page.click('[data-command="orchest:run-all"]')
+    page.wait_for_selector('[data-banner="error"]')
+    assert "Docker engine is unreachable" in page.locator('[data-banner="error"]').inner_text()
+    page.unroute(is_runs_url)
+    page.click('[data-command="orchest:run-all"]')
+    wait_for_statuses(page, {uuids["Only"]: "SUCCESS"})
+    assert page.locator('[data-banner="error"]').count() == 0
+    assert pipeline_file.read_bytes() == before
+
+
+def test_huge_pipeline_file_gets_a_message(page: Page, lab: ServerProcess, lab_root):
+    huge = lab_root / "huge"
+    huge.mkdir(exist_ok=True)
+    (huge / "huge.orchest").write_text(
+        json.dumps({"name": "huge", "steps": {}, "padding": "x" * (11 << 20)})
+    )
+    open_in_lab(page, lab, "huge/huge.orchest")
+    page.wait_for_selector('[data-banner="format-error"]')
+    assert "too large" in page.locator('[data-banner="format-error"]').inner_text()
+
+
+def test_palette_and_file_browser_run_pipelines(page: Page, lab: ServerProcess, lab_root):
+    name, uuids = write_pipeline(lab_root / "commands", {"Step": ("step.sh", "echo hi\n", [])})
+    open_in_lab(page, lab, f"commands/{name}")
+    page.wait_for_selector("[data-step-uuid]")
+    page.keyboard.press("Control+Shift+C")
+    page.fill(".lm-CommandPalette-input", "Run All Steps")
+    page.keyboard.press("Enter")
+    wait_for_statuses(page, {uuids["Step"]: "SUCCESS"})
+    first = shown_run(page)
+
+    page.click(
+        f'.jp-DirListing-item[data-file-type="orchest-pipeline"][title*="{name}"]', button="right"
+    )
+    page.click('.lm-Menu-item:has-text("Run Pipeline")')
+    page.wait_for_function(
+        "first => { const id = document.querySelector('.jp-orchest-view').dataset.runId;"
+        " return id && id !== first; }",
+        arg=first,
+    )
+    wait_for_statuses(page, {uuids["Step"]: "SUCCESS"})
+
+
+def test_session_starts_and_stops_from_the_toolbar(page: Page, lab: ServerProcess, lab_root):
+    """Needs the Docker engine and the session images (.ci/setup-docker.sh)."""
+    open_in_lab(page, lab, QUICKSTART)
+    page.wait_for_selector('[data-command="orchest:start-session"]:not([disabled])')
+    page.click('[data-command="orchest:start-session"]')
+    try:
+        page.wait_for_selector('[data-session-status="RUNNING"]', timeout=120_000)
+        page.click('[data-command="orchest:stop-session"]')
+        page.wait_for_selector('[data-session-status=""]', timeout=120_000)
+    finally:
+        uuid = json.loads((lab_root / QUICKSTART).read_text())["uuid"]
+        lab.request("DELETE", f"/orchest/api/launches/{uuid}")
+    code, body = lab.request("GET", "/orchest/api/launches")
+    assert code == 200 and body["launches"] == []

@@ -115,7 +115,9 @@ describe('layout', () => {
       kind: 'python' as const,
       incoming: i ? [['a', 'b', 'c'][i - 1]] : [],
       position: null,
-      parameters: {}
+      parameters: {},
+      environment: '',
+      kernel: ''
     }));
     const layout = layoutSteps(steps);
     expect(layout.automatic).toBe(true);
@@ -144,7 +146,9 @@ describe('layout', () => {
       kind: 'python' as const,
       incoming: [],
       position: { x: 0, y: 0 },
-      parameters: {}
+      parameters: {},
+      environment: '',
+      kernel: ''
     }));
     const layout = layoutSteps(steps);
     expect(layout.automatic).toBe(true);
@@ -159,10 +163,27 @@ describe('layout', () => {
       kind: 'python' as const,
       incoming: i ? [`s${Math.floor((i - 1) / 3)}`] : [],
       position: null,
-      parameters: {}
+      parameters: {},
+      environment: '',
+      kernel: ''
     }));
     const layout = layoutSteps(steps);
     expect(layout.positions.size).toBe(500);
     expect(hasOverlap([...layout.positions.values()])).toBe(false);
+  });
+});
+
+describe('limits', () => {
+  it('refuses files too large or with too many steps to draw, saying so', () => {
+    const padding = 'x'.repeat(11 * 1024 * 1024);
+    expect(() =>
+      parsePipeline(`{"steps": {}, "pad": "${padding}"}`, 'a.orchest')
+    ).toThrow(/too large/);
+    const steps = Object.fromEntries(
+      Array.from({ length: 5001 }, (_, i) => [`s${i}`, { file_path: 'a.py' }])
+    );
+    expect(() => parsePipeline(JSON.stringify({ steps }), 'a.orchest')).toThrow(
+      /5001 steps/
+    );
   });
 });

@@ -1,25 +1,39 @@
-/** The pipeline DAG drawn with React Flow: pan, zoom, fit, click / Shift / Ctrl / box select. */
+/**
+ * The pipeline DAG drawn with React Flow: pan, zoom, fit, click / Shift / Ctrl / box
+ * select; editing: drag nodes, drag from a node's output to another's input, Delete.
+ */
 import {
   Background,
+  Connection,
   Controls,
   Edge,
   MarkerType,
   NodeTypes,
   OnSelectionChangeParams,
   ReactFlow,
-  useNodesState
+  useNodesState,
+  useReactFlow
 } from '@xyflow/react';
-import React, { useCallback, useEffect, useMemo } from 'react';
+import React, { useCallback, useEffect, useMemo, useRef } from 'react';
 
 import { Issue } from '../api';
 import { formatDuration } from '../model/format';
-import { layoutSteps } from '../model/layout';
-import { PipelineGraph } from '../model/pipeline';
+import { Layout, layoutSteps } from '../model/layout';
+import { PipelineGraph, PipelineStep, Position } from '../model/pipeline';
 import { RunState } from '../model/runState';
 import { StepNode, StepNodeData, StepNodeType } from './StepNode';
 
 const NODE_TYPES: NodeTypes = { step: StepNode };
 const MULTI_SELECT_KEYS = ['Shift', 'Meta', 'Control'];
+const DELETE_KEYS = ['Delete', 'Backspace'];
+
+export interface GraphEditing {
+  move(positions: Map<string, Position>): void;
+  connect(source: string, target: string): void;
+  remove(steps: string[], connections: Array<[string, string]>): void;
+  /** Receives the screen → canvas mapping (for drops from the file browser). */
+  setScreenToFlow(map: ((point: Position) => Position) | null): void;
+}
 
 export interface GraphProps {
   graph: PipelineGraph;
@@ -27,6 +41,7 @@ export interface GraphProps {
   issues: Issue[];
   onSelect: (uuids: string[]) => void;
   onInspect: (uuid: string | null) => void;
+  editing: GraphEditing;
 }
 
 function nodeData(
@@ -58,13 +73,39 @@ function nodeData(
   return data;
 }
 
+function sameStep(a: PipelineStep, b: PipelineStep): boolean {
+  return (
+    a === b ||
+    (a.uuid === b.uuid &&
+      a.title === b.title &&
+      a.filePath === b.filePath &&
+      a.kind === b.kind &&
+      a.incoming.length === b.incoming.length &&
+      a.incoming.every((parent, i) => parent === b.incoming[i]))
+  );
+}
+
 function sameData(a: StepNodeData, b: StepNodeData): boolean {
   return (
-    a.step === b.step &&
+    sameStep(a.step, b.step) &&
     a.status === b.status &&
     a.duration === b.duration &&
     a.issues.length === b.issues.length &&
     a.issues.every((message, i) => message === b.issues[i])
+  );
+}
+
+function edgesOf(graph: PipelineGraph): Edge[] {
+  const known = new Set(graph.steps.map(step => step.uuid));
+  return graph.steps.flatMap(step =>
+    step.incoming
+      .filter(parent => known.has(parent))
+      .map(parent => ({
+        id: `${parent}->${step.uuid}`,
+        source: parent,
+        target: step.uuid,
+        markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 }
+      }))
   );
 }
 
@@ -73,55 +114,84 @@ export function Graph({
   run,
   issues,
   onSelect,
-  onInspect
+  onInspect,
+  editing
 }: GraphProps): JSX.Element {
-  const layout = useMemo(() => layoutSteps(graph.steps), [graph]);
-  const edges = useMemo<Edge[]>(() => {
-    const known = new Set(graph.steps.map(step => step.uuid));
-    return graph.steps.flatMap(step =>
-      step.incoming
-        .filter(parent => known.has(parent))
-        .map(parent => ({
-          id: `${parent}->${step.uuid}`,
-          source: parent,
-          target: step.uuid,
-          selectable: false,
-          markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 }
-        }))
-    );
-  }, [graph]);
+  const layout = useMemo<Layout>(() => layoutSteps(graph.steps), [graph]);
+  const edges = useMemo(() => edgesOf(graph), [graph]);
   const [nodes, setNodes, onNodesChange] = useNodesState<StepNodeType>([]);
+  const layoutRef = useRef(layout);
+  layoutRef.current = layout;
+  const flow = useReactFlow();
 
   useEffect(() => {
-    const data = nodeData(graph, null, []);
-    setNodes(
-      graph.steps.map(step => ({
-        id: step.uuid,
-        type: 'step' as const,
-        position: layout.positions.get(step.uuid) ?? { x: 0, y: 0 },
-        data: data.get(step.uuid) as StepNodeData,
-        draggable: false,
-        connectable: false
-      }))
-    );
-  }, [graph, layout, setNodes]);
+    editing.setScreenToFlow(point => flow.screenToFlowPosition(point));
+    return () => editing.setScreenToFlow(null);
+  }, [editing, flow]);
 
   useEffect(() => {
     const data = nodeData(graph, run, issues);
-    setNodes(current =>
-      current.map(node => {
-        const next = data.get(node.id);
-        return next && !sameData(node.data, next)
-          ? { ...node, data: next }
-          : node;
-      })
-    );
-  }, [graph, run, issues, setNodes]);
+    setNodes(current => {
+      const previous = new Map(current.map(node => [node.id, node]));
+      return graph.steps.map(step => {
+        const old = previous.get(step.uuid);
+        const position = layout.positions.get(step.uuid) ?? { x: 0, y: 0 };
+        const next = data.get(step.uuid) as StepNodeData;
+        if (
+          old &&
+          old.position.x === position.x &&
+          old.position.y === position.y &&
+          sameData(old.data, next)
+        ) {
+          return old;
+        }
+        return {
+          id: step.uuid,
+          type: 'step' as const,
+          position,
+          data: old && sameData(old.data, next) ? old.data : next,
+          selected: old?.selected ?? false
+        };
+      });
+    });
+  }, [graph, layout, run, issues, setNodes]);
 
   const onSelectionChange = useCallback(
     ({ nodes: selected }: OnSelectionChangeParams) =>
       onSelect(selected.map(node => node.id)),
     [onSelect]
+  );
+
+  const onNodeDragStop = useCallback(
+    (_: unknown, __: unknown, dragged: StepNodeType[]) => {
+      const positions = new Map<string, Position>();
+      if (layoutRef.current.automatic) {
+        // The first move of a laid-out pipeline stores every position, so nothing jumps.
+        for (const [uuid, position] of layoutRef.current.positions) {
+          positions.set(uuid, position);
+        }
+      }
+      for (const node of dragged) {
+        positions.set(node.id, node.position);
+      }
+      editing.move(positions);
+    },
+    [editing]
+  );
+
+  const onConnect = useCallback(
+    (connection: Connection) =>
+      editing.connect(connection.source, connection.target),
+    [editing]
+  );
+
+  const onDelete = useCallback(
+    ({ nodes: gone, edges: cut }: { nodes: StepNodeType[]; edges: Edge[] }) =>
+      editing.remove(
+        gone.map(node => node.id),
+        cut.map(edge => [edge.source, edge.target] as [string, string])
+      ),
+    [editing]
   );
 
   return (
@@ -134,12 +204,12 @@ export function Graph({
         onSelectionChange={onSelectionChange}
         onNodeClick={(_, node) => onInspect(node.id)}
         onPaneClick={() => onInspect(null)}
+        onNodeDragStop={onNodeDragStop}
+        onConnect={onConnect}
+        onDelete={onDelete}
         multiSelectionKeyCode={MULTI_SELECT_KEYS}
         selectionKeyCode="Shift"
-        nodesDraggable={false}
-        nodesConnectable={false}
-        edgesFocusable={false}
-        deleteKeyCode={null}
+        deleteKeyCode={DELETE_KEYS}
         minZoom={0.05}
         fitView
         proOptions={{ hideAttribution: true }}

@@ -1,10 +1,11 @@
 /** The whole pipeline view: toolbar, banners, graph and the side panel (step / runs). */
 import { ReactFlowProvider } from '@xyflow/react';
-import React from 'react';
+import React, { useMemo } from 'react';
 
 import { PipelineController } from '../controller';
 import { Banner } from './Banner';
-import { Graph } from './Graph';
+import { Graph, GraphEditing } from './Graph';
+import { PipelineProperties, StepEditor } from './Properties';
 import { RunHistory } from './RunHistory';
 import { StepActions, StepDetails } from './StepDetails';
 import { Toolbar } from './Toolbar';
@@ -18,6 +19,18 @@ export function PipelineApp({
   actions: StepActions;
 }): JSX.Element {
   const state = useViewState(controller);
+  const editing = useMemo<GraphEditing>(
+    () => ({
+      move: positions => controller.move(positions),
+      connect: (source, target) => controller.connect(source, target),
+      remove: (steps, connections) =>
+        controller.deleteElements(steps, connections),
+      setScreenToFlow: map => {
+        controller.screenToFlow = map;
+      }
+    }),
+    [controller]
+  );
   if (state.formatError) {
     return (
       <div className="jp-orchest-view">
@@ -59,6 +72,7 @@ export function PipelineApp({
               issues={state.issues}
               onSelect={uuids => controller.setSelection(uuids)}
               onInspect={uuid => controller.inspect(uuid)}
+              editing={editing}
             />
           </ReactFlowProvider>
         ) : (
@@ -84,16 +98,32 @@ export function PipelineApp({
             >
               Runs
             </button>
+            <button
+              type="button"
+              role="tab"
+              data-tab="pipeline"
+              className={state.sideTab === 'pipeline' ? 'jp-mod-current' : ''}
+              onClick={() => controller.setSideTab('pipeline')}
+            >
+              Pipeline
+            </button>
           </div>
           <div className="jp-orchest-side-body">
-            {state.sideTab === 'step' ? (
-              <StepDetails
-                controller={controller}
-                state={state}
-                actions={actions}
-              />
-            ) : (
+            {state.sideTab === 'step' && (
+              <>
+                <StepEditor controller={controller} state={state} />
+                <StepDetails
+                  controller={controller}
+                  state={state}
+                  actions={actions}
+                />
+              </>
+            )}
+            {state.sideTab === 'runs' && (
               <RunHistory controller={controller} state={state} />
+            )}
+            {state.sideTab === 'pipeline' && state.graph && (
+              <PipelineProperties controller={controller} graph={state.graph} />
             )}
           </div>
         </div>

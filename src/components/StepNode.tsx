@@ -33,7 +33,7 @@ function StepNodeView({
       data-kind={step.kind}
       title={`${step.title}\n${step.filePath}`}
     >
-      <Handle type="target" position={Position.Left} isConnectable={false} />
+      <Handle type="target" position={Position.Left} />
       <div className="jp-orchest-node-title">{step.title}</div>
       <div className="jp-orchest-node-meta">
         <span className={`jp-orchest-kind jp-orchest-kind-${step.kind}`}>
@@ -49,7 +49,7 @@ function StepNodeView({
           ⚠ {issues.length === 1 ? issues[0] : `${issues.length} issues`}
         </div>
       )}
-      <Handle type="source" position={Position.Right} isConnectable={false} />
+      <Handle type="source" position={Position.Right} />
     </div>
   );
 }

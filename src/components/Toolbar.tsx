@@ -9,7 +9,10 @@ export const COMMANDS = {
   runSelected: 'orchest:run-selected',
   runIncoming: 'orchest:run-incoming',
   runDescendants: 'orchest:run-descendants',
-  abort: 'orchest:abort'
+  abort: 'orchest:abort',
+  addStep: 'orchest:add-step',
+  undo: 'orchest:undo',
+  redo: 'orchest:redo'
 };
 
 interface ButtonProps {
@@ -102,6 +105,28 @@ export function Toolbar({
         title="Abort the shown run"
         disabled={!controller.canAbort}
         onClick={() => void controller.abort()}
+      />
+      <span className="jp-orchest-toolbar-separator" />
+      <CommandButton
+        command={COMMANDS.addStep}
+        label="Add step"
+        title="Add steps from files (or drag files from the file browser onto the canvas)"
+        disabled={state.graph === null}
+        onClick={() => void controller.addStepFromPicker()}
+      />
+      <CommandButton
+        command={COMMANDS.undo}
+        label="Undo"
+        title="Undo the last edit (Ctrl+Z)"
+        disabled={!state.canUndo}
+        onClick={() => controller.undo()}
+      />
+      <CommandButton
+        command={COMMANDS.redo}
+        label="Redo"
+        title="Redo (Ctrl+Shift+Z)"
+        disabled={!state.canRedo}
+        onClick={() => controller.redo()}
       />
       <span className="jp-orchest-toolbar-spacer" />
       <label className="jp-orchest-select" title="Where the steps run">

@@ -8,6 +8,8 @@ import { PipelineStep, Position } from './pipeline';
 
 export const NODE_WIDTH = 200;
 export const NODE_HEIGHT = 72;
+/** Above this many steps the ranking uses dagre's faster tight-tree ranker. */
+const NETWORK_SIMPLEX_MAX_STEPS = 150;
 
 export interface Layout {
   positions: Map<string, Position>;
@@ -58,7 +60,11 @@ export function layeredLayout(steps: PipelineStep[]): Map<string, Position> {
     nodesep: 24,
     ranksep: 64,
     marginx: 16,
-    marginy: 16
+    marginy: 16,
+    ranker:
+      steps.length > NETWORK_SIMPLEX_MAX_STEPS
+        ? 'tight-tree'
+        : 'network-simplex'
   });
   graph.setDefaultEdgeLabel(() => ({}));
   const known = new Set(steps.map(step => step.uuid));

@@ -18,6 +18,8 @@ export interface PipelineStep {
   incoming: string[];
   position: Position | null;
   parameters: Record<string, unknown>;
+  environment: string;
+  kernel: string;
 }
 
 export interface PipelineGraph {
@@ -25,10 +27,14 @@ export interface PipelineGraph {
   name: string;
   uuid: string;
   steps: PipelineStep[];
+  parameters: Record<string, unknown>;
+  settings: Record<string, unknown>;
 }
 
 /** Largest pipeline file the view reads (bigger ones get a message, not a frozen tab). */
-export const MAX_PIPELINE_BYTES = 50 * 1024 * 1024;
+export const MAX_PIPELINE_BYTES = 10 * 1024 * 1024;
+/** Most steps the view draws. */
+export const MAX_DRAWN_STEPS = 5000;
 
 /** Why a file cannot be shown as a pipeline, in words a user can act on. */
 export class PipelineFormatError extends Error {}
@@ -69,8 +75,8 @@ export const KIND_LABELS: Record<StepKind, string> = {
 export function parsePipeline(text: string, path: string): PipelineGraph {
   if (text.length > MAX_PIPELINE_BYTES) {
     throw new PipelineFormatError(
-      `The file is ${Math.round(text.length / 1024 / 1024)} MB; the pipeline view reads files ` +
-        `up to ${MAX_PIPELINE_BYTES / 1024 / 1024} MB.`
+      `The file is too large to show: ${Math.round(text.length / 1024 / 1024)} MB; the ` +
+        `pipeline view reads files up to ${MAX_PIPELINE_BYTES / 1024 / 1024} MB.`
     );
   }
   let doc: unknown;
@@ -86,10 +92,17 @@ export function parsePipeline(text: string, path: string): PipelineGraph {
       'The file is not a pipeline: its JSON is not an object.'
     );
   }
-  if (isElyra(doc, path)) {
-    return parseElyra(doc, path);
+  const graph = isElyra(doc, path)
+    ? parseElyra(doc, path)
+    : parseOrchest(doc, path);
+  if (graph.steps.length > MAX_DRAWN_STEPS) {
+    throw new PipelineFormatError(
+      `The pipeline has ${graph.steps.length} steps; the pipeline view draws up to ` +
+        `${MAX_DRAWN_STEPS}. It can still be run with the REST API or ` +
+        '`jupyter orchest run`.'
+    );
   }
-  return parseOrchest(doc, path);
+  return graph;
 }
 
 function isElyra(doc: Record<string, unknown>, path: string): boolean {
@@ -124,14 +137,21 @@ function parseOrchest(
       kind: stepKind(filePath),
       incoming: stringList(raw.incoming_connections),
       position: pointFromArray(meta.position),
-      parameters: isObject(raw.parameters) ? raw.parameters : {}
+      parameters: isObject(raw.parameters) ? raw.parameters : {},
+      environment: typeof raw.environment === 'string' ? raw.environment : '',
+      kernel:
+        isObject(raw.kernel) && typeof raw.kernel.name === 'string'
+          ? raw.kernel.name
+          : ''
     });
   }
   return {
     format: 'orchest',
     name: typeof doc.name === 'string' && doc.name ? doc.name : baseName(path),
     uuid: typeof doc.uuid === 'string' ? doc.uuid : '',
-    steps
+    steps,
+    parameters: isObject(doc.parameters) ? doc.parameters : {},
+    settings: isObject(doc.settings) ? doc.settings : {}
   };
 }
 
@@ -167,7 +187,9 @@ function parseElyra(doc: Record<string, unknown>, path: string): PipelineGraph {
       kind: runnable ? stepKind(filePath) : 'unknown',
       incoming: elyraParents(node),
       position: pointFromXY(uiData.x_pos, uiData.y_pos),
-      parameters: {}
+      parameters: {},
+      environment: '',
+      kernel: ''
     });
   }
   const name = typeof properties.name === 'string' ? properties.name : '';
@@ -175,7 +197,9 @@ function parseElyra(doc: Record<string, unknown>, path: string): PipelineGraph {
     format: 'elyra',
     name: name || baseName(path),
     uuid: typeof primary.id === 'string' ? primary.id : '',
-    steps
+    steps,
+    parameters: {},
+    settings: {}
   };
 }
 

@@ -1,5 +1,6 @@
 /** The Pipeline document: a DocumentWidget around the React pipeline view, and its factory. */
 import { ReactWidget } from '@jupyterlab/apputils';
+import { Drag } from '@lumino/dragdrop';
 import {
   ABCWidgetFactory,
   DocumentRegistry,
@@ -12,17 +13,47 @@ import { PipelineApp } from '../components/PipelineApp';
 import { StepActions } from '../components/StepDetails';
 import { PipelineController } from '../controller';
 import { OrchestEvents } from '../events';
+import { PipelineGraph } from '../model/pipeline';
 import { pipelineIcon } from '../icons';
 
 export const FACTORY = 'Pipeline';
 
+/** What the file browser puts on a drag: the dragged items' paths. */
+const CONTENTS_MIME = 'application/x-jupyter-icontents';
+
 export class PipelineView extends ReactWidget {
   constructor(
     readonly controller: PipelineController,
-    private readonly actions: StepActions
+    private readonly actions: StepActions,
+    private readonly localPath: (path: string) => string
   ) {
     super();
     this.addClass('jp-orchest-PipelineView');
+    for (const type of ['lm-dragenter', 'lm-dragover', 'lm-drop']) {
+      this.node.addEventListener(type, this);
+    }
+  }
+
+  /** Files dragged from the file browser become steps where they are dropped. */
+  handleEvent(event: Event): void {
+    const drag = event as Drag.Event;
+    if (!drag.mimeData?.hasData(CONTENTS_MIME)) {
+      return;
+    }
+    drag.preventDefault();
+    drag.stopPropagation();
+    if (event.type !== 'lm-drop') {
+      drag.dropAction = drag.proposedAction;
+      return;
+    }
+    drag.dropAction = drag.proposedAction;
+    const paths = (drag.mimeData.getData(CONTENTS_MIME) as string[]).map(
+      this.localPath
+    );
+    const at =
+      this.controller.screenToFlow?.({ x: drag.clientX, y: drag.clientY }) ??
+      null;
+    this.controller.addFiles(paths, at);
   }
 
   render(): JSX.Element {
@@ -44,6 +75,16 @@ export interface PipelineFactoryDeps {
   events: OrchestEvents;
   /** Opening files and executed notebooks, for the pipeline at this root-relative path. */
   actions: (pipelinePath: () => string) => StepActions;
+  /** A contents path (which may name a drive) as a path relative to the root dir. */
+  localPath: (path: string) => string;
+  /** A file dialog: the chosen files' paths relative to the root dir. */
+  pickFiles: () => Promise<string[]>;
+  /** Tell the user a change needs Orchest's format; offer a `.orchest` copy. */
+  offerOrchestCopy: (
+    reason: string,
+    graph: PipelineGraph,
+    pipelinePath: string
+  ) => Promise<void>;
 }
 
 export class PipelineWidgetFactory extends ABCWidgetFactory<
@@ -67,9 +108,18 @@ export class PipelineWidgetFactory extends ABCWidgetFactory<
         if (context.model.dirty) {
           await context.save();
         }
-      }
+      },
+      isDirty: () => context.model.dirty,
+      setText: text => context.model.sharedModel.setSource(text),
+      offerOrchestCopy: (reason, graph) =>
+        this.deps.offerOrchestCopy(reason, graph, path()),
+      pickFiles: () => this.deps.pickFiles()
     });
-    const content = new PipelineView(controller, this.deps.actions(path));
+    const content = new PipelineView(
+      controller,
+      this.deps.actions(path),
+      this.deps.localPath
+    );
     const widget = new PipelineDocument({ context, content });
     widget.title.icon = pipelineIcon;
     let timer: number | undefined;

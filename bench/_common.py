@@ -28,7 +28,7 @@ from jupyter_events import EventLogger
 
 from orchest_ext.events import Emit, emitter, register_schemas
 from orchest_ext.executors.base import Executor
-from orchest_ext.runner import RunManager
+from orchest_ext.runs import RunManager
 from orchest_ext.store import Store
 
 

@@ -7,10 +7,7 @@ measured by React Flow (visible) and painted (two animation frames). The run is 
 over the event bus; at its end every node's `data-status` must equal `GET runs/{id}`.
 """
 
-# ruff: noqa: E402
 from __future__ import annotations
-
-import _common  # noqa: F401  (puts this checkout first on sys.path)
 
 import argparse
 import json
@@ -21,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _common  # noqa: F401  (puts this checkout first on sys.path)
 from _common import pipeline_dict, random_dag
 from playwright.sync_api import sync_playwright
 
@@ -98,9 +96,7 @@ def main() -> None:
     try:
         server.start(timeout=120)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=args.chromium, args=CHROMIUM_ARGS
-            )
+            browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.set_default_timeout(120_000)
             page.goto(f"{server.url}/lab/workspaces/bench?reset&token={server.token}")
@@ -112,7 +108,9 @@ def main() -> None:
                     samples.append(
                         page.evaluate(OPEN_AND_DRAW, {"path": f"p/{name}", "count": args.steps})
                     )
-                    page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
+                    page.evaluate(
+                        "() => window.jupyterapp.commands.execute('application:close-all')"
+                    )
                     page.wait_for_function(
                         "() => !document.querySelector('.jp-orchest-PipelineView')"
                     )
@@ -146,21 +144,19 @@ def main() -> None:
 def follow_run(page, server: ServerProcess, path: str, steps: int) -> dict[str, object]:
     """Open the pipeline, run it from the toolbar, compare the nodes with the server."""
     page.evaluate(
-        "path => window.jupyterapp.commands.execute('docmanager:open', {path, factory: 'Pipeline'})",
+        "path => window.jupyterapp.commands.execute("
+        "'docmanager:open', {path, factory: 'Pipeline'})",
         path,
     )
     page.wait_for_selector("[data-step-uuid]")
     started = time.monotonic()
     page.click('[data-command="orchest:run-all"]')
-    page.wait_for_function(
-        "() => document.querySelector('.jp-orchest-view').dataset.runId"
-    )
+    page.wait_for_function("() => document.querySelector('.jp-orchest-view').dataset.runId")
     run_id = page.locator(".jp-orchest-view").get_attribute("data-run-id")
     run = server.wait_for_run(run_id, timeout=600)
     server_done = time.monotonic()
     page.wait_for_function(
-        "n => document.querySelectorAll('[data-step-uuid][data-status=SUCCESS]')"
-        ".length === n",
+        "n => document.querySelectorAll('[data-step-uuid][data-status=SUCCESS]').length === n",
         arg=steps,
     )
     settled = time.monotonic()

@@ -29,7 +29,7 @@ from _common import (
 
 from orchest_ext.executors.base import Executor, StepResult, StepSpec
 from orchest_ext.pipeline import Pipeline, parse_pipeline
-from orchest_ext.runner import RunManager
+from orchest_ext.runs import RunManager
 from orchest_ext.store import Store
 
 TARGET_SECONDS = 1.0

@@ -1,34 +1,20 @@
-"""OrchestApp: the Jupyter Server extension; configuration, wiring, start and stop."""
+"""OrchestApp: the Jupyter Server extension; configuration, wiring, start and stop. The only
+module that knows every part and puts them together."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import (
-    Bool,
-    Enum,
-    Float,
-    Integer,
-    TraitError,
-    Type,
-    Unicode,
-    default,
-)
+from traitlets import Bool, Enum, Float, Integer, TraitError, Type, Unicode, default, dlink
 
 from .events import emitter, register_schemas
-from .executors.base import Executor
-from .executors.docker import DockerExecutor
-from .executors.local import LocalExecutor
-from .handlers import make_handlers
-from .launcher import PipelineSessionManager
-from .runner import RunManager
-from .store import Store
+from .handlers import handlers
 
 
 class OrchestApp(ExtensionApp):
@@ -56,11 +42,21 @@ class OrchestApp(ExtensionApp):
     ).tag(config=True)
 
     local_executor_class = Type(
-        LocalExecutor, klass=Executor, help="Executor class of the 'local' backend."
+        "orchest_ext.executors.local.LocalExecutor",
+        klass="orchest_ext.executors.base.Executor",
+        help="Executor class of the 'local' backend.",
     ).tag(config=True)
 
     docker_executor_class = Type(
-        DockerExecutor, klass=Executor, help="Executor class of the 'docker' backend."
+        "orchest_ext.executors.docker.DockerExecutor",
+        klass="orchest_ext.executors.base.Executor",
+        help="Executor class of the 'docker' backend.",
+    ).tag(config=True)
+
+    store_class = Type(
+        "orchest_ext.store.Store",
+        klass="orchest_ext.store.Store",
+        help="Class of the store of runs and steps (SQLite).",
     ).tag(config=True)
 
     db_path = Unicode(
@@ -76,15 +72,24 @@ class OrchestApp(ExtensionApp):
     ).tag(config=True)
 
     session_manager_class = Type(
-        PipelineSessionManager,
-        klass=PipelineSessionManager,
+        "orchest_ext.sessions.PipelineSessionManager",
+        klass="orchest_ext.sessions.PipelineSessionManager",
         help="Class that launches and tracks interactive pipeline sessions (EG + jupyter-server).",
+    ).tag(config=True)
+
+    shutdown_timeout = Float(
+        60.0,
+        help="Seconds the extension may take to stop (runs, sessions, executors, store); "
+        "what is left then is abandoned with an error in the log.",
     ).tag(config=True)
 
     def configurable_classes(self) -> list[type]:
         """OrchestApp and every class whose options it configures."""
+        from .docker_engine import DockerEngine
+
         return [
             type(self),
+            DockerEngine,
             self.local_executor_class,
             self.docker_executor_class,
             self.session_manager_class,
@@ -109,55 +114,96 @@ class OrchestApp(ExtensionApp):
             raise SystemExit(f"orchest_ext: invalid configuration: {err}") from None
 
     def _initialize_components(self) -> None:
-        """Build the store, executors, run and session managers from the configuration."""
+        """Build the store, the Docker engine, executors, run and session managers."""
+        from .docker_engine import DockerEngine
+        from .runs import RunManager
+
         register_schemas(self.serverapp.event_logger)
-        self.store = Store(self.db_path)
-        self.executors: dict[str, Executor] = {
+        emit = emitter(self.serverapp.event_logger)
+        self.store = self.store_class(self.db_path)
+        self.engine = DockerEngine(parent=self, log=self.log)
+        self.executors = {
             "local": self.local_executor_class(parent=self, log=self.log),
-            "docker": self.docker_executor_class(parent=self, log=self.log),
+            "docker": self.docker_executor_class(parent=self, log=self.log, engine=self.engine),
         }
-        self.runs = RunManager(
-            store=self.store,
-            executors=self.executors,
-            emit=emitter(self.serverapp.event_logger),
-            default_backend=self.default_backend,
-            max_parallel=self.max_parallel,
-            step_timeout=self.step_timeout,
-            log=self.log,
-        )
+        self.runs = RunManager(self.store, self.executors, emit, parent=self, log=self.log)
+        for name in ("max_parallel", "step_timeout", "default_backend"):
+            dlink((self, name), (self.runs, name))
         self.sessions = self.session_manager_class(
             root_dir=self.serverapp.root_dir,
-            emit=emitter(self.serverapp.event_logger),
+            emit=emit,
+            engine=self.engine,
             parent=self,
             log=self.log,
         )
-        self._started: asyncio.Task | None = None
+        self._runs_started: asyncio.Task[None] | None = None
+        self._sessions_started: asyncio.Task[None] | None = None
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(make_handlers(self.serverapp.root_dir))
+        self.handlers.extend(
+            handlers(
+                runs=self.runs,
+                runs_ready=self.runs_ready,
+                sessions=self.sessions,
+                sessions_ready=self.sessions_ready,
+                backends=sorted(self.executors),
+                default_backend=lambda: self.default_backend,
+                root_dir=self.serverapp.root_dir,
+            )
+        )
 
     async def _start_jupyter_server_extension(self, serverapp) -> None:
-        await self.ready()
+        await asyncio.gather(self.runs_ready(), self.sessions_ready())
 
-    async def ready(self) -> None:
-        """Open the store and recover unfinished runs, once; handlers await this."""
-        if self._started is None:
-            self._started = asyncio.get_running_loop().create_task(self._start())
-        await asyncio.shield(self._started)
+    async def runs_ready(self) -> None:
+        """Open the store and recover unfinished runs, once; run handlers await this."""
+        if self._runs_started is None:
+            self._runs_started = asyncio.get_running_loop().create_task(self._start_runs())
+        await asyncio.shield(self._runs_started)
 
-    async def _start(self) -> None:
+    async def sessions_ready(self) -> None:
+        """Adopt or remove the sessions a previous server left, once; session handlers await
+        this. Runs never wait for it."""
+        if self._sessions_started is None:
+            self._sessions_started = asyncio.get_running_loop().create_task(
+                self.sessions.reconcile()
+            )
+        await asyncio.shield(self._sessions_started)
+
+    async def _start_runs(self) -> None:
         await self.store.open()
         if self.recover_runs:
             await self.runs.recover()
-        await self.sessions.reconcile()
         self.log.info("orchest_ext is ready (store: %s)", self.db_path)
 
     async def stop_extension(self) -> None:
-        if self._started is None:
-            return
-        await self._started
-        await self.runs.shutdown()
-        await self.sessions.shutdown()
-        for executor in self.executors.values():
-            await executor.close()
-        await self.store.close()
+        """Stop runs and sessions, close executors, the engine and the store: each part even
+        if starting or stopping another failed, all within ``shutdown_timeout``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.shutdown_timeout
+        parts: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        if _succeeded(self._runs_started):
+            parts.append(("runs", self.runs.shutdown))
+        if _succeeded(self._sessions_started):
+            parts.append(("sessions", self.sessions.shutdown))
+        parts += [(f"{name} executor", ex.close) for name, ex in self.executors.items()]
+        parts += [("sessions' engine", self.sessions.close), ("Docker engine", self.engine.close)]
+        parts.append(("store", self.store.close))
+        for task in (self._runs_started, self._sessions_started):
+            if task is not None and not task.done():
+                task.cancel()
+        for name, stop in parts:
+            try:
+                await asyncio.wait_for(stop(), max(deadline - loop.time(), MIN_STOP_SECONDS))
+            except asyncio.TimeoutError:
+                self.log.error("orchest_ext: stopping the %s timed out", name)
+            except Exception:
+                self.log.exception("orchest_ext: stopping the %s failed", name)
+
+
+MIN_STOP_SECONDS = 1.0
+"""What each part gets to stop once ``shutdown_timeout`` has passed."""
+
+
+def _succeeded(task: asyncio.Task[None] | None) -> bool:
+    return task is not None and task.done() and not task.cancelled() and not task.exception()

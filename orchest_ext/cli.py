@@ -13,7 +13,8 @@ from typing import Any
 
 from .events import RUN_STATUS, STEP_STATUS
 from .pipeline import RUN_TYPES, PipelineError, UnknownStepsError, load_pipeline, validate_pipeline
-from .runner import FAILURE_POLICIES, SUCCESS, RunManager, RunRequestError, step_files
+from .runs import FAILURE_POLICIES, RunManager, RunRequestError, step_files
+from .runs.state import SUCCESS
 from .store import Store
 
 SYMBOLS = {"STARTED": "▶", "SUCCESS": "✔", "FAILURE": "✘", "ABORTED": "■", "PENDING": "·"}
@@ -178,6 +179,7 @@ async def run(args: argparse.Namespace) -> int:
         return 2
     try:
         run_state = await manager.wait(submitted.id)
+        await manager.flush()
     except asyncio.CancelledError:
         await manager.abort(submitted.id)
         raise

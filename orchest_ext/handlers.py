@@ -1,22 +1,22 @@
-"""REST handlers under ``<base_url>/orchest/api/``: input validation and error mapping only."""
+"""REST handlers under ``<base_url>/orchest/api/``: input validation and error mapping only.
+Their dependencies come through ``initialize()`` keyword arguments (see ``handlers``)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import re
+from collections.abc import Awaitable, Callable
 from http.client import responses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
-from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from .discovery import PipelineFinder
 from .executors.base import ExecutorUnavailable
-from .launcher import SessionExists
 from .pipeline import (
     RUN_TYPES,
     Pipeline,
@@ -26,10 +26,10 @@ from .pipeline import (
     parse_pipeline,
     validate_pipeline,
 )
-from .runner import TERMINAL, RunRequestError, step_files
+from .runs import TERMINAL, RunManager, RunRequestError, step_files
+from .sessions import PipelineSessionManager, SessionExists
 
-if TYPE_CHECKING:
-    from .app import OrchestApp
+Ready = Callable[[], Awaitable[None]]
 
 API = r"/orchest/api"
 OPENAPI_SPEC = Path(__file__).parent / "openapi.yaml"
@@ -59,16 +59,15 @@ class ApiError(web.HTTPError):
         self.issues = issues
 
 
-class OrchestHandler(ExtensionHandlerMixin, APIHandler):
+class OrchestHandler(APIHandler):
     auth_resource = "orchest"
-
-    @property
-    def orchest(self) -> OrchestApp:
-        return self.extensionapp  # type: ignore[return-value]
+    ready: Ready | None = None
+    """What must have started before the handler answers (None: nothing)."""
 
     async def prepare(self) -> None:
         await super().prepare()
-        await self.orchest.ready()
+        if self.ready is not None:
+            await self.ready()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.set_header("Content-Type", "application/json")
@@ -170,7 +169,13 @@ def check_run_options(body: dict[str, Any]) -> None:
         )
 
 
-class RunsHandler(OrchestHandler):
+class RunsBaseHandler(OrchestHandler):
+    def initialize(self, runs: RunManager, ready: Ready) -> None:
+        self.runs = runs
+        self.ready = ready
+
+
+class RunsHandler(RunsBaseHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
@@ -184,7 +189,7 @@ class RunsHandler(OrchestHandler):
         pipeline_path = self.get_argument("pipeline_path", None)
         if pipeline_path:
             pipeline_path = str(self.resolve_in_root(pipeline_path, "pipeline_path"))
-        runs, total = await self.orchest.runs.list(
+        runs, total = await self.runs.list(
             pipeline_uuid=self.get_argument("pipeline_uuid", None),
             pipeline_path=pipeline_path,
             status=self.get_argument("status", None),
@@ -200,7 +205,7 @@ class RunsHandler(OrchestHandler):
         check_run_options(body)
         pipeline = await self.load_request_pipeline(body)
         try:
-            run = await self.orchest.runs.submit(
+            run = await self.runs.submit(
                 pipeline,
                 run_type=body.get("run_type") or "full",
                 uuids=body.get("uuids") or [],
@@ -222,11 +227,11 @@ class RunsHandler(OrchestHandler):
         self.finish(run.to_dict())
 
 
-class RunLookupHandler(OrchestHandler):
+class RunLookupHandler(RunsBaseHandler):
     """Looks up runs and their steps, answering 404 for unknown ones; defines no verbs."""
 
     async def run_or_404(self, run_id: str) -> dict[str, Any]:
-        run = await self.orchest.runs.get(run_id)
+        run = await self.runs.get(run_id)
         if run is None:
             raise ApiError(404, f"No run with id {run_id!r}.")
         return run
@@ -248,7 +253,7 @@ class RunHandler(RunLookupHandler):
     @web.authenticated
     @authorized
     async def delete(self, run_id: str) -> None:
-        run = await self.orchest.runs.abort(run_id)
+        run = await self.runs.abort(run_id)
         if run is None:
             raise ApiError(404, f"No run with id {run_id!r}.")
         self.finish(run)
@@ -329,11 +334,11 @@ class ValidateHandler(OrchestHandler):
         self.finish(reply)
 
 
-class PipelinesHandler(OrchestHandler):
+class PipelinesHandler(RunsBaseHandler):
     """The pipeline files under the root dir, each with its newest run."""
 
-    def initialize(self, finder: PipelineFinder, **kwargs: Any) -> None:
-        super().initialize(**kwargs)
+    def initialize(self, runs: RunManager, ready: Ready, finder: PipelineFinder) -> None:
+        super().initialize(runs, ready)
         self.finder = finder
 
     @web.authenticated
@@ -341,7 +346,7 @@ class PipelinesHandler(OrchestHandler):
     async def get(self) -> None:
         pipelines, truncated = await asyncio.to_thread(self.finder.find)
         root = self.finder.root
-        latest = await self.orchest.runs.latest_by_path(
+        latest = await self.runs.latest_by_path(
             [str(root / pipeline["path"]) for pipeline in pipelines]
         )
         for pipeline in pipelines:
@@ -350,15 +355,14 @@ class PipelinesHandler(OrchestHandler):
 
 
 class BackendsHandler(OrchestHandler):
+    def initialize(self, backends: list[str], default_backend: Callable[[], str]) -> None:
+        self.backends = backends
+        self.default_backend = default_backend
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.finish(
-            {
-                "default": self.orchest.default_backend,
-                "backends": sorted(self.orchest.executors),
-            }
-        )
+        self.finish({"default": self.default_backend(), "backends": self.backends})
 
 
 class OpenAPIHandler(OrchestHandler):
@@ -369,11 +373,17 @@ class OpenAPIHandler(OrchestHandler):
         self.finish(await asyncio.to_thread(OPENAPI_SPEC.read_bytes))
 
 
-class LaunchesHandler(OrchestHandler):
+class SessionsBaseHandler(OrchestHandler):
+    def initialize(self, sessions: PipelineSessionManager, ready: Ready) -> None:
+        self.sessions = sessions
+        self.ready = ready
+
+
+class LaunchesHandler(SessionsBaseHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.finish({"launches": self.orchest.sessions.list()})
+        self.finish({"launches": self.sessions.list()})
 
     @web.authenticated
     @authorized
@@ -398,7 +408,7 @@ class LaunchesHandler(OrchestHandler):
             raise ApiError(400, f"pipeline_dir {body['pipeline_dir']!r} is not a directory.")
         relative = directory.relative_to(Path(self.serverapp.root_dir).resolve()).as_posix()
         try:
-            launch = await self.orchest.sessions.launch(pipeline_uuid, directory, relative)
+            launch = await self.sessions.launch(pipeline_uuid, directory, relative)
         except SessionExists as err:
             raise ApiError(409, str(err)) from None
         except ExecutorUnavailable as err:
@@ -408,11 +418,11 @@ class LaunchesHandler(OrchestHandler):
         self.finish(launch)
 
 
-class LaunchHandler(OrchestHandler):
+class LaunchHandler(SessionsBaseHandler):
     @web.authenticated
     @authorized
     async def get(self, pipeline_uuid: str) -> None:
-        launch = self.orchest.sessions.get(pipeline_uuid)
+        launch = self.sessions.get(pipeline_uuid)
         if launch is None:
             raise ApiError(404, f"Pipeline {pipeline_uuid!r} has no session.")
         self.finish(launch)
@@ -421,7 +431,7 @@ class LaunchHandler(OrchestHandler):
     @authorized
     async def delete(self, pipeline_uuid: str) -> None:
         try:
-            launch = await self.orchest.sessions.stop(pipeline_uuid)
+            launch = await self.sessions.stop(pipeline_uuid)
         except ExecutorUnavailable as err:
             raise ApiError(503, str(err)) from None
         if launch is None:
@@ -445,20 +455,31 @@ STEP_UUID = r"(?P<step_uuid>[^/]+)"
 PIPELINE_UUID_ARG = r"(?P<pipeline_uuid>[^/]+)"
 
 
-def make_handlers(root_dir: str) -> list[tuple]:
-    """The extension's routes; handlers get what they need besides the app as kwargs."""
-    finder = PipelineFinder(root_dir)
-    return [*HANDLERS, (rf"{API}/pipelines", PipelinesHandler, {"finder": finder})]
-
-
-HANDLERS = [
-    (rf"{API}/runs", RunsHandler),
-    (rf"{API}/runs/{RUN_ID}", RunHandler),
-    (rf"{API}/runs/{RUN_ID}/steps/{STEP_UUID}/log", StepLogHandler),
-    (rf"{API}/runs/{RUN_ID}/steps/{STEP_UUID}/notebook", StepNotebookHandler),
-    (rf"{API}/pipelines/validate", ValidateHandler),
-    (rf"{API}/backends", BackendsHandler),
-    (rf"{API}/openapi.yaml", OpenAPIHandler),
-    (rf"{API}/launches", LaunchesHandler),
-    (rf"{API}/launches/{PIPELINE_UUID_ARG}", LaunchHandler),
-]
+def handlers(
+    runs: RunManager,
+    runs_ready: Ready,
+    sessions: PipelineSessionManager,
+    sessions_ready: Ready,
+    backends: list[str],
+    default_backend: Callable[[], str],
+    root_dir: str,
+) -> list[tuple[str, type[OrchestHandler], dict[str, Any]]]:
+    """The routes, each handler with what it needs."""
+    run_deps = {"runs": runs, "ready": runs_ready}
+    session_deps = {"sessions": sessions, "ready": sessions_ready}
+    return [
+        (rf"{API}/runs", RunsHandler, run_deps),
+        (rf"{API}/runs/{RUN_ID}", RunHandler, run_deps),
+        (rf"{API}/runs/{RUN_ID}/steps/{STEP_UUID}/log", StepLogHandler, run_deps),
+        (rf"{API}/runs/{RUN_ID}/steps/{STEP_UUID}/notebook", StepNotebookHandler, run_deps),
+        (rf"{API}/pipelines", PipelinesHandler, {**run_deps, "finder": PipelineFinder(root_dir)}),
+        (rf"{API}/pipelines/validate", ValidateHandler, {}),
+        (
+            rf"{API}/backends",
+            BackendsHandler,
+            {"backends": backends, "default_backend": default_backend},
+        ),
+        (rf"{API}/openapi.yaml", OpenAPIHandler, {}),
+        (rf"{API}/launches", LaunchesHandler, session_deps),
+        (rf"{API}/launches/{PIPELINE_UUID_ARG}", LaunchHandler, session_deps),
+    ]

@@ -194,11 +194,19 @@ class Store:
         self._batch_written = asyncio.Event()
 
     async def flush(self) -> None:
-        """Wait until every update queued before this call is written."""
-        target = self._queued
+        """Wait until every update queued before this call is written (writing them now)."""
+        await self._written_up_to(self._queued, start=True)
+
+    async def written(self) -> None:
+        """Wait until every update queued before this call is written by the batches the
+        store writes anyway (at most ``flush_delay`` after an update is queued)."""
+        await self._written_up_to(self._queued, start=False)
+
+    async def _written_up_to(self, target: int, start: bool) -> None:
         while self._written < target:
             batch_written = self._batch_written
-            self._start_writer()
+            if start or (self._scheduled is None and self._writer is None):
+                self._start_writer()
             await batch_written.wait()
 
     def _write_batch(self, batch: dict[tuple[str, str, str], dict[str, Any]]) -> None:

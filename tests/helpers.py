@@ -12,7 +12,8 @@ from typing import Any
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from orchest_ext.executors.base import STEP_KINDS, StepSpec
+from orchest_ext.executors.base import StepSpec
+from orchest_ext.pipeline import STEP_KINDS
 
 TERMINAL = {"SUCCESS", "FAILURE", "ABORTED"}
 

@@ -190,3 +190,42 @@ async def test_elyra_pipeline_runs_in_order(api, jp_root_dir, backend):
     for step in run["steps"]:
         for parent in step["parents"]:
             assert position[parent] < position[step["uuid"]]
+
+
+async def test_a_megabyte_of_parameters_reaches_scripts_and_notebooks(api, jp_root_dir, backend):
+    """Over the 128 KiB a single argument or environment string may have on Linux."""
+    blob = "x" * (1 << 20)
+    make_pipeline(
+        jp_root_dir / "p",
+        {
+            "Script": (
+                "script.py",
+                "import orchest\n"
+                "print('script', len(orchest.get_step_param('blob')),"
+                " orchest.get_pipeline_param('seed'))\n",
+                [],
+            ),
+            "Notebook": (
+                "nb.ipynb",
+                notebook(
+                    "blob = ''",
+                    "import orchest\n"
+                    "print('notebook', len(blob), len(orchest.get_step_param('blob')))",
+                    tags={0: ["parameters"]},
+                ),
+                [],
+            ),
+        },
+    )
+    run = await run_pipeline(
+        api,
+        backend,
+        parameters={
+            "Script": {"blob": blob},
+            "Notebook": {"blob": blob},
+            "pipeline_parameters": {"seed": 7},
+        },
+    )
+    assert run["status"] == "SUCCESS", run
+    assert f"script {len(blob)} 7" in await step_log(api, run, "Script")
+    assert f"notebook {len(blob)} {len(blob)}" in await step_log(api, run, "Notebook")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 from orchest_ext.events import RUN_STATUS, STEP_STATUS
 
@@ -13,8 +14,9 @@ from .helpers import make_pipeline, wait_for_run
 async def collect_run_events(ws, run_id: str, timeout: float = 60) -> list[dict]:
     """Read events of ``run_id`` until its run_status event is terminal."""
     events = []
+    deadline = time.monotonic() + timeout
     while True:
-        message = await asyncio.wait_for(ws.read_message(), timeout)
+        message = await asyncio.wait_for(ws.read_message(), deadline - time.monotonic())
         assert message is not None, "the events websocket closed"
         event = json.loads(message)
         if event.get("run_id") != run_id:
@@ -74,7 +76,9 @@ async def test_aborted_steps_emit_events(api, backend, jp_ws_fetch, jp_root_dir)
     _, run = await api(
         "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "backend": backend}
     )
+    deadline = time.monotonic() + 60
     while (await api("GET", "runs", run["id"]))[1]["status"] != "STARTED":
+        assert time.monotonic() < deadline, "the run never started"
         await asyncio.sleep(0.05)
     await api("DELETE", "runs", run["id"])
     events = await collect_run_events(ws, run["id"])

@@ -14,7 +14,7 @@ import pytest
 
 from orchest_ext import kernel_launcher
 from orchest_ext.events import LAUNCH_STATUS
-from orchest_ext.launcher import SHIPPED_KERNELSPECS, PipelineSessionManager, default_scope
+from orchest_ext.sessions import SHIPPED_KERNELSPECS, PipelineSessionManager, default_scope
 from orchest_ext.testing import ServerProcess
 
 from .docker_support import docker, require_image
@@ -216,7 +216,10 @@ async def test_stop_removes_kernels_of_a_killed_gateway(api, sessions, pipeline_
     assert execution.results == ["42"]
 
     assert docker("kill", f"orchest-{session_id}-eg").returncode == 0
-    await asyncio.sleep(1)
+    deadline = time.monotonic() + 30
+    while inspect(f"orchest-{session_id}-eg")["State"]["Running"]:
+        assert time.monotonic() < deadline, "the killed gateway still runs"
+        await asyncio.sleep(0.1)
     (kernel,) = session_containers(session_id, "orchest_ext.role=kernel")
     assert kernel["State"] == "running"
 
@@ -346,7 +349,7 @@ async def test_unknown_sessions_are_404(api):
 async def test_unreachable_engine_is_503(api, jp_serverapp, pipeline_dir, tmp_path):
     (app,) = jp_serverapp.extension_manager.extension_apps["orchest_ext"]
     await app.sessions.close()
-    app.sessions.docker_url = f"unix://{tmp_path / 'no-docker.sock'}"
+    app.sessions.engine.docker_url = f"unix://{tmp_path / 'no-docker.sock'}"
     code, reply = await api(
         "POST", "launches", body={"pipeline_uuid": "p", "pipeline_dir": "pipelines/demo"}
     )
@@ -554,3 +557,28 @@ def test_server_shutdown_stops_sessions_unless_kept(server_root, tmp_path):
     finally:
         server.stop()
     assert_nothing_left(launch["session_id"])
+
+
+@pytest.mark.docker
+async def test_a_failing_cleanup_still_ends_launch_and_stop(
+    api, sessions, pipeline_dir, tmp_path, monkeypatch
+):
+    """A clean-up that raises something other than an engine error (a fault injected here:
+    it cannot be provoked with a real engine) still ends the launch FAILED and the stop with
+    the session removed, so the pipeline can launch again."""
+    sessions.kernelspecs_dir = str(tmp_path / "no-kernelspecs")
+
+    async def broken_teardown(session_id: str) -> None:
+        raise RuntimeError("injected clean-up fault")
+
+    monkeypatch.setattr(sessions, "_teardown", broken_teardown)
+    pipeline_uuid = new_uuid()
+    code, launch = await api(
+        "POST", "launches", body={"pipeline_uuid": pipeline_uuid, "pipeline_dir": "pipelines/demo"}
+    )
+    assert code == 202, launch
+    failed = await wait_for_status(api, pipeline_uuid, {"FAILED"})
+    assert "No kernelspecs" in failed["reason"]
+    code, stopping = await api("DELETE", "launches", pipeline_uuid)
+    assert code == 202, stopping
+    await wait_until_gone(api, pipeline_uuid)

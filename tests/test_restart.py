@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import time
 
 import psutil
@@ -31,6 +33,19 @@ def servers(tmp_path):
         server.stop()
 
 
+def wait_for_stored_handle(db, run_id: str, timeout: float = 30) -> None:
+    """Wait until the store holds the handle of a running step of ``run_id`` (what the next
+    server needs to find its process)."""
+    deadline = time.monotonic() + timeout
+    query = "SELECT handle FROM steps WHERE run_id = ? AND handle IS NOT NULL"
+    while True:
+        with contextlib.closing(sqlite3.connect(db)) as connection:
+            if connection.execute(query, (run_id,)).fetchone():
+                return
+        assert time.monotonic() < deadline, "the step's handle was never stored"
+        time.sleep(0.05)
+
+
 def test_local_run_in_flight_is_marked_failure_after_a_crash(servers, tmp_path):
     script = 'echo $$ > "$ORCHEST_STEP_DIR/pid"\nsleep 300\n'
     make_pipeline(
@@ -47,8 +62,7 @@ def test_local_run_in_flight_is_marked_failure_after_a_crash(servers, tmp_path):
         assert time.monotonic() < deadline, "the step never started"
         time.sleep(0.05)
     step_pid = int(pid_file.read_text())
-    time.sleep(0.5)
-
+    wait_for_stored_handle(tmp_path / "state" / "orchest.db", run["id"])
     first.kill()
     assert psutil.pid_exists(step_pid), "the step should outlive a SIGKILLed server"
 
@@ -77,8 +91,15 @@ def test_finished_runs_survive_a_restart(servers, tmp_path):
     assert runs["runs"][0]["status"] == "SUCCESS"
 
 
-def read_events(ws, run_id: str, timeout: float = 120) -> list[dict]:
-    """Events of ``run_id`` from an events websocket, until its run_status is terminal."""
+def subscribe(server: ServerProcess) -> websocket.WebSocket:
+    return websocket.create_connection(
+        f"ws://127.0.0.1:{server.port}/api/events/subscribe",
+        header=[f"Authorization: token {server.token}"],
+    )
+
+
+def read_events(ws, run_id: str, until, timeout: float = 120) -> list[dict]:
+    """Events of ``run_id`` from an events websocket, up to the first one ``until`` accepts."""
     events = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -87,38 +108,60 @@ def read_events(ws, run_id: str, timeout: float = 120) -> list[dict]:
         if event.get("run_id") != run_id:
             continue
         events.append(event)
-        if event["schema_id"] == RUN_STATUS and event["status"] in TERMINAL:
+        if until(event):
             return events
-    raise AssertionError(f"no terminal run event in {timeout} s: {events}")
+    raise AssertionError(f"no such event in {timeout} s: {events}")
+
+
+def run_ended(event: dict) -> bool:
+    return event["schema_id"] == RUN_STATUS and event["status"] in TERMINAL
+
+
+def step_started(title: str):
+    return lambda event: event.get("title") == title and event["status"] == "STARTED"
+
+
+def start_docker_run(server: ServerProcess, tmp_path, steps: dict) -> tuple[dict, list[dict]]:
+    """Submit a docker run and wait (on its events) until its first step runs in a container."""
+    make_pipeline(tmp_path / "root" / "p", steps)
+    ws = subscribe(server)
+    try:
+        body = {"pipeline_path": "p/pipeline.orchest", "backend": "docker"}
+        code, run = server.request("POST", "/orchest/api/runs", body)
+        assert code == 202, run
+        events = read_events(ws, run["id"], step_started(next(iter(steps))))
+    finally:
+        ws.close()
+    deadline = time.monotonic() + 60
+    while not project_containers(f"orchest_ext.run_id={run['id']}"):
+        assert time.monotonic() < deadline, "the step container never appeared"
+        time.sleep(0.1)
+    return run, events
+
+
+def assert_continues(before: list[dict], after: list[dict]) -> None:
+    """The events after a restart continue the sequence a client saw before it."""
+    seqs = [e["seq"] for e in before + after]
+    assert seqs == list(range(1, len(seqs) + 1)), seqs
 
 
 def test_docker_run_continues_after_a_crash(servers, tmp_path):
     require_image()
-    make_pipeline(
-        tmp_path / "root" / "p",
+    first = servers()
+    run, before = start_docker_run(
+        first,
+        tmp_path,
         {
             "Slow": ("slow.sh", "sleep 8\necho slow done\n", []),
             "After": ("after.py", "print('after ran')\n", ["Slow"]),
         },
     )
-    first = servers()
-    body = {"pipeline_path": "p/pipeline.orchest", "backend": "docker"}
-    code, run = first.request("POST", "/orchest/api/runs", body)
-    assert code == 202, run
-    deadline = time.monotonic() + 30
-    while not project_containers(f"orchest_ext.run_id={run['id']}"):
-        assert time.monotonic() < deadline, "the step container never appeared"
-        time.sleep(0.1)
-    time.sleep(0.5)
     first.kill()
 
     second = servers()
-    ws = websocket.create_connection(
-        f"ws://127.0.0.1:{second.port}/api/events/subscribe",
-        header=[f"Authorization: token {second.token}"],
-    )
+    ws = subscribe(second)
     try:
-        events = read_events(ws, run["id"])
+        events = read_events(ws, run["id"], run_ended)
     finally:
         ws.close()
     settled = second.wait_for_run(run["id"])
@@ -127,10 +170,55 @@ def test_docker_run_continues_after_a_crash(servers, tmp_path):
     assert ("Slow", "SUCCESS") in seen
     assert ("After", "STARTED") in seen and ("After", "SUCCESS") in seen
     assert seen[-1] == (None, "SUCCESS")
-    seqs = [e["seq"] for e in events]
-    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    assert_continues(before, events)
     log = second.request(
         "GET", f"/orchest/api/runs/{run['id']}/steps/{settled['steps'][0]['uuid']}/log"
     )
     assert "slow done" in log[1]["text"]
     assert not project_containers(f"orchest_ext.run_id={run['id']}")
+
+
+def test_a_graceful_shutdown_leaves_docker_runs_to_the_next_server(servers, tmp_path):
+    require_image()
+    first = servers()
+    run, before = start_docker_run(
+        first,
+        tmp_path,
+        {
+            "Slow": ("slow.sh", "sleep 6\necho slow done\n", []),
+            "After": ("after.sh", "echo after ran\n", ["Slow"]),
+        },
+    )
+    first.stop()
+    assert first.process.returncode is not None
+    running = project_containers(f"orchest_ext.run_id={run['id']}")
+    assert [c["State"] for c in running] == ["running"], running
+
+    second = servers()
+    ws = subscribe(second)
+    try:
+        events = read_events(ws, run["id"], run_ended)
+    finally:
+        ws.close()
+    settled = second.wait_for_run(run["id"])
+    assert settled["status"] == "SUCCESS", settled
+    assert [(e.get("title"), e["status"]) for e in events][-1] == (None, "SUCCESS")
+    assert_continues(before, events)
+    assert not project_containers(f"orchest_ext.run_id={run['id']}")
+
+
+def test_a_resumed_step_keeps_its_step_timeout(servers, tmp_path):
+    require_image()
+    timeout = ["--OrchestApp.step_timeout=5"]
+    first = servers(extra_args=timeout)
+    run, _ = start_docker_run(first, tmp_path, {"Forever": ("forever.sh", "sleep 300\n", [])})
+    first.kill()
+
+    second = servers(extra_args=timeout)
+    settled = second.wait_for_run(run["id"], timeout=90)
+    assert settled["status"] == "FAILURE", settled
+    assert settled["steps"][0]["message"] == "timed out after 5 s"
+    deadline = time.monotonic() + 30
+    while project_containers(f"orchest_ext.run_id={run['id']}"):
+        assert time.monotonic() < deadline, "the timed-out step's container is still there"
+        time.sleep(0.1)

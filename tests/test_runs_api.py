@@ -108,7 +108,6 @@ async def test_fail_fast_stops_the_whole_run(api, backend, jp_root_dir):
             "After slow": ("after.sh", "echo never\n", ["Slow"]),
         },
     )
-    started = time.monotonic()
     _, run = await api(
         "POST",
         "runs",
@@ -121,7 +120,6 @@ async def test_fail_fast_stops_the_whole_run(api, backend, jp_root_dir):
     run = await wait_for_run(api, run["id"])
     assert_no_step_containers(run)
     steps = steps_by_title(run)
-    assert time.monotonic() - started < 15
     assert run["status"] == "FAILURE"
     assert steps["Broken"]["status"] == "FAILURE"
     assert steps["Slow"]["status"] == "ABORTED"
@@ -157,7 +155,12 @@ async def test_abort_mid_run_leaves_no_process(api, backend, jp_root_dir):
         if steps_by_title(current)["Kernel"]["status"] == "STARTED":
             break
         assert time.monotonic() < deadline
-    await asyncio.sleep(0.5)
+        await asyncio.sleep(0.05)
+    while backend == "local" and not any(
+        "ipykernel" in " ".join(p.cmdline()) for p in psutil.Process().children(recursive=True)
+    ):
+        assert time.monotonic() < deadline, "the notebook's kernel never started"
+        await asyncio.sleep(0.05)
     kernels_before = {p.pid for p in psutil.Process().children(recursive=True)}
 
     code, aborted = await api("DELETE", "runs", run["id"])
@@ -172,19 +175,32 @@ async def test_abort_mid_run_leaves_no_process(api, backend, jp_root_dir):
     assert code == 200 and again["status"] == "ABORTED"
 
 
+WAIT_FOR_OTHER = (
+    'touch "$ORCHEST_RUN_DIR/{me}"\n'
+    "for i in $(seq 600); do\n"
+    '  [ -e "$ORCHEST_RUN_DIR/{other}" ] && exit 0\n'
+    "  sleep 0.1\n"
+    "done\n"
+    "exit 1\n"
+)
+
+
 async def test_independent_steps_run_in_parallel(api, backend, jp_root_dir):
+    """Each step waits (up to a minute) for the other to have started: both succeed only if
+    they run at the same time."""
     make_pipeline(
         jp_root_dir / "p",
-        {"A": ("a.sh", "sleep 1\n", []), "B": ("b.sh", "sleep 1\n", [])},
+        {
+            "A": ("a.sh", WAIT_FOR_OTHER.format(me="a", other="b"), []),
+            "B": ("b.sh", WAIT_FOR_OTHER.format(me="b", other="a"), []),
+        },
     )
-    started = time.monotonic()
     _, run = await api(
         "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "backend": backend}
     )
     run = await wait_for_run(api, run["id"])
     assert_no_step_containers(run)
-    assert run["status"] == "SUCCESS"
-    assert time.monotonic() - started < 1.8
+    assert run["status"] == "SUCCESS", run
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -10,13 +12,6 @@ from traitlets.config import LoggingConfigurable
 
 STEP_SDK_PATH = Path(__file__).resolve().parent.parent / "sdk"
 """Put on a step's PYTHONPATH so that ``import orchest`` works inside steps only."""
-
-STEP_KINDS: dict[str, str] = {
-    ".ipynb": "notebook",
-    ".py": "python",
-    ".sh": "shell",
-    ".r": "r",
-}
 
 
 @dataclass
@@ -59,6 +54,23 @@ class StepSpec:
         return self.source_path.parent
 
 
+def spec_to_json(spec: StepSpec) -> str:
+    """Serialize a ``StepSpec`` (paths become strings)."""
+    return json.dumps(dataclasses.asdict(spec), default=str)
+
+
+def spec_from_json(text: str) -> StepSpec:
+    """Rebuild a ``StepSpec`` from ``spec_to_json`` output, ignoring unknown fields."""
+    fields = {f.name: str(f.type) for f in dataclasses.fields(StepSpec)}
+    return StepSpec(
+        **{
+            key: Path(value) if "Path" in fields[key] and value is not None else value
+            for key, value in json.loads(text).items()
+            if key in fields
+        }
+    )
+
+
 @dataclass
 class StepResult:
     """How a step ended. ``status`` is ``SUCCESS`` or ``FAILURE``."""
@@ -95,6 +107,11 @@ class Executor(LoggingConfigurable):
 
         Returns ``None`` when nothing of the step is left to follow (it never started)."""
         raise NotImplementedError
+
+    def detach(self) -> None:
+        """The server shuts down and leaves running steps to the next server process: from now
+        on, cancelling ``run`` or ``reattach`` stops following the step without stopping it.
+        Only recoverable executors are detached."""
 
     async def cleanup_orphan(self, handle: dict[str, Any]) -> None:
         """Kill what a step of a dead server process left running."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import inspect
+import json
 import os
 import re
 import signal
@@ -21,34 +22,41 @@ from pathlib import Path
 from typing import Any
 
 import aiodocker
-import aiohttp
 from aiodocker.containers import DockerContainer
 from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, Union, validate
 
-from .base import STEP_SDK_PATH, Executor, ExecutorUnavailable, StepResult, StepSpec
-from .container_main import log_tail, read_result, result_file, spec_to_json, write_result
+from ..docker_engine import (
+    BUILD_HINT,
+    ENGINE_ERRORS,
+    PIPELINE_LABEL,
+    PROJECT,
+    PROJECT_LABEL,
+    DockerEngine,
+    engine_error_reason,
+    parse_memory,
+)
+from .base import STEP_SDK_PATH, Executor, StepResult, StepSpec, spec_to_json
+from .results import (
+    SPEC_FILE,
+    log_tail,
+    read_result,
+    result_file,
+    write_json,
+    write_parameters,
+    write_result,
+)
 
-PROJECT_LABEL = "orchest_ext.project"
-PROJECT = "orchest_ext"
 RUN_LABEL = "orchest_ext.run_id"
 STEP_LABEL = "orchest_ext.step_uuid"
-PIPELINE_LABEL = "orchest_ext.pipeline_uuid"
 SDK_MOUNT = "/opt/orchest-ext/sdk"
 """Where the host's step API (``import orchest``) is mounted read-only and put on PYTHONPATH."""
-BUILD_HINT = "build the images with `jupyter orchest images build`"
+RUNNER_MOUNT = "/opt/orchest-ext/runner"
+"""Where this server's ``orchest_ext`` is mounted read-only for notebook steps, first on their
+PYTHONPATH: the in-container runner is always the code that wrote the step's spec, whatever
+version the image has installed (the image provides the dependencies)."""
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 SCRIPT_INTERPRETERS = {"python": "python", "shell": "bash", "r": "Rscript"}
 """Interpreter (looked up on the image's PATH) per script kind, as ``LocalExecutor`` runs them."""
-ENGINE_ERRORS = (aiodocker.DockerError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
-_MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-_MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*$", re.IGNORECASE)
-
-
-def parse_memory(value: str) -> int:
-    """Bytes in a docker-style size such as ``512m`` or ``2g``; ``ValueError`` if invalid."""
-    match = _MEMORY_RE.match(value)
-    if not match or float(match[1]) <= 0:
-        raise ValueError(f"invalid size {value!r}")
-    return int(float(match[1]) * _MEMORY_UNITS[match[2].lower()])
 
 
 def container_name(run_id: str, step_uuid: str) -> str:
@@ -67,11 +75,22 @@ def exit_message(code: int) -> str:
     return f"exited with code {code}"
 
 
+def spec_file(spec: StepSpec) -> Path:
+    """Where ``container_main`` finds the spec of a notebook step (inside the step dir)."""
+    return spec.step_dir / SPEC_FILE
+
+
 def step_command(spec: StepSpec) -> list[str]:
     """The container command: the script's interpreter, or ``container_main`` for notebooks."""
     interpreter = SCRIPT_INTERPRETERS.get(spec.kind)
     if interpreter is None:
-        return ["python", "-m", "orchest_ext.executors.container_main", spec_to_json(spec)]
+        return [
+            "python",
+            "-m",
+            "orchest_ext.executors.container_main",
+            "--spec-file",
+            str(spec_file(spec)),
+        ]
     redirect = 'log="$1"; shift; exec "$@" >>"$log" 2>&1'
     return ["/bin/sh", "-c", redirect, "sh", str(spec.log_path), interpreter, str(spec.source_path)]
 
@@ -80,6 +99,19 @@ def _stored_result(spec: StepSpec) -> StepResult | None:
     """The result the step's container wrote into its step directory, if any."""
     data = read_result(spec.step_dir)
     return None if data is None else StepResult(data["status"], data.get("message"))
+
+
+def prepare_step_files(spec: StepSpec) -> bool:
+    """Make the step directory, drop an old result, write the spec (notebooks) and the
+    parameters file; False if the step file is missing (blocking)."""
+    spec.step_dir.mkdir(parents=True, exist_ok=True)
+    if not spec.source_path.is_file():
+        return False
+    Path(result_file(spec.step_dir)).unlink(missing_ok=True)
+    if spec.kind not in SCRIPT_INTERPRETERS:
+        write_json(spec_file(spec), json.loads(spec_to_json(spec)))
+    write_parameters(spec.env, spec.parameters, spec.pipeline_parameters)
+    return True
 
 
 def _is_under(path: Path, parent: Path) -> bool:
@@ -96,8 +128,8 @@ class DockerExecutor(Executor):
         None,
         allow_none=True,
         config=True,
-        help="Docker engine URL (unix:///var/run/docker.sock, tcp://host:2375). "
-        "None uses DOCKER_HOST or the default socket.",
+        help="Docker engine URL of step containers (unix:///var/run/docker.sock, "
+        "tcp://host:2375). None uses the shared DockerEngine (DockerEngine.docker_url).",
     )
     default_image = Unicode(
         "orchest-ext/step:latest",
@@ -143,10 +175,23 @@ class DockerExecutor(Executor):
         help="Seconds a cancelled step's container gets between SIGTERM and SIGKILL.",
     )
     connect_timeout = Float(
-        5.0, config=True, help="Seconds to wait for the Docker engine to answer a health check."
+        None,
+        allow_none=True,
+        config=True,
+        help="Seconds to wait for the Docker engine to answer a health check (None: "
+        "DockerEngine.connect_timeout).",
     )
 
-    _docker: aiodocker.Docker | None = None
+    _detached = False
+
+    def __init__(self, engine: DockerEngine | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if engine is None or self.docker_url or self.connect_timeout is not None:
+            overrides = {"docker_url": self.docker_url} if self.docker_url else {}
+            if self.connect_timeout is not None:
+                overrides["connect_timeout"] = self.connect_timeout
+            engine = DockerEngine(parent=self, log=self.log, **overrides)
+        self.engine = engine
 
     @validate("memory_limit")
     def _valid_memory_limit(self, proposal: dict[str, Any]) -> str | None:
@@ -191,39 +236,11 @@ class DockerExecutor(Executor):
 
     # -- engine ------------------------------------------------------------------------------
 
-    def _client(self) -> aiodocker.Docker:
-        """The shared aiodocker client, created on first use."""
-        if self._docker is None:
-            try:
-                self._docker = aiodocker.Docker(
-                    url=self.docker_url,
-                    timeout=aiohttp.ClientTimeout(total=120, sock_connect=self.connect_timeout),
-                )
-            except (AssertionError, ValueError) as err:
-                reason = str(err) or "no Docker socket found and DOCKER_HOST is not set"
-                raise ExecutorUnavailable(
-                    f"Docker engine unreachable at {self._engine_address()}: {reason}"
-                ) from None
-        return self._docker
-
-    def _engine_address(self) -> str:
-        return self.docker_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-
     async def check_available(self) -> None:
-        try:
-            await asyncio.wait_for(self._client().version(), self.connect_timeout)
-        except ExecutorUnavailable:
-            raise
-        except (*ENGINE_ERRORS, ValueError) as err:
-            reason = str(err) or type(err).__name__
-            raise ExecutorUnavailable(
-                f"Docker engine unreachable at {self._engine_address()}: {reason}"
-            ) from None
+        await self.engine.check_available()
 
     async def close(self) -> None:
-        if self._docker is not None:
-            await self._docker.close()
-            self._docker = None
+        await self.engine.close()
 
     # -- container configuration -------------------------------------------------------------
 
@@ -252,7 +269,10 @@ class DockerExecutor(Executor):
         binds = [f"{path}:{path}:rw" for path in mounted]
         if spec.pipeline_path and not _is_under(spec.pipeline_path.absolute(), pipeline_dir):
             binds.append(f"{spec.pipeline_path.absolute()}:{spec.pipeline_path.absolute()}:ro")
-        return [*binds, f"{STEP_SDK_PATH}:{SDK_MOUNT}:ro", *self.extra_mounts]
+        binds.append(f"{STEP_SDK_PATH}:{SDK_MOUNT}:ro")
+        if spec.kind not in SCRIPT_INTERPRETERS:
+            binds.append(f"{PACKAGE_DIR}:{RUNNER_MOUNT}/orchest_ext:ro")
+        return [*binds, *self.extra_mounts]
 
     def _host_config(self, spec: StepSpec) -> dict[str, Any]:
         config: dict[str, Any] = {"Binds": self._binds(spec), "Init": True}
@@ -270,7 +290,10 @@ class DockerExecutor(Executor):
     def container_config(self, spec: StepSpec) -> dict[str, Any]:
         """The ``POST /containers/create`` body for a step."""
         env = {"HOME": "/tmp", "PYTHONUNBUFFERED": "1", **spec.env}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [SDK_MOUNT, env.get("PYTHONPATH")]))
+        runner = RUNNER_MOUNT if spec.kind not in SCRIPT_INTERPRETERS else None
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [runner, SDK_MOUNT, env.get("PYTHONPATH")])
+        )
         return {
             "Image": self.image_for(spec),
             "Cmd": step_command(spec),
@@ -290,13 +313,11 @@ class DockerExecutor(Executor):
     # -- running -----------------------------------------------------------------------------
 
     async def run(self, spec: StepSpec, on_started: Any = None) -> StepResult:
-        spec.step_dir.mkdir(parents=True, exist_ok=True)
-        if not spec.source_path.is_file():
+        if not await asyncio.to_thread(prepare_step_files, spec):
             return StepResult("FAILURE", f"Step file not found: {spec.file_path}")
-        docker = self._client()
+        docker = self.engine.client()
         name = container_name(spec.run_id, spec.step_uuid)
         config = self.container_config(spec)
-        Path(result_file(spec.step_dir)).unlink(missing_ok=True)
         container = None
         started = False
         try:
@@ -308,7 +329,8 @@ class DockerExecutor(Executor):
                 await outcome
             return await self._follow(container, spec)
         except asyncio.CancelledError:
-            await asyncio.shield(self._stop_and_remove(container.id if container else name))
+            if not self._detached:
+                await asyncio.shield(self._stop_and_remove(container.id if container else name))
             raise
         except aiodocker.DockerError as err:
             if container is None and err.status == 404 and "image" in err.message.lower():
@@ -331,7 +353,7 @@ class DockerExecutor(Executor):
             if err.status != 409:
                 raise
         self.log.warning("Removing stale container %s before re-running its step", name)
-        await self._remove(name)
+        await self.engine.remove_container(name)
         return await docker.containers.create(config, name=name)
 
     async def _follow(self, container: DockerContainer, spec: StepSpec) -> StepResult:
@@ -341,7 +363,7 @@ class DockerExecutor(Executor):
             result = StepResult("SUCCESS")
         else:
             result = StepResult("FAILURE", await self._failure_message(container, spec, code))
-        write_result(spec.step_dir, result.status, result.message)
+        await asyncio.to_thread(write_result, spec.step_dir, result.status, result.message)
         if code == 0 or not self.keep_failed_containers:
             await self._discard(container.id)
         return result
@@ -365,8 +387,8 @@ class DockerExecutor(Executor):
         """A step that failed because the engine refused or lost it; clean up if possible."""
         if container is not None and not self.keep_failed_containers:
             await self._discard(container.id)
-        reason = getattr(err, "message", None) or str(err) or type(err).__name__
-        engine = self._engine_address()
+        reason = engine_error_reason(err)
+        engine = self.engine.address
         if started:
             return StepResult(
                 "FAILURE",
@@ -376,30 +398,18 @@ class DockerExecutor(Executor):
             "FAILURE", f"Docker could not start step container {name} ({engine}): {reason}"
         )
 
-    async def _remove(self, ref: str) -> None:
-        """Force-remove a container by id or name; a missing one is fine."""
-        try:
-            await self._client().containers.container(ref).delete(force=True)
-        except aiodocker.DockerError as err:
-            if err.status not in (404, 409):
-                raise
-
     async def _discard(self, ref: str) -> None:
         """Remove a finished step's container; failing to do so does not change its result."""
         try:
-            await asyncio.wait_for(self._remove(ref), self.stop_timeout + self.connect_timeout)
+            await asyncio.wait_for(
+                self.engine.remove_container(ref), self.stop_timeout + self.engine.connect_timeout
+            )
         except ENGINE_ERRORS as err:
             self.log.warning("Could not remove step container %s: %s", ref, err)
 
     async def _stop_and_remove(self, ref: str) -> None:
         """Give a cancelled step ``stop_timeout`` seconds to end, then remove its container."""
-        stop = self._client().containers.container(ref).stop(t=int(self.stop_timeout))
-        try:
-            await asyncio.wait_for(stop, self.stop_timeout + self.connect_timeout)
-        except ENGINE_ERRORS as err:
-            if isinstance(err, aiodocker.DockerError) and err.status == 404:
-                return
-            self.log.warning("Could not stop step container %s: %s", ref, err)
+        await self.engine.stop_container(ref, self.stop_timeout)
         await self._discard(ref)
 
     # -- recovery ----------------------------------------------------------------------------
@@ -409,30 +419,34 @@ class DockerExecutor(Executor):
         if ref is None:
             found = await self.find_step_containers(spec.run_id, spec.step_uuid)
             if not found:
-                return _stored_result(spec)
+                return await asyncio.to_thread(_stored_result, spec)
             ref = found[0]["container_id"]
-        container = self._client().containers.container(ref)
+        container = self.engine.client().containers.container(ref)
         try:
             state = (await container.show())["State"]
         except aiodocker.DockerError as err:
             if err.status != 404:
                 raise
-            return _stored_result(spec) or StepResult(
+            return await asyncio.to_thread(_stored_result, spec) or StepResult(
                 "FAILURE", f"the step's container {ref} disappeared without a result"
             )
         if state.get("Status") == "created":
-            await self._remove(ref)
+            await self.engine.remove_container(ref)
             return None
         try:
             return await self._follow(container, spec)
         except asyncio.CancelledError:
-            await asyncio.shield(self._stop_and_remove(ref))
+            if not self._detached:
+                await asyncio.shield(self._stop_and_remove(ref))
             raise
+
+    def detach(self) -> None:
+        self._detached = True
 
     async def cleanup_orphan(self, handle: dict[str, Any]) -> None:
         ref = handle.get("container_id") or handle.get("container_name")
         if ref:
-            await self._remove(ref)
+            await self.engine.remove_container(ref)
 
     async def find_step_containers(
         self, run_id: str | None = None, step_uuid: str | None = None
@@ -443,7 +457,7 @@ class DockerExecutor(Executor):
             labels.append(f"{RUN_LABEL}={run_id}")
         if step_uuid:
             labels.append(f"{STEP_LABEL}={step_uuid}")
-        found = await self._client().containers.list(all=True, filters={"label": labels})
+        found = await self.engine.client().containers.list(all=True, filters={"label": labels})
         return [
             {
                 "container_id": c["Id"],

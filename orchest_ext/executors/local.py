@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -15,14 +16,15 @@ from jupyter_core.utils import ensure_async
 from traitlets import Float, Integer, Unicode
 
 from .base import STEP_SDK_PATH, Executor, StepResult, StepSpec
-from .container_main import log_tail
 from .notebook import (
+    StepLog,
     StepNotebookClient,
     inject_parameters,
     resolve_kernel_name,
     terminate_group,
 )
 from .process import process_handle, process_identity, wait_exit
+from .results import log_tail, write_parameters
 
 
 class StepFailed(Exception):
@@ -59,12 +61,11 @@ class LocalExecutor(Executor):
     async def run(self, spec: StepSpec, on_started: Any = None) -> StepResult:
         """Run the step to completion; failures are results, only cancellation raises."""
         try:
-            spec.step_dir.mkdir(parents=True, exist_ok=True)
-            if not spec.source_path.is_file():
-                raise StepFailed(f"Step file not found: {spec.file_path}")
             if spec.kind == "notebook":
+                await asyncio.to_thread(_prepare, spec)
                 return await self._run_notebook(spec, on_started)
-            return await self._run_process(spec, self._command(spec), on_started)
+            argv = self._command(spec)
+            return await self._run_process(spec, await self._start(spec, argv), on_started)
         except StepFailed as e:
             return StepResult("FAILURE", str(e))
         except Exception as e:
@@ -121,9 +122,11 @@ class LocalExecutor(Executor):
             return [rscript, path]
         raise StepFailed(f"Unsupported step kind: {spec.kind!r}")
 
-    async def _run_process(self, spec: StepSpec, argv: list[str], on_started: Any) -> StepResult:
+    def _spawn(self, spec: StepSpec, argv: list[str]) -> subprocess.Popen:
+        """Prepare the step's files and start its process (blocking: runs on a thread)."""
+        _prepare(spec)
         with open(spec.log_path, "ab") as log_file:
-            proc = subprocess.Popen(
+            return subprocess.Popen(
                 argv,
                 cwd=spec.working_dir,
                 env=self._process_env(spec),
@@ -132,6 +135,22 @@ class LocalExecutor(Executor):
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    async def _start(self, spec: StepSpec, argv: list[str]) -> subprocess.Popen:
+        """``_spawn`` on a thread; cancelled meanwhile, the process it started is killed."""
+        spawn = asyncio.ensure_future(asyncio.to_thread(self._spawn, spec, argv))
+        try:
+            return await asyncio.shield(spawn)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                proc = await spawn
+                await terminate_group(proc.pid, self.kill_grace_seconds, lambda: wait_exit(proc))
+                await wait_exit(proc)
+            raise
+
+    async def _run_process(
+        self, spec: StepSpec, proc: subprocess.Popen, on_started: Any
+    ) -> StepResult:
         try:
             if on_started is not None:
                 await ensure_async(on_started(process_handle(proc.pid)))
@@ -155,11 +174,9 @@ class LocalExecutor(Executor):
             resolve_kernel_name, requested, self.default_kernel, self.log
         )
         inject_parameters(nb, {**spec.pipeline_parameters, **spec.parameters})
-        kernel_log_path = spec.step_dir / "kernel.log"
-        with (
-            open(spec.log_path, "a", encoding="utf-8") as log_file,
-            open(kernel_log_path, "ab") as kernel_output,
-        ):
+        kernel_output = await asyncio.to_thread(open, spec.step_dir / "kernel.log", "ab")
+        log_file = StepLog(spec.log_path)
+        try:
             client = StepNotebookClient(
                 nb,
                 parent=self,
@@ -174,9 +191,21 @@ class LocalExecutor(Executor):
                 kernel_shutdown_wait=self.kernel_shutdown_wait,
             )
             failure = await client.run_step(spec.working_dir, self._env(spec))
+        finally:
+            await log_file.aclose()
+            await asyncio.to_thread(kernel_output.close)
         if spec.write_back:
             await client.save(spec.source_path)
         return StepResult("FAILURE", failure) if failure else StepResult("SUCCESS")
+
+
+def _prepare(spec: StepSpec) -> None:
+    """Make the step directory, check the step file and write the parameters file if the
+    step needs one (blocking)."""
+    spec.step_dir.mkdir(parents=True, exist_ok=True)
+    if not spec.source_path.is_file():
+        raise StepFailed(f"Step file not found: {spec.file_path}")
+    write_parameters(spec.env, spec.parameters, spec.pipeline_parameters)
 
 
 def _exit_message(code: int) -> str:

@@ -11,7 +11,7 @@ import re
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import IO, Any
 
 import nbformat
 from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpecManager
@@ -114,6 +114,47 @@ def clear_outputs(nb: NotebookNode, skip_tag: str = SKIP_TAG) -> None:
             cell.execution_count = None
 
 
+class StepLog:
+    """A step log that notebook outputs are appended to: text is collected on the IOLoop and
+    written by a worker thread, at most ``interval`` seconds after it was produced, in order."""
+
+    def __init__(self, path: Path, interval: float = 0.1) -> None:
+        self.path = path
+        self.interval = interval
+        self._parts: list[str] = []
+        self._timer: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    def write(self, text: str) -> None:
+        self._parts.append(text)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def flush(self) -> None:
+        """Append what was written so far."""
+        async with self._lock:
+            parts, self._parts = self._parts, []
+            if parts:
+                await asyncio.to_thread(_append_text, self.path, "".join(parts))
+
+    async def aclose(self) -> None:
+        """Write the rest."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        await self.flush()
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self.interval)
+        self._timer = None
+        await asyncio.shield(self.flush())
+
+
+def _append_text(path: Path, text: str) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(text)
+
+
 class StepNotebookClient(NotebookClient):
     """Executes a notebook as a pipeline step: fresh kernel, outputs streamed to ``log_file``,
     notebook saved to ``output_path`` after every cell, cancellable without leaks."""
@@ -129,7 +170,7 @@ class StepNotebookClient(NotebookClient):
         self,
         nb: NotebookNode,
         *,
-        log_file: TextIO,
+        log_file: StepLog,
         output_path: Path,
         kernel_output: IO[bytes] | None = None,
         on_kernel_started: Callable[[dict[str, Any]], Any] | None = None,
@@ -196,7 +237,6 @@ class StepNotebookClient(NotebookClient):
         out = super().output(outs, msg, display_id, cell_index)
         if out is not None and (text := output_text(out)):
             self.log_file.write(text)
-            self.log_file.flush()
         return out
 
     async def _async_poll_kernel_alive(self) -> None:

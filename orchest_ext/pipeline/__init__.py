@@ -1,4 +1,5 @@
-"""The pipeline model: parse and validate pipeline JSON, and compute run subgraphs."""
+"""The pipeline layer, a leaf package (no tornado, docker or store): the issue list, the model,
+its graph, Elyra conversion, and parsing on top of them."""
 
 from .graph import (
     RUN_TYPES,
@@ -8,20 +9,13 @@ from .graph import (
     select_steps,
     topological_order,
 )
-from .model import (
-    SUPPORTED_SUFFIXES,
-    Issue,
-    Pipeline,
-    PipelineError,
-    Step,
-    load_pipeline,
-    parse_pipeline,
-    step_kind,
-    validate_pipeline,
-)
+from .issues import Issue, PipelineError
+from .model import STEP_KINDS, SUPPORTED_SUFFIXES, Pipeline, Step, step_kind
+from .parse import load_pipeline, parse_pipeline, validate_pipeline
 
 __all__ = [
     "RUN_TYPES",
+    "STEP_KINDS",
     "SUPPORTED_SUFFIXES",
     "Issue",
     "Pipeline",

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .model import _Checker, _json_type
+from .issues import Checker, json_type
 
 SUFFIX = ".pipeline"
 NODE_OPS = ("execute-notebook-node", "execute-python-node", "execute-r-node")
@@ -27,7 +27,7 @@ def is_elyra(data: dict[str, Any], path: Path | str | None) -> bool:
 
 
 def to_orchest(
-    doc: dict[str, Any], path: Path | str | None, checker: _Checker
+    doc: dict[str, Any], path: Path | str | None, checker: Checker
 ) -> dict[str, Any] | None:
     """The Orchest pipeline JSON for an Elyra document, None when it has no usable pipeline.
 
@@ -62,7 +62,7 @@ def _pipeline_uuid(pipeline_id: str, path: Path | str | None) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, Path(path).resolve().as_uri()))
 
 
-def _check_version(doc: dict[str, Any], checker: _Checker) -> None:
+def _check_version(doc: dict[str, Any], checker: Checker) -> None:
     """Elyra writes pipeline-flow version "3.0"; other major versions are not understood."""
     version = doc.get("version")
     if version is not None and not (isinstance(version, str) and version.split(".")[0] == "3"):
@@ -73,7 +73,7 @@ def _check_version(doc: dict[str, Any], checker: _Checker) -> None:
         )
 
 
-def _primary_pipeline(doc: dict[str, Any], checker: _Checker) -> dict[str, Any] | None:
+def _primary_pipeline(doc: dict[str, Any], checker: Checker) -> dict[str, Any] | None:
     """The entry of ``pipelines`` whose id is ``primary_pipeline``."""
     pipelines = checker.get(doc, "pipelines", list, None, _WHERE, required=True)
     primary = checker.get(doc, "primary_pipeline", str, None, _WHERE, required=True)
@@ -89,14 +89,14 @@ def _primary_pipeline(doc: dict[str, Any], checker: _Checker) -> dict[str, Any] 
     return found
 
 
-def _steps(nodes: list[Any], checker: _Checker) -> dict[str, dict[str, Any]]:
+def _steps(nodes: list[Any], checker: Checker) -> dict[str, dict[str, Any]]:
     """Orchest steps keyed by node id, in node order."""
     steps: dict[str, dict[str, Any]] = {}
     left_out: set[str] = set()
     for index, node in enumerate(nodes):
         if not isinstance(node, dict):
             checker.add(
-                f"{_WHERE}: nodes[{index}] must be a JSON object, got {_json_type(node)}.",
+                f"{_WHERE}: nodes[{index}] must be a JSON object, got {json_type(node)}.",
                 None,
                 "nodes",
             )
@@ -125,7 +125,7 @@ def _steps(nodes: list[Any], checker: _Checker) -> dict[str, dict[str, Any]]:
 
 
 def _step(
-    node: dict[str, Any], node_id: str, where: str, checker: _Checker
+    node: dict[str, Any], node_id: str, where: str, checker: Checker
 ) -> dict[str, Any] | None:
     """One Orchest step for a runnable node; None (and an issue) for any other node."""
     if node.get("type", "execution_node") != "execution_node" or node.get("op") not in NODE_OPS:
@@ -182,7 +182,7 @@ def _kind(node: dict[str, Any]) -> str:
     return f"op {node['op']!r}" if "op" in node else "a node without op"
 
 
-def _links(node: dict[str, Any], where: str, node_id: str, checker: _Checker) -> list[str]:
+def _links(node: dict[str, Any], where: str, node_id: str, checker: Checker) -> list[str]:
     """Parent node ids from ``inputs[].links[].node_id_ref``, in link order, without repeats."""
     parents: list[str] = []
     for port in checker.get(node, "inputs", list, [], where, node_id):
@@ -211,12 +211,12 @@ def _meta_data(app_data: dict[str, Any]) -> dict[str, Any]:
     return {"hidden": False, "position": position}
 
 
-def _env_vars(value: Any, where: str, step: str | None, checker: _Checker) -> dict[str, str]:
+def _env_vars(value: Any, where: str, step: str | None, checker: Checker) -> dict[str, str]:
     """Elyra ``env_vars`` as a dict; as in Elyra, entries without a value are ignored."""
     if value is None:
         return {}
     if not isinstance(value, list):
-        message = f"{where}: env_vars must be an array, got {_json_type(value)}."
+        message = f"{where}: env_vars must be an array, got {json_type(value)}."
         checker.add(message, step, "env_vars")
         return {}
     env: dict[str, str] = {}

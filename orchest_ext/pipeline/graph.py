@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 import networkx as nx
 
-from .model import Issue, Pipeline
+from .issues import Issue
+from .model import Pipeline
 
 RUN_TYPES = ("full", "selection", "incoming", "descendants")
 

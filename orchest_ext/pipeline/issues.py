@@ -1,0 +1,92 @@
+"""The issue list: what is wrong with a pipeline description, collected while reading it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+_MAX_ISSUES_IN_MESSAGE = 5
+
+
+@dataclass
+class Issue:
+    """One problem found in a pipeline description."""
+
+    message: str
+    step: str | None = None
+    field: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"message": self.message, "step": self.step, "field": self.field}
+
+
+class PipelineError(ValueError):
+    """The pipeline description is invalid; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: list[Issue]):
+        self.issues = list(issues)
+        shown = "; ".join(issue.message for issue in self.issues[:_MAX_ISSUES_IN_MESSAGE])
+        more = len(self.issues) - _MAX_ISSUES_IN_MESSAGE
+        super().__init__(f"{shown} (and {more} more)" if more > 0 else shown)
+
+
+class Checker:
+    """Collects issues while reading typed fields out of JSON objects."""
+
+    def __init__(self) -> None:
+        self.issues: list[Issue] = []
+
+    def add(self, message: str, step: str | None = None, field: str | None = None) -> None:
+        self.issues.append(Issue(message, step, field))
+
+    def get(
+        self,
+        obj: dict[str, Any],
+        name: str,
+        types: type | tuple[type, ...],
+        default: Any,
+        where: str,
+        step: str | None = None,
+        required: bool = False,
+    ) -> Any:
+        """``obj[name]`` if it has the right type (non-empty for required strings), else default."""
+        if name not in obj:
+            if required:
+                self.add(f'{where}: field "{name}" is required.', step, name)
+            return default
+        value = obj[name]
+        if not isinstance(value, types):
+            expected = " or ".join(json_type_name(t) for t in _as_tuple(types))
+            self.add(
+                f'{where}: field "{name}" must be {expected}, got {json_type(value)}.',
+                step,
+                name,
+            )
+            return default
+        if required and value == "":
+            self.add(f'{where}: field "{name}" must not be empty.', step, name)
+            return default
+        return value
+
+
+_JSON_TYPE_NAMES = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    type(None): "null",
+}
+
+
+def json_type_name(python_type: type) -> str:
+    return _JSON_TYPE_NAMES.get(python_type, python_type.__name__)
+
+
+def json_type(value: Any) -> str:
+    return json_type_name(type(value))
+
+
+def _as_tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
+    return types if isinstance(types, tuple) else (types,)

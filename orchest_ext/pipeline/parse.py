@@ -1,0 +1,347 @@
+"""Pipeline JSON (Orchest, or Elyra converted) -> model, with every issue found on the way."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from .elyra import is_elyra, to_orchest
+from .graph import find_cycle_issues
+from .issues import Checker, Issue, PipelineError, json_type
+from .model import SUPPORTED_SUFFIXES, Pipeline, Step, step_kind, step_label
+
+_PIPELINE_FIELDS = ("name", "uuid", "version", "parameters", "settings", "env_variables", "steps")
+_STEP_FIELDS = (
+    "uuid",
+    "title",
+    "file_path",
+    "incoming_connections",
+    "kernel",
+    "environment",
+    "image",
+    "parameters",
+    "meta_data",
+    "env_variables",
+)
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_STEP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def parse_pipeline(
+    data: dict[str, Any] | str | bytes,
+    directory: Path | str,
+    path: Path | str | None = None,
+    check_files: bool = True,
+) -> Pipeline:
+    """Parse an Orchest or Elyra pipeline (a dict or JSON text) with step files in ``directory``.
+
+    Raises ``PipelineError`` listing every issue found.
+    """
+    pipeline, issues = _parse(data, Path(directory), path, check_files)
+    if issues or pipeline is None:
+        raise PipelineError(issues)
+    return pipeline
+
+
+def load_pipeline(path: Path | str, check_files: bool = True) -> Pipeline:
+    """Read and parse an Orchest or Elyra pipeline file; steps are relative to its directory."""
+    path = Path(path).absolute()
+    try:
+        text = path.read_bytes()
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise PipelineError(
+            [Issue(f"Cannot read pipeline file {path}: {reason}", field="path")]
+        ) from err
+    return parse_pipeline(text, path.parent, path, check_files)
+
+
+def validate_pipeline(
+    data: Any, directory: Path | str, path: Path | str | None = None, check_files: bool = True
+) -> list[Issue]:
+    """Every issue in a pipeline description; [] when it is valid. Never raises for bad data."""
+    return _parse(data, Path(directory), path, check_files)[1]
+
+
+def _parse(
+    data: Any, directory: Path, path: Path | str | None, check_files: bool
+) -> tuple[Pipeline | None, list[Issue]]:
+    """Parse and validate in one pass, collecting every issue instead of stopping."""
+    checker = Checker()
+    if isinstance(data, (str, bytes, bytearray)):
+        data = _load_json(data, checker)
+        if checker.issues:
+            return None, checker.issues
+    if not isinstance(data, dict):
+        checker.add(
+            f"The pipeline description must be a JSON object, got {json_type(data)}.",
+            field="json",
+        )
+        return None, checker.issues
+    if is_elyra(data, path):
+        data = to_orchest(data, path, checker)
+        if data is None:
+            return None, checker.issues
+    directory = directory.resolve()
+    where = "Pipeline"
+    fields = {
+        "name": checker.get(data, "name", str, "", where),
+        "uuid": checker.get(data, "uuid", str, "", where, required=True),
+        "version": checker.get(data, "version", (str, type(None)), None, where),
+        "parameters": checker.get(data, "parameters", dict, {}, where),
+        "settings": _settings(data, checker),
+        "env_variables": _env_variables(data, where, None, checker),
+    }
+    raw_steps = checker.get(data, "steps", dict, {}, where, required=True)
+    steps = {
+        key: step
+        for key, raw in raw_steps.items()
+        if (step := _parse_step(key, raw, directory, check_files, checker)) is not None
+    }
+    _check_uuids(steps, checker)
+    _check_connections(steps, checker)
+    pipeline = Pipeline(
+        **fields,
+        steps=steps,
+        directory=directory,
+        path=Path(path).absolute() if path is not None else None,
+        extra={key: value for key, value in data.items() if key not in _PIPELINE_FIELDS},
+    )
+    return pipeline, checker.issues
+
+
+def _load_json(text: str | bytes | bytearray, checker: Checker) -> Any:
+    """Decode JSON text; report syntax errors with their position and duplicate keys."""
+    duplicates: list[str] = []
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in obj:
+                duplicates.append(key)
+            obj[key] = value
+        return obj
+
+    try:
+        data = json.loads(text, object_pairs_hook=no_duplicates)
+    except json.JSONDecodeError as err:
+        checker.add(
+            f"Invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}.", None, "json"
+        )
+        return None
+    except UnicodeDecodeError as err:
+        checker.add(f"The pipeline file is not valid UTF-8 text: {err.reason}.", None, "json")
+        return None
+    except RecursionError:
+        checker.add("The pipeline JSON is nested too deeply.", None, "json")
+        return None
+    for key in dict.fromkeys(duplicates):
+        checker.add(
+            f'Duplicate key "{key}" in the pipeline JSON: only the last value would be kept.',
+            None,
+            "json",
+        )
+    return data
+
+
+def _parse_step(
+    key: str, raw: Any, directory: Path, check_files: bool, checker: Checker
+) -> Step | None:
+    """Read one step; invalid fields are reported and replaced by defaults."""
+    if not isinstance(raw, dict):
+        checker.add(f'Step "{key}" must be a JSON object, got {json_type(raw)}.', key, "steps")
+        return None
+    where = _raw_label(key, raw)
+    uuid = checker.get(raw, "uuid", str, key, where, key, required=True)
+    file_path = checker.get(raw, "file_path", str, "", where, key, required=True)
+    title = raw.get("title")
+    if title is not None and not isinstance(title, str):
+        checker.add(
+            f'{where}: field "title" must be a string, got {json_type(title)}.', key, "title"
+        )
+    step = Step(
+        uuid=uuid,
+        title=title or file_path,
+        file_path=file_path,
+        incoming_connections=_connections(raw, where, key, checker),
+        kernel=_kernel(raw, where, key, checker),
+        environment=checker.get(raw, "environment", (str, type(None)), None, where, key),
+        image=checker.get(raw, "image", (str, type(None)), None, where, key),
+        parameters=checker.get(raw, "parameters", dict, {}, where, key),
+        meta_data=checker.get(raw, "meta_data", dict, {}, where, key),
+        env_variables=_env_variables(raw, where, key, checker),
+        extra={name: value for name, value in raw.items() if name not in _STEP_FIELDS},
+    )
+    if uuid != key:
+        checker.add(
+            f'{where} is stored under key "{key}" but has uuid "{uuid}": '
+            "the key must equal the step's uuid.",
+            key,
+            "uuid",
+        )
+    if file_path:
+        _check_file_path(step, key, directory, check_files, checker)
+    return step
+
+
+def _connections(raw: dict[str, Any], where: str, key: str, checker: Checker) -> list[str]:
+    """The step's incoming connections, keeping only the string entries."""
+    connections = checker.get(raw, "incoming_connections", list, [], where, key)
+    for index, parent in enumerate(connections):
+        if not isinstance(parent, str):
+            checker.add(
+                f"{where}: incoming_connections[{index}] must be a step uuid (a string), "
+                f"got {json_type(parent)}.",
+                key,
+                "incoming_connections",
+            )
+    return [parent for parent in connections if isinstance(parent, str)]
+
+
+def _kernel(raw: dict[str, Any], where: str, key: str, checker: Checker) -> dict[str, Any]:
+    """The step's kernel object; its ``name`` and ``display_name`` must be strings."""
+    kernel = checker.get(raw, "kernel", dict, {}, where, key)
+    for name in ("name", "display_name"):
+        value = kernel.get(name)
+        if value is not None and not isinstance(value, str):
+            checker.add(
+                f'{where}: kernel "{name}" must be a string, got {json_type(value)}.',
+                key,
+                "kernel",
+            )
+    return kernel
+
+
+def _check_file_path(
+    step: Step, key: str, directory: Path, check_files: bool, checker: Checker
+) -> None:
+    """Step files must be relative, stay inside the pipeline directory and be supported."""
+    where = step.label
+    file_path = step.file_path
+    if Path(file_path).is_absolute():
+        checker.add(
+            f'{where}: file_path "{file_path}" is absolute; '
+            "use a path relative to the pipeline directory.",
+            key,
+            "file_path",
+        )
+        return
+    normalized = os.path.normpath(file_path)
+    if normalized == ".." or normalized.startswith(".." + os.sep):
+        checker.add(
+            f'{where}: file_path "{file_path}" leaves the pipeline directory {directory}.',
+            key,
+            "file_path",
+        )
+        return
+    try:
+        resolved = (directory / file_path).resolve()
+    except (OSError, RuntimeError, ValueError) as err:
+        checker.add(
+            f'{where}: file_path "{file_path}" cannot be resolved: {err}.', key, "file_path"
+        )
+        return
+    if not resolved.is_relative_to(directory):
+        checker.add(
+            f'{where}: file_path "{file_path}" resolves through a symlink to {resolved}, '
+            f"outside the pipeline directory {directory}.",
+            key,
+            "file_path",
+        )
+        return
+    if step_kind(file_path) is None:
+        checker.add(
+            f'{where}: file_path "{file_path}" has an unsupported file type; '
+            f"supported: {SUPPORTED_SUFFIXES}.",
+            key,
+            "file_path",
+        )
+    if check_files and not resolved.is_file():
+        problem = "is not a regular file" if resolved.exists() else "does not exist"
+        checker.add(f'{where}: file_path "{file_path}" {problem} in {directory}.', key, "file_path")
+
+
+def _check_uuids(steps: dict[str, Step], checker: Checker) -> None:
+    """Step uuids name files and containers: they must be plain ids (letters, digits,
+    ``.``, ``_``, ``-``), and two steps must not share one."""
+    first_key: dict[str, str] = {}
+    for key, step in steps.items():
+        if not _STEP_ID.fullmatch(step.uuid):
+            checker.add(
+                f'Step "{step.title}" (key "{key}") has uuid "{step.uuid}": a step uuid may '
+                "hold only letters, digits, '.', '_' and '-' (at most 128), like a UUID.",
+                key,
+                "uuid",
+            )
+        if step.uuid not in first_key:
+            first_key[step.uuid] = key
+            continue
+        other = steps[first_key[step.uuid]]
+        checker.add(
+            f'Steps "{other.title}" (key "{first_key[step.uuid]}") and "{step.title}" '
+            f'(key "{key}") have the same uuid "{step.uuid}": step uuids must be unique.',
+            key,
+            "uuid",
+        )
+
+
+def _check_connections(steps: dict[str, Step], checker: Checker) -> None:
+    """Connections must name steps of this pipeline and must not form cycles."""
+    key_of: dict[str, str] = {}
+    for key, step in steps.items():
+        key_of.setdefault(step.uuid, key)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(steps)
+    for key, step in steps.items():
+        for parent in step.incoming_connections:
+            if parent in key_of:
+                graph.add_edge(key_of[parent], key)
+            else:
+                checker.add(
+                    f'{step.label}: incoming connection "{parent}" is not a step of this pipeline.',
+                    key,
+                    "incoming_connections",
+                )
+    checker.issues += find_cycle_issues(graph, {key: step.title for key, step in steps.items()})
+
+
+def _settings(data: dict[str, Any], checker: Checker) -> dict[str, Any]:
+    """Pipeline settings; ``default_image``, when given, is an image name."""
+    settings = checker.get(data, "settings", dict, {}, "Pipeline")
+    checker.get(settings, "default_image", (str, type(None)), None, "Pipeline settings")
+    return settings
+
+
+def _env_variables(
+    data: dict[str, Any], where: str, step: str | None, checker: Checker
+) -> dict[str, str]:
+    """Pipeline or step environment variables: valid names with string values."""
+    env = checker.get(data, "env_variables", dict, {}, where, step)
+    for name, value in env.items():
+        if not (isinstance(name, str) and _ENV_NAME.fullmatch(name)):
+            checker.add(
+                f'{where}: env_variables name "{name}" is not a valid environment variable name '
+                "(letters, digits and _, not starting with a digit).",
+                step,
+                "env_variables",
+            )
+        if not isinstance(value, str):
+            checker.add(
+                f'{where}: env_variables "{name}" must be a string, got {json_type(value)}.',
+                step,
+                "env_variables",
+            )
+    return env
+
+
+def _raw_label(key: str, raw: dict[str, Any]) -> str:
+    """Label a step before its fields are validated."""
+    names = [raw.get("title"), raw.get("file_path"), "untitled"]
+    uuid = raw.get("uuid")
+    title = next(name for name in names if isinstance(name, str) and name)
+    return step_label(title, uuid if isinstance(uuid, str) else key)

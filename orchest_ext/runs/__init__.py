@@ -1,0 +1,15 @@
+"""The run engine: state, journal, scheduler, step specs, recovery, and the RunManager facade."""
+
+from .manager import RunManager
+from .spec import RunRequestError, StepFiles, step_files
+from .state import FAILURE_POLICIES, TERMINAL, RunState
+
+__all__ = [
+    "FAILURE_POLICIES",
+    "TERMINAL",
+    "RunManager",
+    "RunRequestError",
+    "RunState",
+    "StepFiles",
+    "step_files",
+]

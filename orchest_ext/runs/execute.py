@@ -1,0 +1,60 @@
+"""One step on its executor: run it (or follow it after a restart) within its time limit,
+and turn every way it can end into a ``StepResult``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from ..executors.base import Executor, StepResult, StepSpec
+from .state import ABORTED, FAILURE
+
+RESUME_GRACE = 1.0
+"""Seconds a resumed step gets at least, to report a result it reached while no server ran."""
+
+
+def time_left(started_time: str | None, step_timeout: float | None) -> float | None:
+    """What is left of ``step_timeout`` for a step started at ``started_time`` (ISO 8601)."""
+    if step_timeout is None or started_time is None:
+        return step_timeout
+    elapsed = (datetime.now(timezone.utc) - datetime.fromisoformat(started_time)).total_seconds()
+    return max(step_timeout - elapsed, min(step_timeout, RESUME_GRACE))
+
+
+async def execute_step(
+    executor: Executor,
+    spec: StepSpec,
+    *,
+    handle: dict[str, Any] | None,
+    timeout: float | None,
+    step_timeout: float | None,
+    on_handle: Callable[[dict[str, Any]], None],
+    log: logging.Logger,
+) -> StepResult:
+    """Run the step, or with ``handle`` follow the one a previous server started, for at most
+    ``timeout`` seconds (what is left of ``step_timeout``). Cancellation gives ABORTED."""
+    try:
+        return await asyncio.wait_for(_run_or_follow(executor, spec, handle, on_handle), timeout)
+    except asyncio.TimeoutError:
+        return StepResult(FAILURE, f"timed out after {step_timeout:g} s")
+    except asyncio.CancelledError:
+        return StepResult(ABORTED)
+    except Exception as err:
+        log.exception("Step %s of run %s crashed", spec.step_uuid, spec.run_id)
+        return StepResult(FAILURE, f"{type(err).__name__}: {err}")
+
+
+async def _run_or_follow(
+    executor: Executor,
+    spec: StepSpec,
+    handle: dict[str, Any] | None,
+    on_handle: Callable[[dict[str, Any]], None],
+) -> StepResult:
+    if handle is not None:
+        result = await executor.reattach(spec, handle)
+        if result is not None:
+            return result
+    return await executor.run(spec, on_handle)

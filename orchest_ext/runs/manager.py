@@ -1,0 +1,337 @@
+"""RunManager: the facade the handlers and the CLI call. It wires the pure run state, the
+journal, the scheduler and the executors together; each of those does one job."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid as uuidlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from traitlets import Float, Integer, Unicode, observe
+from traitlets.config import LoggingConfigurable
+
+from ..events import Emit
+from ..executors.base import Executor
+from ..pipeline import Pipeline, select_steps
+from ..store import Store
+from .execute import execute_step, time_left
+from .journal import Journal
+from .recovery import load_unfinished, running_steps, settle_unrebuildable
+from .scheduler import Scheduler
+from .spec import (
+    RunRequestError,
+    build_spec,
+    make_step_dirs,
+    resolve_parameter_overrides,
+    run_dir,
+)
+from .state import (
+    ABORTED,
+    FAILURE_POLICIES,
+    PENDING,
+    TERMINAL,
+    RunState,
+    StepState,
+    Transition,
+)
+
+
+@dataclass
+class _Active:
+    """A run this process drives."""
+
+    run: RunState
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    detached: bool = False
+    """Left to a later server process (shutdown with a recoverable backend)."""
+
+
+class RunManager(LoggingConfigurable):
+    """Owns every active run: dispatches ready steps, at most ``max_parallel`` at a time overall."""
+
+    max_parallel = Integer(1, min=1, help="Most steps running at once, across all runs.")
+    step_timeout = Float(
+        None, allow_none=True, help="Seconds a step may run before it fails (None: no limit)."
+    )
+    default_backend = Unicode("local", help="Backend of runs that do not name one.")
+
+    def __init__(
+        self, store: Store, executors: dict[str, Executor], emit: Emit, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.store = store
+        self.executors = executors
+        self.journal = Journal(store, emit, self.log)
+        self.scheduler = Scheduler(self.max_parallel, self._run_step, self._step_task_ended)
+        self._runs: dict[str, _Active] = {}
+        self._preparing: set[asyncio.Task[None]] = set()
+
+    @observe("max_parallel")
+    def _max_parallel_changed(self, change: dict[str, Any]) -> None:
+        if hasattr(self, "scheduler"):
+            self.scheduler.max_parallel = change["new"]
+            self.scheduler.pump()
+
+    # -- what the handlers call ---------------------------------------------------------------
+
+    async def submit(
+        self,
+        pipeline: Pipeline,
+        run_type: str = "full",
+        uuids: list[str] | tuple[str, ...] = (),
+        inclusive: bool = False,
+        env: dict[str, str] | None = None,
+        parameters: dict[str, Any] | None = None,
+        failure_policy: str = "continue",
+        write_back: bool = False,
+        backend: str | None = None,
+    ) -> RunState:
+        """Store a new run with every step PENDING and start it; returns at once."""
+        backend = backend or self.default_backend
+        executor = self._executor(backend)
+        if failure_policy not in FAILURE_POLICIES:
+            raise RunRequestError(
+                f"Unknown failure_policy {failure_policy!r}; "
+                f"use one of {', '.join(FAILURE_POLICIES)}."
+            )
+        graph = select_steps(pipeline, run_type, uuids, inclusive)
+        if not graph:
+            raise RunRequestError(
+                f"The {run_type!r} run of the selected steps has no steps to run"
+                + (
+                    " (set inclusive: true to run the selection itself)."
+                    if run_type == "incoming"
+                    else "."
+                )
+            )
+        parameters = resolve_parameter_overrides(pipeline, parameters or {})
+        await executor.check_available()
+        run_id = str(uuidlib.uuid4())
+        steps = {
+            uuid: StepState(
+                uuid=uuid,
+                title=pipeline.steps[uuid].title,
+                file_path=pipeline.steps[uuid].file_path,
+                position=position,
+                parents=[p for p in pipeline.steps[uuid].incoming_connections if p in graph],
+            )
+            for position, uuid in enumerate(graph)
+        }
+        run = RunState(
+            id=run_id,
+            pipeline=pipeline,
+            run_type=run_type,
+            uuids=list(uuids),
+            inclusive=inclusive,
+            backend=backend,
+            failure_policy=failure_policy,
+            parameters=parameters,
+            env=env or {},
+            write_back=write_back,
+            run_dir=run_dir(pipeline, run_id),
+            steps=steps,
+        )
+        await self.journal.insert(run)
+        self._runs[run_id] = _Active(run)
+        self._prepare(run)
+        self._apply(run, run.begin())
+        return run
+
+    async def get(self, run_id: str) -> dict[str, Any] | None:
+        """The run with its steps, from memory while active, else from the store."""
+        active = self._runs.get(run_id)
+        if active is not None:
+            return active.run.to_dict()
+        stored = await self.store.get_run(run_id)
+        return _public_run(stored) if stored else None
+
+    async def list(self, **filters: Any) -> tuple[list[dict[str, Any]], int]:
+        runs, total = await self.store.list_runs(**filters)
+        public = []
+        for stored in runs:
+            active = self._runs.get(stored["id"])
+            public.append(active.run.to_dict(with_steps=False) if active else _public_run(stored))
+        return public, total
+
+    async def latest_by_path(self, pipeline_paths: list[str]) -> dict[str, dict[str, Any]]:
+        """The newest run (without steps) of each pipeline file that has one, live state first."""
+        latest = await self.store.latest_runs(pipeline_paths)
+        return {
+            path: (
+                self._runs[stored["id"]].run.to_dict(with_steps=False)
+                if stored["id"] in self._runs
+                else _public_run(stored)
+            )
+            for path, stored in latest.items()
+        }
+
+    async def abort(self, run_id: str) -> dict[str, Any] | None:
+        """Abort a run (idempotent): running steps are killed, pending ones become ABORTED."""
+        active = self._runs.get(run_id)
+        if active is None:
+            return await self.get(run_id)
+        self._apply(active.run, active.run.stop("aborted by user", abort=True))
+        await active.done.wait()
+        return active.run.to_dict()
+
+    async def wait(self, run_id: str) -> RunState:
+        """Wait until the run is finished (its last events may still be on their way: see
+        ``flush``)."""
+        active = self._runs[run_id]
+        await active.done.wait()
+        return active.run
+
+    async def flush(self) -> None:
+        """Wait until every change so far is stored and its event emitted."""
+        await self.journal.drain()
+
+    # -- restart and shutdown -----------------------------------------------------------------
+
+    async def recover(self) -> None:
+        """Resume (recoverable backends) or fail the runs a previous server left unfinished."""
+        for item in await load_unfinished(self.store):
+            run_id = item.stored["id"]
+            try:
+                if item.run is None:
+                    raise RuntimeError(item.error)
+                executor = self.executors.get(item.run.backend)
+                if executor is not None and executor.recoverable:
+                    self._resume(item.run)
+                else:
+                    await self._fail_orphaned(item.run, executor)
+            except Exception as err:
+                self.log.exception("Could not recover run %s", run_id)
+                self._runs.pop(run_id, None)
+                reason = item.error or f"{type(err).__name__}: {err}"
+                self.journal.write(run_id, settle_unrebuildable(item.stored, reason))
+
+    async def shutdown(self) -> None:
+        """Stop driving runs. Runs of recoverable backends are detached: their steps keep
+        running and the next server process adopts them. Other runs are stopped (their steps
+        killed). Then every change is written and emitted."""
+        self.scheduler.max_parallel = 0
+        stopped: list[_Active] = []
+        for active in list(self._runs.values()):
+            executor = self.executors[active.run.backend]
+            if executor.recoverable:
+                active.detached = True
+            else:
+                stopped.append(active)
+                self._apply(active.run, active.run.stop("the server shut down"))
+        for executor in self.executors.values():
+            if executor.recoverable:
+                executor.detach()
+        tasks = []
+        for active in list(self._runs.values()):
+            if active.detached:
+                tasks.extend(self.scheduler.tasks(active.run))
+                for task in self.scheduler.tasks(active.run):
+                    task.cancel()
+        await asyncio.gather(*tasks, *self._preparing, return_exceptions=True)
+        for active in stopped:
+            await active.done.wait()
+        await self.journal.drain()
+
+    # -- driving steps ------------------------------------------------------------------------
+
+    def _executor(self, backend: str) -> Executor:
+        try:
+            return self.executors[backend]
+        except KeyError:
+            raise RunRequestError(
+                f"Unknown backend {backend!r}; available: {', '.join(sorted(self.executors))}."
+            ) from None
+
+    def _apply(self, run: RunState, transition: Transition) -> None:
+        """Record what a transition changed and act on it."""
+        self.journal.record(run, transition.changes)
+        if transition.cancel:
+            self.scheduler.cancel(run, transition.cancel)
+        if transition.ready:
+            self.scheduler.enqueue(run, transition.ready)
+        if transition.finished:
+            active = self._runs.pop(run.id, None)
+            if active is not None:
+                active.done.set()
+
+    async def _run_step(
+        self, run: RunState, uuid: str, handle: dict[str, Any] | None = None
+    ) -> None:
+        """Run (or, with ``handle``, follow) one step and record how it ended."""
+        step = run.steps[uuid]
+        active = self._runs.get(run.id)
+        if active is None:
+            return
+        if handle is None:
+            if step.status != PENDING or run.status in TERMINAL:
+                return
+            self._apply(run, run.start_step(uuid))
+            timeout = self.step_timeout
+        else:
+            timeout = time_left(step.started_time, self.step_timeout)
+        result = await execute_step(
+            self.executors[run.backend],
+            build_spec(run, step),
+            handle=handle,
+            timeout=timeout,
+            step_timeout=self.step_timeout,
+            on_handle=lambda h: self._apply(run, run.record_handle(uuid, h)),
+            log=self.log,
+        )
+        if active.detached:
+            return
+        message = (run.message or "aborted") if result.status == ABORTED else result.message
+        self._apply(run, run.finish_step(uuid, result.status, message))
+        self.scheduler.release(run, uuid)
+
+    def _step_task_ended(self, run: RunState, uuid: str) -> None:
+        """A task cancelled before it ever ran still ends its step."""
+        active = self._runs.get(run.id)
+        if active is not None and not active.detached and run.steps[uuid].status not in TERMINAL:
+            self._apply(run, run.finish_step(uuid, ABORTED, run.message or "aborted"))
+
+    def _prepare(self, run: RunState) -> None:
+        """Create the step directories on a thread; a failure is logged (executors still make
+        sure their step's directory exists, and fail the step if they cannot)."""
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(make_step_dirs, run))
+        self._preparing.add(task)
+
+        def prepared(task: asyncio.Task[None]) -> None:
+            self._preparing.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                self.log.error(
+                    "Could not create the step directories of run %s in %s: %s",
+                    run.id,
+                    run.run_dir,
+                    task.exception(),
+                )
+
+        task.add_done_callback(prepared)
+
+    def _resume(self, run: RunState) -> None:
+        """Follow the steps still running in the backend and continue the DAG."""
+        self.log.info("Resuming run %s after a server restart", run.id)
+        self._runs[run.id] = _Active(run)
+        for step in running_steps(run):
+            self.scheduler.follow(run, step.uuid, self._run_step(run, step.uuid, step.handle or {}))
+        self._apply(run, run.begin())
+
+    async def _fail_orphaned(self, run: RunState, executor: Executor | None) -> None:
+        """Fail a run of a dead server and kill what its steps left running."""
+        for step in running_steps(run):
+            if step.handle and executor is not None:
+                await executor.cleanup_orphan(step.handle)
+        self._runs[run.id] = _Active(run)
+        self._apply(run, run.settle_orphaned())
+
+
+def _public_run(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored run row as the API shows it."""
+    run = {k: v for k, v in stored.items() if k not in ("pipeline_json",)}
+    if "steps" in run:
+        run["steps"] = [
+            {k: v for k, v in step.items() if k not in ("run_id", "position", "handle")}
+            for step in run["steps"]
+        ]
+    return run

@@ -1,0 +1,129 @@
+"""StepSpec building: where a step's files go, its parameters and its environment."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..executors.base import StepSpec
+from ..executors.results import PARAMETERS_FILE, PARAMETERS_FILE_VARIABLE
+from ..pipeline import Pipeline
+from .state import RunState, StepState
+
+RUNS_SUBDIR = Path(".orchest") / "runs"
+PIPELINE_PARAMETERS = "pipeline_parameters"
+PARAMETERS_ENV_LIMIT = 32 * 1024
+"""Parameters whose JSON is longer than this reach the step only through the parameters
+file (``PARAMETERS_FILE_VARIABLE``, written by the executor): Linux refuses a process an
+environment string over 128 KiB."""
+
+
+class RunRequestError(ValueError):
+    """A run request that cannot be honoured as asked (maps to a 4xx)."""
+
+
+@dataclass(frozen=True)
+class StepFiles:
+    """Where a step's log and executed notebook live inside its run directory."""
+
+    step_dir: Path
+    log_path: Path
+    notebook_path: Path
+
+
+def step_files(run_dir: Path | str, step_uuid: str, file_path: str) -> StepFiles:
+    step_dir = Path(run_dir) / "steps" / step_uuid
+    return StepFiles(step_dir, step_dir / "step.log", step_dir / Path(file_path).name)
+
+
+def run_dir(pipeline: Pipeline, run_id: str) -> Path:
+    return pipeline.directory / RUNS_SUBDIR / run_id
+
+
+def resolve_parameter_overrides(
+    pipeline: Pipeline, overrides: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Orchest's run parameters: ``pipeline_parameters`` and step uuids (or unique titles)
+    mapped to parameter objects; returned keyed by step uuid."""
+    by_title: dict[str, list[str]] = {}
+    for uuid, step in pipeline.steps.items():
+        by_title.setdefault(step.title, []).append(uuid)
+    resolved: dict[str, dict[str, Any]] = {}
+    unknown = []
+    for key, values in overrides.items():
+        if not isinstance(values, dict):
+            raise RunRequestError(f"parameters[{key!r}] must be an object of parameter values.")
+        if key == PIPELINE_PARAMETERS or key in pipeline.steps:
+            resolved[key] = values
+        elif len(by_title.get(key, [])) == 1:
+            resolved[by_title[key][0]] = values
+        else:
+            unknown.append(key)
+    if unknown:
+        raise RunRequestError(
+            f"parameters name no step of the pipeline: {', '.join(map(repr, unknown))}; "
+            f"use step uuids, unique step titles or {PIPELINE_PARAMETERS!r}."
+        )
+    return resolved
+
+
+def build_spec(run: RunState, step: StepState) -> StepSpec:
+    """Everything an executor needs to run ``step`` of ``run``."""
+    pipeline = run.pipeline
+    model = pipeline.steps[step.uuid]
+    files = step_files(run.run_dir, step.uuid, model.file_path)
+    step_parameters = {**model.parameters, **run.parameters.get(step.uuid, {})}
+    pipeline_parameters = {**pipeline.parameters, **run.parameters.get(PIPELINE_PARAMETERS, {})}
+    parents = [
+        {"uuid": parent, "in_run": parent in run.steps} for parent in model.incoming_connections
+    ]
+    internal = {
+        "ORCHEST_RUN_UUID": run.id,
+        "ORCHEST_STEP_UUID": step.uuid,
+        "ORCHEST_PIPELINE_UUID": pipeline.uuid,
+        "ORCHEST_PIPELINE_PATH": str(pipeline.path) if pipeline.path else "",
+        "ORCHEST_PIPELINE_DIR": str(pipeline.directory),
+        "ORCHEST_RUN_DIR": str(run.run_dir),
+        "ORCHEST_STEP_DIR": str(files.step_dir),
+        "ORCHEST_STEP_PARENTS": json.dumps(parents),
+    }
+    for name, values in (
+        ("ORCHEST_STEP_PARAMETERS", step_parameters),
+        ("ORCHEST_PIPELINE_PARAMETERS", pipeline_parameters),
+    ):
+        encoded = json.dumps(values)
+        if len(encoded) <= PARAMETERS_ENV_LIMIT:
+            internal[name] = encoded
+        else:
+            internal[PARAMETERS_FILE_VARIABLE] = str(files.step_dir / PARAMETERS_FILE)
+    return StepSpec(
+        run_id=run.id,
+        step_uuid=step.uuid,
+        pipeline_uuid=pipeline.uuid,
+        title=step.title,
+        file_path=model.file_path,
+        kind=model.kind,
+        pipeline_dir=pipeline.directory,
+        pipeline_path=pipeline.path,
+        step_dir=files.step_dir,
+        log_path=files.log_path,
+        output_notebook_path=files.notebook_path,
+        env={**pipeline.env_variables, **model.env_variables, **run.env, **internal},
+        parameters=step_parameters,
+        pipeline_parameters=pipeline_parameters,
+        kernel_name=(model.kernel or {}).get("name"),
+        image=model.image,
+        pipeline_image=pipeline.default_image,
+        environment=model.environment,
+        write_back=run.write_back,
+    )
+
+
+def make_step_dirs(run: RunState) -> None:
+    """Create every step directory of ``run``, in the order the steps will run (blocking)."""
+    for step in run.steps.values():
+        step_files(run.run_dir, step.uuid, step.file_path).step_dir.mkdir(
+            parents=True, exist_ok=True
+        )

@@ -1,0 +1,603 @@
+"""PipelineSessionManager: interactive pipeline sessions, one per pipeline; the launch/stop
+state machine, with one lock per pipeline.
+
+A session is a docker network, an Enterprise Gateway (EG) container and a jupyter-server
+container that runs every kernel through that EG (``--gateway-url``). EG starts each
+kernel in a container of its own with ``orchest_ext.kernel_launcher``, which mounts the
+pipeline directory at the path the jupyter-server sees. Every container and the
+network carry the session's labels, so stopping and restart reconciliation find them
+in the engine: docker is the only record of a session besides this process's memory.
+Every way a launch or a stop can end leaves the session FAILED or removed.
+
+EG gets the docker socket, which is root-equivalent access to the host: its port is
+published on 127.0.0.1 only (or not at all) and requires a generated token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import hashlib
+import json
+import os
+import secrets
+import shutil
+from collections import defaultdict
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from aiodocker.containers import DockerContainer
+from jupyter_core.paths import jupyter_data_dir
+from traitlets import Bool, Dict, Enum, Float, Integer, TraitError, Unicode, default, validate
+from traitlets.config import LoggingConfigurable
+
+from ..docker_engine import (
+    BUILD_HINT,
+    ENGINE_ERRORS,
+    PROJECT,
+    PROJECT_LABEL,
+    DockerEngine,
+    engine_error_reason,
+    parse_memory,
+)
+from ..events import LAUNCH_STATUS, Emit
+from ..executors.base import ExecutorUnavailable
+from .readiness import container_url, probes, raise_if_exited, wait_ready
+from .reconcile import adoptable, group_by_session, reconcile_all
+from .session import (
+    EG,
+    FAILED,
+    LAUNCHING,
+    RUNNING,
+    SERVER,
+    STOPPED,
+    STOPPING,
+    LaunchFailed,
+    Session,
+    SessionExists,
+    now,
+    session_network,
+)
+from .specs import (
+    EG_DOCKER_SOCKET,
+    ROLE_LABEL,
+    SCOPE_LABEL,
+    SESSION_LABEL,
+    SpecSettings,
+    eg_config,
+    network_config,
+    server_config,
+    session_kernelspec,
+)
+
+SHIPPED_KERNELSPECS = Path(__file__).parent.parent / "kernelspecs"
+"""The kernelspecs in an installed wheel; a source checkout has them beside the package."""
+if not SHIPPED_KERNELSPECS.is_dir():
+    SHIPPED_KERNELSPECS = Path(__file__).parent.parent.parent / "kernelspecs"
+LOG_TAIL_LINES = 40
+NEEDS_ENGINE = "Sessions need a running Docker engine."
+
+
+def default_scope(root_dir: str | Path) -> str:
+    """The default scope of a server: a short hash of its resolved root dir."""
+    return hashlib.sha256(str(Path(root_dir).resolve()).encode()).hexdigest()[:12]
+
+
+class PipelineSessionManager(LoggingConfigurable):
+    """Launches, tracks, stops and adopts the pipeline sessions of this server.
+
+    Not called SessionManager: jupyter_server has a configurable of that name, and
+    traitlets config sections (``c.SessionManager``) go by class name.
+    """
+
+    docker_url = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Docker engine URL of the sessions (unix:///var/run/docker.sock, "
+        "tcp://host:2375). None uses the shared DockerEngine (DockerEngine.docker_url).",
+    )
+    docker_socket = Unicode(
+        EG_DOCKER_SOCKET,
+        config=True,
+        help="Docker socket on the host that is mounted into each session's Enterprise "
+        "Gateway, which starts kernel containers through it. This gives EG root-equivalent "
+        "access to the host; EG is therefore never published beyond 127.0.0.1.",
+    )
+    eg_image = Unicode(
+        "orchest-ext/eg:latest",
+        config=True,
+        help="Enterprise Gateway image (built by `jupyter orchest images build`).",
+    )
+    server_image = Unicode(
+        "orchest-ext/server:latest",
+        config=True,
+        help="jupyter-server image of sessions (built by `jupyter orchest images build`).",
+    )
+    kernel_image = Unicode(
+        "orchest-ext/kernel:latest",
+        config=True,
+        help="Image of session kernels; replaces image_name in every session kernelspec.",
+    )
+    kernelspecs_dir = Unicode(
+        str(SHIPPED_KERNELSPECS),
+        config=True,
+        help="Directory of the kernelspecs EG offers (one subdirectory per kernel, using "
+        "DockerProcessProxy and orchest_ext.kernel_launcher). Only these kernels are allowed.",
+    )
+    network = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Docker network shared by all sessions (created if missing, never removed). "
+        "None gives each session a network of its own, removed with the session.",
+    )
+    mount_path = Unicode(
+        "",
+        config=True,
+        help="Path of the pipeline directory inside the session's jupyter-server and kernel "
+        "containers ('': the same path as on the host, as for docker steps).",
+    )
+    publish = Enum(
+        ["loopback", "none"],
+        default_value="loopback",
+        config=True,
+        help="'loopback' publishes the jupyter-server and EG ports on 127.0.0.1 (random "
+        "ports); 'none' publishes nothing: they are reachable only through the session "
+        "network (on Linux, also from the host at the containers' IP addresses).",
+    )
+    readiness_timeout = Float(
+        60.0,
+        config=True,
+        help="Seconds a launch may take until EG and the jupyter-server answer; then FAILED.",
+    )
+    kernel_launch_timeout = Float(
+        60.0, config=True, help="Seconds EG waits for a kernel container to connect back."
+    )
+    stop_timeout = Float(
+        5.0,
+        config=True,
+        help="Seconds EG and the jupyter-server get to shut down (and their kernels) "
+        "before they are killed.",
+    )
+    eg_env = Dict(
+        value_trait=Unicode(),
+        config=True,
+        help="Extra environment of the EG containers (EG_* settings), applied last.",
+    )
+    kernel_cpu_limit = Float(
+        None, allow_none=True, config=True, help="CPU cores a kernel container may use (None: all)."
+    )
+    kernel_memory_limit = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Memory limit of a kernel container, e.g. '512m' or '2g' (None: unlimited).",
+    )
+    run_as_uid = Integer(
+        None,
+        allow_none=True,
+        config=True,
+        help="uid of the session's jupyter-server and kernels, so files they write in the "
+        "pipeline directory belong to it (None: this server's uid). When it is 0, the "
+        "session's EG is told to allow root kernels, which EG refuses by default.",
+    )
+    run_as_gid = Integer(
+        None, allow_none=True, config=True, help="gid to go with run_as_uid (None: this server's)."
+    )
+    kernel_username = Unicode(
+        config=True, help="KERNEL_USERNAME of session kernels (default: this server's user name)."
+    )
+    keep_sessions = Bool(
+        False,
+        config=True,
+        help="Leave running sessions alone when the server stops; the next start adopts them.",
+    )
+    state_dir = Unicode(
+        config=True,
+        help="Directory of per-session files (the kernelspecs mounted into EG), in a "
+        "subdirectory per scope; default: <jupyter data dir>/orchest_ext/sessions.",
+    )
+    scope = Unicode(
+        config=True,
+        help="Label value that marks the sessions of this server, so servers that share a "
+        "Docker engine leave each other's sessions alone (default: a hash of the root dir).",
+    )
+    connect_timeout = Float(
+        None,
+        allow_none=True,
+        config=True,
+        help="Seconds to wait for the Docker engine to answer a health check (None: "
+        "DockerEngine.connect_timeout).",
+    )
+
+    @default("kernel_username")
+    def _default_kernel_username(self) -> str:
+        return getpass.getuser()
+
+    @default("state_dir")
+    def _default_state_dir(self) -> str:
+        return str(Path(jupyter_data_dir()) / "orchest_ext" / "sessions")
+
+    @default("scope")
+    def _default_scope(self) -> str:
+        return default_scope(self.root_dir)
+
+    @validate("kernel_memory_limit")
+    def _valid_memory(self, proposal: dict[str, Any]) -> str | None:
+        value = proposal["value"]
+        if value is not None:
+            try:
+                parse_memory(value)
+            except ValueError:
+                raise TraitError(
+                    f"PipelineSessionManager.kernel_memory_limit: {value!r} is not a size "
+                    "like '512m' or '2g'."
+                ) from None
+        return value
+
+    @validate("kernel_cpu_limit")
+    def _valid_cpus(self, proposal: dict[str, Any]) -> float | None:
+        value = proposal["value"]
+        if value is not None and value <= 0:
+            raise TraitError(f"PipelineSessionManager.kernel_cpu_limit must be positive: {value}.")
+        return value
+
+    @validate("mount_path")
+    def _valid_mount_path(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"]
+        if value and not value.startswith("/"):
+            raise TraitError(f"PipelineSessionManager.mount_path must be absolute, not {value!r}.")
+        return value
+
+    def __init__(
+        self,
+        root_dir: str | Path,
+        emit: Emit | None = None,
+        engine: DockerEngine | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.root_dir = Path(root_dir).resolve()
+        super().__init__(**kwargs)
+        if engine is None or self.docker_url or self.connect_timeout is not None:
+            overrides: dict[str, Any] = {"docker_url": self.docker_url} if self.docker_url else {}
+            if self.connect_timeout is not None:
+                overrides["connect_timeout"] = self.connect_timeout
+            engine = DockerEngine(parent=self, log=self.log, **overrides)
+        self.engine = engine
+        self._emit = emit or (lambda schema_id, data: None)
+        self._sessions: dict[str, Session] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def check_available(self) -> None:
+        """Raise ``ExecutorUnavailable`` when the Docker engine does not answer."""
+        await self.engine.check_available(NEEDS_ENGINE)
+
+    async def close(self) -> None:
+        await self.engine.close()
+
+    # -- public API --------------------------------------------------------------------------
+
+    def list(self) -> list[dict[str, Any]]:
+        return [session.to_dict() for session in self._sessions.values()]
+
+    def get(self, pipeline_uuid: str) -> dict[str, Any] | None:
+        session = self._sessions.get(pipeline_uuid)
+        return None if session is None else session.to_dict()
+
+    async def launch(self, pipeline_uuid: str, host_dir: Path, pipeline_dir: str) -> dict[str, Any]:
+        """Start launching a session in the background; return it (LAUNCHING)."""
+        async with self._locks[pipeline_uuid]:
+            self._check_free(pipeline_uuid)
+            await self.check_available()
+            session_id = secrets.token_hex(6)
+            session = Session(
+                pipeline_uuid=pipeline_uuid,
+                session_id=session_id,
+                pipeline_dir=pipeline_dir,
+                host_dir=host_dir,
+                mount_path=self.mount_path or str(host_dir),
+                network=self.network or session_network(session_id),
+            )
+            self._sessions[pipeline_uuid] = session
+            self._changed(session)
+            session.task = self._spawn(self._launch(session))
+            return session.to_dict()
+
+    async def stop(self, pipeline_uuid: str) -> dict[str, Any] | None:
+        """Start stopping a session (idempotent); None if there is no such session."""
+        async with self._locks[pipeline_uuid]:
+            session = self._sessions.get(pipeline_uuid)
+            if session is None or session.status == STOPPING:
+                return None if session is None else session.to_dict()
+            if session.status != FAILED:
+                await self.check_available()
+            launching, session.task = session.task, None
+            self._set_status(session, STOPPING)
+            session.task = self._spawn(self._stop(session, launching))
+            return session.to_dict()
+
+    async def shutdown(self) -> None:
+        """Stop every session (keep running ones if ``keep_sessions``) and close the client."""
+        for session in list(self._sessions.values()):
+            if self.keep_sessions and session.status == RUNNING:
+                continue
+            try:
+                await self.stop(session.pipeline_uuid)
+            except ExecutorUnavailable as err:
+                self.log.warning("Cannot stop session %s: %s", session.session_id, err)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.close()
+
+    def _check_free(self, pipeline_uuid: str) -> None:
+        existing = self._sessions.get(pipeline_uuid)
+        if existing is not None and existing.status != FAILED:
+            raise SessionExists(
+                f"Pipeline {pipeline_uuid!r} already has a session ({existing.status}); "
+                "stop it first with DELETE."
+            )
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- status ------------------------------------------------------------------------------
+
+    def _set_status(self, session: Session, status: str) -> None:
+        session.status = status
+        self._changed(session)
+
+    def _changed(self, session: Session) -> None:
+        self.log.info(
+            "Session %s of pipeline %s: %s%s",
+            session.session_id,
+            session.pipeline_uuid,
+            session.status,
+            f" ({session.reason})" if session.reason else "",
+        )
+        self._emit(LAUNCH_STATUS, session.event())
+
+    # -- launching ---------------------------------------------------------------------------
+
+    def _settings(self) -> SpecSettings:
+        uid = os.getuid() if self.run_as_uid is None else self.run_as_uid
+        gid = os.getgid() if self.run_as_gid is None else self.run_as_gid
+        return SpecSettings(
+            scope=self.scope,
+            eg_image=self.eg_image,
+            server_image=self.server_image,
+            kernel_image=self.kernel_image,
+            docker_socket=self.docker_socket,
+            publish=self.publish,
+            kernel_launch_timeout=self.kernel_launch_timeout,
+            kernel_username=self.kernel_username,
+            uid=uid,
+            gid=gid,
+            eg_env=dict(self.eg_env),
+            kernel_cpu_limit=self.kernel_cpu_limit,
+            kernel_memory_limit=self.kernel_memory_limit,
+        )
+
+    async def _launch(self, session: Session) -> None:
+        """Create and start everything and wait until ready; FAILED (cleaned up) otherwise.
+
+        A stop does not cancel a launch: the launch completes its docker calls, so nothing
+        is created behind the teardown's back, and then gives way (status not LAUNCHING).
+        """
+        try:
+            containers = await self._create(session)
+            await self._wait_ready(session, containers)
+        except LaunchFailed as failure:
+            await self._fail(session, failure)
+            return
+        except ENGINE_ERRORS as err:
+            reason = engine_error_reason(err)
+            await self._fail(session, LaunchFailed(f"Docker engine error: {reason}"))
+            return
+        except asyncio.CancelledError:
+            await self._fail(session, LaunchFailed("The server stopped during the launch."))
+            raise
+        except Exception as err:
+            self.log.exception("Launching session %s failed", session.session_id)
+            await self._fail(session, LaunchFailed(f"{type(err).__name__}: {err}"))
+            return
+        if session.status == LAUNCHING:
+            session.started_time = now()
+            self._set_status(session, RUNNING)
+
+    async def _create(self, session: Session) -> dict[str, DockerContainer]:
+        """The session's network, kernelspecs, EG and server containers (started)."""
+        settings = self._settings()
+        await self._check_images()
+        kernel_names = await asyncio.to_thread(self._write_kernelspecs, settings, session)
+        try:
+            await self.engine.client().networks.create(
+                network_config(settings, session, shared=bool(self.network))
+            )
+        except ENGINE_ERRORS as err:
+            if getattr(err, "status", None) != 409 or not self.network:
+                raise
+        kernels_dir = str(self._session_dir(session.session_id) / "kernels")
+        eg, server = await self._start_containers(
+            (
+                session.container_name(EG),
+                eg_config(settings, session, kernel_names, kernels_dir),
+            ),
+            (session.container_name(SERVER), server_config(settings, session)),
+        )
+        return {EG: eg, SERVER: server}
+
+    async def _check_images(self) -> None:
+        images = [self.eg_image, self.server_image, self.kernel_image]
+        found = await asyncio.gather(*(self.engine.image_exists(image) for image in images))
+        missing = [image for image, exists in zip(images, found, strict=True) if not exists]
+        if missing:
+            raise LaunchFailed(
+                f"Docker image(s) not found: {', '.join(missing)}; {BUILD_HINT} "
+                "(or configure PipelineSessionManager.eg_image/server_image/kernel_image)."
+            )
+
+    def _session_dir(self, session_id: str) -> Path:
+        return Path(self.state_dir) / self.scope / session_id
+
+    def _write_kernelspecs(self, settings: SpecSettings, session: Session) -> list[str]:
+        """Render the session's kernelspecs into its state dir; return the kernel names
+        (blocking)."""
+        source = Path(self.kernelspecs_dir)
+        target = self._session_dir(session.session_id) / "kernels"
+        found = sorted(path.parent for path in source.glob("*/kernel.json"))
+        if not found:
+            raise LaunchFailed(f"No kernelspecs (*/kernel.json) in {source}.")
+        for spec_dir in found:
+            shutil.copytree(spec_dir, target / spec_dir.name, dirs_exist_ok=True)
+            spec = json.loads((spec_dir / "kernel.json").read_text())
+            rendered = session_kernelspec(settings, session, spec)
+            (target / spec_dir.name / "kernel.json").write_text(json.dumps(rendered, indent=2))
+        target.chmod(0o755)
+        return [spec_dir.name for spec_dir in found]
+
+    async def _start_containers(self, *named: tuple[str, dict[str, Any]]) -> list[DockerContainer]:
+        """Create and start the containers concurrently; raise the first error after all end."""
+        results = await asyncio.gather(
+            *(self._start_container(name, config) for name, config in named),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return list(results)
+
+    async def _start_container(self, name: str, config: dict[str, Any]) -> DockerContainer:
+        container = await self.engine.client().containers.create(config, name=name)
+        await container.start()
+        return container
+
+    async def _wait_ready(self, session: Session, containers: dict[str, DockerContainer]) -> None:
+        """Poll EG and the jupyter-server until both answer, a container exits or time is up."""
+
+        async def inspect() -> dict[str, dict[str, Any]]:
+            shown = await asyncio.gather(*(c.show() for c in containers.values()))
+            return dict(zip(containers, shown, strict=True))
+
+        infos = await inspect()
+        raise_if_exited(infos)
+        session.gateway_url = container_url(infos[EG], self.publish, session.network)
+        session.server_url = container_url(infos[SERVER], self.publish, session.network)
+        await wait_ready(
+            probes(
+                session.gateway_url,
+                session.gateway_token,
+                session.server_url,
+                session.server_token,
+            ),
+            inspect,
+            self.readiness_timeout,
+            lambda: session.status == LAUNCHING,
+        )
+
+    async def _fail(self, session: Session, failure: LaunchFailed) -> None:
+        """Record the failure (with the failing container's log tail) and clean up; the
+        session ends FAILED whatever the clean-up raises."""
+        if session.status != LAUNCHING:
+            return
+        session.reason = failure.reason
+        try:
+            if failure.role:
+                session.failed_container = session.container_name(failure.role)
+                session.log_tail = await self._log_tail(session.failed_container)
+            await self._teardown(session.session_id)
+        except Exception as err:
+            self.log.error(
+                "Cleaning up session %s failed: %s", session.session_id, engine_error_reason(err)
+            )
+        finally:
+            self._set_status(session, FAILED)
+
+    async def _log_tail(self, name: str) -> str | None:
+        try:
+            lines = (
+                await self.engine.client()
+                .containers.container(name)
+                .log(stdout=True, stderr=True, tail=LOG_TAIL_LINES)
+            )
+        except ENGINE_ERRORS:
+            return None
+        return "".join(lines).strip() or None
+
+    # -- stopping ----------------------------------------------------------------------------
+
+    async def _stop(self, session: Session, launching: asyncio.Task[None] | None) -> None:
+        """Let a launch in progress give way, remove everything of the session, forget it
+        (whatever the teardown raises)."""
+        try:
+            if launching is not None:
+                await asyncio.gather(launching, return_exceptions=True)
+            await self._teardown(session.session_id)
+        except Exception as err:
+            self.log.error(
+                "Stopping session %s failed: %s", session.session_id, engine_error_reason(err)
+            )
+        finally:
+            if self._sessions.get(session.pipeline_uuid) is session:
+                del self._sessions[session.pipeline_uuid]
+            session.reason = None
+            self._set_status(session, STOPPED)
+
+    async def _teardown(self, session_id: str) -> None:
+        """Stop EG and the server (which shut their kernels down), then remove every
+        container with the session's label (kernels of a dead EG too) and its network."""
+        containers = await self._session_containers(session_id)
+        await asyncio.gather(
+            *(
+                self.engine.stop_container(c.id, self.stop_timeout)
+                for c in containers
+                if c["Labels"].get(ROLE_LABEL) in (EG, SERVER)
+            )
+        )
+        remaining = await self._session_containers(session_id)
+        await asyncio.gather(*(self.engine.remove_container(c.id) for c in remaining))
+        await self.engine.remove_network(session_network(session_id))
+        await asyncio.to_thread(shutil.rmtree, self._session_dir(session_id), True)
+
+    async def _session_containers(self, session_id: str) -> list[DockerContainer]:
+        labels = [f"{PROJECT_LABEL}={PROJECT}", f"{SESSION_LABEL}={session_id}"]
+        return await self.engine.client().containers.list(all=True, filters={"label": labels})
+
+    # -- restart reconciliation --------------------------------------------------------------
+
+    async def reconcile(self) -> None:
+        """Adopt the complete, healthy sessions of this scope; remove everything else. All
+        sessions are probed at once."""
+        labels = [f"{PROJECT_LABEL}={PROJECT}", f"{SCOPE_LABEL}={self.scope}", SESSION_LABEL]
+        try:
+            client = self.engine.client()
+            containers, networks = await asyncio.gather(
+                client.containers.list(all=True, filters={"label": labels}),
+                client.networks.list(filters={"label": labels}),
+            )
+        except (*ENGINE_ERRORS, ExecutorUnavailable) as err:
+            self.log.info("No sessions to adopt: Docker engine unavailable (%s)", err)
+            return
+        await reconcile_all(group_by_session(containers, networks), self._reconcile_one, self.log)
+        await asyncio.to_thread(self._remove_stale_state)
+
+    async def _reconcile_one(self, session_id: str, group: list[DockerContainer]) -> None:
+        session = await adoptable(session_id, group, self.publish)
+        if session is not None and session.pipeline_uuid not in self._sessions:
+            self._sessions[session.pipeline_uuid] = session
+            self._set_status(session, RUNNING)
+            return
+        self.log.info("Removing the leftovers of session %s", session_id)
+        await self._teardown(session_id)
+
+    def _remove_stale_state(self) -> None:
+        """Delete the state dirs of this scope's sessions that this server does not know."""
+        root = Path(self.state_dir) / self.scope
+        known = {session.session_id for session in self._sessions.values()}
+        for path in root.glob("*") if root.is_dir() else []:
+            if path.is_dir() and path.name not in known:
+                shutil.rmtree(path, ignore_errors=True)

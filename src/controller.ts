@@ -421,7 +421,12 @@ export class PipelineController {
       const { runs } = await this.api.listRuns(this.host.path());
       this.update({ runs });
       const newest = runs[0];
-      if (follow && newest && newest.id !== this._state.run?.id) {
+      const activeNewer = newest !== undefined && !TERMINAL.has(newest.status);
+      if (
+        (follow || activeNewer) &&
+        newest &&
+        newest.id !== this._state.run?.id
+      ) {
         this.tracker.show(await this.api.getRun(newest.id));
       }
     });
@@ -508,10 +513,11 @@ export class PipelineController {
       return;
     }
     const known = this._state.runs.some(run => run.id === event.run_id);
+    const startingRun = !event.step_uuid && !TERMINAL.has(event.status);
     if (
       outcome === 'other-run' &&
       event.pipeline_uuid === this._state.pipelineUuid &&
-      !known
+      (!known || startingRun)
     ) {
       this.scheduleRunsRefresh(true);
     }

@@ -161,9 +161,10 @@ def test_undo_restores_the_file_byte_for_byte(page: Page, lab: ServerProcess, la
     assert path.read_bytes() == original
 
     page.click('[data-command="orchest:redo"]')
-    page.wait_for_selector(f'[data-step-uuid="{uuids["Drop"]}"]')
-    page.click('[data-command="orchest:redo"]')
     page.wait_for_selector(f'[data-step-uuid="{uuids["Drop"]}"]', state="detached")
+    page.click('[data-command="orchest:redo"]')
+    page.wait_for_selector('[data-command="orchest:redo"][disabled]')
+    assert page.locator(f'[data-step-uuid="{uuids["Drop"]}"]').count() == 0
 
 
 def test_unknown_fields_survive_an_edit(page: Page, lab: ServerProcess, lab_root):

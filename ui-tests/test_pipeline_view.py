@@ -267,7 +267,14 @@ def test_executed_notebook_opens_read_only(page: Page, lab: ServerProcess, lab_r
     uuids = quickstart_uuids(lab_root)
     source = (lab_root / "quickstart" / "report.ipynb").read_text()
     open_in_lab(page, lab, QUICKSTART)
+    page.wait_for_selector("[data-step-uuid]")
+    before = page.locator(".jp-orchest-view").get_attribute("data-run-id")
     page.click('[data-command="orchest:run-all"]')
+    page.wait_for_function(
+        "before => { const id = document.querySelector('.jp-orchest-view').dataset.runId;"
+        " return id && id !== before; }",
+        arg=before,
+    )
     wait_for_statuses(page, dict.fromkeys(uuids.values(), "SUCCESS"))
     node(page, uuids["Report"]).click()
     page.click('[data-action="open-notebook"]')

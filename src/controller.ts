@@ -174,6 +174,14 @@ export class PipelineController {
     }
   }
 
+  /** The file was renamed or moved: validate it where it is now and show its runs. */
+  async pathChanged(): Promise<void> {
+    const graph = this._state.graph;
+    if (graph) {
+      await Promise.all([this.validate(graph), this.refreshRuns(true)]);
+    }
+  }
+
   setSelection(uuids: string[]): void {
     const same =
       uuids.length === this._state.selected.length &&
@@ -591,7 +599,11 @@ export class PipelineController {
       await action();
     } catch (err) {
       if (err instanceof ApiError && err.issues.length) {
-        this.update({ error: err.message, issues: err.issues });
+        const count = err.issues.length;
+        this.update({
+          error: `The pipeline has ${count} issue${count === 1 ? '' : 's'}; see the list below.`,
+          issues: err.issues
+        });
       } else {
         this.update({ error: (err as Error).message });
       }

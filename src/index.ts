@@ -55,10 +55,14 @@ const STEP_FILE = /\.(ipynb|py|sh|r)$/i;
 async function freeName(
   app: JupyterFrontEnd,
   directory: string,
-  stem: string
+  stem: string,
+  extension = '.orchest'
 ): Promise<string> {
   for (let i = 0; ; i++) {
-    const path = PathExt.join(directory, `${stem}${i ? `-${i}` : ''}.orchest`);
+    const path = PathExt.join(
+      directory,
+      `${stem}${i ? `-${i}` : ''}${extension}`
+    );
     try {
       await app.serviceManager.contents.get(path, { content: false });
     } catch {
@@ -123,10 +127,12 @@ function stepActions(
         const step = run.steps?.find(s => s.uuid === stepUuid);
         const title = step?.title ?? stepUuid;
         if (asCopy) {
-          const stem = title.replace(/[^\w.-]+/g, '_');
-          const path = PathExt.join(
+          const stem = title.replace(/[^\w.-]+/g, '_').slice(0, 80);
+          const path = await freeName(
+            app,
             directory(),
-            `${stem}.run-${runId.slice(0, 8)}.ipynb`
+            `${stem}.run-${runId.slice(0, 8)}`,
+            '.ipynb'
           );
           await app.serviceManager.contents.save(path, {
             type: 'notebook',
@@ -203,7 +209,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         name: FACTORY,
         label: 'Pipeline',
         fileTypes: [FILE_TYPES.orchest, FILE_TYPES.elyra],
-        defaultFor: [FILE_TYPES.orchest],
+        defaultFor: [FILE_TYPES.orchest, FILE_TYPES.elyra],
         modelName: 'text'
       },
       {
@@ -247,14 +253,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
     }
 
-    // Elyra's editor keeps its .pipeline files when it is installed; otherwise they open here.
-    void app.restored.then(() => {
-      const current = app.docRegistry.defaultWidgetFactory('x.pipeline');
-      if (!current || current.name === 'Editor') {
-        app.docRegistry.setDefaultWidgetFactory(FILE_TYPES.elyra, FACTORY);
-      }
-    });
-
     const panel = new PipelinesPanel(
       api,
       events,
@@ -266,13 +264,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       restorer.add(panel, 'orchest-pipelines');
     }
 
-    /** The pipeline in the main area's current tab, else the one focused last. */
+    /** The pipeline in the main area's current tab (none when another document is). */
     const current = (): PipelineController | null => {
       const widget = app.shell.currentWidget;
-      if (widget instanceof PipelineDocument && tracker.has(widget)) {
-        return widget.controller;
-      }
-      return tracker.currentWidget?.controller ?? null;
+      return widget instanceof PipelineDocument && tracker.has(widget)
+        ? widget.controller
+        : null;
     };
     const hasSelection = () => (current()?.state.selected.length ?? 0) > 0;
 

@@ -213,12 +213,23 @@ def test_pipelines_panel_lists_the_examples(page: Page, lab: ServerProcess, lab_
     assert page.locator(".jp-orchest-view [data-step-uuid]").count() == 3
 
 
+def test_elyra_files_open_in_the_pipeline_view_by_default(page: Page, lab: ServerProcess):
+    open_in_lab(page, lab, "elyra/hello.pipeline")
+    page.wait_for_selector(".jp-orchest-view [data-step-uuid]")
+    assert page.locator(".jp-orchest-view [data-step-uuid]").count() == 3
+
+
 def test_second_tab_shows_the_current_run(page: Page, lab: ServerProcess, lab_root, browser):
     uuids = quickstart_uuids(lab_root)
     open_in_lab(page, lab, QUICKSTART)
     page.wait_for_selector("[data-step-uuid]")
+    before = page.locator(".jp-orchest-view").get_attribute("data-run-id")
     page.click('[data-command="orchest:run-all"]')
-    wait_for_statuses(page, {uuids["Load data"]: "SUCCESS"})
+    page.wait_for_function(
+        "before => { const id = document.querySelector('.jp-orchest-view').dataset.runId;"
+        " return id && id !== before; }",
+        arg=before,
+    )
     run_id = shown_run(page)
     other = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
     try:

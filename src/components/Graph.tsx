@@ -249,6 +249,7 @@ export function Graph({
         multiSelectionKeyCode={MULTI_SELECT_KEYS}
         selectionKeyCode="Shift"
         deleteKeyCode={DELETE_KEYS}
+        nodeDragThreshold={4}
         minZoom={0.05}
         fitView
         fitViewOptions={FIT_VIEW}

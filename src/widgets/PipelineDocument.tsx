@@ -172,6 +172,7 @@ export class PipelineWidgetFactory extends ABCWidgetFactory<
     void context.ready.then(() => {
       void controller.load(context.model.toString());
       context.model.contentChanged.connect(reload);
+      context.pathChanged.connect(() => void controller.pathChanged());
     });
     widget.disposed.connect(() => {
       window.clearTimeout(timer);

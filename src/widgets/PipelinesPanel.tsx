@@ -136,7 +136,9 @@ function PipelineListView({
                   className="jp-orchest-badge jp-orchest-status-failure"
                   title={pipeline.error ?? ''}
                 >
-                  {pipeline.error ? 'invalid' : `${pipeline.issues} issues`}
+                  {pipeline.error
+                    ? 'invalid'
+                    : `${pipeline.issues} issue${pipeline.issues === 1 ? '' : 's'}`}
                 </span>
               ) : null}
               {status && (

@@ -17,10 +17,10 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench_frontend import CHROMIUM_ARGS, write_pipeline
+from bench_frontend import write_pipeline
 from playwright.sync_api import Page, sync_playwright
 
-from orchest_ext.testing import ServerProcess
+from orchest_ext.testing import CHROMIUM_ARGS, ServerProcess
 
 EDIT_TO_DRAWN = """() => {
     const edit = performance.getEntriesByName('orchest-edit').pop();

@@ -17,6 +17,18 @@ from typing import Any
 
 TERMINAL = {"SUCCESS", "FAILURE", "ABORTED"}
 
+# Headless Chromium (Debian's package) for browser tests and benchmarks: no sandbox (root),
+# and none of the background connections this machine's closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -16,20 +16,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from orchest_ext.testing import ServerProcess
+from orchest_ext.testing import CHROMIUM_ARGS, ServerProcess
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 CHROMIUM = os.environ.get("ORCHEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 # No "get notified about Jupyter news?" toast over the pipeline view.
 PAGE_CONFIG = {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}

@@ -33,6 +33,18 @@ def shown_run(page: Page) -> str:
     return page.locator(".jp-orchest-view").get_attribute("data-run-id")
 
 
+def run_all_and_wait_for_the_new_run(page: Page) -> str:
+    """Click "Run all" and wait until the view shows the run it started (not the last one)."""
+    before = page.locator(".jp-orchest-view").get_attribute("data-run-id")
+    page.click('[data-command="orchest:run-all"]')
+    page.wait_for_function(
+        "before => { const id = document.querySelector('.jp-orchest-view').dataset.runId;"
+        " return id && id !== before; }",
+        arg=before,
+    )
+    return shown_run(page)
+
+
 def screenshot(page: Page, name: str) -> None:
     if SCREENSHOTS:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
@@ -60,13 +72,7 @@ def test_run_all_turns_every_node_to_success(page: Page, lab: ServerProcess, lab
     uuids = quickstart_uuids(lab_root)
     open_in_lab(page, lab, QUICKSTART)
     page.wait_for_selector("[data-step-uuid]")
-    before = page.locator(".jp-orchest-view").get_attribute("data-run-id")
-    page.click('[data-command="orchest:run-all"]')
-    page.wait_for_function(
-        "before => { const id = document.querySelector('.jp-orchest-view').dataset.runId;"
-        " return id && id !== before; }",
-        arg=before,
-    )
+    run_all_and_wait_for_the_new_run(page)
     if SCREENSHOTS:
         page.wait_for_selector('[data-step-uuid][data-status="STARTED"]')
         screenshot(page, "pipeline-running")
@@ -223,13 +229,7 @@ def test_second_tab_shows_the_current_run(page: Page, lab: ServerProcess, lab_ro
     uuids = quickstart_uuids(lab_root)
     open_in_lab(page, lab, QUICKSTART)
     page.wait_for_selector("[data-step-uuid]")
-    before = page.locator(".jp-orchest-view").get_attribute("data-run-id")
-    page.click('[data-command="orchest:run-all"]')
-    page.wait_for_function(
-        "before => { const id = document.querySelector('.jp-orchest-view').dataset.runId;"
-        " return id && id !== before; }",
-        arg=before,
-    )
+    run_all_and_wait_for_the_new_run(page)
     run_id = shown_run(page)
     other = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
     try:
@@ -279,13 +279,7 @@ def test_executed_notebook_opens_read_only(page: Page, lab: ServerProcess, lab_r
     source = (lab_root / "quickstart" / "report.ipynb").read_text()
     open_in_lab(page, lab, QUICKSTART)
     page.wait_for_selector("[data-step-uuid]")
-    before = page.locator(".jp-orchest-view").get_attribute("data-run-id")
-    page.click('[data-command="orchest:run-all"]')
-    page.wait_for_function(
-        "before => { const id = document.querySelector('.jp-orchest-view').dataset.runId;"
-        " return id && id !== before; }",
-        arg=before,
-    )
+    run_all_and_wait_for_the_new_run(page)
     wait_for_statuses(page, dict.fromkeys(uuids.values(), "SUCCESS"))
     node(page, uuids["Report"]).click()
     page.click('[data-action="open-notebook"]')

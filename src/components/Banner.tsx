@@ -12,6 +12,35 @@ export interface BannerProps {
   onDismiss: () => void;
 }
 
+/** One message the user can dismiss: a failed call (an alert) or a notice. */
+function Dismissible({
+  kind,
+  message,
+  onDismiss
+}: {
+  kind: 'error' | 'notice';
+  message: string;
+  onDismiss: () => void;
+}): JSX.Element {
+  return (
+    <div
+      className={`jp-orchest-banner jp-orchest-banner-${kind === 'error' ? 'error' : 'info'}`}
+      role={kind === 'error' ? 'alert' : 'status'}
+      data-banner={kind}
+    >
+      <span>{message}</span>
+      <button
+        type="button"
+        className="jp-orchest-dismiss"
+        onClick={onDismiss}
+        title="Dismiss"
+      >
+        ×
+      </button>
+    </div>
+  );
+}
+
 export function Banner({
   graph,
   issues,
@@ -28,37 +57,10 @@ export function Banner({
   return (
     <div className="jp-orchest-banners">
       {error && (
-        <div
-          className="jp-orchest-banner jp-orchest-banner-error"
-          role="alert"
-          data-banner="error"
-        >
-          <span>{error}</span>
-          <button
-            type="button"
-            className="jp-orchest-dismiss"
-            onClick={onDismiss}
-            title="Dismiss"
-          >
-            ×
-          </button>
-        </div>
+        <Dismissible kind="error" message={error} onDismiss={onDismiss} />
       )}
       {notice && (
-        <div
-          className="jp-orchest-banner jp-orchest-banner-info"
-          data-banner="notice"
-        >
-          <span>{notice}</span>
-          <button
-            type="button"
-            className="jp-orchest-dismiss"
-            onClick={onDismiss}
-            title="Dismiss"
-          >
-            ×
-          </button>
-        </div>
+        <Dismissible kind="notice" message={notice} onDismiss={onDismiss} />
       )}
       {issues.length > 0 && (
         <div

@@ -2,7 +2,7 @@
 import { ReactFlowProvider } from '@xyflow/react';
 import React, { useMemo } from 'react';
 
-import { PipelineController } from '../controller';
+import { PipelineController, SideTab } from '../controller';
 import { Banner } from './Banner';
 import { Graph, GraphEditing } from './Graph';
 import { PipelineProperties, StepEditor } from './Properties';
@@ -10,6 +10,12 @@ import { RunHistory } from './RunHistory';
 import { StepActions, StepDetails } from './StepDetails';
 import { Toolbar } from './Toolbar';
 import { useViewState } from './useViewState';
+
+const SIDE_TABS: Array<[SideTab, string]> = [
+  ['step', 'Step'],
+  ['runs', 'Runs'],
+  ['pipeline', 'Pipeline']
+];
 
 export function PipelineApp({
   controller,
@@ -83,33 +89,19 @@ export function PipelineApp({
         )}
         <div className="jp-orchest-side">
           <div className="jp-orchest-tabs" role="tablist">
-            <button
-              type="button"
-              role="tab"
-              data-tab="step"
-              className={state.sideTab === 'step' ? 'jp-mod-current' : ''}
-              onClick={() => controller.setSideTab('step')}
-            >
-              Step
-            </button>
-            <button
-              type="button"
-              role="tab"
-              data-tab="runs"
-              className={state.sideTab === 'runs' ? 'jp-mod-current' : ''}
-              onClick={() => controller.setSideTab('runs')}
-            >
-              Runs
-            </button>
-            <button
-              type="button"
-              role="tab"
-              data-tab="pipeline"
-              className={state.sideTab === 'pipeline' ? 'jp-mod-current' : ''}
-              onClick={() => controller.setSideTab('pipeline')}
-            >
-              Pipeline
-            </button>
+            {SIDE_TABS.map(([tab, label]) => (
+              <button
+                key={tab}
+                type="button"
+                role="tab"
+                aria-selected={state.sideTab === tab}
+                data-tab={tab}
+                className={state.sideTab === tab ? 'jp-mod-current' : ''}
+                onClick={() => controller.setSideTab(tab)}
+              >
+                {label}
+              </button>
+            ))}
           </div>
           <div className="jp-orchest-side-body">
             {state.sideTab === 'step' && (

@@ -35,6 +35,38 @@ class OrchestApp(ExtensionApp):
         None, allow_none=True, help="Seconds a step may run before it fails (None: no limit)."
     ).tag(config=True)
 
+    step_retries = Integer(
+        0,
+        min=0,
+        help="Times a failed step runs again (in a fresh process, kernel or container) before "
+        "it counts as failed, for steps and runs that set no 'retries'.",
+    ).tag(config=True)
+
+    step_retry_delay = Float(
+        0.0,
+        min=0.0,
+        help="Seconds between a failed attempt and the next (default 'retry_delay').",
+    ).tag(config=True)
+
+    job_max_runs = Integer(
+        1000, min=1, help="Most runs one fire of a job may make (the size of its parameter grid)."
+    ).tag(config=True)
+
+    job_missed_fire_policy = Enum(
+        ["run_once", "skip"],
+        default_value="run_once",
+        help="What a job's fire missed while the server was down does at start, for jobs that "
+        "do not say: 'run_once' or 'skip'.",
+    ).tag(config=True)
+
+    job_max_retained_runs = Integer(
+        None,
+        allow_none=True,
+        min=1,
+        help="Finished runs kept per job, for jobs that do not say; older ones are deleted "
+        "with their run directories (None: keep all).",
+    ).tag(config=True)
+
     default_backend = Enum(
         ["local", "docker"],
         default_value="local",
@@ -116,6 +148,7 @@ class OrchestApp(ExtensionApp):
     def _initialize_components(self) -> None:
         """Build the store, the Docker engine, executors, run and session managers."""
         from .docker_engine import DockerEngine
+        from .jobs import JobManager
         from .runs import RunManager
 
         register_schemas(self.serverapp.event_logger)
@@ -127,8 +160,21 @@ class OrchestApp(ExtensionApp):
             "docker": self.docker_executor_class(parent=self, log=self.log, engine=self.engine),
         }
         self.runs = RunManager(self.store, self.executors, emit, parent=self, log=self.log)
-        for name in ("max_parallel", "step_timeout", "default_backend"):
+        for name in (
+            "max_parallel",
+            "step_timeout",
+            "default_backend",
+            "step_retries",
+            "step_retry_delay",
+        ):
             dlink((self, name), (self.runs, name))
+        self.jobs = JobManager(self.store, self.runs, emit, parent=self, log=self.log)
+        for ours, theirs in (
+            ("job_max_runs", "max_runs"),
+            ("job_missed_fire_policy", "missed_fire_policy"),
+            ("job_max_retained_runs", "max_retained_runs"),
+        ):
+            dlink((self, ours), (self.jobs, theirs))
         self.sessions = self.session_manager_class(
             root_dir=self.serverapp.root_dir,
             emit=emit,
@@ -144,6 +190,7 @@ class OrchestApp(ExtensionApp):
             handlers(
                 runs=self.runs,
                 runs_ready=self.runs_ready,
+                jobs=self.jobs,
                 sessions=self.sessions,
                 sessions_ready=self.sessions_ready,
                 backends=sorted(self.executors),
@@ -174,6 +221,7 @@ class OrchestApp(ExtensionApp):
         await self.store.open()
         if self.recover_runs:
             await self.runs.recover()
+        await self.jobs.start()
         self.log.info("orchest_ext is ready (store: %s)", self.db_path)
 
     async def stop_extension(self) -> None:
@@ -183,6 +231,7 @@ class OrchestApp(ExtensionApp):
         deadline = loop.time() + self.shutdown_timeout
         parts: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         if _succeeded(self._runs_started):
+            parts.append(("jobs", self.jobs.shutdown))
             parts.append(("runs", self.runs.shutdown))
         if _succeeded(self._sessions_started):
             parts.append(("sessions", self.sessions.shutdown))

@@ -17,6 +17,8 @@ from tornado import web
 
 from .discovery import PipelineFinder
 from .executors.base import ExecutorUnavailable
+from .jobs import JobManager, JobRequestError
+from .jobs.request import job_settings
 from .pipeline import (
     RUN_TYPES,
     Pipeline,
@@ -27,6 +29,7 @@ from .pipeline import (
     validate_pipeline,
 )
 from .runs import TERMINAL, RunManager, RunRequestError, step_files
+from .runs.spec import attempt_log_path
 from .sessions import PipelineSessionManager, SessionExists
 
 Ready = Callable[[], Awaitable[None]]
@@ -48,6 +51,19 @@ RUN_FIELDS = {
     "failure_policy": str,
     "write_back": bool,
     "backend": str,
+    "retries": int,
+    "retry_delay": (int, float),
+}
+JOB_FIELDS = {
+    **RUN_FIELDS,
+    "name": str,
+    "schedule": dict,
+    "parameter_grid": dict,
+    "max_parallel": int,
+    "overlap_policy": str,
+    "missed_fire_policy": str,
+    "max_retained_runs": int,
+    "snapshot": bool,
 }
 
 
@@ -147,7 +163,14 @@ def check_fields(body: dict[str, Any], fields: dict[str, Any]) -> None:
         raise ApiError(400, "Invalid request: " + "; ".join(problems) + ".")
 
 
-_JSON_TYPES = {str: "a string", list: "a list", dict: "an object", bool: "true or false"}
+_JSON_TYPES = {
+    str: "a string",
+    list: "a list",
+    dict: "an object",
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+}
 
 
 def check_run_options(body: dict[str, Any]) -> None:
@@ -167,6 +190,10 @@ def check_run_options(body: dict[str, Any]) -> None:
             400,
             f"env keys starting with ORCHEST_ are reserved for the runner: {', '.join(reserved)}.",
         )
+    for name in ("retries", "retry_delay"):
+        value = body.get(name)
+        if value is not None and (isinstance(value, bool) or value < 0):
+            raise ApiError(400, f"{name} must be a number of at least 0, got {value!r}.")
 
 
 class RunsBaseHandler(OrchestHandler):
@@ -215,6 +242,8 @@ class RunsHandler(RunsBaseHandler):
                 failure_policy=body.get("failure_policy") or "continue",
                 write_back=bool(body.get("write_back")),
                 backend=body.get("backend"),
+                retries=body.get("retries"),
+                retry_delay=body.get("retry_delay"),
             )
         except UnknownStepsError as err:
             raise ApiError(400, str(err)) from None
@@ -271,6 +300,17 @@ class StepLogHandler(RunLookupHandler):
             raise ApiError(400, "offset must be at least 0.")
         run, step = await self.step_or_404(run_id, step_uuid)
         path = step_files(run["run_dir"], step_uuid, step["file_path"]).log_path
+        attempt = step["attempt"]
+        if self.get_argument("attempt", None) is not None:
+            asked = self.get_argument("attempt")
+            if not (asked.isascii() and asked.isdigit()) or not 1 <= int(asked) <= step["attempt"]:
+                raise ApiError(
+                    400, f"attempt must be an attempt of the step (1 to {step['attempt']})."
+                )
+            attempt = int(asked)
+        if attempt < step["attempt"]:
+            path = attempt_log_path(path, attempt)
+        finished = step["status"] in TERMINAL or attempt < step["attempt"]
         data, size = await asyncio.to_thread(_read_chunk, path, offset, LOG_CHUNK_LIMIT)
         next_offset = offset + len(data)
         self.finish(
@@ -282,7 +322,8 @@ class StepLogHandler(RunLookupHandler):
                 "next_offset": next_offset,
                 "size": size,
                 "text": data.decode("utf-8", errors="replace"),
-                "complete": step["status"] in TERMINAL and next_offset >= size,
+                "attempt": attempt,
+                "complete": finished and next_offset >= size,
             }
         )
 
@@ -304,6 +345,68 @@ class StepNotebookHandler(RunLookupHandler):
             ) from None
         self.set_header("Content-Type", "application/x-ipynb+json")
         self.finish(content)
+
+
+class JobsBaseHandler(OrchestHandler):
+    def initialize(self, jobs: JobManager, ready: Ready) -> None:
+        self.jobs = jobs
+        self.ready = ready
+
+
+class JobsHandler(JobsBaseHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.finish({"jobs": self.jobs.list()})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.json_body()
+        check_fields(body, JOB_FIELDS)
+        check_run_options(body)
+        pipeline = await self.load_request_pipeline(body)
+        try:
+            job = await self.jobs.create(pipeline, body, job_settings(body))
+        except JobRequestError as err:
+            raise ApiError(400, str(err)) from None
+        self.set_status(201)
+        self.set_header("Location", f"{self.base_url.rstrip('/')}{API}/jobs/{job['id']}")
+        self.finish(job)
+
+
+class JobHandler(JobsBaseHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        job = await self.jobs.get(job_id)
+        if job is None:
+            raise ApiError(404, f"No job with id {job_id!r}.")
+        self.finish(job)
+
+    @web.authenticated
+    @authorized
+    async def patch(self, job_id: str) -> None:
+        body = self.json_body()
+        check_fields(body, {**JOB_FIELDS, "paused": bool})
+        try:
+            job = await self.jobs.update(job_id, body)
+        except JobRequestError as err:
+            raise ApiError(400, str(err)) from None
+        if job is None:
+            raise ApiError(404, f"No job with id {job_id!r}.")
+        self.finish(job)
+
+    @web.authenticated
+    @authorized
+    async def delete(self, job_id: str) -> None:
+        remove_runs = self.get_argument("remove_runs", "false")
+        if remove_runs not in ("true", "false"):
+            raise ApiError(400, "remove_runs must be true or false.")
+        job = await self.jobs.delete(job_id, remove_runs=remove_runs == "true")
+        if job is None:
+            raise ApiError(404, f"No job with id {job_id!r}.")
+        self.finish(job)
 
 
 class ValidateHandler(OrchestHandler):
@@ -453,11 +556,13 @@ def _read_chunk(path: Path, offset: int, limit: int) -> tuple[bytes, int]:
 RUN_ID = r"(?P<run_id>[^/]+)"
 STEP_UUID = r"(?P<step_uuid>[^/]+)"
 PIPELINE_UUID_ARG = r"(?P<pipeline_uuid>[^/]+)"
+JOB_ID = r"(?P<job_id>[^/]+)"
 
 
 def handlers(
     runs: RunManager,
     runs_ready: Ready,
+    jobs: JobManager,
     sessions: PipelineSessionManager,
     sessions_ready: Ready,
     backends: list[str],
@@ -467,11 +572,14 @@ def handlers(
     """The routes, each handler with what it needs."""
     run_deps = {"runs": runs, "ready": runs_ready}
     session_deps = {"sessions": sessions, "ready": sessions_ready}
+    job_deps = {"jobs": jobs, "ready": runs_ready}
     return [
         (rf"{API}/runs", RunsHandler, run_deps),
         (rf"{API}/runs/{RUN_ID}", RunHandler, run_deps),
         (rf"{API}/runs/{RUN_ID}/steps/{STEP_UUID}/log", StepLogHandler, run_deps),
         (rf"{API}/runs/{RUN_ID}/steps/{STEP_UUID}/notebook", StepNotebookHandler, run_deps),
+        (rf"{API}/jobs", JobsHandler, job_deps),
+        (rf"{API}/jobs/{JOB_ID}", JobHandler, job_deps),
         (rf"{API}/pipelines", PipelinesHandler, {**run_deps, "finder": PipelineFinder(root_dir)}),
         (rf"{API}/pipelines/validate", ValidateHandler, {}),
         (

@@ -55,7 +55,39 @@ CREATE TABLE IF NOT EXISTS steps (
     finished_time TEXT,
     PRIMARY KEY (run_id, uuid)
 );
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    pipeline_uuid TEXT NOT NULL,
+    pipeline_name TEXT NOT NULL,
+    pipeline_json TEXT NOT NULL,
+    pipeline_path TEXT,
+    pipeline_dir TEXT NOT NULL,
+    job_dir TEXT NOT NULL,
+    fires TEXT NOT NULL,
+    next_fire_time TEXT,
+    last_fire_time TEXT,
+    message TEXT,
+    created_time TEXT NOT NULL,
+    updated_time TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS job_runs (
+    run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+    job_id TEXT NOT NULL,
+    fire_time TEXT NOT NULL,
+    parameters TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS job_runs_by_job ON job_runs (job_id);
 """
+STEP_COLUMNS_ADDED = {
+    "attempt": "INTEGER NOT NULL DEFAULT 1",
+    "retries": "INTEGER NOT NULL DEFAULT 0",
+    "retry_delay": "REAL NOT NULL DEFAULT 0",
+}
+"""Step columns newer than the first schema: added to older databases on open."""
+JOB_JSON_FIELDS = ("spec", "fires")
 
 RUN_JSON_FIELDS = ("uuids", "parameters", "env")
 WRITE_RETRIES = 5
@@ -114,6 +146,10 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+        existing = {row[1] for row in self._db.execute("PRAGMA table_info(steps)")}
+        for name, declaration in STEP_COLUMNS_ADDED.items():
+            if name not in existing:
+                self._db.execute(f"ALTER TABLE steps ADD COLUMN {name} {declaration}")
 
     async def close(self) -> None:
         await self.flush()
@@ -255,15 +291,19 @@ class Store:
         limit: int = 50,
         offset: int = 0,
         pipeline_path: str | None = None,
+        job_id: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
         """Runs newest first (without their steps) and the total count matching the filters."""
         await self.flush()
         return await self._call(
-            self._list_runs, pipeline_uuid, status, limit, offset, pipeline_path
+            self._list_runs, pipeline_uuid, status, limit, offset, pipeline_path, job_id
         )
 
-    def _list_runs(self, pipeline_uuid, status, limit, offset, pipeline_path):
+    def _list_runs(self, pipeline_uuid, status, limit, offset, pipeline_path, job_id):
         clauses, args = [], []
+        if job_id:
+            clauses.append("id IN (SELECT run_id FROM job_runs WHERE job_id = ?)")
+            args.append(job_id)
         if pipeline_uuid:
             clauses.append("pipeline_uuid = ?")
             args.append(pipeline_uuid)
@@ -313,6 +353,68 @@ class Store:
             "SELECT id FROM runs WHERE status IN ('PENDING', 'STARTED') ORDER BY created_time"
         ).fetchall()
         return [row[0] for row in rows]
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    async def save_job(self, job: dict[str, Any]) -> None:
+        """Insert or replace a job row, durably."""
+        await self._call(self._save_job, _encode(job, JOB_JSON_FIELDS))
+
+    def _save_job(self, row: dict[str, Any]) -> None:
+        with self._transaction() as db:
+            db.execute(_insert_sql("jobs", row).replace("INSERT", "INSERT OR REPLACE", 1), row)
+
+    async def list_jobs(self) -> list[dict[str, Any]]:
+        """Every job, oldest first."""
+        return await self._call(self._list_jobs)
+
+    def _list_jobs(self) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT * FROM jobs ORDER BY created_time, rowid").fetchall()
+        return [_decode(row, JOB_JSON_FIELDS) for row in rows]
+
+    async def delete_job(self, job_id: str) -> None:
+        await self._call(self._delete_job, job_id)
+
+    def _delete_job(self, job_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM job_runs WHERE job_id = ?", (job_id,))
+            db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    async def add_job_run(
+        self, job_id: str, run_id: str, fire_time: str, parameters: dict[str, Any]
+    ) -> None:
+        """Record that a run belongs to a job (after the run's own row is written)."""
+        await self._call(self._add_job_run, job_id, run_id, fire_time, json.dumps(parameters))
+
+    def _add_job_run(self, job_id, run_id, fire_time, parameters) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO job_runs (run_id, job_id, fire_time, parameters) VALUES (?, ?, ?, ?)",
+                (run_id, job_id, fire_time, parameters),
+            )
+
+    async def job_runs(self, job_id: str) -> list[dict[str, Any]]:
+        """The runs of a job, newest first: id, status, run_dir, fire_time, parameters."""
+        await self.flush()
+        return await self._call(self._job_runs, job_id)
+
+    def _job_runs(self, job_id: str) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT runs.id, runs.status, runs.run_dir, job_runs.fire_time, job_runs.parameters "
+            "FROM job_runs JOIN runs ON runs.id = job_runs.run_id WHERE job_runs.job_id = ? "
+            "ORDER BY runs.created_time DESC, runs.rowid DESC",
+            (job_id,),
+        ).fetchall()
+        return [_decode(row, ("parameters",)) for row in rows]
+
+    async def delete_runs(self, run_ids: list[str]) -> None:
+        """Delete runs with their steps (and job links), durably."""
+        await self.flush()
+        await self._call(self._delete_runs, run_ids)
+
+    def _delete_runs(self, run_ids: list[str]) -> None:
+        with self._transaction() as db:
+            db.executemany("DELETE FROM runs WHERE id = ?", [(run_id,) for run_id in run_ids])
 
 
 def _insert_sql(table: str, row: dict[str, Any]) -> str:

@@ -44,6 +44,10 @@ class Step:
     parameters: dict[str, Any] = field(default_factory=dict)
     meta_data: dict[str, Any] = field(default_factory=dict)
     env_variables: dict[str, str] = field(default_factory=dict)
+    retries: int | None = None
+    """Times a failed step is run again before it counts as failed (None: the run's)."""
+    retry_delay: float | None = None
+    """Seconds between a failed attempt and the next (None: the run's)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -75,6 +79,9 @@ class Step:
             data["image"] = self.image
         if self.env_variables:
             data["env_variables"] = self.env_variables
+        for name in ("retries", "retry_delay"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
         return copy.deepcopy({**data, **self.extra})
 
 

@@ -27,6 +27,8 @@ _STEP_FIELDS = (
     "parameters",
     "meta_data",
     "env_variables",
+    "retries",
+    "retry_delay",
 )
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _STEP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -175,6 +177,8 @@ def _parse_step(
         parameters=checker.get(raw, "parameters", dict, {}, where, key),
         meta_data=checker.get(raw, "meta_data", dict, {}, where, key),
         env_variables=_env_variables(raw, where, key, checker),
+        retries=_non_negative(raw, "retries", int, where, key, checker),
+        retry_delay=_non_negative(raw, "retry_delay", (int, float), where, key, checker),
         extra={name: value for name, value in raw.items() if name not in _STEP_FIELDS},
     )
     if uuid != key:
@@ -187,6 +191,22 @@ def _parse_step(
     if file_path:
         _check_file_path(step, key, directory, check_files, checker)
     return step
+
+
+def _non_negative(
+    raw: dict[str, Any], name: str, types: Any, where: str, key: str, checker: Checker
+) -> Any:
+    """A step's optional non-negative number (booleans are not numbers here)."""
+    value = raw.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, types) or value < 0:
+        kind = "an integer" if types is int else "a number"
+        checker.add(
+            f'{where}: field "{name}" must be {kind} of at least 0, got {value!r}.', key, name
+        )
+        return None
+    return value
 
 
 def _connections(raw: dict[str, Any], where: str, key: str, checker: Checker) -> list[str]:

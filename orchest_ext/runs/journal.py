@@ -105,4 +105,5 @@ def _event(run: RunState, change: Change) -> tuple[str, dict[str, Any]]:
         "message": fields["message"],
         "started_time": fields["started_time"],
         "finished_time": fields["finished_time"],
+        "attempt": fields.get("attempt", 1),
     }

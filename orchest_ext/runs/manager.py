@@ -22,12 +22,14 @@ from .scheduler import Scheduler
 from .spec import (
     RunRequestError,
     build_spec,
+    keep_attempt_log,
     make_step_dirs,
     resolve_parameter_overrides,
     run_dir,
 )
 from .state import (
     ABORTED,
+    FAILURE,
     FAILURE_POLICIES,
     PENDING,
     TERMINAL,
@@ -55,6 +57,8 @@ class RunManager(LoggingConfigurable):
         None, allow_none=True, help="Seconds a step may run before it fails (None: no limit)."
     )
     default_backend = Unicode("local", help="Backend of runs that do not name one.")
+    step_retries = Integer(0, min=0, help="Retries of a failed step that sets none itself.")
+    step_retry_delay = Float(0.0, min=0.0, help="Seconds before a retry, if the step sets none.")
 
     def __init__(
         self, store: Store, executors: dict[str, Executor], emit: Emit, **kwargs: Any
@@ -86,9 +90,18 @@ class RunManager(LoggingConfigurable):
         failure_policy: str = "continue",
         write_back: bool = False,
         backend: str | None = None,
+        retries: int | None = None,
+        retry_delay: float | None = None,
     ) -> RunState:
-        """Store a new run with every step PENDING and start it; returns at once."""
+        """Store a new run with every step PENDING and start it; returns at once. A step's
+        ``retries`` and ``retry_delay`` come from the pipeline file, else from these
+        arguments, else from ``step_retries`` and ``step_retry_delay``."""
         backend = backend or self.default_backend
+        for name, value in (("retries", retries), ("retry_delay", retry_delay)):
+            if value is not None and (isinstance(value, bool) or value < 0):
+                raise RunRequestError(f"{name} must be a number of at least 0, got {value!r}.")
+        retries = self.step_retries if retries is None else retries
+        retry_delay = self.step_retry_delay if retry_delay is None else retry_delay
         executor = self._executor(backend)
         if failure_policy not in FAILURE_POLICIES:
             raise RunRequestError(
@@ -115,6 +128,8 @@ class RunManager(LoggingConfigurable):
                 file_path=pipeline.steps[uuid].file_path,
                 position=position,
                 parents=[p for p in pipeline.steps[uuid].incoming_connections if p in graph],
+                retries=_first(pipeline.steps[uuid].retries, retries),
+                retry_delay=float(_first(pipeline.steps[uuid].retry_delay, retry_delay)),
             )
             for position, uuid in enumerate(graph)
         }
@@ -174,6 +189,10 @@ class RunManager(LoggingConfigurable):
         self._apply(active.run, active.run.stop("aborted by user", abort=True))
         await active.done.wait()
         return active.run.to_dict()
+
+    def is_active(self, run_id: str) -> bool:
+        """Whether this process drives the run (it has not finished)."""
+        return run_id in self._runs
 
     async def wait(self, run_id: str) -> RunState:
         """Wait until the run is finished (its last events may still be on their way: see
@@ -258,7 +277,9 @@ class RunManager(LoggingConfigurable):
     async def _run_step(
         self, run: RunState, uuid: str, handle: dict[str, Any] | None = None
     ) -> None:
-        """Run (or, with ``handle``, follow) one step and record how it ended."""
+        """Run (or, with ``handle``, follow) one step and record how it ended. A failed
+        attempt with retries left is followed by another in a fresh process, kernel or
+        container (a timed-out attempt counts as failed); an aborted one never is."""
         step = run.steps[uuid]
         active = self._runs.get(run.id)
         if active is None:
@@ -270,17 +291,31 @@ class RunManager(LoggingConfigurable):
             timeout = self.step_timeout
         else:
             timeout = time_left(step.started_time, self.step_timeout)
-        result = await execute_step(
-            self.executors[run.backend],
-            build_spec(run, step),
-            handle=handle,
-            timeout=timeout,
-            step_timeout=self.step_timeout,
-            on_handle=lambda h: self._apply(run, run.record_handle(uuid, h)),
-            log=self.log,
-        )
-        if active.detached:
-            return
+        while True:
+            spec = build_spec(run, step)
+            result = await execute_step(
+                self.executors[run.backend],
+                spec,
+                handle=handle,
+                timeout=timeout,
+                step_timeout=self.step_timeout,
+                on_handle=lambda h: self._apply(run, run.record_handle(uuid, h)),
+                log=self.log,
+            )
+            if active.detached:
+                return
+            if result.status != FAILURE or not step.can_retry(run):
+                break
+            await asyncio.to_thread(keep_attempt_log, spec.log_path, step.attempt)
+            wait = f" in {step.retry_delay:g} s" if step.retry_delay else ""
+            self._apply(
+                run,
+                run.retry_step(
+                    uuid, f"attempt {step.attempt} failed: {result.message}; retry{wait}"
+                ),
+            )
+            await asyncio.sleep(step.retry_delay)
+            handle, timeout = None, self.step_timeout
         message = (run.message or "aborted") if result.status == ABORTED else result.message
         self._apply(run, run.finish_step(uuid, result.status, message))
         self.scheduler.release(run, uuid)
@@ -324,6 +359,11 @@ class RunManager(LoggingConfigurable):
                 await executor.cleanup_orphan(step.handle)
         self._runs[run.id] = _Active(run)
         self._apply(run, run.settle_orphaned())
+
+
+def _first(*values: Any) -> Any:
+    """The first value that is not None."""
+    return next(value for value in values if value is not None)
 
 
 def _public_run(stored: dict[str, Any]) -> dict[str, Any]:

@@ -56,6 +56,9 @@ def restore(stored: dict[str, Any]) -> RunState:
             started_time=row["started_time"],
             finished_time=row["finished_time"],
             handle=row["handle"],
+            attempt=row["attempt"],
+            retries=row["retries"],
+            retry_delay=row["retry_delay"],
         )
         for row in stored["steps"]
     }

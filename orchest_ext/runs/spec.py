@@ -38,6 +38,17 @@ def step_files(run_dir: Path | str, step_uuid: str, file_path: str) -> StepFiles
     return StepFiles(step_dir, step_dir / "step.log", step_dir / Path(file_path).name)
 
 
+def attempt_log_path(log_path: Path, attempt: int) -> Path:
+    """Where the log of an earlier attempt of a step is kept: ``step.attempt-<n>.log``."""
+    return log_path.with_name(f"{log_path.stem}.attempt-{attempt}{log_path.suffix}")
+
+
+def keep_attempt_log(log_path: Path, attempt: int) -> None:
+    """Move a failed attempt's log aside, so the next attempt starts its own (blocking)."""
+    if log_path.exists():
+        log_path.replace(attempt_log_path(log_path, attempt))
+
+
 def run_dir(pipeline: Pipeline, run_id: str) -> Path:
     return pipeline.directory / RUNS_SUBDIR / run_id
 

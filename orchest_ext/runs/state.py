@@ -39,6 +39,11 @@ class StepState:
     started_time: str | None = None
     finished_time: str | None = None
     handle: dict[str, Any] | None = None
+    attempt: int = 1
+    """Which run of the step this is: 1, then one more per retry."""
+    retries: int = 0
+    """Times a failed attempt is followed by another before the step counts as failed."""
+    retry_delay: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """The step as the API shows it."""
@@ -51,11 +56,19 @@ class StepState:
             "message": self.message,
             "started_time": self.started_time,
             "finished_time": self.finished_time,
+            "attempt": self.attempt,
+            "retries": self.retries,
+            "retry_delay": self.retry_delay,
         }
 
     def to_row(self) -> dict[str, Any]:
         """The step as the store keeps it."""
         return {**self.to_dict(), "position": self.position, "handle": self.handle}
+
+    def can_retry(self, run: RunState) -> bool:
+        """Whether a failed attempt gets another one: retries left and the run not stopping
+        (aborts and fail_fast stops are never retried)."""
+        return self.attempt <= self.retries and not run.stopping and run.status not in TERMINAL
 
 
 @dataclass(frozen=True)
@@ -104,6 +117,8 @@ class RunState:
     started_time: str | None = None
     finished_time: str | None = None
     abort_requested: bool = False
+    stopping: bool = False
+    """The run is being stopped (abort, fail_fast, shutdown): no step starts or retries."""
     _sorter: TopologicalSorter = field(init=False, repr=False)
     _children: dict[str, list[str]] = field(init=False, repr=False)
     _unfinished: int = field(init=False, repr=False)
@@ -169,6 +184,16 @@ class RunState:
         step.status, step.started_time = STARTED, now()
         transition.changes.append(_step_change(step))
         return transition
+
+    def retry_step(self, uuid: str, message: str) -> Transition:
+        """A STARTED step's attempt failed and it gets another: still STARTED, one attempt
+        further (an event, so clients see each attempt)."""
+        step = self.steps[uuid]
+        if step.status != STARTED:
+            return Transition()
+        step.attempt += 1
+        step.message, step.started_time, step.handle = message, now(), None
+        return Transition([_step_change(step)])
 
     def record_handle(self, uuid: str, handle: dict[str, Any]) -> Transition:
         """What the executor needs to find the step again after a restart (not an event)."""
@@ -250,6 +275,7 @@ class RunState:
         return True
 
     def _stop(self, reason: str, transition: Transition) -> None:
+        self.stopping = True
         if self.message is None:
             self.message = reason
         for step in self.steps.values():
@@ -305,6 +331,7 @@ def _step_change(step: StepState) -> Change:
             "message": step.message,
             "started_time": step.started_time,
             "finished_time": step.finished_time,
+            "attempt": step.attempt,
         },
         step.uuid,
     )

@@ -1,0 +1,389 @@
+"""Jobs through the REST API of a real Jupyter server: schedules, grids, retention, delete."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from croniter import croniter
+
+from orchest_ext.events import STEP_STATUS
+from orchest_ext.executors.local import LocalExecutor
+from orchest_ext.jobs import JobManager
+from orchest_ext.jobs.request import job_settings
+from orchest_ext.pipeline import load_pipeline
+from orchest_ext.runs import RunManager
+from orchest_ext.store import Store
+
+from .helpers import assert_no_step_containers, make_pipeline, wait_for_run
+from .test_events import collect_run_events
+
+PARAMS_STEP = (
+    "import orchest\n"
+    "print('a=%s b=%s' % (orchest.get_pipeline_param('a'), orchest.get_step_param('b')))\n"
+)
+
+
+async def wait_until(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 120) -> Any:
+    """Poll ``check`` until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"still waiting for {what} after {timeout} s"
+        await asyncio.sleep(0.1)
+
+
+def job_getter(api, job_id: str) -> Callable[[], Awaitable[dict]]:
+    async def get() -> dict:
+        code, job = await api("GET", "jobs", job_id)
+        assert code == 200, job
+        return job
+
+    return get
+
+
+async def test_cron_job_fires_on_its_schedule_and_pauses(api, jp_root_dir):
+    make_pipeline(jp_root_dir / "p", {"Echo": ("echo.sh", "echo tick\n", [])})
+    cron = "* * * * * */2"
+    code, job = await api(
+        "POST",
+        "jobs",
+        body={
+            "pipeline_path": "p/pipeline.orchest",
+            "schedule": {"cron": cron, "timezone": "Europe/Amsterdam"},
+            "overlap_policy": "allow",
+        },
+    )
+    assert code == 201, job
+    assert job["status"] == "ACTIVE" and job["schedule"]["cron"] == cron
+    get = job_getter(api, job["id"])
+
+    async def two_finished_runs():
+        current = await get()
+        finished = [r for r in current["runs"] if r["status"] == "SUCCESS"]
+        return current if len(finished) >= 2 else None
+
+    current = await wait_until(two_finished_runs, "two fires of the job")
+    fires = sorted({datetime.fromisoformat(r["fire_time"]) for r in current["runs"]})
+    assert len(fires) >= 2
+    for fire in fires:
+        assert croniter.match(cron, fire), fires
+    for run in current["runs"]:
+        assert datetime.fromisoformat(run["created_time"]) >= datetime.fromisoformat(
+            run["fire_time"]
+        ), run
+        assert Path(run["run_dir"]).is_relative_to(Path(current["snapshot_dir"]))
+
+    code, paused = await api("PATCH", "jobs", job["id"], body={"paused": True})
+    assert code == 200 and paused["status"] == "PAUSED"
+    code, resumed = await api("PATCH", "jobs", job["id"], body={"paused": False})
+    assert code == 200 and resumed["status"] == "ACTIVE"
+    assert datetime.fromisoformat(resumed["next_fire_time"]) > datetime.fromisoformat(
+        current["last_fire_time"]
+    )
+
+    code, deleted = await api("DELETE", "jobs", job["id"], remove_runs="true")
+    assert code == 200 and deleted["status"] == "DELETED"
+    assert not Path(job["job_dir"]).exists()
+    for run in current["runs"]:
+        assert (await api("GET", "runs", run["id"]))[0] == 404
+    assert (await api("GET", "jobs", job["id"]))[0] == 404
+
+
+async def test_grid_of_two_by_three_makes_six_runs_with_their_parameters(api, jp_root_dir):
+    _, uuids = make_pipeline(jp_root_dir / "p", {"Echo": ("echo.py", PARAMS_STEP, [])})
+    code, job = await api(
+        "POST",
+        "jobs",
+        body={
+            "pipeline_path": "p/pipeline.orchest",
+            "parameter_grid": {
+                "pipeline_parameters": {"a": [1, 2]},
+                "Echo": {"b": ["x", "y", "z"]},
+            },
+            "max_parallel": 3,
+        },
+    )
+    assert code == 201, job
+    get = job_getter(api, job["id"])
+
+    async def done():
+        current = await get()
+        return current if current["status"] == "DONE" else None
+
+    current = await wait_until(done, "the job's six runs")
+    runs = current["runs"]
+    assert len(runs) == 6 and {r["status"] for r in runs} == {"SUCCESS"}
+    seen = set()
+    for run in runs:
+        a = run["parameters"]["pipeline_parameters"]["a"]
+        b = run["parameters"][uuids["Echo"]]["b"]
+        assert run["job_parameters"] == {"pipeline_parameters": {"a": a}, "Echo": {"b": b}}
+        code, log = await api("GET", "runs", run["id"], "steps", uuids["Echo"], "log")
+        assert code == 200 and log["text"] == f"a={a} b={b}\n", log
+        seen.add((a, b))
+    assert seen == {(a, b) for a in (1, 2) for b in "xyz"}
+
+
+async def test_a_snapshot_job_runs_the_files_as_they_were(api, jp_root_dir):
+    make_pipeline(jp_root_dir / "p", {"Echo": ("echo.sh", "echo before\n", [])})
+    code, job = await api(
+        "POST",
+        "jobs",
+        body={"pipeline_path": "p/pipeline.orchest", "schedule": {"cron": "* * * * * *"}},
+    )
+    assert code == 201, job
+    (jp_root_dir / "p" / "echo.sh").write_text("echo after\n")
+
+    async def a_finished_run():
+        current = await job_getter(api, job["id"])()
+        return next((r for r in current["runs"] if r["status"] == "SUCCESS"), None)
+
+    run = await wait_until(a_finished_run, "a run of the job")
+    await api("DELETE", "jobs", job["id"])
+    _, run = await api("GET", "runs", run["id"])
+    code, log = await api("GET", "runs", run["id"], "steps", run["steps"][0]["uuid"], "log")
+    assert log["text"] == "before\n"
+
+
+async def test_retention_removes_the_oldest_finished_runs_never_an_active_one(api, jp_root_dir):
+    release = jp_root_dir / "release"
+    step = (
+        "import os, time, orchest\n"
+        "if orchest.get_step_param('slow'):\n"
+        f"    while not os.path.exists({str(release)!r}):\n"
+        "        time.sleep(0.05)\n"
+    )
+    make_pipeline(jp_root_dir / "p", {"Step": ("step.py", step, [])})
+    code, job = await api(
+        "POST",
+        "jobs",
+        body={
+            "pipeline_path": "p/pipeline.orchest",
+            "parameter_grid": {"Step": {"slow": [False, False, False, True]}},
+            "max_parallel": 4,
+            "max_retained_runs": 1,
+            "snapshot": False,
+        },
+    )
+    assert code == 201, job
+    get = job_getter(api, job["id"])
+
+    async def fast_ones_settled():
+        current = await get()
+        statuses = sorted(r["status"] for r in current["runs"])
+        return current if statuses == ["STARTED", "SUCCESS"] else None
+
+    current = await wait_until(fast_ones_settled, "retention of the three fast runs")
+    active = next(r for r in current["runs"] if r["status"] == "STARTED")
+    assert active["job_parameters"] == {"Step": {"slow": True}}
+    assert Path(active["run_dir"]).is_dir()
+    run_dirs = sorted((jp_root_dir / "p" / ".orchest" / "runs").iterdir())
+    assert len(run_dirs) == 2, run_dirs
+
+    release.write_text("go")
+    finished = await wait_for_run(api, active["id"])
+    assert finished["status"] == "SUCCESS"
+
+    async def one_left():
+        current = await get()
+        return current if len(current["runs"]) == 1 and current["status"] == "DONE" else None
+
+    current = await wait_until(one_left, "retention after the slow run")
+    (kept,) = current["runs"]
+    assert kept["id"] == active["id"], "the newest run is kept"
+    assert len(list((jp_root_dir / "p" / ".orchest" / "runs").iterdir())) == 1
+    assert Path(kept["run_dir"]).is_dir()
+
+
+async def test_deleting_a_job_aborts_its_active_runs(api, backend, jp_root_dir):
+    make_pipeline(jp_root_dir / "p", {"Sleep": ("sleep.sh", "echo started\nsleep 600\n", [])})
+    code, job = await api(
+        "POST", "jobs", body={"pipeline_path": "p/pipeline.orchest", "backend": backend}
+    )
+    assert code == 201, job
+
+    async def running_step():
+        current = await job_getter(api, job["id"])()
+        if not current["runs"]:
+            return None
+        _, run = await api("GET", "runs", current["runs"][0]["id"])
+        _, log = await api("GET", "runs", run["id"], "steps", run["steps"][0]["uuid"], "log")
+        return run if "started" in log.get("text", "") else None
+
+    run = await wait_until(running_step, "the job's step to start")
+    code, deleted = await api("DELETE", "jobs", job["id"])
+    assert code == 200, deleted
+    run = await wait_for_run(api, run["id"])
+    assert run["status"] == "ABORTED"
+    assert_no_step_containers(run)
+    leftovers = [
+        p.info
+        for p in psutil.process_iter(["pid", "cmdline"])
+        if p.info["cmdline"] and any("sleep.sh" in part for part in p.info["cmdline"])
+    ]
+    assert not leftovers, leftovers
+    assert Path(run["run_dir"]).is_dir(), "runs are kept unless remove_runs=true"
+
+
+async def test_bad_job_requests_are_400_naming_the_field(api, jp_root_dir):
+    make_pipeline(jp_root_dir / "p", {"Echo": ("echo.sh", "echo x\n", [])})
+    base = {"pipeline_path": "p/pipeline.orchest"}
+    cases = {
+        "schedule.cron": {"schedule": {"cron": "61 * * * *"}},
+        "schedule.timezone": {"schedule": {"cron": "0 3 * * *", "timezone": "Mars/Olympus"}},
+        "schedule.at": {"schedule": {"at": "2001-01-01T00:00:00Z"}},
+        "parameter_grid": {"parameter_grid": {}},
+        "parameter_grid.Echo.n": {"parameter_grid": {"Echo": {"n": []}}},
+        "retries": {"retries": -1},
+        "max_parallel": {"max_parallel": 0},
+        "overlap_policy": {"overlap_policy": "sometimes"},
+        "missed_fire_policy": {"missed_fire_policy": "later"},
+        "max_retained_runs": {"max_retained_runs": 0},
+    }
+    for field, extra in cases.items():
+        code, reply = await api("POST", "jobs", body={**base, **extra})
+        assert code == 400 and field in reply["message"], (field, reply)
+    huge = {"Echo": {"a": list(range(100)), "b": list(range(11))}}
+    code, reply = await api("POST", "jobs", body={**base, "parameter_grid": huge})
+    assert code == 400 and "parameter_grid" in reply["message"] and "1100" in reply["message"]
+    code, reply = await api("POST", "jobs", body={**base, "parameter_grid": {"Nope": {"a": [1]}}})
+    assert code == 400 and "parameter_grid" in reply["message"], reply
+    code, reply = await api("POST", "runs", body={**base, "retries": -2})
+    assert code == 400 and "retries" in reply["message"], reply
+    code, reply = await api("PATCH", "jobs", "nope", body={"paused": True})
+    assert code == 404
+    code, job = await api("POST", "jobs", body={**base, "schedule": {"cron": "0 3 * * *"}})
+    assert code == 201
+    code, reply = await api("PATCH", "jobs", job["id"], body={"pipeline_path": "x"})
+    assert code == 400 and "pipeline_path" in reply["message"]
+    code, reply = await api("PATCH", "jobs", job["id"], body={"schedule": {"cron": "bad"}})
+    assert code == 400 and "schedule.cron" in reply["message"]
+    assert (await api("GET", "jobs"))[1]["jobs"][0]["id"] == job["id"]
+
+
+class Clock:
+    """A clock the test moves (the job manager's timers follow it)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.mark.parametrize("policy", ["run_once", "skip"])
+async def test_a_fire_missed_while_down_follows_the_policy(tmp_path: Path, policy: str):
+    pipeline_file, _ = make_pipeline(tmp_path / "p", {"Echo": ("echo.sh", "echo x\n", [])})
+    pipeline = await asyncio.to_thread(load_pipeline, pipeline_file)
+    clock = Clock(datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc))
+    events: list[dict] = []
+
+    async def server(clock: Clock) -> tuple[Store, RunManager, JobManager]:
+        store = Store(tmp_path / "orchest.db")
+        await store.open()
+        runs = RunManager(store, {"local": LocalExecutor()}, lambda *_: None)
+        jobs = JobManager(store, runs, lambda _, data: events.append(data), clock=clock)
+        await jobs.start()
+        return store, runs, jobs
+
+    store, runs, jobs = await server(clock)
+    body = {
+        "schedule": {"cron": "0 3 * * *", "timezone": "Europe/Amsterdam"},
+        "missed_fire_policy": policy,
+    }
+    job = await jobs.create(pipeline, body, job_settings(body))
+    assert job["next_fire_time"] == "2030-01-02T02:00:00+00:00"
+    await jobs.shutdown()
+    await runs.shutdown()
+    await store.close()
+
+    clock.now = datetime(2030, 1, 3, 1, 0, tzinfo=timezone.utc)  # two fires passed meanwhile
+    store, runs, jobs = await server(clock)
+
+    async def settled():
+        current = await jobs.get(job["id"])
+        finished = all(run["status"] == "SUCCESS" for run in current["runs"])
+        ran = len(current["runs"]) == (1 if policy == "run_once" else 0)
+        return current if finished and ran and current["active_runs"] == 0 else None
+
+    job = await wait_until(settled, "the missed fire to be settled")
+    assert job["next_fire_time"] == "2030-01-03T02:00:00+00:00"
+    if policy == "run_once":
+        (run,) = job["runs"]
+        assert run["fire_time"] == "2030-01-02T02:00:00+00:00"
+        assert run["status"] == "SUCCESS"
+        assert [e["action"] for e in events if e["action"] == "fired"] == ["fired"]
+    else:
+        assert job["runs"] == []
+        skipped = [e for e in events if e["action"] == "skipped"]
+        assert [e["fire_time"] for e in skipped] == ["2030-01-02T02:00:00+00:00"]
+    await jobs.delete(job["id"])
+    await jobs.shutdown()
+    await runs.shutdown()
+    await store.close()
+
+
+async def test_a_flaky_step_succeeds_on_its_third_attempt(api, jp_ws_fetch, jp_root_dir):
+    flaky = (
+        "import os, pathlib\n"
+        "counter = pathlib.Path(os.environ['ORCHEST_RUN_DIR']) / 'attempts'\n"
+        "n = int(counter.read_text()) + 1 if counter.exists() else 1\n"
+        "counter.write_text(str(n))\n"
+        "print(f'attempt {n}', flush=True)\n"
+        "raise SystemExit(0 if n == 3 else 1)\n"
+    )
+    make_pipeline(jp_root_dir / "p", {"Flaky": ("flaky.py", flaky, [])})
+    ws = await jp_ws_fetch("api", "events", "subscribe")
+    code, run = await api(
+        "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "retries": 2}
+    )
+    assert code == 202, run
+    events = await collect_run_events(ws, run["id"])
+    ws.close()
+    run = await wait_for_run(api, run["id"])
+    (step,) = run["steps"]
+    assert run["status"] == "SUCCESS" and step["attempt"] == 3 and step["retries"] == 2
+    steps = [(e["status"], e["attempt"]) for e in events if e["schema_id"] == STEP_STATUS]
+    assert steps == [("STARTED", 1), ("STARTED", 2), ("STARTED", 3), ("SUCCESS", 3)], steps
+    retry_messages = [e["message"] for e in events if e.get("attempt") in (2, 3)][:2]
+    assert all(
+        m.startswith(f"attempt {n} failed") for n, m in zip((1, 2), retry_messages, strict=True)
+    )
+    for attempt in (1, 2, 3):
+        code, log = await api(
+            "GET", "runs", run["id"], "steps", step["uuid"], "log", attempt=str(attempt)
+        )
+        assert code == 200 and log["text"] == f"attempt {attempt}\n" and log["complete"], log
+    code, log = await api("GET", "runs", run["id"], "steps", step["uuid"], "log", attempt="4")
+    assert code == 400 and "attempt" in log["message"]
+
+
+async def test_file_retries_win_and_a_timed_out_attempt_is_retried(api, jp_root_dir, jp_serverapp):
+    (app,) = jp_serverapp.extension_manager.extension_apps["orchest_ext"]
+    app.step_timeout = 1.0
+    pipeline_file, uuids = make_pipeline(jp_root_dir / "p", {"Slow": ("slow.sh", "sleep 30\n", [])})
+    data = json.loads(pipeline_file.read_text())
+    data["steps"][uuids["Slow"]]["retries"] = 1
+    pipeline_file.write_text(json.dumps(data))
+    body = {"pipeline_path": "p/pipeline.orchest", "retries": 5}
+    code, run = await api("POST", "runs", body=body)
+    assert code == 202, run
+    run = await wait_for_run(api, run["id"])
+    (step,) = run["steps"]
+    assert step["status"] == "FAILURE" and step["attempt"] == 2, step
+    assert "timed out" in step["message"]
+
+    data["steps"][uuids["Slow"]]["retries"] = -1
+    pipeline_file.write_text(json.dumps(data))
+    code, reply = await api("POST", "runs", body=body)
+    assert code == 422 and reply["issues"][0]["field"] == "retries", reply

@@ -106,6 +106,17 @@ class OrchestHandler(APIHandler):
             raise ApiError(400, "The request body must be a JSON object.")
         return body
 
+    def page(self) -> tuple[int, int]:
+        """The ``limit`` (1-1000, default 50) and ``offset`` query arguments of a list."""
+        try:
+            limit = int(self.get_argument("limit", "50"))
+            offset = int(self.get_argument("offset", "0"))
+        except ValueError:
+            raise ApiError(400, "limit and offset must be integers.") from None
+        if not 1 <= limit <= 1000 or not 0 <= offset < 2**63:
+            raise ApiError(400, "limit must be between 1 and 1000 and offset at least 0.")
+        return limit, offset
+
     def resolve_in_root(self, relative: str, what: str) -> Path:
         """A path below the server's root dir; 400 if it is absolute or leaves the root."""
         if not isinstance(relative, str):
@@ -206,13 +217,7 @@ class RunsHandler(RunsBaseHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        try:
-            limit = int(self.get_argument("limit", "50"))
-            offset = int(self.get_argument("offset", "0"))
-        except ValueError:
-            raise ApiError(400, "limit and offset must be integers.") from None
-        if not 1 <= limit <= 1000 or not 0 <= offset < 2**63:
-            raise ApiError(400, "limit must be between 1 and 1000 and offset at least 0.")
+        limit, offset = self.page()
         pipeline_path = self.get_argument("pipeline_path", None)
         if pipeline_path:
             pipeline_path = str(self.resolve_in_root(pipeline_path, "pipeline_path"))
@@ -379,7 +384,8 @@ class JobHandler(JobsBaseHandler):
     @web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
-        job = await self.jobs.get(job_id)
+        limit, offset = self.page()
+        job = await self.jobs.get(job_id, limit, offset)
         if job is None:
             raise ApiError(404, f"No job with id {job_id!r}.")
         self.finish(job)

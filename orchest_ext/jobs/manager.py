@@ -167,17 +167,18 @@ class JobManager(LoggingConfigurable):
     def list(self) -> list[dict[str, Any]]:
         return [self._public(job) for job in self._jobs.values()]
 
-    async def get(self, job_id: str) -> dict[str, Any] | None:
-        """The job with its runs, newest first (each with its fire time and parameters)."""
+    async def get(self, job_id: str, limit: int = 50, offset: int = 0) -> dict[str, Any] | None:
+        """The job with a page of its runs, newest first (each with its fire time and
+        parameters), and their total."""
         job = self._jobs.get(job_id)
         if job is None:
             return None
-        runs, _ = await self.runs.list(job_id=job_id, limit=self.max_runs * 10)
+        runs, total = await self.runs.list(job_id=job_id, limit=limit, offset=offset)
         linked = {run["id"]: run for run in await self.store.job_runs(job_id)}
         for run in runs:
             run["fire_time"] = linked.get(run["id"], {}).get("fire_time")
             run["job_parameters"] = linked.get(run["id"], {}).get("parameters")
-        return {**self._public(job), "runs": runs}
+        return {**self._public(job), "runs": runs, "total_runs": total}
 
     async def update(self, job_id: str, body: dict[str, Any]) -> dict[str, Any] | None:
         """Change a job's name, schedule, policies, or pause (``paused: true``) / resume it."""

@@ -78,10 +78,25 @@ def build_parser() -> argparse.ArgumentParser:
     images = commands.add_parser("images", help="Docker images of the project.")
     images.add_argument("action", choices=["build"])
     images.add_argument("images_args", nargs=argparse.REMAINDER)
+
+    # Listed for --help; main() hands their arguments to their own parsers.
+    commands.add_parser(
+        "jobs", help="Jobs of a running server: create, list, show, pause, resume, delete."
+    )
+    commands.add_parser("environments", help="Orchest environments: build their images.")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "jobs":
+        from .jobs.cli import main as jobs_main
+
+        return jobs_main(argv[1:], prog="jupyter orchest jobs")
+    if argv and argv[0] == "environments":
+        from .environments import main as environments_main
+
+        return environments_main(argv[1:], prog="jupyter orchest environments")
     args = build_parser().parse_args(argv)
     if args.command == "validate":
         return validate(args.pipeline_file)

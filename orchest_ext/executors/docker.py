@@ -35,6 +35,7 @@ from ..docker_engine import (
     engine_error_reason,
     parse_memory,
 )
+from ..environments import OrchestEnvironmentError, environment_image
 from .base import STEP_SDK_PATH, Executor, StepResult, StepSpec, spec_to_json
 from .results import (
     SPEC_FILE,
@@ -244,13 +245,24 @@ class DockerExecutor(Executor):
 
     # -- container configuration -------------------------------------------------------------
 
-    def image_for(self, spec: StepSpec) -> str:
-        """The step's image, its environment's mapped image, the pipeline's, or the default."""
+    def image_for(self, spec: StepSpec, built: str | None = None) -> str:
+        """The step's image, its environment's mapped image, its environment's ``built``
+        image, the pipeline's, or the default."""
         if spec.image:
             return spec.image
         if spec.environment and spec.environment in self.environment_images:
             return self.environment_images[spec.environment]
-        return spec.pipeline_image or self.default_image
+        return built or spec.pipeline_image or self.default_image
+
+    async def environment_image(self, spec: StepSpec) -> str | None:
+        """The image ``jupyter orchest environments build`` made of the step's Orchest
+        environment (None: the step names no environment defined in its project, or one
+        mapped in ``environment_images``); ``OrchestEnvironmentError`` if it is not built."""
+        if spec.image or not spec.environment or spec.environment in self.environment_images:
+            return None
+        return await environment_image(
+            self.engine.client(), spec.pipeline_dir, spec.environment, self.default_image
+        )
 
     def _binds(self, spec: StepSpec) -> list[str]:
         """The pipeline and run directories, the step API, and ``extra_mounts``."""
@@ -287,15 +299,16 @@ class DockerExecutor(Executor):
             config["DeviceRequests"] = [{"Driver": "", "Count": count, "Capabilities": [["gpu"]]}]
         return config
 
-    def container_config(self, spec: StepSpec) -> dict[str, Any]:
-        """The ``POST /containers/create`` body for a step."""
+    def container_config(self, spec: StepSpec, built: str | None = None) -> dict[str, Any]:
+        """The ``POST /containers/create`` body for a step (``built``: its environment's
+        image)."""
         env = {"HOME": "/tmp", "PYTHONUNBUFFERED": "1", **spec.env}
         runner = RUNNER_MOUNT if spec.kind not in SCRIPT_INTERPRETERS else None
         env["PYTHONPATH"] = os.pathsep.join(
             filter(None, [runner, SDK_MOUNT, env.get("PYTHONPATH")])
         )
         return {
-            "Image": self.image_for(spec),
+            "Image": self.image_for(spec, built),
             "Cmd": step_command(spec),
             "Env": [f"{key}={value}" for key, value in env.items()],
             "WorkingDir": str(spec.working_dir.absolute()),
@@ -315,9 +328,15 @@ class DockerExecutor(Executor):
     async def run(self, spec: StepSpec, on_started: Any = None) -> StepResult:
         if not await asyncio.to_thread(prepare_step_files, spec):
             return StepResult("FAILURE", f"Step file not found: {spec.file_path}")
+        try:
+            built = await self.environment_image(spec)
+        except OrchestEnvironmentError as err:
+            return StepResult("FAILURE", str(err))
+        except ENGINE_ERRORS as err:
+            return StepResult("FAILURE", f"Docker could not look up the step's image: {err}")
         docker = self.engine.client()
         name = container_name(spec.run_id, spec.step_uuid)
-        config = self.container_config(spec)
+        config = self.container_config(spec, built)
         container = None
         started = False
         try:

@@ -252,23 +252,29 @@ class JobManager(LoggingConfigurable):
     async def start(self) -> None:
         """Load the stored jobs, settle fires missed while no server ran, arm the timers and
         continue the runs they had queued."""
-        now = self.clock()
         for row in await self.store.list_jobs():
-            spec = row["spec"]
-            job = _Job(row, JobSettings(**spec["settings"]), Schedule.from_dict(spec["schedule"]))
-            self._jobs[job.id] = job
-            for fire in job.fires:
-                fire["active"] = [run_id for run_id in fire["active"] if self._watch(job, run_id)]
-            due = row["next_fire_time"]
-            if row["status"] == ACTIVE and due and datetime.fromisoformat(due) <= now:
-                policy = job.settings.missed_fire_policy or self.missed_fire_policy
-                if policy == "run_once":
-                    await self._fire(job, datetime.fromisoformat(due))
-                else:
-                    await self._skip_missed(job, due, now)
-            self._arm(job)
-            self._spawn(self._pump(job))
-            self._spawn(self._retain(job))
+            try:
+                await self._restore(row)
+            except Exception:
+                self.log.exception("Could not restore job %s; it stays stored", row["id"])
+
+    async def _restore(self, row: dict[str, Any]) -> None:
+        now = self.clock()
+        spec = row["spec"]
+        job = _Job(row, JobSettings(**spec["settings"]), Schedule.from_dict(spec["schedule"]))
+        self._jobs[job.id] = job
+        for fire in job.fires:
+            fire["active"] = [run_id for run_id in fire["active"] if self._watch(job, run_id)]
+        due = row["next_fire_time"]
+        if row["status"] == ACTIVE and due and datetime.fromisoformat(due) <= now:
+            policy = job.settings.missed_fire_policy or self.missed_fire_policy
+            if policy == "run_once":
+                await self._fire(job, datetime.fromisoformat(due))
+            else:
+                await self._skip_missed(job, due, now)
+        self._arm(job)
+        self._spawn(self._pump(job))
+        self._spawn(self._retain(job))
 
     async def shutdown(self) -> None:
         """Stop the timers and wait for what is being written (runs keep their own course)."""

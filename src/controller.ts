@@ -250,9 +250,11 @@ export class PipelineController {
         this._doc ?? EditablePipeline.fromText(this._text, graph.format);
       next = change(doc, graph);
       if (next === doc) {
+        performance.clearMarks(EDIT_MARK);
         return false;
       }
     } catch (err) {
+      performance.clearMarks(EDIT_MARK);
       if (err instanceof FormatLimitError) {
         void this.host.offerOrchestCopy(err.message, graph);
       } else {

@@ -19,7 +19,8 @@ import React, {
   useEffect,
   useLayoutEffect,
   useMemo,
-  useRef
+  useRef,
+  useState
 } from 'react';
 
 import { Issue } from '../api';
@@ -34,6 +35,7 @@ const NODE_TYPES: NodeTypes = { step: StepNode };
 const MULTI_SELECT_KEYS = ['Shift', 'Meta', 'Control'];
 const DELETE_KEYS = ['Delete', 'Backspace'];
 const FIT_VIEW = { padding: 0.15 };
+const PRO_OPTIONS = { hideAttribution: true };
 
 export interface GraphEditing {
   move(positions: Map<string, Position>): void;
@@ -119,6 +121,45 @@ function edgesOf(graph: PipelineGraph): Edge[] {
   );
 }
 
+interface NodeInputs {
+  graph: PipelineGraph;
+  layout: Layout;
+  run: RunState | null;
+  issues: Issue[];
+}
+
+/** The React Flow nodes for these inputs, reusing every node object that did not change. */
+function nextNodes(
+  current: StepNodeType[],
+  { graph, layout, run, issues }: NodeInputs
+): StepNodeType[] {
+  const data = nodeData(graph, run, issues);
+  const previous = new Map(current.map(node => [node.id, node]));
+  return graph.steps.map(step => {
+    const old = previous.get(step.uuid);
+    const position = layout.positions.get(step.uuid) ?? { x: 0, y: 0 };
+    const next = data.get(step.uuid) as StepNodeData;
+    const sameNodeData = old !== undefined && sameData(old.data, next);
+    if (
+      old &&
+      sameNodeData &&
+      old.position.x === position.x &&
+      old.position.y === position.y
+    ) {
+      return old;
+    }
+    return {
+      id: step.uuid,
+      type: 'step' as const,
+      position,
+      data: sameNodeData ? old.data : next,
+      selected: old?.selected ?? false,
+      // Known sizes are kept: a node without them is measured again before it is drawn.
+      measured: old?.measured
+    };
+  });
+}
+
 export function Graph({
   graph,
   run,
@@ -160,32 +201,19 @@ export function Graph({
     };
   }, [editing, flow]);
 
-  useEffect(() => {
-    const data = nodeData(graph, run, issues);
-    setNodes(current => {
-      const previous = new Map(current.map(node => [node.id, node]));
-      return graph.steps.map(step => {
-        const old = previous.get(step.uuid);
-        const position = layout.positions.get(step.uuid) ?? { x: 0, y: 0 };
-        const next = data.get(step.uuid) as StepNodeData;
-        if (
-          old &&
-          old.position.x === position.x &&
-          old.position.y === position.y &&
-          sameData(old.data, next)
-        ) {
-          return old;
-        }
-        return {
-          id: step.uuid,
-          type: 'step' as const,
-          position,
-          data: old && sameData(old.data, next) ? old.data : next,
-          selected: old?.selected ?? false
-        };
-      });
-    });
-  }, [graph, layout, run, issues, setNodes]);
+  // Nodes follow the graph, layout and run in the same render that changes them (not in an
+  // effect, which would draw the old nodes with the new arrows first, then again).
+  const [shown, setShown] = useState<NodeInputs | null>(null);
+  if (
+    !shown ||
+    shown.graph !== graph ||
+    shown.layout !== layout ||
+    shown.run !== run ||
+    shown.issues !== issues
+  ) {
+    setShown({ graph, layout, run, issues });
+    setNodes(current => nextNodes(current, { graph, layout, run, issues }));
+  }
 
   useLayoutEffect(() => {
     const frame = requestAnimationFrame(() => {
@@ -218,6 +246,13 @@ export function Graph({
     [editing]
   );
 
+  const onNodeClick = useCallback(
+    (_: unknown, node: StepNodeType) => onInspect(node.id),
+    [onInspect]
+  );
+
+  const onPaneClick = useCallback(() => onInspect(null), [onInspect]);
+
   const onConnect = useCallback(
     (connection: Connection) =>
       editing.connect(connection.source, connection.target),
@@ -241,8 +276,8 @@ export function Graph({
         nodeTypes={NODE_TYPES}
         onNodesChange={onNodesChange}
         onSelectionChange={onSelectionChange}
-        onNodeClick={(_, node) => onInspect(node.id)}
-        onPaneClick={() => onInspect(null)}
+        onNodeClick={onNodeClick}
+        onPaneClick={onPaneClick}
         onNodeDragStop={onNodeDragStop}
         onConnect={onConnect}
         onDelete={onDelete}
@@ -253,7 +288,7 @@ export function Graph({
         minZoom={0.05}
         fitView
         fitViewOptions={FIT_VIEW}
-        proOptions={{ hideAttribution: true }}
+        proOptions={PRO_OPTIONS}
       >
         <Background gap={16} />
         <Controls showInteractive={false} />

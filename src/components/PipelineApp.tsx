@@ -1,6 +1,6 @@
 /** The whole pipeline view: toolbar, banners, graph and the side panel (step / runs). */
 import { ReactFlowProvider } from '@xyflow/react';
-import React, { useMemo } from 'react';
+import React, { useCallback, useMemo } from 'react';
 
 import { PipelineController, SideTab } from '../controller';
 import { Banner } from './Banner';
@@ -38,6 +38,15 @@ export function PipelineApp({
         controller.viewCenter = center;
       }
     }),
+    [controller]
+  );
+  // Stable callbacks: a new function would redraw every node of the graph.
+  const onSelect = useCallback(
+    (uuids: string[]) => controller.setSelection(uuids),
+    [controller]
+  );
+  const onInspect = useCallback(
+    (uuid: string | null) => controller.inspect(uuid),
     [controller]
   );
   if (state.formatError) {
@@ -79,8 +88,8 @@ export function PipelineApp({
               graph={state.graph}
               run={state.run}
               issues={state.issues}
-              onSelect={uuids => controller.setSelection(uuids)}
-              onInspect={uuid => controller.inspect(uuid)}
+              onSelect={onSelect}
+              onInspect={onInspect}
               editing={editing}
             />
           </ReactFlowProvider>

@@ -79,6 +79,34 @@ def test_local_run_in_flight_is_marked_failure_after_a_crash(servers, tmp_path):
         time.sleep(0.1)
 
 
+def test_a_graceful_shutdown_records_local_runs_aborted(servers, tmp_path):
+    script = 'echo $$ > "$ORCHEST_STEP_DIR/pid"\nsleep 300\n'
+    make_pipeline(
+        tmp_path / "root" / "p",
+        {"Sleeper": ("sleeper.sh", script, []), "After": ("after.sh", "echo after\n", ["Sleeper"])},
+    )
+    first = servers()
+    code, run = first.request("POST", "/orchest/api/runs", {"pipeline_path": "p/pipeline.orchest"})
+    assert code == 202, run
+    step_dir = tmp_path / "root" / "p" / ".orchest" / "runs" / run["id"] / "steps"
+    pid_file = step_dir / run["steps"][0]["uuid"] / "pid"
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() or not pid_file.read_text().strip():
+        assert time.monotonic() < deadline, "the step never started"
+        time.sleep(0.05)
+    first.stop()
+    assert first.process.returncode is not None
+
+    with contextlib.closing(sqlite3.connect(tmp_path / "state" / "orchest.db")) as db:
+        status, message = db.execute(
+            "SELECT status, message FROM runs WHERE id = ?", (run["id"],)
+        ).fetchone()
+        steps = dict(db.execute("SELECT title, status FROM steps WHERE run_id = ?", (run["id"],)))
+    assert (status, message) == ("ABORTED", "the server shut down")
+    assert steps == {"Sleeper": "ABORTED", "After": "ABORTED"}
+    assert not psutil.pid_exists(int(pid_file.read_text()))
+
+
 def test_finished_runs_survive_a_restart(servers, tmp_path):
     make_pipeline(tmp_path / "root" / "p", {"A": ("a.sh", "echo a\n", [])})
     first = servers()

@@ -237,7 +237,7 @@ class RunManager(LoggingConfigurable):
                 active.detached = True
             else:
                 stopped.append(active)
-                self._apply(active.run, active.run.stop("the server shut down"))
+                self._apply(active.run, active.run.stop("the server shut down", abort=True))
         for executor in self.executors.values():
             if executor.recoverable:
                 executor.detach()

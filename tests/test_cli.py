@@ -86,3 +86,14 @@ def test_help_all_lists_every_setting():
         "--PipelineSessionManager.readiness_timeout",
     ):
         assert setting in result.stdout
+
+
+def test_notebooks_without_cell_ids_run_without_nbformat_warnings(tmp_path):
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "source": "print('ran')"}
+    old = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    pipeline, _ = make_pipeline(tmp_path / "p", {"Old": ("old.ipynb", json.dumps(old), [])})
+    result = orchest("run", str(pipeline))
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stdout + result.stderr
+    log = next((tmp_path / "p" / ".orchest" / "runs").glob("*/steps/*/step.log"))
+    assert log.read_text() == "ran\n"

@@ -57,6 +57,31 @@ async def test_example_pipeline_runs_to_success(api, backend, jp_root_dir):
     assert code == 200 and nb["cells"]
 
 
+async def test_executed_notebook_is_available_while_its_first_cell_runs(api, jp_root_dir):
+    wait_for_go = (
+        "import os, time\n"
+        "while not os.path.exists(os.path.join(os.environ['ORCHEST_STEP_DIR'], 'go')):\n"
+        "    time.sleep(0.05)"
+    )
+    make_pipeline(
+        jp_root_dir / "p", {"Slow": ("slow.ipynb", notebook(wait_for_go, "print('done')"), [])}
+    )
+    _, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+    uuid = run["steps"][0]["uuid"]
+    deadline = time.monotonic() + 60
+    while True:
+        code, nb = await api("GET", "runs", run["id"], "steps", uuid, "notebook")
+        if code == 200:
+            break
+        assert code == 404, nb
+        assert time.monotonic() < deadline, "no executed notebook while the first cell ran"
+        await asyncio.sleep(0.05)
+    assert ["".join(cell["source"]) for cell in nb["cells"]] == [wait_for_go, "print('done')"]
+    assert all(not cell["outputs"] for cell in nb["cells"])
+    (Path(run["run_dir"]) / "steps" / uuid / "go").touch()
+    assert (await wait_for_run(api, run["id"]))["status"] == "SUCCESS"
+
+
 async def test_log_offset_tails_a_log(api, backend, jp_root_dir):
     make_pipeline(jp_root_dir / "p", {"Echo": ("echo.sh", "echo first\necho second\n", [])})
     _, run = await api(

@@ -11,7 +11,6 @@ import subprocess
 import sys
 from typing import Any, ClassVar
 
-import nbformat
 from jupyter_core.utils import ensure_async
 from traitlets import Float, Integer, Unicode
 
@@ -20,6 +19,7 @@ from .notebook import (
     StepLog,
     StepNotebookClient,
     inject_parameters,
+    read_notebook,
     resolve_kernel_name,
     terminate_group,
 )
@@ -168,7 +168,7 @@ class LocalExecutor(Executor):
         )
 
     async def _run_notebook(self, spec: StepSpec, on_started: Any) -> StepResult:
-        nb = await asyncio.to_thread(nbformat.read, spec.source_path, as_version=4)
+        nb = await asyncio.to_thread(read_notebook, spec.source_path)
         requested = spec.kernel_name or nb.metadata.get("kernelspec", {}).get("name")
         kernel = await asyncio.to_thread(
             resolve_kernel_name, requested, self.default_kernel, self.log

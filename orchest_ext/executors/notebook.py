@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import re
@@ -19,6 +20,7 @@ from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
+from nbformat.corpus.words import generate_corpus_id
 from traitlets import Float
 
 from .process import process_identity
@@ -82,6 +84,18 @@ def output_text(output: NotebookNode) -> str:
         text = output.get("data", {}).get("text/plain", "")
     text = _ANSI_ESCAPE.sub("", text)
     return text if not text or text.endswith("\n") else text + "\n"
+
+
+def read_notebook(path: Path) -> NotebookNode:
+    """Read a notebook as version 4 (blocking). Cells lacking the id that nbformat 4.5 requires
+    get one here: nbformat would add it too, but with a warning on stderr."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    version = (data.get("nbformat"), data.get("nbformat_minor")) if isinstance(data, dict) else ()
+    if version and version[0] == 4 and isinstance(version[1], int) and version[1] >= 5:
+        for cell in data.get("cells") or []:
+            if isinstance(cell, dict) and "id" not in cell:
+                cell["id"] = generate_corpus_id()
+    return nbformat.reads(json.dumps(data), as_version=4)
 
 
 def write_notebook(nb: NotebookNode, path: Path) -> None:
@@ -188,11 +202,13 @@ class StepNotebookClient(NotebookClient):
         self._alive_polls: set[asyncio.Task[Any]] = set()
 
     async def run_step(self, cwd: Path, env: dict[str, str]) -> str | None:
-        """Execute the notebook; return None on success or a failure message.
+        """Execute the notebook; return None on success or a failure message. The executed
+        notebook is saved before the kernel starts and after every cell.
 
         On cancellation the kernel's process group is killed before re-raising.
         """
         clear_outputs(self.nb, self.skip_cells_with_tag)
+        await self.save()
         task = asyncio.ensure_future(self._execute(cwd, env))
         try:
             await asyncio.shield(task)

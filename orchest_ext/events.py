@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jupyter_events import EventLogger
+if TYPE_CHECKING:
+    from jupyter_events import EventLogger
 
 SCHEMAS_DIR = Path(__file__).parent / "event_schemas"
 RUN_STATUS = "https://orchest-ext.dev/events/run_status/v1"

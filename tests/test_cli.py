@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from orchest_ext.cli.app import configurable_classes
+
+from .docker_support import require_image
 from .helpers import make_pipeline
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "quickstart"
+JUPYTER = Path(sys.executable).parent / "jupyter"
+
+
+@pytest.fixture(autouse=True)
+def config_dir(tmp_path, monkeypatch) -> Path:
+    """A Jupyter config dir of the test's own (the subprocesses inherit it)."""
+    path = tmp_path / "jupyter-config"
+    path.mkdir()
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(path))
+    return path
 
 
 def orchest(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -21,6 +37,7 @@ def orchest(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
         timeout=300,
         cwd=cwd,
         check=False,
+        env=os.environ.copy(),
     )
 
 
@@ -84,8 +101,117 @@ def test_help_all_lists_every_setting():
         "--LocalExecutor.python_interpreter",
         "--DockerExecutor.memory_limit",
         "--PipelineSessionManager.readiness_timeout",
+        "--RunApp.failure_policy",
     ):
         assert setting in result.stdout
+
+
+def test_every_option_has_a_description():
+    undescribed = [
+        f"{cls.__name__}.{name}"
+        for cls in configurable_classes()
+        for name, trait in cls.class_own_traits(config=True).items()
+        if not (trait.help or "").strip()
+    ]
+    assert not undescribed
+    result = orchest("run", "--help")
+    assert result.returncode == 0
+    for option in ("--steps", "--run-type", "--max-parallel", "--env", "--backend", "--inclusive"):
+        assert option in result.stdout
+
+
+def test_generate_config_writes_the_extension_config_file(config_dir):
+    result = orchest("--generate-config", "-y")
+    assert result.returncode == 0, result.stderr
+    text = (config_dir / "jupyter_orchest_ext_config.py").read_text()
+    for setting in (
+        "c.OrchestApp.max_parallel",
+        "c.DockerExecutor.memory_limit",
+        "c.LocalExecutor.cell_timeout",
+        "c.RunApp.failure_policy",
+    ):
+        assert f"# {setting} = " in text
+
+
+def test_max_parallel_0_and_reserved_env_keys_are_refused(tmp_path):
+    pipeline, _ = make_pipeline(tmp_path / "p", {"A": ("a.sh", "echo a\n", [])})
+    result = orchest("run", str(pipeline), "--max-parallel", "0")
+    assert result.returncode != 0
+    assert "--max-parallel must be at least 1, got 0." in result.stderr
+    result = orchest("run", str(pipeline), "--env", "ORCHEST_RUN_UUID=mine")
+    assert result.returncode == 2
+    assert "env keys starting with ORCHEST_ are reserved for the runner: ORCHEST_RUN_UUID" in (
+        result.stderr
+    )
+    result = orchest("run", str(pipeline), "--env", "NO_VALUE")
+    assert result.returncode != 0 and "--env expects KEY=VALUE, got 'NO_VALUE'" in result.stderr
+    assert not (tmp_path / "p" / ".orchest").exists()
+
+
+def test_server_config_files_apply_to_run(tmp_path, config_dir):
+    wrapper = tmp_path / "python-wrapper"
+    wrapper.write_text(f'#!/bin/sh\nexport VIA="$VIA wrapper"\nexec {sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    (config_dir / "jupyter_server_config.py").write_text(
+        f"c.LocalExecutor.python_interpreter = {str(wrapper)!r}\n"
+    )
+    (config_dir / "jupyter_orchest_ext_config.json").write_text(
+        json.dumps({"OrchestApp": {"step_timeout": 0.5}})
+    )
+    step = "import os, time\nprint('via' + os.environ.get('VIA', ' nothing'))\ntime.sleep(60)\n"
+    pipeline, _ = make_pipeline(tmp_path / "p", {"A": ("a.py", step, [])})
+    result = orchest("run", str(pipeline))
+    assert result.returncode == 1
+    assert "A: FAILURE (timed out after 0.5 s" in result.stdout
+    log = next((tmp_path / "p" / ".orchest" / "runs").glob("*/steps/*/step.log"))
+    assert log.read_text().startswith("via wrapper\n")
+    result = orchest("run", str(pipeline), "--step-timeout", "1.5")
+    assert result.returncode == 1 and "A: FAILURE (timed out after 1.5 s" in result.stdout
+
+
+@pytest.mark.docker
+def test_docker_executor_config_applies_to_run(tmp_path, config_dir):
+    require_image()
+    (config_dir / "jupyter_orchest_ext_config.py").write_text(
+        "c.DockerExecutor.memory_limit = '96m'\n"
+    )
+    script = (
+        "cat /sys/fs/cgroup/memory.max 2>/dev/null"
+        " || cat /sys/fs/cgroup/memory/memory.limit_in_bytes\n"
+    )
+    pipeline, _ = make_pipeline(tmp_path / "p", {"Limit": ("limit.sh", script, [])})
+    result = orchest("run", str(pipeline), "--backend", "docker")
+    assert result.returncode == 0, result.stdout + result.stderr
+    log = next((tmp_path / "p" / ".orchest" / "runs").glob("*/steps/*/step.log"))
+    assert log.read_text().strip() == str(96 * 1024 * 1024)
+    result = orchest(
+        "run", str(pipeline), "--backend", "docker", "--DockerExecutor.memory_limit=128m"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    logs = sorted((tmp_path / "p" / ".orchest" / "runs").glob("*/steps/*/step.log"))
+    assert {log.read_text().strip() for log in logs} == {str(96 << 20), str(128 << 20)}
+
+
+def test_jupyter_orchest_is_a_jupyter_subcommand(tmp_path):
+    pipeline, _ = make_pipeline(tmp_path / "p", {"A": ("a.sh", "echo a\n", [])})
+    result = subprocess.run(
+        [str(JUPYTER), "orchest", "validate", str(pipeline)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0 and result.stdout == f"{pipeline}: OK\n", result.stderr
+    result = subprocess.run(
+        [str(JUPYTER), "orchest", "--version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0 and result.stdout.strip() == orchest_version()
+
+
+def orchest_version() -> str:
+    from orchest_ext import __version__
+
+    return __version__
 
 
 def test_notebooks_without_cell_ids_run_without_nbformat_warnings(tmp_path):
@@ -97,3 +223,32 @@ def test_notebooks_without_cell_ids_run_without_nbformat_warnings(tmp_path):
     assert "Warning" not in result.stdout + result.stderr
     log = next((tmp_path / "p" / ".orchest" / "runs").glob("*/steps/*/step.log"))
     assert log.read_text() == "ran\n"
+
+
+HEAVY = ("networkx", "nbformat", "nbclient", "jsonschema", "jupyter_server", "jupyter_events")
+
+
+def test_validate_imports_nothing_heavy(tmp_path):
+    """`validate` of a pipeline without cycles loads none of the slow-to-import libraries
+    (its speed is measured in bench/bench_cli.py)."""
+    pipeline, _ = make_pipeline(
+        tmp_path / "p",
+        {"A": ("a.ipynb", "{}", []), "B": ("b.py", "", ["A"]), "C": ("c.sh", "", ["A", "B"])},
+    )
+    report = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print(sorted({m.split('.')[0] for m in sys.modules}"
+        f" & set({HEAVY!r})), file=sys.stderr))\n"
+        "from orchest_ext.cli import main\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", report, "validate", str(pipeline)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{pipeline}: OK\n"
+    assert result.stderr == "[]\n"

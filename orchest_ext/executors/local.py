@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import shutil
 import signal
@@ -15,15 +16,7 @@ from jupyter_core.utils import ensure_async
 from traitlets import Float, Integer, Unicode
 
 from .base import STEP_SDK_PATH, Executor, StepResult, StepSpec
-from .notebook import (
-    StepLog,
-    StepNotebookClient,
-    inject_parameters,
-    read_notebook,
-    resolve_kernel_name,
-    terminate_group,
-)
-from .process import process_handle, process_identity, wait_exit
+from .process import process_handle, process_identity, terminate_group, wait_exit
 from .results import log_tail, write_parameters
 
 
@@ -168,16 +161,19 @@ class LocalExecutor(Executor):
         )
 
     async def _run_notebook(self, spec: StepSpec, on_started: Any) -> StepResult:
-        nb = await asyncio.to_thread(read_notebook, spec.source_path)
+        # imported on first use, on a thread: nbclient and nbformat take a while to import,
+        # which runs without notebooks (and the IOLoop meanwhile) should not wait for
+        notebook = await asyncio.to_thread(importlib.import_module, ".notebook", __package__)
+        nb = await asyncio.to_thread(notebook.read_notebook, spec.source_path)
         requested = spec.kernel_name or nb.metadata.get("kernelspec", {}).get("name")
         kernel = await asyncio.to_thread(
-            resolve_kernel_name, requested, self.default_kernel, self.log
+            notebook.resolve_kernel_name, requested, self.default_kernel, self.log
         )
-        inject_parameters(nb, {**spec.pipeline_parameters, **spec.parameters})
+        notebook.inject_parameters(nb, {**spec.pipeline_parameters, **spec.parameters})
         kernel_output = await asyncio.to_thread(open, spec.step_dir / "kernel.log", "ab")
-        log_file = StepLog(spec.log_path)
+        log_file = notebook.StepLog(spec.log_path)
         try:
-            client = StepNotebookClient(
+            client = notebook.StepNotebookClient(
                 nb,
                 parent=self,
                 kernel_name=kernel,

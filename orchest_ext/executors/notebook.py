@@ -1,16 +1,14 @@
 """Notebook execution on top of nbclient: a fresh kernel per step, outputs streamed to a log
-file and the executed notebook saved after every cell. Also process-group helpers."""
+file and the executed notebook saved after every cell."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
 import re
-import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,42 +21,12 @@ from nbformat import NotebookNode
 from nbformat.corpus.words import generate_corpus_id
 from traitlets import Float
 
-from .process import process_identity
+from .process import process_identity, terminate_group
 
 SKIP_TAG = "skip"
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
-
-
-def signal_group(pgid: int, sig: int) -> bool:
-    """Send ``sig`` to a process group; return False if the group no longer exists."""
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-async def _wait_group_empty(pgid: int) -> None:
-    while signal_group(pgid, 0):
-        await asyncio.sleep(0.05)
-
-
-async def terminate_group(
-    pgid: int, grace: float, wait_leader: Callable[[], Awaitable[object]] | None = None
-) -> None:
-    """SIGTERM a process group, give it ``grace`` seconds, then SIGKILL whatever is left.
-
-    ``wait_leader`` waits for (and reaps) the group leader when it is our child; without it
-    the group is polled until it is empty.
-    """
-    if not signal_group(pgid, signal.SIGTERM):
-        return
-    wait = wait_leader or (lambda: _wait_group_empty(pgid))
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(wait(), grace)
-    signal_group(pgid, signal.SIGKILL)
 
 
 def resolve_kernel_name(requested: str | None, default: str, log: logging.Logger) -> str:

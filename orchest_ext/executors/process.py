@@ -1,10 +1,13 @@
-"""Waiting for a child process from the IOLoop without a thread per child."""
+"""Child processes from the IOLoop: waiting without a thread per child, process groups."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import subprocess
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 
@@ -46,3 +49,33 @@ def process_identity(pid: int) -> str | None:
 def process_handle(pid: int) -> dict[str, object]:
     """What a later server process needs to find (and safely kill) a step's process group."""
     return {"pid": pid, "pgid": pid, "identity": process_identity(pid)}
+
+
+def signal_group(pgid: int, sig: int) -> bool:
+    """Send ``sig`` to a process group; return False if the group no longer exists."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def _wait_group_empty(pgid: int) -> None:
+    while signal_group(pgid, 0):
+        await asyncio.sleep(0.05)
+
+
+async def terminate_group(
+    pgid: int, grace: float, wait_leader: Callable[[], Awaitable[object]] | None = None
+) -> None:
+    """SIGTERM a process group, give it ``grace`` seconds, then SIGKILL whatever is left.
+
+    ``wait_leader`` waits for (and reaps) the group leader when it is our child; without it
+    the group is polled until it is empty.
+    """
+    if not signal_group(pgid, signal.SIGTERM):
+        return
+    wait = wait_leader or (lambda: _wait_group_empty(pgid))
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(wait(), grace)
+    signal_group(pgid, signal.SIGKILL)

@@ -7,9 +7,7 @@ from collections.abc import Iterable
 import networkx as nx
 
 from .issues import Issue
-from .model import Pipeline
-
-RUN_TYPES = ("full", "selection", "incoming", "descendants")
+from .model import RUN_TYPES, Pipeline
 
 
 class UnknownStepsError(ValueError):

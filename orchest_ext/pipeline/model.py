@@ -15,6 +15,8 @@ STEP_KINDS: dict[str, str] = {
 }
 """Step kind by (lower-case) file suffix."""
 SUPPORTED_SUFFIXES = ", ".join(".R" if suffix == ".r" else suffix for suffix in STEP_KINDS)
+RUN_TYPES = ("full", "selection", "incoming", "descendants")
+"""Which steps a run runs: all, the selection, its ancestors, or it and its descendants."""
 
 
 def step_kind(file_path: str) -> str | None:

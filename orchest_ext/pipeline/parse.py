@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
 from .elyra import is_elyra, to_orchest
-from .graph import find_cycle_issues
 from .issues import Checker, Issue, PipelineError, json_type
 from .model import SUPPORTED_SUFFIXES, Pipeline, Step, step_kind, step_label
 
@@ -315,19 +313,34 @@ def _check_connections(steps: dict[str, Step], checker: Checker) -> None:
     key_of: dict[str, str] = {}
     for key, step in steps.items():
         key_of.setdefault(step.uuid, key)
-    graph = nx.DiGraph()
-    graph.add_nodes_from(steps)
+    parents: dict[str, list[str]] = {key: [] for key in steps}
     for key, step in steps.items():
         for parent in step.incoming_connections:
             if parent in key_of:
-                graph.add_edge(key_of[parent], key)
+                parents[key].append(key_of[parent])
             else:
                 checker.add(
                     f'{step.label}: incoming connection "{parent}" is not a step of this pipeline.',
                     key,
                     "incoming_connections",
                 )
-    checker.issues += find_cycle_issues(graph, {key: step.title for key, step in steps.items()})
+    try:
+        TopologicalSorter(parents).prepare()
+    except CycleError:
+        checker.issues += _cycle_issues(parents, {key: step.title for key, step in steps.items()})
+
+
+def _cycle_issues(parents: dict[str, list[str]], titles: dict[str, str]) -> list[Issue]:
+    """The issues of a graph known to have cycles, described with networkx (imported only
+    then: it is slow to import, and most pipelines have no cycle)."""
+    import networkx as nx
+
+    from .graph import find_cycle_issues
+
+    graph = nx.DiGraph()
+    graph.add_nodes_from(parents)
+    graph.add_edges_from((parent, key) for key, keys in parents.items() for parent in keys)
+    return find_cycle_issues(graph, titles)
 
 
 def _settings(data: dict[str, Any], checker: Checker) -> dict[str, Any]:

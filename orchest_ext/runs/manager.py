@@ -22,6 +22,7 @@ from .scheduler import Scheduler
 from .spec import (
     RunRequestError,
     build_spec,
+    check_env,
     keep_attempt_log,
     make_step_dirs,
     resolve_parameter_overrides,
@@ -108,6 +109,7 @@ class RunManager(LoggingConfigurable):
                 f"Unknown failure_policy {failure_policy!r}; "
                 f"use one of {', '.join(FAILURE_POLICIES)}."
             )
+        check_env(env or {})
         graph = select_steps(pipeline, run_type, uuids, inclusive)
         if not graph:
             raise RunRequestError(

@@ -49,6 +49,15 @@ def keep_attempt_log(log_path: Path, attempt: int) -> None:
         log_path.replace(attempt_log_path(log_path, attempt))
 
 
+def check_env(env: dict[str, str]) -> None:
+    """Refuse user environment variables that the runner sets itself (``ORCHEST_*``)."""
+    reserved = [key for key in env if key.startswith("ORCHEST_")]
+    if reserved:
+        raise RunRequestError(
+            f"env keys starting with ORCHEST_ are reserved for the runner: {', '.join(reserved)}."
+        )
+
+
 def run_dir(pipeline: Pipeline, run_id: str) -> Path:
     return pipeline.directory / RUNS_SUBDIR / run_id
 

@@ -1,0 +1,108 @@
+"""`jupyter orchest`: a Jupyter application whose subcommands run and validate pipelines and
+build the project's images. It reads the config files the server extension reads."""
+
+from __future__ import annotations
+
+import sys
+
+from jupyter_core.application import JupyterApp
+from traitlets.config import Application
+from traitlets.config.loader import ConfigFileNotFound
+
+from .. import __version__
+
+CONFIG_FILE_NAME = "jupyter_orchest_ext_config"
+"""The extension's own config file (``OrchestApp``'s): ``--generate-config`` writes it."""
+SERVER_CONFIG_FILE_NAME = "jupyter_server_config"
+
+
+class CLIApp(JupyterApp):
+    """Base of `jupyter orchest` and its subcommands: the server extension's config files,
+    with the same priority (``jupyter_config`` < the extension's file < Jupyter Server's file <
+    the command line)."""
+
+    version = __version__
+    config_file_name = CONFIG_FILE_NAME
+
+    def load_config_file(self, suppress_errors: bool = True) -> None:
+        super().load_config_file(suppress_errors)
+        try:
+            Application.load_config_file(self, SERVER_CONFIG_FILE_NAME, path=self.config_file_paths)
+        except ConfigFileNotFound:
+            pass
+        except Exception:
+            if not suppress_errors or self.raise_config_file_errors:
+                raise
+            self.log.warning(
+                "Error loading config file: %s", SERVER_CONFIG_FILE_NAME, exc_info=True
+            )
+
+
+class OrchestCLI(CLIApp):
+    """Runs and validates notebook pipelines, builds the orchest_ext Docker images."""
+
+    name = "jupyter-orchest"
+    description = (
+        "Run and validate notebook pipelines (Orchest .orchest and Elyra .pipeline files) "
+        "and build the orchest_ext Docker images. The subcommands read the same config files "
+        "as the orchest_ext server extension (jupyter_server_config.py, "
+        "jupyter_orchest_ext_config.py), so c.LocalExecutor.*, c.DockerExecutor.* and "
+        "c.OrchestApp.max_parallel, step_timeout and default_backend apply to them too."
+    )
+    examples = """
+jupyter orchest run examples/quickstart/quickstart.orchest
+jupyter orchest run my.orchest --steps Report --env WHO=world --max-parallel 2
+jupyter orchest validate my.orchest
+jupyter orchest images build --base-image orchest-ext/base:bookworm
+jupyter orchest --generate-config     # writes jupyter_orchest_ext_config.py
+jupyter orchest --help-all            # every option of every configurable class
+"""
+    subcommands = {
+        "run": (
+            "orchest_ext.cli.run.RunApp",
+            "Run a pipeline in this process and show its progress.",
+        ),
+        "validate": (
+            "orchest_ext.cli.validate.ValidateApp",
+            "Print the issues of a pipeline file.",
+        ),
+        "images": (
+            "orchest_ext.cli.tools.ImagesApp",
+            "Build the project's Docker images (images build ...).",
+        ),
+        "environments": (
+            "orchest_ext.cli.tools.EnvironmentsApp",
+            "Orchest environments: build their images.",
+        ),
+        "jobs": (
+            "orchest_ext.cli.tools.JobsApp",
+            "Jobs of a running server: create, list, show, pause, resume, delete.",
+        ),
+    }
+
+    def initialize(self, argv: list[str] | None = None) -> None:
+        argv = sys.argv[1:] if argv is None else argv
+        if not (argv and argv[0] in self.subcommands) and any(
+            arg in ("--help-all", "--generate-config") for arg in argv
+        ):
+            self.classes = configurable_classes()
+        super().initialize(argv)
+
+    def start(self) -> None:
+        super().start()
+        self.print_help()
+        self.exit(2)
+
+
+def configurable_classes() -> list[type]:
+    """Every class the extension's config files configure, and the subcommands (imported only
+    when listed or written out: some are slow to import)."""
+    from ..app import OrchestApp
+    from .run import RunApp
+
+    return [*OrchestApp().configurable_classes(), RunApp]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The `jupyter-orchest` entry point."""
+    OrchestCLI.launch_instance(argv)

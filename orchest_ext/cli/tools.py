@@ -1,0 +1,62 @@
+"""Subcommands with parsers of their own (`images`, `environments`, `jobs`): each hands its
+arguments to its module's ``main(argv, prog)``."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from .app import CLIApp
+
+
+class ToolApp(CLIApp):
+    """A subcommand whose arguments its own ``main`` parses (``target``: ``module:function``)."""
+
+    target = ""
+
+    def parse_command_line(self, argv: list[str] | None = None) -> None:
+        """Keep every argument for the tool's own parser."""
+        self.extra_args = list(argv or [])
+
+    def start(self) -> None:
+        module, function = self.target.split(":")
+        main = getattr(import_module(module), function)
+        self.exit(main(self.extra_args, prog=f"jupyter orchest {self.name.split('-')[-1]}"))
+
+
+class ImagesApp(ToolApp):
+    """Build the project's Docker images: `jupyter orchest images build [options]`."""
+
+    name = "jupyter-orchest-images"
+    description = (
+        "Build the orchest_ext Docker images (step, eg, server, kernel) from the Dockerfiles "
+        "shipped in the package and a wheelhouse the host's pip downloads. "
+        "`jupyter orchest images build --help` lists its options."
+    )
+    target = "orchest_ext.images:main"
+
+    def start(self) -> None:
+        if not self.extra_args or self.extra_args[0] != "build":
+            self.print_help()
+            self.exit(2)
+        from ..images import main
+
+        self.exit(main(self.extra_args[1:], prog="jupyter orchest images build"))
+
+
+class EnvironmentsApp(ToolApp):
+    """Orchest environments: `jupyter orchest environments build [options]`."""
+
+    name = "jupyter-orchest-environments"
+    description = "Build the images of Orchest environments (`... environments --help`)."
+    target = "orchest_ext.environments:main"
+
+
+class JobsApp(ToolApp):
+    """Jobs of a running server: `jupyter orchest jobs create|list|show|pause|resume|delete`."""
+
+    name = "jupyter-orchest-jobs"
+    description = (
+        "Jobs of a running server: create, list, show, pause, resume, delete "
+        "(`jupyter orchest jobs --help`)."
+    )
+    target = "orchest_ext.jobs.cli:main"

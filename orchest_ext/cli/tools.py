@@ -12,6 +12,8 @@ class ToolApp(CLIApp):
     """A subcommand whose arguments its own ``main`` parses (``target``: ``module:function``)."""
 
     target = ""
+    command = ""
+    """The words after `jupyter orchest` (the tool's ``prog``)."""
 
     def parse_command_line(self, argv: list[str] | None = None) -> None:
         """Keep every argument for the tool's own parser."""
@@ -20,7 +22,7 @@ class ToolApp(CLIApp):
     def start(self) -> None:
         module, function = self.target.split(":")
         main = getattr(import_module(module), function)
-        self.exit(main(self.extra_args, prog=f"jupyter orchest {self.name.split('-')[-1]}"))
+        self.exit(main(self.extra_args, prog=f"jupyter orchest {self.command}"))
 
 
 class ImagesApp(ToolApp):
@@ -33,14 +35,14 @@ class ImagesApp(ToolApp):
         "`jupyter orchest images build --help` lists its options."
     )
     target = "orchest_ext.images:main"
+    command = "images build"
 
     def start(self) -> None:
         if not self.extra_args or self.extra_args[0] != "build":
             self.print_help()
             self.exit(2)
-        from ..images import main
-
-        self.exit(main(self.extra_args[1:], prog="jupyter orchest images build"))
+        self.extra_args = self.extra_args[1:]
+        super().start()
 
 
 class EnvironmentsApp(ToolApp):
@@ -49,6 +51,7 @@ class EnvironmentsApp(ToolApp):
     name = "jupyter-orchest-environments"
     description = "Build the images of Orchest environments (`... environments --help`)."
     target = "orchest_ext.environments:main"
+    command = "environments"
 
 
 class JobsApp(ToolApp):
@@ -60,3 +63,4 @@ class JobsApp(ToolApp):
         "(`jupyter orchest jobs --help`)."
     )
     target = "orchest_ext.jobs.cli:main"
+    command = "jobs"

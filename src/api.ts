@@ -69,6 +69,48 @@ export interface Launch {
   server_info?: { url?: string; token?: string; base_url?: string } | null;
 }
 
+export interface JobSchedule {
+  cron?: string;
+  timezone?: string;
+  at?: string;
+}
+
+export type ParameterGrid = Record<string, Record<string, unknown[]>>;
+
+export interface JobRequest {
+  pipeline_path: string;
+  name?: string;
+  schedule?: JobSchedule;
+  parameter_grid?: ParameterGrid;
+  max_parallel?: number;
+  retries?: number;
+  overlap_policy?: 'allow' | 'skip' | 'queue';
+}
+
+export interface Job {
+  id: string;
+  name: string;
+  status: 'ACTIVE' | 'PAUSED' | 'DONE' | 'DELETED';
+  message: string | null;
+  schedule: JobSchedule;
+  next_fire_time: string | null;
+  last_fire_time: string | null;
+  pipeline_name: string;
+  pipeline_path: string | null;
+  snapshot_dir: string | null;
+  parameter_grid: ParameterGrid;
+  max_parallel: number;
+  queued_runs: number;
+  active_runs: number;
+  created_time: string;
+}
+
+export interface JobRun extends RunSummary {
+  pipeline_path?: string | null;
+  fire_time: string | null;
+  job_parameters: Record<string, Record<string, unknown>> | null;
+}
+
 /** Calls the API with the server's settings (base URL, token, XSRF). */
 export class OrchestApi {
   constructor(
@@ -178,6 +220,44 @@ export class OrchestApi {
   stepNotebook(runId: string, stepUuid: string): Promise<any> {
     return this.request(
       `runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(stepUuid)}/notebook`
+    );
+  }
+
+  listJobs(): Promise<{ jobs: Job[] }> {
+    return this.request('jobs');
+  }
+
+  getJob(
+    jobId: string,
+    limit = 50
+  ): Promise<Job & { runs: JobRun[]; total_runs: number }> {
+    return this.request(
+      `jobs/${encodeURIComponent(jobId)}`,
+      {},
+      { limit: String(limit) }
+    );
+  }
+
+  createJob(request: JobRequest): Promise<Job> {
+    return this.request('jobs', {
+      method: 'POST',
+      body: JSON.stringify(request)
+    });
+  }
+
+  /** Pause (`{paused: true}`), resume or change a job. */
+  updateJob(jobId: string, patch: Record<string, unknown>): Promise<Job> {
+    return this.request(`jobs/${encodeURIComponent(jobId)}`, {
+      method: 'PATCH',
+      body: JSON.stringify(patch)
+    });
+  }
+
+  deleteJob(jobId: string, removeRuns: boolean): Promise<Job> {
+    return this.request(
+      `jobs/${encodeURIComponent(jobId)}`,
+      { method: 'DELETE' },
+      { remove_runs: String(removeRuns) }
     );
   }
 

@@ -37,6 +37,7 @@ import {
   PipelineWidgetFactory
 } from './widgets/PipelineDocument';
 import { PipelinesPanel } from './widgets/PipelinesPanel';
+import { JobsPanel } from './widgets/JobsPanel';
 
 const FILE_TYPES = {
   orchest: 'orchest-pipeline',
@@ -46,7 +47,9 @@ const EXTRA_COMMANDS = {
   newPipeline: 'orchest:new-pipeline',
   runFile: 'orchest:run-file',
   abortFile: 'orchest:abort-file',
-  openPanel: 'orchest:open-pipelines-panel'
+  openPanel: 'orchest:open-pipelines-panel',
+  createJob: 'orchest:create-job-of-pipeline',
+  openJobs: 'orchest:open-jobs-panel'
 };
 const CATEGORY = 'Pipelines';
 const STEP_FILE = /\.(ipynb|py|sh|r)$/i;
@@ -467,6 +470,63 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     palette?.addItem({ command: EXTRA_COMMANDS.openPanel, category: CATEGORY });
+
+    // Jobs: a panel, and "Create Job" for the current pipeline or a selected file.
+    const jobPipeline = (): string | null => {
+      const widget = app.shell.currentWidget;
+      if (widget instanceof PipelineDocument && tracker.has(widget)) {
+        return app.serviceManager.contents.localPath(widget.context.path);
+      }
+      const file = selectedPipelineFile();
+      return file ? app.serviceManager.contents.localPath(file) : null;
+    };
+    const jobsPanel = new JobsPanel({
+      api,
+      events: app.serviceManager.events.stream,
+      currentPipeline: () =>
+        tracker.currentWidget
+          ? app.serviceManager.contents.localPath(
+              tracker.currentWidget.context.path
+            )
+          : null,
+      openNotebook: (runId, stepUuid) =>
+        stepActions(app, api, rendermime, () => '').openExecutedNotebook(
+          runId,
+          stepUuid,
+          false
+        ),
+      addToMain: widget =>
+        app.shell.add(widget, 'main', { mode: 'split-right' })
+    });
+    app.shell.add(jobsPanel, 'left', { rank: 211 });
+    restorer?.add(jobsPanel, 'orchest-jobs');
+    app.commands.addCommand(EXTRA_COMMANDS.createJob, {
+      label: 'Create Job of Pipeline…',
+      caption: 'Run this pipeline on a schedule or over a parameter grid',
+      icon: pipelineIcon,
+      isEnabled: () => jobPipeline() !== null,
+      execute: async () => {
+        const path = jobPipeline();
+        app.shell.activateById(jobsPanel.id);
+        await jobsPanel.create(path);
+      }
+    });
+    palette?.addItem({ command: EXTRA_COMMANDS.createJob, category: CATEGORY });
+    for (const fileType of Object.values(FILE_TYPES)) {
+      app.contextMenu.addItem({
+        command: EXTRA_COMMANDS.createJob,
+        selector: `.jp-DirListing-item[data-file-type="${fileType}"]`,
+        rank: 4
+      });
+    }
+    app.commands.addCommand(EXTRA_COMMANDS.openJobs, {
+      label: 'Show Jobs Panel',
+      execute: () => {
+        app.shell.activateById(jobsPanel.id);
+        void jobsPanel.refresh();
+      }
+    });
+    palette?.addItem({ command: EXTRA_COMMANDS.openJobs, category: CATEGORY });
   }
 };
 

@@ -1,0 +1,247 @@
+/** The Jobs panel's list: each job with its schedule, state and actions, and its runs. */
+import { refreshIcon } from '@jupyterlab/ui-components';
+import React from 'react';
+
+import { Job, JobRun } from '../api';
+import { formatTime } from '../model/format';
+import { ApiRun } from '../model/runState';
+
+/** A step of a job's run as the runs API shows it. */
+export type JobRunStep = NonNullable<ApiRun['steps']>[number] & {
+  file_path?: string;
+  attempt?: number;
+};
+
+export interface JobsListState {
+  jobs: Job[];
+  error: string | null;
+  loading: boolean;
+  /** The job whose runs are shown, and its runs. */
+  openJob: string | null;
+  runs: JobRun[];
+  /** The run whose steps are shown, with its steps. */
+  openRun: string | null;
+  steps: JobRunStep[];
+}
+
+export interface JobsListActions {
+  refresh(): void;
+  create(): void;
+  toggle(jobId: string): void;
+  pause(job: Job, paused: boolean): void;
+  remove(job: Job): void;
+  toggleRun(run: JobRun): void;
+  openStep(run: JobRun, step: JobRunStep): void;
+}
+
+const JOB_STYLE: React.CSSProperties = {
+  flexDirection: 'column',
+  alignItems: 'stretch',
+  gap: 2,
+  padding: '6px 12px'
+};
+const LINE_STYLE: React.CSSProperties = {
+  display: 'flex',
+  alignItems: 'center',
+  gap: 6
+};
+const NAME_STYLE: React.CSSProperties = { flex: 1, fontWeight: 600 };
+const BUTTON_STYLE: React.CSSProperties = {
+  fontSize: 'var(--jp-ui-font-size0)',
+  padding: '1px 8px',
+  height: 'auto',
+  minHeight: 0,
+  lineHeight: '18px'
+};
+
+function when(job: Job): string {
+  const { cron, timezone, at } = job.schedule;
+  if (cron) {
+    return `cron ${cron}${timezone ? ` (${timezone})` : ''}`;
+  }
+  return at ? `once at ${formatTime(at)}` : 'once';
+}
+
+function parameters(run: JobRun): string {
+  return Object.entries(run.job_parameters ?? {})
+    .flatMap(([step, values]) =>
+      Object.entries(values).map(
+        ([name, value]) =>
+          `${step === 'pipeline_parameters' ? '' : `${step}.`}${name}=${JSON.stringify(value)}`
+      )
+    )
+    .join(' ');
+}
+
+function Badge({ status }: { status: string }): JSX.Element {
+  return (
+    <span
+      className={`jp-orchest-badge jp-orchest-status-${status.toLowerCase()}`}
+    >
+      {status}
+    </span>
+  );
+}
+
+function RunsTable({
+  state,
+  actions
+}: {
+  state: JobsListState;
+  actions: JobsListActions;
+}): JSX.Element {
+  if (state.runs.length === 0) {
+    return <div className="jp-orchest-empty">No runs yet.</div>;
+  }
+  return (
+    <table className="jp-orchest-runs">
+      <tbody>
+        {state.runs.map(run => (
+          <React.Fragment key={run.id}>
+            <tr
+              data-job-run-id={run.id}
+              data-status={run.status}
+              title="Show the run's steps"
+              onClick={() => actions.toggleRun(run)}
+            >
+              <td>
+                <Badge status={run.status} />
+              </td>
+              <td>{formatTime(run.fire_time ?? run.created_time)}</td>
+              <td>{parameters(run)}</td>
+            </tr>
+            {state.openRun === run.id &&
+              state.steps.map(step => (
+                <tr
+                  key={step.uuid}
+                  data-job-step={step.uuid}
+                  data-status={step.status}
+                  title={step.message ?? 'Open its executed notebook or log'}
+                  onClick={() => actions.openStep(run, step)}
+                >
+                  <td style={{ paddingLeft: 16 }}>
+                    <Badge status={step.status} />
+                  </td>
+                  <td colSpan={2} style={{ paddingLeft: 16 }}>
+                    {step.title}
+                    {(step.attempt ?? 1) > 1
+                      ? ` (attempt ${step.attempt})`
+                      : ''}
+                  </td>
+                </tr>
+              ))}
+          </React.Fragment>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function JobsList({
+  state,
+  actions
+}: {
+  state: JobsListState;
+  actions: JobsListActions;
+}): JSX.Element {
+  return (
+    <div className="jp-orchest-JobsPanel-body">
+      <div className="jp-orchest-panel-header">
+        <span className="jp-orchest-panel-title">Jobs</span>
+        <span>
+          <button
+            type="button"
+            className="jp-mod-styled jp-mod-accept"
+            data-command="orchest:create-job"
+            title="Create a job of the current pipeline"
+            onClick={() => actions.create()}
+          >
+            New job
+          </button>
+          <button
+            type="button"
+            className="jp-orchest-iconbutton"
+            title="Refresh"
+            data-command="orchest:refresh-jobs"
+            onClick={() => actions.refresh()}
+          >
+            <refreshIcon.react tag="span" />
+          </button>
+        </span>
+      </div>
+      {state.error && (
+        <div className="jp-orchest-inline-error">{state.error}</div>
+      )}
+      {!state.error && !state.loading && state.jobs.length === 0 && (
+        <div className="jp-orchest-empty">
+          No jobs. Open a pipeline and choose New job.
+        </div>
+      )}
+      <ul className="jp-orchest-pipeline-list">
+        {state.jobs.map(job => (
+          <React.Fragment key={job.id}>
+            <li
+              data-job-id={job.id}
+              data-status={job.status}
+              title={job.message ?? job.pipeline_path ?? ''}
+              style={JOB_STYLE}
+              onClick={() => actions.toggle(job.id)}
+            >
+              <span style={LINE_STYLE}>
+                <span className="jp-orchest-pipeline-title" style={NAME_STYLE}>
+                  {job.name}
+                </span>
+                <Badge status={job.status} />
+              </span>
+              <span className="jp-orchest-pipeline-path">
+                {when(job)}
+                {job.next_fire_time
+                  ? ` · next ${formatTime(job.next_fire_time)}`
+                  : ''}
+                {job.active_runs ? ` · ${job.active_runs} running` : ''}
+              </span>
+              <span style={LINE_STYLE}>
+                {job.status !== 'DONE' && (
+                  <button
+                    type="button"
+                    className="jp-mod-styled jp-mod-reject"
+                    style={BUTTON_STYLE}
+                    data-command={
+                      job.status === 'PAUSED'
+                        ? 'orchest:resume-job'
+                        : 'orchest:pause-job'
+                    }
+                    onClick={e => {
+                      e.stopPropagation();
+                      actions.pause(job, job.status !== 'PAUSED');
+                    }}
+                  >
+                    {job.status === 'PAUSED' ? 'Resume' : 'Pause'}
+                  </button>
+                )}
+                <button
+                  type="button"
+                  className="jp-mod-styled jp-mod-warn"
+                  style={BUTTON_STYLE}
+                  data-command="orchest:delete-job"
+                  title="Delete the job (its active runs are aborted)"
+                  onClick={e => {
+                    e.stopPropagation();
+                    actions.remove(job);
+                  }}
+                >
+                  Delete
+                </button>
+              </span>
+            </li>
+            {state.openJob === job.id && (
+              <li className="jp-orchest-job-runs" data-job-runs={job.id}>
+                <RunsTable state={state} actions={actions} />
+              </li>
+            )}
+          </React.Fragment>
+        ))}
+      </ul>
+    </div>
+  );
+}

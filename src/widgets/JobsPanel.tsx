@@ -1,0 +1,294 @@
+/** The left-side Jobs panel: jobs with their schedules and runs, live from job events. */
+import {
+  Dialog,
+  MainAreaWidget,
+  ReactWidget,
+  showDialog,
+  showErrorMessage
+} from '@jupyterlab/apputils';
+import { Event } from '@jupyterlab/services';
+import { LabIcon } from '@jupyterlab/ui-components';
+import { Signal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
+import React, { useEffect, useState } from 'react';
+
+import { Job, JobRun, OrchestApi } from '../api';
+import {
+  defaultJobsFormValues,
+  JobsForm,
+  JobsFormValues,
+  jobRequestFromForm
+} from '../components/JobsForm';
+import {
+  JobRunStep,
+  JobsList,
+  JobsListActions,
+  JobsListState
+} from '../components/JobsList';
+/** A calendar: the Jobs panel's tab. */
+export const jobsIcon = new LabIcon({
+  name: 'orchest-ext:jobs',
+  svgstr:
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="16">' +
+    '<g class="jp-icon3" fill="#616161"><path d="M19 4h-1V2h-2v2H8V2H6v2H5a2 2 0 0 0-2 2v14a2 ' +
+    '2 0 0 0 2 2h14a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2zm0 16H5V9h14zM7 11h5v5H7z"/></g></svg>'
+});
+
+export const JOB_STATUS_SCHEMA = 'https://orchest-ext.dev/events/job_status/v1';
+
+/** The panel's state: reloads (once per burst) on job events. */
+class JobsModel {
+  constructor(
+    private readonly api: OrchestApi,
+    events: Event.Stream
+  ) {
+    events.connect((_, event) => {
+      if (event.schema_id === JOB_STATUS_SCHEMA) {
+        this.refreshSoon();
+      }
+    });
+  }
+
+  readonly changed = new Signal<this, JobsListState>(this);
+  state: JobsListState = {
+    jobs: [],
+    error: null,
+    loading: false,
+    openJob: null,
+    runs: [],
+    openRun: null,
+    steps: []
+  };
+
+  async refresh(): Promise<void> {
+    this.set({ loading: true });
+    try {
+      const { jobs } = await this.api.listJobs();
+      const open = jobs.some(job => job.id === this.state.openJob)
+        ? this.state.openJob
+        : null;
+      const runs = open ? (await this.api.getJob(open)).runs : [];
+      const openRun = runs.some(run => run.id === this.state.openRun)
+        ? this.state.openRun
+        : null;
+      const steps = openRun
+        ? ((await this.api.getRun(openRun)).steps ?? [])
+        : [];
+      this.set({
+        jobs,
+        openJob: open,
+        runs,
+        openRun,
+        steps,
+        error: null,
+        loading: false
+      });
+    } catch (err) {
+      this.set({ error: (err as Error).message, loading: false });
+    }
+  }
+
+  refreshSoon(): void {
+    window.clearTimeout(this._timer);
+    this._timer = window.setTimeout(() => void this.refresh(), 200);
+  }
+
+  async toggle(jobId: string): Promise<void> {
+    const open = this.state.openJob === jobId ? null : jobId;
+    this.set({ openJob: open, runs: [] });
+    if (open) {
+      await this.refresh();
+    }
+  }
+
+  async toggleRun(runId: string): Promise<void> {
+    const open = this.state.openRun === runId ? null : runId;
+    this.set({ openRun: open, steps: [] });
+    if (open) {
+      await this.refresh();
+    }
+  }
+
+  private set(patch: Partial<JobsListState>): void {
+    this.state = { ...this.state, ...patch };
+    this.changed.emit(this.state);
+  }
+
+  private _timer: number | undefined;
+}
+
+/** Dialog body holding the form's values. */
+class JobsFormBody extends ReactWidget {
+  constructor(private values: JobsFormValues) {
+    super();
+  }
+
+  getValue(): JobsFormValues {
+    return this.values;
+  }
+
+  render(): JSX.Element {
+    return (
+      <JobsForm
+        initial={this.values}
+        onChange={values => (this.values = values)}
+      />
+    );
+  }
+}
+
+/** Ask for a job's schedule and grid, then create it; the created job or null. */
+export async function createJobDialog(
+  api: OrchestApi,
+  pipelinePath: string
+): Promise<Job | null> {
+  const stem =
+    pipelinePath
+      .split('/')
+      .pop()
+      ?.replace(/\.[^.]+$/, '') ?? '';
+  let values = defaultJobsFormValues(stem);
+  for (;;) {
+    const result = await showDialog({
+      title: `New job of ${pipelinePath}`,
+      body: new JobsFormBody(values),
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Create' })]
+    });
+    if (!result.button.accept || !result.value) {
+      return null;
+    }
+    values = result.value;
+    try {
+      return await api.createJob(jobRequestFromForm(pipelinePath, values));
+    } catch (err) {
+      await showErrorMessage('Cannot create the job', (err as Error).message);
+    }
+  }
+}
+
+function JobsView({
+  model,
+  actions
+}: {
+  model: JobsModel;
+  actions: JobsListActions;
+}): JSX.Element {
+  const [state, setState] = useState(model.state);
+  useEffect(() => {
+    const onChange = (_: JobsModel, next: JobsListState) => setState(next);
+    model.changed.connect(onChange);
+    void model.refresh();
+    return () => {
+      model.changed.disconnect(onChange);
+    };
+  }, [model]);
+  return <JobsList state={state} actions={actions} />;
+}
+
+export interface JobsPanelDeps {
+  api: OrchestApi;
+  events: Event.Stream;
+  /** The pipeline a new job is of (the current pipeline tab), or null. */
+  currentPipeline: () => string | null;
+  /** Open a notebook step's executed notebook. */
+  openNotebook: (runId: string, stepUuid: string) => Promise<void>;
+  /** Show a widget in the main area. */
+  addToMain: (widget: Widget) => void;
+}
+
+/** A step's log, read-only. */
+class StepLogView extends Widget {
+  constructor(text: string) {
+    super();
+    this.addClass('jp-orchest-JobStepLog');
+    const pre = document.createElement('pre');
+    pre.textContent = text;
+    pre.style.padding = '8px 16px';
+    this.node.appendChild(pre);
+    this.node.style.overflow = 'auto';
+  }
+}
+
+export class JobsPanel extends ReactWidget {
+  constructor(private readonly deps: JobsPanelDeps) {
+    super();
+    this.id = 'orchest-jobs';
+    this.addClass('jp-orchest-PipelinesPanel');
+    this.addClass('jp-orchest-JobsPanel');
+    this.title.icon = jobsIcon;
+    this.title.caption = 'Pipeline jobs';
+    this.model = new JobsModel(deps.api, deps.events);
+  }
+
+  refresh(): Promise<void> {
+    return this.model.refresh();
+  }
+
+  /** Create a job of a pipeline (root-relative path) with the dialog. */
+  async create(pipelinePath: string | null): Promise<void> {
+    if (!pipelinePath) {
+      await showErrorMessage(
+        'No pipeline',
+        'Open a pipeline (or select a pipeline file) to create a job of it.'
+      );
+      return;
+    }
+    if (await createJobDialog(this.deps.api, pipelinePath)) {
+      await this.model.refresh();
+    }
+  }
+
+  render(): JSX.Element {
+    const { api } = this.deps;
+    const failed = (what: string) => (err: Error) =>
+      void showErrorMessage(what, err.message);
+    const actions: JobsListActions = {
+      refresh: () => void this.model.refresh(),
+      create: () => void this.create(this.deps.currentPipeline()),
+      toggle: jobId => void this.model.toggle(jobId),
+      pause: (job, paused) =>
+        void api
+          .updateJob(job.id, { paused })
+          .then(() => this.model.refresh(), failed('Cannot change the job')),
+      remove: job => void this.remove(job),
+      toggleRun: (run: JobRun) => void this.model.toggleRun(run.id),
+      openStep: (run, step) =>
+        void this.openStep(run, step).catch(failed('Cannot open the step'))
+    };
+    return <JobsView model={this.model} actions={actions} />;
+  }
+
+  private async openStep(run: JobRun, step: JobRunStep): Promise<void> {
+    if (step.file_path?.toLowerCase().endsWith('.ipynb')) {
+      await this.deps.openNotebook(run.id, step.uuid);
+      return;
+    }
+    const log = await this.deps.api.stepLog(run.id, step.uuid, 0);
+    const content = new StepLogView(log.text);
+    const widget = new MainAreaWidget({ content });
+    widget.id = `orchest-job-log-${run.id}-${step.uuid}`;
+    widget.title.label = `${step.title} log (run ${run.id.slice(0, 8)})`;
+    widget.title.closable = true;
+    this.deps.addToMain(widget);
+  }
+
+  private async remove(job: Job): Promise<void> {
+    const result = await showDialog({
+      title: `Delete job ${job.name}?`,
+      body: 'Its active runs are aborted and its queued runs dropped.',
+      checkbox: { label: 'Also delete its runs and snapshot', checked: false },
+      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+    });
+    if (!result.button.accept) {
+      return;
+    }
+    try {
+      await this.deps.api.deleteJob(job.id, result.isChecked === true);
+    } catch (err) {
+      await showErrorMessage('Cannot delete the job', (err as Error).message);
+    }
+    await this.model.refresh();
+  }
+
+  private readonly model: JobsModel;
+}

@@ -100,7 +100,18 @@ class OrchestApp(ExtensionApp):
         return str(Path(jupyter_data_dir()) / "orchest_ext" / "orchest.db")
 
     recover_runs = Bool(
-        True, help="On start, resume (docker) or fail (local) the runs a dead server left behind."
+        True,
+        help="Resume (docker) or fail (local) the runs under this server's root dir whose "
+        "server process is gone: at start, and while running (another server sharing the "
+        "store may die).",
+    ).tag(config=True)
+
+    server_lease = Float(
+        30.0,
+        min=0.1,
+        help="Seconds without a heartbeat after which a server process on another host that "
+        "shares db_path counts as gone (one on this host counts as gone as soon as its "
+        "process has ended). Each server writes its heartbeat every third of this.",
     ).tag(config=True)
 
     session_manager_class = Type(
@@ -159,7 +170,14 @@ class OrchestApp(ExtensionApp):
             "local": self.local_executor_class(parent=self, log=self.log),
             "docker": self.docker_executor_class(parent=self, log=self.log, engine=self.engine),
         }
-        self.runs = RunManager(self.store, self.executors, emit, parent=self, log=self.log)
+        self.runs = RunManager(
+            self.store,
+            self.executors,
+            emit,
+            root_dir=str(Path(self.serverapp.root_dir).resolve()),
+            parent=self,
+            log=self.log,
+        )
         for name in (
             "max_parallel",
             "step_timeout",
@@ -168,6 +186,7 @@ class OrchestApp(ExtensionApp):
             "step_retry_delay",
         ):
             dlink((self, name), (self.runs, name))
+        dlink((self, "server_lease"), (self.runs, "owner_lease"))
         self.jobs = JobManager(self.store, self.runs, emit, parent=self, log=self.log)
         for ours, theirs in (
             ("job_max_runs", "max_runs"),
@@ -219,8 +238,7 @@ class OrchestApp(ExtensionApp):
 
     async def _start_runs(self) -> None:
         await self.store.open()
-        if self.recover_runs:
-            await self.runs.recover()
+        await self.runs.start(recover=self.recover_runs)
         await self.jobs.start()
         self.log.info("orchest_ext is ready (store: %s)", self.db_path)
 

@@ -80,6 +80,14 @@ CREATE TABLE IF NOT EXISTS job_runs (
     parameters TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS job_runs_by_job ON job_runs (job_id);
+CREATE TABLE IF NOT EXISTS owners (
+    id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    identity TEXT,
+    root_dir TEXT,
+    heartbeat REAL NOT NULL
+);
 """
 STEP_COLUMNS_ADDED = {
     "attempt": "INTEGER NOT NULL DEFAULT 1",
@@ -87,6 +95,9 @@ STEP_COLUMNS_ADDED = {
     "retry_delay": "REAL NOT NULL DEFAULT 0",
 }
 """Step columns newer than the first schema: added to older databases on open."""
+RUN_COLUMNS_ADDED = {"owner": "TEXT"}
+"""Run columns newer than the first schema (``owner``: the id of the server process driving
+the run, see ``owners``)."""
 JOB_JSON_FIELDS = ("spec", "fires")
 
 RUN_JSON_FIELDS = ("uuids", "parameters", "env")
@@ -146,10 +157,11 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
-        existing = {row[1] for row in self._db.execute("PRAGMA table_info(steps)")}
-        for name, declaration in STEP_COLUMNS_ADDED.items():
-            if name not in existing:
-                self._db.execute(f"ALTER TABLE steps ADD COLUMN {name} {declaration}")
+        for table, added in (("steps", STEP_COLUMNS_ADDED), ("runs", RUN_COLUMNS_ADDED)):
+            existing = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, declaration in added.items():
+                if name not in existing:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
 
     async def close(self) -> None:
         await self.flush()
@@ -292,15 +304,21 @@ class Store:
         offset: int = 0,
         pipeline_path: str | None = None,
         job_id: str | None = None,
+        root_dir: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        """Runs newest first (without their steps) and the total count matching the filters."""
+        """Runs newest first (without their steps) and the total count matching the filters
+        (``root_dir``: runs of pipelines in that directory or below)."""
         await self.flush()
         return await self._call(
-            self._list_runs, pipeline_uuid, status, limit, offset, pipeline_path, job_id
+            self._list_runs, pipeline_uuid, status, limit, offset, pipeline_path, job_id, root_dir
         )
 
-    def _list_runs(self, pipeline_uuid, status, limit, offset, pipeline_path, job_id):
+    def _list_runs(self, pipeline_uuid, status, limit, offset, pipeline_path, job_id, root_dir):
         clauses, args = [], []
+        if root_dir:
+            below = root_dir.rstrip("/") + "/"
+            clauses.append("(pipeline_dir = ? OR substr(pipeline_dir, 1, ?) = ?)")
+            args.extend([root_dir, len(below), below])
         if job_id:
             clauses.append("id IN (SELECT run_id FROM job_runs WHERE job_id = ?)")
             args.append(job_id)
@@ -343,16 +361,64 @@ class Store:
                 latest[run["pipeline_path"]] = run
         return latest
 
-    async def unfinished_run_ids(self) -> list[str]:
-        """Runs a previous server process left PENDING or STARTED."""
+    async def unfinished_runs(self) -> list[dict[str, Any]]:
+        """``id``, ``owner`` and ``pipeline_dir`` of the runs left PENDING or STARTED, oldest
+        first."""
         await self.flush()
-        return await self._call(self._unfinished_run_ids)
+        return await self._call(self._unfinished_runs)
 
-    def _unfinished_run_ids(self) -> list[str]:
+    def _unfinished_runs(self) -> list[dict[str, Any]]:
         rows = self._db.execute(
-            "SELECT id FROM runs WHERE status IN ('PENDING', 'STARTED') ORDER BY created_time"
+            "SELECT id, owner, pipeline_dir FROM runs WHERE status IN ('PENDING', 'STARTED') "
+            "ORDER BY created_time"
         ).fetchall()
-        return [row[0] for row in rows]
+        return [dict(row) for row in rows]
+
+    async def claim_run(self, run_id: str, owner: str | None, new_owner: str) -> bool:
+        """Make ``new_owner`` the owner of a run if ``owner`` still is (atomic: of two servers
+        claiming the same run, one wins)."""
+        await self.flush()
+        return await self._call(self._claim_run, run_id, owner, new_owner)
+
+    def _claim_run(self, run_id: str, owner: str | None, new_owner: str) -> bool:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE runs SET owner = ? WHERE id = ? AND owner IS ?", (new_owner, run_id, owner)
+            )
+        return cursor.rowcount == 1
+
+    # -- owners: the server processes sharing this store ----------------------------------------
+
+    async def save_owner(self, owner: dict[str, Any]) -> None:
+        """Insert or replace an owner row (``id``, ``host``, ``pid``, ``identity``,
+        ``root_dir``, ``heartbeat``), durably."""
+        await self._call(self._save_owner, owner)
+
+    def _save_owner(self, row: dict[str, Any]) -> None:
+        with self._transaction() as db:
+            db.execute(_insert_sql("owners", row).replace("INSERT", "INSERT OR REPLACE", 1), row)
+
+    async def heartbeat(self, owner_id: str, time: float) -> None:
+        """Record that an owner is alive at ``time`` (seconds since the epoch)."""
+        await self._call(self._heartbeat, owner_id, time)
+
+    def _heartbeat(self, owner_id: str, time: float) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE owners SET heartbeat = ? WHERE id = ?", (time, owner_id))
+
+    async def owners(self) -> dict[str, dict[str, Any]]:
+        """Every owner row, by id."""
+        return await self._call(self._owners)
+
+    def _owners(self) -> dict[str, dict[str, Any]]:
+        return {row["id"]: dict(row) for row in self._db.execute("SELECT * FROM owners")}
+
+    async def remove_owner(self, owner_id: str) -> None:
+        await self._call(self._remove_owner, owner_id)
+
+    def _remove_owner(self, owner_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM owners WHERE id = ?", (owner_id,))
 
     # -- jobs ---------------------------------------------------------------------------------
 

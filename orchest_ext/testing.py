@@ -38,7 +38,8 @@ def free_port() -> int:
 
 class ServerProcess:
     """A `jupyter server` (or, with ``app_module="jupyterlab"``, `jupyter lab`) subprocess on
-    127.0.0.1 with its own Jupyter dirs and token."""
+    127.0.0.1 with its own Jupyter dirs and token; its store is ``db_path`` (default:
+    ``<state_dir>/orchest.db``)."""
 
     def __init__(
         self,
@@ -46,8 +47,10 @@ class ServerProcess:
         state_dir: Path,
         extra_args: list[str] = (),
         app_module: str = "jupyter_server",
+        db_path: Path | None = None,
     ) -> None:
         self.app_module = app_module
+        self.db_path = db_path or state_dir / "orchest.db"
         self.root_dir = root_dir
         self.state_dir = state_dir
         self.extra_args = list(extra_args)
@@ -80,7 +83,7 @@ class ServerProcess:
             "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={self.token}",
             "--ServerApp.jpserver_extensions={'orchest_ext': True}",
-            f"--OrchestApp.db_path={self.state_dir / 'orchest.db'}",
+            f"--OrchestApp.db_path={self.db_path}",
             *self.extra_args,
         ]
         with self.log_path.open("ab") as log:

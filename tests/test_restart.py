@@ -6,6 +6,7 @@ import contextlib
 import json
 import sqlite3
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -250,3 +251,104 @@ def test_a_resumed_step_keeps_its_step_timeout(servers, tmp_path):
     while project_containers(f"orchest_ext.run_id={run['id']}"):
         assert time.monotonic() < deadline, "the timed-out step's container is still there"
         time.sleep(0.1)
+
+
+# -- two servers, one store ------------------------------------------------------------------
+
+WAIT_FOR_GO = (
+    'echo $$ > "$ORCHEST_STEP_DIR/pid"\n'
+    'while [ ! -e "$ORCHEST_STEP_DIR/go" ]; do sleep 0.05; done\n'
+    "echo released\n"
+)
+LEASE = ["--OrchestApp.server_lease=0.6"]
+
+
+def start_waiting_run(server: ServerProcess, root) -> tuple[dict, Path]:
+    """A local run whose only step waits for a ``go`` file; returns it and its step dir once
+    the step runs."""
+    make_pipeline(root / "p", {"Waiter": ("waiter.sh", WAIT_FOR_GO, [])})
+    code, run = server.request("POST", "/orchest/api/runs", {"pipeline_path": "p/pipeline.orchest"})
+    assert code == 202, run
+    step_dir = root / "p" / ".orchest" / "runs" / run["id"] / "steps" / run["steps"][0]["uuid"]
+    deadline = time.monotonic() + 30
+    while not (step_dir / "pid").exists() or not (step_dir / "pid").read_text().strip():
+        assert time.monotonic() < deadline, "the step never started"
+        time.sleep(0.05)
+    return run, step_dir
+
+
+def wait_for_heartbeats(db: Path, beats: int = 3, timeout: float = 30) -> None:
+    """Wait until every server registered in the store has written ``beats`` new heartbeats
+    (each heartbeat of a server is followed by its look for runs to recover)."""
+
+    def heartbeats() -> dict[str, float]:
+        with contextlib.closing(sqlite3.connect(db)) as connection:
+            return dict(connection.execute("SELECT id, heartbeat FROM owners"))
+
+    seen = {owner: [beat] for owner, beat in heartbeats().items()}
+    deadline = time.monotonic() + timeout
+    while any(len(set(beats_)) <= beats for beats_ in seen.values()):
+        assert time.monotonic() < deadline, f"heartbeats stalled: {seen}"
+        time.sleep(0.05)
+        for owner, beat in heartbeats().items():
+            seen.setdefault(owner, []).append(beat)
+
+
+def test_a_second_server_on_the_same_store_leaves_a_live_servers_runs_alone(servers, tmp_path):
+    root = tmp_path / "root"
+    first = servers(extra_args=LEASE)
+    run, step_dir = start_waiting_run(first, root)
+    second = servers(extra_args=LEASE)
+    code, seen = second.request("GET", f"/orchest/api/runs/{run['id']}")
+    assert code == 200 and seen["status"] == "STARTED", seen
+    wait_for_heartbeats(tmp_path / "state" / "orchest.db")
+
+    for server in (first, second):
+        code, seen = server.request("GET", f"/orchest/api/runs/{run['id']}")
+        assert code == 200 and seen["status"] == "STARTED", seen
+    assert psutil.pid_exists(int((step_dir / "pid").read_text()))
+    (step_dir / "go").touch()
+    settled = first.wait_for_run(run["id"])
+    assert settled["status"] == "SUCCESS", settled
+    assert second.wait_for_run(run["id"])["status"] == "SUCCESS"
+
+
+def test_a_server_settles_the_runs_of_a_server_that_died_beside_it(servers, tmp_path):
+    root = tmp_path / "root"
+    first = servers(extra_args=LEASE)
+    run, step_dir = start_waiting_run(first, root)
+    second = servers(extra_args=LEASE)
+    step_pid = int((step_dir / "pid").read_text())
+    first.kill()
+
+    settled = second.wait_for_run(run["id"], timeout=30)
+    assert settled["status"] == "FAILURE"
+    assert settled["steps"][0]["message"] == "the server stopped while this step ran"
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(step_pid) and psutil.Process(step_pid).status() != "zombie":
+        assert time.monotonic() < deadline, "the dead server's step process is still running"
+        time.sleep(0.1)
+
+
+def test_a_server_lists_only_the_runs_under_its_root_dir(tmp_path):
+    make_pipeline(tmp_path / "root" / "p", {"A": ("a.sh", "echo a\n", [])})
+    (tmp_path / "other").mkdir()
+    db = tmp_path / "state" / "orchest.db"
+    first = ServerProcess(tmp_path / "root", tmp_path / "state").start()
+    other = ServerProcess(tmp_path / "other", tmp_path / "other-state", db_path=db).start()
+    try:
+        _, run = first.request("POST", "/orchest/api/runs", {"pipeline_path": "p/pipeline.orchest"})
+        assert first.wait_for_run(run["id"])["status"] == "SUCCESS"
+        code, listed = first.request("GET", "/orchest/api/runs")
+        assert code == 200 and [r["id"] for r in listed["runs"]] == [run["id"]]
+        code, listed = other.request("GET", "/orchest/api/runs")
+        assert code == 200 and (listed["runs"], listed["total"]) == ([], 0)
+        code, _ = other.request("GET", f"/orchest/api/runs/{run['id']}")
+        assert code == 404
+        code, _ = other.request("DELETE", f"/orchest/api/runs/{run['id']}")
+        assert code == 404
+        with contextlib.closing(sqlite3.connect(db)) as connection:
+            assert connection.execute("SELECT COUNT(*) FROM owners").fetchone()[0] == 2
+    finally:
+        other.stop()
+        first.stop()

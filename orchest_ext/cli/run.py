@@ -190,29 +190,29 @@ jupyter orchest run my.orchest --backend docker --env WHO=world --env DEBUG=1
             parent=self,
             log=self.log,
         )
+        await manager.start(recover=False)
         try:
-            submitted = await manager.submit(
-                pipeline,
-                run_type=self.run_type or ("selection" if self.steps else "full"),
-                uuids=self.steps,
-                inclusive=self.inclusive,
-                env=self.env_dict(),
-                failure_policy=self.failure_policy,
-                write_back=self.write_back,
-            )
-        except (RunRequestError, ValueError) as err:
-            print(f"Cannot run: {err}", file=sys.stderr)
+            try:
+                submitted = await manager.submit(
+                    pipeline,
+                    run_type=self.run_type or ("selection" if self.steps else "full"),
+                    uuids=self.steps,
+                    inclusive=self.inclusive,
+                    env=self.env_dict(),
+                    failure_policy=self.failure_policy,
+                    write_back=self.write_back,
+                )
+            except (RunRequestError, ValueError) as err:
+                print(f"Cannot run: {err}", file=sys.stderr)
+                return 2
+            try:
+                run_state = await manager.wait(submitted.id)
+            except asyncio.CancelledError:
+                await manager.abort(submitted.id)
+                raise
+        finally:
+            await manager.shutdown()
             await executor.close()
             await store.close()
-            return 2
-        try:
-            run_state = await manager.wait(submitted.id)
-            await manager.flush()
-        except asyncio.CancelledError:
-            await manager.abort(submitted.id)
-            raise
-        finally:
-            await executor.close()
-        await store.close()
         print_summary(run_state)
         return 0 if run_state.status == SUCCESS else 1

@@ -30,11 +30,12 @@ class Journal:
         self._outbox: list[tuple[str, dict[str, Any]]] = []
         self._emitter: asyncio.Task[None] | None = None
 
-    async def insert(self, run: RunState) -> None:
-        """Write a new run with its steps durably (before the API answers for it)."""
+    async def insert(self, run: RunState, owner: str | None = None) -> None:
+        """Write a new run with its steps and its ``owner`` (the server process driving it)
+        durably, before the API answers for it."""
         pipeline = run.pipeline
         await self.store.insert_run(
-            run.to_dict(with_steps=False),
+            {**run.to_dict(with_steps=False), "owner": owner},
             [step.to_row() for step in run.steps.values()],
             lambda: json.dumps(pipeline.to_dict()),
         )

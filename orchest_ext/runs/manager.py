@@ -4,6 +4,7 @@ journal, the scheduler and the executors together; each of those does one job.""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,8 @@ from ..pipeline import Pipeline, select_steps
 from ..store import Store
 from .execute import execute_step, time_left
 from .journal import Journal
-from .recovery import load_unfinished, running_steps, settle_unrebuildable
+from .owners import in_root, is_gone, owner_row
+from .recovery import Unfinished, load_unfinished, running_steps, settle_unrebuildable
 from .scheduler import Scheduler
 from .spec import (
     RunRequestError,
@@ -60,13 +62,28 @@ class RunManager(LoggingConfigurable):
     default_backend = Unicode("local", help="Backend of runs that do not name one.")
     step_retries = Integer(0, min=0, help="Retries of a failed step that sets none itself.")
     step_retry_delay = Float(0.0, min=0.0, help="Seconds before a retry, if the step sets none.")
+    owner_lease = Float(
+        30.0,
+        min=0.1,
+        help="Seconds without a heartbeat after which a server process on another host that "
+        "shares the store counts as gone (on this host, as soon as its process has ended).",
+    )
 
     def __init__(
-        self, store: Store, executors: dict[str, Executor], emit: Emit, **kwargs: Any
+        self,
+        store: Store,
+        executors: dict[str, Executor],
+        emit: Emit,
+        root_dir: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.store = store
         self.executors = executors
+        self.root_dir = root_dir
+        self.owner_id = uuidlib.uuid4().hex
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._recovering = asyncio.Lock()
         self.journal = Journal(store, emit, self.log)
         self.scheduler = Scheduler(self.max_parallel, self._run_step, self._step_task_ended)
         self._runs: dict[str, _Active] = {}
@@ -149,7 +166,7 @@ class RunManager(LoggingConfigurable):
             run_dir=run_dir(pipeline, run_id),
             steps=steps,
         )
-        await self.journal.insert(run)
+        await self.journal.insert(run, owner=self.owner_id)
         self._runs[run_id] = _Active(run)
         self._prepare(run)
         self._apply(run, run.begin())
@@ -161,10 +178,14 @@ class RunManager(LoggingConfigurable):
         if active is not None:
             return active.run.to_dict()
         stored = await self.store.get_run(run_id)
-        return _public_run(stored) if stored else None
+        if stored is None or not in_root(stored["pipeline_dir"], self.root_dir):
+            return None
+        return _public_run(stored)
 
     async def list(self, **filters: Any) -> tuple[list[dict[str, Any]], int]:
-        runs, total = await self.store.list_runs(**filters)
+        """Stored runs of pipelines under the root dir, live state first (filters: see
+        ``Store.list_runs``)."""
+        runs, total = await self.store.list_runs(root_dir=self.root_dir, **filters)
         public = []
         for stored in runs:
             active = self._runs.get(stored["id"])
@@ -209,28 +230,63 @@ class RunManager(LoggingConfigurable):
 
     # -- restart and shutdown -----------------------------------------------------------------
 
-    async def recover(self) -> None:
-        """Resume (recoverable backends) or fail the runs a previous server left unfinished."""
-        for item in await load_unfinished(self.store):
-            run_id = item.stored["id"]
+    async def start(self, recover: bool = True) -> None:
+        """Register this process as an owner of runs in the store and keep its heartbeat;
+        with ``recover``, settle or resume the runs whose owner is gone, now and at every
+        heartbeat (a server sharing the store may die while this one runs)."""
+        await self.store.save_owner(owner_row(self.owner_id, self.root_dir))
+        if recover:
+            await self.recover()
+        self._heartbeat = asyncio.get_running_loop().create_task(self._beat(recover))
+
+    async def _beat(self, recover: bool) -> None:
+        while True:
+            await asyncio.sleep(self.owner_lease / 3)
             try:
-                if item.run is None:
-                    raise RuntimeError(item.error)
-                executor = self.executors.get(item.run.backend)
-                if executor is not None and executor.recoverable:
-                    self._resume(item.run)
-                else:
-                    await self._fail_orphaned(item.run, executor)
-            except Exception as err:
-                self.log.exception("Could not recover run %s", run_id)
-                self._runs.pop(run_id, None)
-                reason = item.error or f"{type(err).__name__}: {err}"
-                self.journal.write(run_id, settle_unrebuildable(item.stored, reason))
+                await self.store.heartbeat(self.owner_id, time.time())
+                if recover:
+                    await self.recover()
+            except Exception:
+                self.log.exception("orchest_ext: heartbeat or recovery failed")
+
+    async def recover(self) -> None:
+        """Resume (recoverable backends) or fail the unfinished runs under the root dir whose
+        owning server process is gone, once this process has claimed them."""
+        async with self._recovering:
+            owners = await self.store.owners()
+            claimed = []
+            for row in await self.store.unfinished_runs():
+                if (
+                    row["owner"] != self.owner_id
+                    and in_root(row["pipeline_dir"], self.root_dir)
+                    and is_gone(owners.get(row["owner"]), self.owner_lease)
+                    and await self.store.claim_run(row["id"], row["owner"], self.owner_id)
+                ):
+                    claimed.append(row["id"])
+            for item in await load_unfinished(self.store, claimed):
+                await self._recover(item)
+
+    async def _recover(self, item: Unfinished) -> None:
+        run_id = item.stored["id"]
+        try:
+            if item.run is None:
+                raise RuntimeError(item.error)
+            executor = self.executors.get(item.run.backend)
+            if executor is not None and executor.recoverable:
+                self._resume(item.run)
+            else:
+                await self._fail_orphaned(item.run, executor)
+        except Exception as err:
+            self.log.exception("Could not recover run %s", run_id)
+            self._runs.pop(run_id, None)
+            reason = item.error or f"{type(err).__name__}: {err}"
+            self.journal.write(run_id, settle_unrebuildable(item.stored, reason))
 
     async def shutdown(self) -> None:
         """Stop driving runs. Runs of recoverable backends are detached: their steps keep
         running and the next server process adopts them. Other runs are stopped (their steps
-        killed). Then every change is written and emitted."""
+        killed). Then every change is written and emitted, and this process stops owning
+        runs: the next server process may adopt the detached ones at once."""
         self.scheduler.max_parallel = 0
         stopped: list[_Active] = []
         for active in list(self._runs.values()):
@@ -253,6 +309,10 @@ class RunManager(LoggingConfigurable):
         for active in stopped:
             await active.done.wait()
         await self.journal.drain()
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
+            await self.store.remove_owner(self.owner_id)
 
     # -- driving steps ------------------------------------------------------------------------
 
@@ -370,7 +430,7 @@ def _first(*values: Any) -> Any:
 
 def _public_run(stored: dict[str, Any]) -> dict[str, Any]:
     """A stored run row as the API shows it."""
-    run = {k: v for k, v in stored.items() if k not in ("pipeline_json",)}
+    run = {k: v for k, v in stored.items() if k not in ("pipeline_json", "owner")}
     if "steps" in run:
         run["steps"] = [
             {k: v for k, v in step.items() if k not in ("run_id", "position", "handle")}

@@ -22,10 +22,10 @@ class Unfinished:
     error: str | None = None
 
 
-async def load_unfinished(store: Store) -> list[Unfinished]:
-    """Every run left PENDING or STARTED, rebuilt off the IOLoop (parsing is blocking)."""
+async def load_unfinished(store: Store, run_ids: list[str]) -> list[Unfinished]:
+    """These stored unfinished runs, rebuilt off the IOLoop (parsing is blocking)."""
     found = []
-    for run_id in await store.unfinished_run_ids():
+    for run_id in run_ids:
         stored = await store.get_run(run_id)
         try:
             run = await asyncio.to_thread(restore, stored)

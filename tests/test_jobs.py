@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -333,19 +334,24 @@ async def test_a_fire_missed_while_down_follows_the_policy(tmp_path: Path, polic
     await store.close()
 
 
-async def test_a_flaky_step_succeeds_on_its_third_attempt(api, jp_ws_fetch, jp_root_dir):
+async def test_a_flaky_step_succeeds_on_its_third_attempt(api, backend, jp_ws_fetch, jp_root_dir):
     flaky = (
-        "import os, pathlib\n"
-        "counter = pathlib.Path(os.environ['ORCHEST_RUN_DIR']) / 'attempts'\n"
+        "import os, pathlib, socket\n"
+        "run_dir = pathlib.Path(os.environ['ORCHEST_RUN_DIR'])\n"
+        "counter = run_dir / 'attempts'\n"
         "n = int(counter.read_text()) + 1 if counter.exists() else 1\n"
         "counter.write_text(str(n))\n"
+        "with open(run_dir / 'runners', 'a') as runners:\n"
+        "    runners.write(f'{socket.gethostname()}:{os.getpid()}\\n')\n"
         "print(f'attempt {n}', flush=True)\n"
         "raise SystemExit(0 if n == 3 else 1)\n"
     )
     make_pipeline(jp_root_dir / "p", {"Flaky": ("flaky.py", flaky, [])})
     ws = await jp_ws_fetch("api", "events", "subscribe")
     code, run = await api(
-        "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "retries": 2}
+        "POST",
+        "runs",
+        body={"pipeline_path": "p/pipeline.orchest", "retries": 2, "backend": backend},
     )
     assert code == 202, run
     events = await collect_run_events(ws, run["id"])
@@ -366,6 +372,9 @@ async def test_a_flaky_step_succeeds_on_its_third_attempt(api, jp_ws_fetch, jp_r
         assert code == 200 and log["text"] == f"attempt {attempt}\n" and log["complete"], log
     code, log = await api("GET", "runs", run["id"], "steps", step["uuid"], "log", attempt="4")
     assert code == 400 and "attempt" in log["message"]
+    runners = (Path(run["run_dir"]) / "runners").read_text().split()
+    assert len(set(runners)) == 3, f"each attempt in a fresh process or container: {runners}"
+    assert_no_step_containers(run)
 
 
 async def test_file_retries_win_and_a_timed_out_attempt_is_retried(api, jp_root_dir, jp_serverapp):
@@ -387,3 +396,61 @@ async def test_file_retries_win_and_a_timed_out_attempt_is_retried(api, jp_root_
     pipeline_file.write_text(json.dumps(data))
     code, reply = await api("POST", "runs", body=body)
     assert code == 422 and reply["issues"][0]["field"] == "retries", reply
+
+
+@pytest.mark.parametrize("policy", ["skip", "queue"])
+async def test_overlapping_fires_follow_the_overlap_policy(api, jp_root_dir, policy: str):
+    release = jp_root_dir / "release"
+    step = f"import os, time\nwhile not os.path.exists({str(release)!r}):\n    time.sleep(0.05)\n"
+    make_pipeline(jp_root_dir / "p", {"Wait": ("wait.py", step, [])})
+    code, job = await api(
+        "POST",
+        "jobs",
+        body={
+            "pipeline_path": "p/pipeline.orchest",
+            "schedule": {"cron": "* * * * * *"},
+            "parameter_grid": {"Wait": {"i": [1, 2]}},
+            "max_parallel": 1,
+            "overlap_policy": policy,
+            "snapshot": False,
+        },
+    )
+    assert code == 201, job
+    get = job_getter(api, job["id"])
+
+    async def fired_again_while_busy():
+        current = await get()
+        if not current["runs"] or current["last_fire_time"] is None:
+            return None
+        first = min(datetime.fromisoformat(r["fire_time"]) for r in current["runs"])
+        later = datetime.fromisoformat(current["last_fire_time"])
+        return current if (later - first).total_seconds() >= 2 else None
+
+    busy = await wait_until(fired_again_while_busy, "two more fires during the first run")
+    assert len(busy["runs"]) == 1 and busy["active_runs"] == 1, "max_parallel 1 holds"
+    if policy == "skip":
+        assert busy["queued_runs"] == 1  # the first fire's second combination only
+    else:
+        assert busy["queued_runs"] >= 1 + 2  # a later fire waits with both combinations
+    code, _ = await api("PATCH", "jobs", job["id"], body={"paused": True})
+    assert code == 200
+    queued = (await get())["queued_runs"]
+    release.write_text("go")
+    far = {"paused": False, "schedule": {"cron": "0 3 1 1 *"}}
+    code, _ = await api("PATCH", "jobs", job["id"], body=far)
+    assert code == 200
+
+    async def drained():
+        current = await get()
+        return current if current["active_runs"] == current["queued_runs"] == 0 else None
+
+    current = await wait_until(drained, "the queued runs")
+    runs = sorted(current["runs"], key=lambda r: r["created_time"])
+    assert {r["status"] for r in runs} == {"SUCCESS"}
+    if policy == "skip":
+        assert len(runs) == 2 and len({r["fire_time"] for r in runs}) == 1
+    else:
+        assert len(runs) == 1 + queued and len({r["fire_time"] for r in runs}) >= 2
+    for earlier, later in itertools.pairwise(runs):
+        assert later["started_time"] >= earlier["finished_time"], "one run at a time"
+    await api("DELETE", "jobs", job["id"], remove_runs="true")

@@ -358,11 +358,12 @@ class JobManager(LoggingConfigurable):
         async with job.lock:
             if job.row["status"] not in (ACTIVE, DONE):
                 return
-            for index, fire in enumerate(job.fires):
-                if index > 0 and job.settings.overlap_policy == "queue":
-                    break
+            for fire in job.fires:
                 while fire["pending"] and len(fire["active"]) < job.settings.max_parallel:
                     await self._start_run(job, fire, fire["pending"].pop(0))
+                unfinished = fire["pending"] or fire["active"]
+                if unfinished and job.settings.overlap_policy == "queue":
+                    break  # later fires wait for this one
             job.fires[:] = [fire for fire in job.fires if fire["pending"] or fire["active"]]
             self._settle_status(job)
             await self._save(job)

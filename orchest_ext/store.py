@@ -71,7 +71,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     last_fire_time TEXT,
     message TEXT,
     created_time TEXT NOT NULL,
-    updated_time TEXT NOT NULL
+    updated_time TEXT NOT NULL,
+    owner TEXT
 );
 CREATE TABLE IF NOT EXISTS job_runs (
     run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
@@ -98,6 +99,9 @@ STEP_COLUMNS_ADDED = {
 RUN_COLUMNS_ADDED = {"owner": "TEXT"}
 """Run columns newer than the first schema (``owner``: the id of the server process driving
 the run, see ``owners``)."""
+JOB_COLUMNS_ADDED = {"owner": "TEXT"}
+"""Job columns newer than the first jobs schema (``owner``: the server process that fires
+the job)."""
 JOB_JSON_FIELDS = ("spec", "fires")
 
 RUN_JSON_FIELDS = ("uuids", "parameters", "env")
@@ -157,7 +161,11 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
-        for table, added in (("steps", STEP_COLUMNS_ADDED), ("runs", RUN_COLUMNS_ADDED)):
+        for table, added in (
+            ("steps", STEP_COLUMNS_ADDED),
+            ("runs", RUN_COLUMNS_ADDED),
+            ("jobs", JOB_COLUMNS_ADDED),
+        ):
             existing = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
             for name, declaration in added.items():
                 if name not in existing:
@@ -437,6 +445,17 @@ class Store:
     def _list_jobs(self) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT * FROM jobs ORDER BY created_time, rowid").fetchall()
         return [_decode(row, JOB_JSON_FIELDS) for row in rows]
+
+    async def claim_job(self, job_id: str, owner: str | None, new_owner: str) -> bool:
+        """Make ``new_owner`` the owner of a job if ``owner`` still is (atomic)."""
+        return await self._call(self._claim_job, job_id, owner, new_owner)
+
+    def _claim_job(self, job_id: str, owner: str | None, new_owner: str) -> bool:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE jobs SET owner = ? WHERE id = ? AND owner IS ?", (new_owner, job_id, owner)
+            )
+        return cursor.rowcount == 1
 
     async def delete_job(self, job_id: str) -> None:
         await self._call(self._delete_job, job_id)

@@ -454,3 +454,39 @@ async def test_overlapping_fires_follow_the_overlap_policy(api, jp_root_dir, pol
     for earlier, later in itertools.pairwise(runs):
         assert later["started_time"] >= earlier["finished_time"], "one run at a time"
     await api("DELETE", "jobs", job["id"], remove_runs="true")
+
+
+async def test_of_two_servers_sharing_a_store_one_fires_a_job(tmp_path: Path):
+    pipeline_file, _ = make_pipeline(tmp_path / "p", {"Echo": ("echo.sh", "echo x\n", [])})
+    pipeline = await asyncio.to_thread(load_pipeline, pipeline_file)
+    clock = Clock(datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc))
+
+    async def server() -> tuple[Store, RunManager, JobManager]:
+        store = Store(tmp_path / "orchest.db")
+        await store.open()
+        runs = RunManager(
+            store, {"local": LocalExecutor()}, lambda *_: None, root_dir=str(tmp_path)
+        )
+        await runs.start(recover=False)
+        jobs = JobManager(store, runs, lambda *_: None, clock=clock)
+        await jobs.start()
+        return store, runs, jobs
+
+    first = await server()
+    body = {"schedule": {"cron": "0 3 * * *"}}
+    job = await first[2].create(pipeline, body, job_settings(body))
+    second = await server()
+    assert [j["id"] for j in first[2].list()] == [job["id"]]
+    assert second[2].list() == [], "the first server is alive: it fires the job"
+
+    store, runs, jobs = first
+    await jobs.shutdown()
+    await runs.shutdown()
+    await store.close()
+    store, runs, jobs = second
+    await jobs.adopt()
+    assert [j["id"] for j in jobs.list()] == [job["id"]]
+    assert jobs.list()[0]["next_fire_time"] == job["next_fire_time"]
+    await jobs.shutdown()
+    await runs.shutdown()
+    await store.close()

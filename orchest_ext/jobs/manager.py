@@ -25,6 +25,7 @@ from ..events import JOB_STATUS, Emit
 from ..executors.base import ExecutorUnavailable
 from ..pipeline import Pipeline, PipelineError, load_pipeline, parse_pipeline, select_steps
 from ..runs import FAILURE_POLICIES, RunManager, RunRequestError
+from ..runs.owners import in_root, is_gone
 from ..runs.spec import resolve_parameter_overrides
 from ..store import Store
 from .grid import check_grid, combinations
@@ -111,6 +112,7 @@ class JobManager(LoggingConfigurable):
         self.clock = clock
         self._jobs: dict[str, _Job] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._adopter: asyncio.Task[None] | None = None
 
     # -- what the handlers call ---------------------------------------------------------------
 
@@ -156,6 +158,7 @@ class JobManager(LoggingConfigurable):
             "message": None,
             "created_time": stamp,
             "updated_time": stamp,
+            "owner": self.runs.owner_id,
         }
         job = _Job(row, settings, schedule)
         await self.store.save_job(row)
@@ -250,13 +253,40 @@ class JobManager(LoggingConfigurable):
     # -- start and stop -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load the stored jobs, settle fires missed while no server ran, arm the timers and
-        continue the runs they had queued."""
+        """Adopt the stored jobs this server should fire, now and whenever the server that
+        fired others is gone (checked every third of ``RunManager.owner_lease``)."""
+        await self.adopt()
+        self._adopter = asyncio.get_running_loop().create_task(self._adopt_periodically())
+
+    async def adopt(self) -> None:
+        """Take over the stored jobs under this server's root dir whose server process is
+        gone (or that no server fires): settle the fires they missed, arm their timers and
+        continue the runs they had queued. Of servers sharing the store, one fires a job."""
+        owners = await self.store.owners()
         for row in await self.store.list_jobs():
+            owner = row.get("owner")
+            if row["id"] in self._jobs or not in_root(
+                row["spec"]["source_dir"], self.runs.root_dir
+            ):
+                continue
+            if owner != self.runs.owner_id:
+                if not is_gone(owners.get(owner), self.runs.owner_lease):
+                    continue
+                if not await self.store.claim_job(row["id"], owner, self.runs.owner_id):
+                    continue
+                row["owner"] = self.runs.owner_id
             try:
                 await self._restore(row)
             except Exception:
                 self.log.exception("Could not restore job %s; it stays stored", row["id"])
+
+    async def _adopt_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.runs.owner_lease / 3)
+            try:
+                await self.adopt()
+            except Exception:
+                self.log.exception("orchest_ext: adopting jobs failed")
 
     async def _restore(self, row: dict[str, Any]) -> None:
         now = self.clock()
@@ -277,7 +307,11 @@ class JobManager(LoggingConfigurable):
         self._spawn(self._retain(job))
 
     async def shutdown(self) -> None:
-        """Stop the timers and wait for what is being written (runs keep their own course)."""
+        """Stop the timers and wait for what is being written (runs keep their own course);
+        other servers sharing the store adopt the jobs once this one's owner row is gone."""
+        if self._adopter is not None:
+            self._adopter.cancel()
+            await asyncio.gather(self._adopter, return_exceptions=True)
         for job in self._jobs.values():
             self._disarm(job)
         tasks = list(self._tasks)

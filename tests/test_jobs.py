@@ -22,8 +22,9 @@ from orchest_ext.jobs.request import job_settings
 from orchest_ext.pipeline import load_pipeline
 from orchest_ext.runs import RunManager
 from orchest_ext.store import Store
+from orchest_ext.testing import ServerProcess
 
-from .helpers import assert_no_step_containers, make_pipeline, wait_for_run
+from .helpers import assert_no_step_containers, make_pipeline, notebook, wait_for_run
 from .test_events import collect_run_events
 
 PARAMS_STEP = (
@@ -334,19 +335,26 @@ async def test_a_fire_missed_while_down_follows_the_policy(tmp_path: Path, polic
     await store.close()
 
 
-async def test_a_flaky_step_succeeds_on_its_third_attempt(api, backend, jp_ws_fetch, jp_root_dir):
-    flaky = (
-        "import os, pathlib, socket\n"
-        "run_dir = pathlib.Path(os.environ['ORCHEST_RUN_DIR'])\n"
-        "counter = run_dir / 'attempts'\n"
-        "n = int(counter.read_text()) + 1 if counter.exists() else 1\n"
-        "counter.write_text(str(n))\n"
-        "with open(run_dir / 'runners', 'a') as runners:\n"
-        "    runners.write(f'{socket.gethostname()}:{os.getpid()}\\n')\n"
-        "print(f'attempt {n}', flush=True)\n"
-        "raise SystemExit(0 if n == 3 else 1)\n"
-    )
-    make_pipeline(jp_root_dir / "p", {"Flaky": ("flaky.py", flaky, [])})
+FLAKY = (
+    "import os, pathlib, socket\n"
+    "run_dir = pathlib.Path(os.environ['ORCHEST_RUN_DIR'])\n"
+    "counter = run_dir / 'attempts'\n"
+    "n = int(counter.read_text()) + 1 if counter.exists() else 1\n"
+    "counter.write_text(str(n))\n"
+    "with open(run_dir / 'runners', 'a') as runners:\n"
+    "    runners.write(f'{socket.gethostname()}:{os.getpid()}\\n')\n"
+    "print(f'attempt {n}', flush=True)\n"
+    "if n < 3:\n"
+    "    raise RuntimeError('flaky')\n"
+)
+
+
+@pytest.mark.parametrize("kind", ["py", "ipynb"])
+async def test_a_flaky_step_succeeds_on_its_third_attempt(
+    api, backend, jp_ws_fetch, jp_root_dir, kind: str
+):
+    flaky = FLAKY if kind == "py" else notebook(FLAKY)
+    make_pipeline(jp_root_dir / "p", {"Flaky": (f"flaky.{kind}", flaky, [])})
     ws = await jp_ws_fetch("api", "events", "subscribe")
     code, run = await api(
         "POST",
@@ -369,7 +377,7 @@ async def test_a_flaky_step_succeeds_on_its_third_attempt(api, backend, jp_ws_fe
         code, log = await api(
             "GET", "runs", run["id"], "steps", step["uuid"], "log", attempt=str(attempt)
         )
-        assert code == 200 and log["text"] == f"attempt {attempt}\n" and log["complete"], log
+        assert code == 200 and f"attempt {attempt}\n" in log["text"] and log["complete"], log
     code, log = await api("GET", "runs", run["id"], "steps", step["uuid"], "log", attempt="4")
     assert code == 400 and "attempt" in log["message"]
     runners = (Path(run["run_dir"]) / "runners").read_text().split()
@@ -490,3 +498,40 @@ async def test_of_two_servers_sharing_a_store_one_fires_a_job(tmp_path: Path):
     await jobs.shutdown()
     await runs.shutdown()
     await store.close()
+
+
+def test_a_killed_servers_job_fires_again_after_a_restart(tmp_path: Path):
+    root = tmp_path / "root"
+    make_pipeline(root / "p", {"Echo": ("echo.sh", "echo tick\n", [])})
+    body = {"pipeline_path": "p/pipeline.orchest", "schedule": {"cron": "* * * * * */2"}}
+
+    def fired_after(server: ServerProcess, job_id: str, after: datetime) -> dict:
+        deadline = time.monotonic() + 120
+        while True:
+            code, job = server.request("GET", f"/orchest/api/jobs/{job_id}")
+            assert code == 200, job
+            done = [
+                run
+                for run in job["runs"]
+                if run["status"] == "SUCCESS" and datetime.fromisoformat(run["fire_time"]) > after
+            ]
+            if done:
+                return job
+            assert time.monotonic() < deadline, f"no run fired after {after}: {job}"
+            time.sleep(0.1)
+
+    first = ServerProcess(root, tmp_path / "state").start()
+    try:
+        code, job = first.request("POST", "/orchest/api/jobs", body)
+        assert code == 201, job
+        fired_after(first, job["id"], datetime.fromisoformat(job["created_time"]))
+    finally:
+        first.kill()
+    killed = datetime.now(timezone.utc)
+    second = ServerProcess(root, tmp_path / "state").start()
+    try:
+        adopted = fired_after(second, job["id"], killed)
+        assert adopted["status"] == "ACTIVE" and adopted["schedule"]["cron"] == "* * * * * */2"
+        assert second.request("DELETE", f"/orchest/api/jobs/{job['id']}")[0] == 200
+    finally:
+        second.stop()

@@ -67,6 +67,13 @@ class OrchestApp(ExtensionApp):
         "with their run directories (None: keep all).",
     ).tag(config=True)
 
+    job_snapshot_max_bytes = Integer(
+        1 << 30,
+        min=0,
+        help="Most bytes of files a job's snapshot may copy (1 GiB); a bigger pipeline "
+        "directory is refused (400) unless the job sets snapshot: false.",
+    ).tag(config=True)
+
     default_backend = Enum(
         ["local", "docker"],
         default_value="local",
@@ -192,6 +199,7 @@ class OrchestApp(ExtensionApp):
             ("job_max_runs", "max_runs"),
             ("job_missed_fire_policy", "missed_fire_policy"),
             ("job_max_retained_runs", "max_retained_runs"),
+            ("job_snapshot_max_bytes", "snapshot_max_bytes"),
         ):
             dlink((self, ours), (self.jobs, theirs))
         self.sessions = self.session_manager_class(

@@ -535,3 +535,16 @@ def test_a_killed_servers_job_fires_again_after_a_restart(tmp_path: Path):
         assert second.request("DELETE", f"/orchest/api/jobs/{job['id']}")[0] == 200
     finally:
         second.stop()
+
+
+async def test_a_snapshot_over_the_limit_is_refused(api, jp_root_dir, jp_serverapp):
+    (app,) = jp_serverapp.extension_manager.extension_apps["orchest_ext"]
+    app.job_snapshot_max_bytes = 100
+    make_pipeline(jp_root_dir / "p", {"Echo": ("echo.sh", "echo x\n" * 50, [])})
+    body = {"pipeline_path": "p/pipeline.orchest", "schedule": {"cron": "0 3 * * *"}}
+    code, reply = await api("POST", "jobs", body=body)
+    assert code == 400 and reply["message"].startswith("snapshot: "), reply
+    assert "OrchestApp.job_snapshot_max_bytes" in reply["message"]
+    assert not (jp_root_dir / "p" / ".orchest" / "jobs").exists()
+    code, job = await api("POST", "jobs", body={**body, "snapshot": False})
+    assert code == 201 and job["snapshot_dir"] is None

@@ -37,7 +37,7 @@ from .request import (
 )
 from .retention import remove_run_dirs, runs_to_remove
 from .schedule import Schedule, parse_schedule
-from .snapshot import job_dir, take_snapshot
+from .snapshot import SnapshotError, job_dir, take_snapshot
 
 ACTIVE, PAUSED, DONE, DELETED = "ACTIVE", "PAUSED", "DONE", "DELETED"
 MAX_TIMER_DELAY = 60.0
@@ -97,6 +97,10 @@ class JobManager(LoggingConfigurable):
         "deleted with their directories (None: keep all).",
     )
 
+    snapshot_max_bytes = Integer(
+        1 << 30, min=0, help="Most bytes of files a job's snapshot may copy."
+    )
+
     def __init__(
         self,
         store: Store,
@@ -132,7 +136,12 @@ class JobManager(LoggingConfigurable):
         directory = job_dir(pipeline, job_id)
         run_dir, run_path = pipeline.directory, pipeline.path
         if settings.snapshot:
-            run_dir = await asyncio.to_thread(take_snapshot, pipeline, directory)
+            try:
+                run_dir = await asyncio.to_thread(
+                    take_snapshot, pipeline, directory, self.snapshot_max_bytes
+                )
+            except SnapshotError as err:
+                raise JobRequestError("snapshot", str(err)) from None
             if pipeline.path is not None:
                 run_path = run_dir / pipeline.path.relative_to(pipeline.directory)
         stamp = now.isoformat()

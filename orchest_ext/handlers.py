@@ -28,7 +28,7 @@ from .pipeline import (
     parse_pipeline,
     validate_pipeline,
 )
-from .runs import TERMINAL, RunManager, RunRequestError, step_files
+from .runs import CACHE_MODES, TERMINAL, RunManager, RunRequestError, step_files
 from .runs.spec import attempt_log_path
 from .sessions import PipelineSessionManager, SessionExists
 
@@ -53,6 +53,7 @@ RUN_FIELDS = {
     "backend": str,
     "retries": int,
     "retry_delay": (int, float),
+    "cache": str,
 }
 JOB_FIELDS = {
     **RUN_FIELDS,
@@ -205,6 +206,9 @@ def check_run_options(body: dict[str, Any]) -> None:
         value = body.get(name)
         if value is not None and (isinstance(value, bool) or value < 0):
             raise ApiError(400, f"{name} must be a number of at least 0, got {value!r}.")
+    cache = body.get("cache")
+    if cache is not None and cache not in CACHE_MODES:
+        raise ApiError(400, f"Unknown cache {cache!r}; use one of {', '.join(CACHE_MODES)}.")
 
 
 class RunsBaseHandler(OrchestHandler):
@@ -249,6 +253,7 @@ class RunsHandler(RunsBaseHandler):
                 backend=body.get("backend"),
                 retries=body.get("retries"),
                 retry_delay=body.get("retry_delay"),
+                cache=body.get("cache") or "off",
             )
         except UnknownStepsError as err:
             raise ApiError(400, str(err)) from None

@@ -94,11 +94,22 @@ STEP_COLUMNS_ADDED = {
     "attempt": "INTEGER NOT NULL DEFAULT 1",
     "retries": "INTEGER NOT NULL DEFAULT 0",
     "retry_delay": "REAL NOT NULL DEFAULT 0",
+    "cache_key": "TEXT",
+    "run_reason": "TEXT",
+    "cached": "INTEGER NOT NULL DEFAULT 0",
+    "cached_from": "TEXT",
 }
 """Step columns newer than the first schema: added to older databases on open."""
-RUN_COLUMNS_ADDED = {"owner": "TEXT"}
+RUN_COLUMNS_ADDED = {"owner": "TEXT", "cache": "TEXT NOT NULL DEFAULT 'off'"}
 """Run columns newer than the first schema (``owner``: the id of the server process driving
-the run, see ``owners``)."""
+the run, see ``owners``; ``cache``: the run's cache option)."""
+INDEXES_ON_ADDED = """
+CREATE INDEX IF NOT EXISTS steps_by_cache_key ON steps (cache_key);
+CREATE INDEX IF NOT EXISTS steps_by_uuid ON steps (uuid);
+"""
+CacheEntries = dict[str, tuple[list[tuple[str, str]], bool]]
+"""Step uuid -> (runs that executed it with the key asked for, newest first: (run id, run
+dir); whether any run recorded a key for it at all)."""
 JOB_COLUMNS_ADDED = {"owner": "TEXT"}
 """Job columns newer than the first jobs schema (``owner``: the server process that fires
 the job)."""
@@ -110,6 +121,7 @@ WRITE_RETRY_DELAY = 0.2
 log = logging.getLogger(__name__)
 RUN_BOOL_FIELDS = ("inclusive", "write_back")
 STEP_JSON_FIELDS = ("parents", "handle")
+STEP_BOOL_FIELDS = ("cached",)
 
 
 def _encode(row: dict[str, Any], json_fields: Iterable[str]) -> dict[str, Any]:
@@ -170,6 +182,7 @@ class Store:
             for name, declaration in added.items():
                 if name not in existing:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
+        self._db.executescript(INDEXES_ON_ADDED)
 
     async def close(self) -> None:
         await self.flush()
@@ -301,7 +314,7 @@ class Store:
         steps = self._db.execute(
             "SELECT * FROM steps WHERE run_id = ? ORDER BY position", (run_id,)
         ).fetchall()
-        run["steps"] = [_decode(step, STEP_JSON_FIELDS) for step in steps]
+        run["steps"] = [_decode(step, STEP_JSON_FIELDS, STEP_BOOL_FIELDS) for step in steps]
         return run
 
     async def list_runs(
@@ -368,6 +381,34 @@ class Store:
                 run.pop("newest", None)
                 latest[run["pipeline_path"]] = run
         return latest
+
+    async def cache_entries(self, pipeline_uuid: str, keys: dict[str, str]) -> CacheEntries:
+        """For each step uuid -> cache key: the runs of the pipeline in which the step ran
+        with that key and succeeded (not reusing another run's result), newest first."""
+        await self.flush()
+        return await self._call(self._cache_entries, pipeline_uuid, keys)
+
+    def _cache_entries(self, pipeline_uuid: str, keys: dict[str, str]) -> CacheEntries:
+        entries: CacheEntries = {}
+        for uuid, key in keys.items():
+            matches = self._db.execute(
+                "SELECT runs.id, runs.run_dir FROM steps JOIN runs ON runs.id = steps.run_id "
+                "WHERE steps.cache_key = ? AND steps.uuid = ? AND runs.pipeline_uuid = ? "
+                "AND steps.status = 'SUCCESS' AND steps.cached = 0 "
+                "ORDER BY runs.created_time DESC, runs.rowid DESC LIMIT 20",
+                (key, uuid, pipeline_uuid),
+            ).fetchall()
+            had_key = bool(matches) or (
+                self._db.execute(
+                    "SELECT 1 FROM steps JOIN runs ON runs.id = steps.run_id "
+                    "WHERE steps.uuid = ? AND runs.pipeline_uuid = ? "
+                    "AND steps.cache_key IS NOT NULL AND steps.status = 'SUCCESS' LIMIT 1",
+                    (uuid, pipeline_uuid),
+                ).fetchone()
+                is not None
+            )
+            entries[uuid] = ([(row[0], row[1]) for row in matches], had_key)
+        return entries
 
     async def unfinished_runs(self) -> list[dict[str, Any]]:
         """``id``, ``owner`` and ``pipeline_dir`` of the runs left PENDING or STARTED, oldest

@@ -97,6 +97,11 @@ class Executor(LoggingConfigurable):
     async def check_available(self) -> None:
         """Raise ``ExecutorUnavailable`` when the backend cannot run steps."""
 
+    async def image_identity(self, spec: StepSpec) -> str | None:
+        """What the step runs in, for its cache key: the image (name and id) on container
+        backends, None where steps run in the server's own environment."""
+        return None
+
     async def run(self, spec: StepSpec, on_started: Any = None) -> StepResult:
         """Run the step to completion. ``on_started(handle: dict)`` records a handle
         (pid, container id...) that ``cleanup_orphans``/``reattach`` get back after a restart."""

@@ -264,6 +264,18 @@ class DockerExecutor(Executor):
             self.engine.client(), spec.pipeline_dir, spec.environment, self.default_image
         )
 
+    async def image_identity(self, spec: StepSpec) -> str | None:
+        """The step's image by name and id, so a rebuilt image changes the step's cache key
+        (the name alone when the image cannot be looked up: the step fails when it runs)."""
+        try:
+            image = self.image_for(spec, await self.environment_image(spec))
+        except (OrchestEnvironmentError, *ENGINE_ERRORS):
+            return f"{spec.environment or self.image_for(spec)} (not built)"
+        try:
+            return f"{image}@{(await self.engine.client().images.inspect(image))['Id']}"
+        except ENGINE_ERRORS:
+            return image
+
     def _binds(self, spec: StepSpec) -> list[str]:
         """The pipeline and run directories, the step API, and ``extra_mounts``."""
         pipeline_dir = spec.pipeline_dir.absolute()

@@ -16,6 +16,7 @@ RUN_OPTION_FIELDS = (
     "backend",
     "retries",
     "retry_delay",
+    "cache",
 )
 """Request fields passed on to every run of the job as they are."""
 

@@ -50,6 +50,8 @@ class Step:
     """Times a failed step is run again before it counts as failed (None: the run's)."""
     retry_delay: float | None = None
     """Seconds between a failed attempt and the next (None: the run's)."""
+    cache: bool | dict[str, Any] | None = None
+    """Step caching: ``false`` opts out; ``{"inputs": [globs]}`` declares data files it reads."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -59,6 +61,18 @@ class Step:
         if kind is None:
             raise ValueError(f"{self.label}: unsupported file type; use {SUPPORTED_SUFFIXES}")
         return kind
+
+    @property
+    def cache_enabled(self) -> bool:
+        """Whether a run with ``cache: use`` may reuse this step's earlier results."""
+        if isinstance(self.cache, dict):
+            return self.cache.get("enabled", True) is not False
+        return self.cache is not False
+
+    @property
+    def cache_inputs(self) -> list[str]:
+        """Glob patterns (relative to the pipeline directory) of the data files it reads."""
+        return list(self.cache.get("inputs", [])) if isinstance(self.cache, dict) else []
 
     @property
     def label(self) -> str:
@@ -81,7 +95,7 @@ class Step:
             data["image"] = self.image
         if self.env_variables:
             data["env_variables"] = self.env_variables
-        for name in ("retries", "retry_delay"):
+        for name in ("retries", "retry_delay", "cache"):
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
         return copy.deepcopy({**data, **self.extra})

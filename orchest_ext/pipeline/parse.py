@@ -27,6 +27,7 @@ _STEP_FIELDS = (
     "env_variables",
     "retries",
     "retry_delay",
+    "cache",
 )
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _STEP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -177,6 +178,7 @@ def _parse_step(
         env_variables=_env_variables(raw, where, key, checker),
         retries=_non_negative(raw, "retries", int, where, key, checker),
         retry_delay=_non_negative(raw, "retry_delay", (int, float), where, key, checker),
+        cache=_cache(raw, where, key, checker),
         extra={name: value for name, value in raw.items() if name not in _STEP_FIELDS},
     )
     if uuid != key:
@@ -205,6 +207,56 @@ def _non_negative(
         )
         return None
     return value
+
+
+def _cache(
+    raw: dict[str, Any], where: str, key: str, checker: Checker
+) -> bool | dict[str, Any] | None:
+    """A step's ``cache``: true/false, or ``{"enabled": bool, "inputs": [glob, ...]}`` with
+    patterns relative to the pipeline directory that stay inside it."""
+    value = raw.get("cache")
+    if value is None or isinstance(value, bool):
+        return value
+    if not isinstance(value, dict):
+        checker.add(
+            f'{where}: field "cache" must be true, false or an object, got {json_type(value)}.',
+            key,
+            "cache",
+        )
+        return None
+    problems = [
+        f'{where}: field "cache.{name}" is unknown; use "enabled" or "inputs".'
+        for name in value
+        if name not in ("enabled", "inputs")
+    ]
+    if not isinstance(value.get("enabled", True), bool):
+        problems.append(f'{where}: field "cache.enabled" must be true or false.')
+    inputs = value.get("inputs", [])
+    if not isinstance(inputs, list):
+        problems.append(
+            f'{where}: field "cache.inputs" must be a list of glob patterns, '
+            f"got {json_type(inputs)}."
+        )
+        inputs = []
+    for index, pattern in enumerate(inputs):
+        if not isinstance(pattern, str) or not pattern:
+            problems.append(
+                f"{where}: cache.inputs[{index}] must be a glob pattern (a non-empty string)."
+            )
+        elif Path(pattern).is_absolute() or _leaves(pattern):
+            problems.append(
+                f'{where}: cache.inputs[{index}] "{pattern}" leaves the pipeline directory; '
+                "use a pattern relative to it."
+            )
+    for problem in problems:
+        checker.add(problem, key, "cache")
+    return None if problems else value
+
+
+def _leaves(relative: str) -> bool:
+    """Whether a relative path (or glob) climbs out of its directory with ``..``."""
+    normalized = os.path.normpath(relative)
+    return normalized == ".." or normalized.startswith(".." + os.sep)
 
 
 def _connections(raw: dict[str, Any], where: str, key: str, checker: Checker) -> list[str]:
@@ -249,8 +301,7 @@ def _check_file_path(
             "file_path",
         )
         return
-    normalized = os.path.normpath(file_path)
-    if normalized == ".." or normalized.startswith(".." + os.sep):
+    if _leaves(file_path):
         checker.add(
             f'{where}: file_path "{file_path}" leaves the pipeline directory {directory}.',
             key,

@@ -2,9 +2,10 @@
 
 from .manager import RunManager
 from .spec import RunRequestError, StepFiles, step_files
-from .state import FAILURE_POLICIES, TERMINAL, RunState
+from .state import CACHE_MODES, FAILURE_POLICIES, TERMINAL, RunState
 
 __all__ = [
+    "CACHE_MODES",
     "FAILURE_POLICIES",
     "TERMINAL",
     "RunManager",

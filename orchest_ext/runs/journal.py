@@ -107,4 +107,7 @@ def _event(run: RunState, change: Change) -> tuple[str, dict[str, Any]]:
         "started_time": fields["started_time"],
         "finished_time": fields["finished_time"],
         "attempt": fields.get("attempt", 1),
+        "cached": fields.get("cached", False),
+        "cached_from": fields.get("cached_from"),
+        "run_reason": fields.get("run_reason"),
     }

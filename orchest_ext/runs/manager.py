@@ -16,6 +16,7 @@ from ..events import Emit
 from ..executors.base import Executor
 from ..pipeline import Pipeline, select_steps
 from ..store import Store
+from .cache import CACHE_OFF, SOURCE_MISSING, StepCache
 from .execute import execute_step, time_left
 from .journal import Journal
 from .owners import in_root, is_gone, owner_row
@@ -32,10 +33,12 @@ from .spec import (
 )
 from .state import (
     ABORTED,
+    CACHE_MODES,
     FAILURE,
     FAILURE_POLICIES,
     PENDING,
     TERMINAL,
+    CacheDecision,
     RunState,
     StepState,
     Transition,
@@ -86,6 +89,7 @@ class RunManager(LoggingConfigurable):
         self._recovering = asyncio.Lock()
         self.journal = Journal(store, emit, self.log)
         self.scheduler = Scheduler(self.max_parallel, self._run_step, self._step_task_ended)
+        self.cache = StepCache(store, executors, self.log)
         self._runs: dict[str, _Active] = {}
         self._preparing: set[asyncio.Task[None]] = set()
 
@@ -110,11 +114,15 @@ class RunManager(LoggingConfigurable):
         backend: str | None = None,
         retries: int | None = None,
         retry_delay: float | None = None,
+        cache: str = "off",
     ) -> RunState:
         """Store a new run with every step PENDING and start it; returns at once. A step's
         ``retries`` and ``retry_delay`` come from the pipeline file, else from these
-        arguments, else from ``step_retries`` and ``step_retry_delay``."""
+        arguments, else from ``step_retries`` and ``step_retry_delay``. With ``cache`` use,
+        steps whose key matches an earlier successful run reuse its result (see ``cache``)."""
         backend = backend or self.default_backend
+        if cache not in CACHE_MODES:
+            raise RunRequestError(f"Unknown cache {cache!r}; use one of {', '.join(CACHE_MODES)}.")
         for name, value in (("retries", retries), ("retry_delay", retry_delay)):
             if value is not None and (isinstance(value, bool) or value < 0):
                 raise RunRequestError(f"{name} must be a number of at least 0, got {value!r}.")
@@ -149,6 +157,7 @@ class RunManager(LoggingConfigurable):
                 parents=[p for p in pipeline.steps[uuid].incoming_connections if p in graph],
                 retries=_first(pipeline.steps[uuid].retries, retries),
                 retry_delay=float(_first(pipeline.steps[uuid].retry_delay, retry_delay)),
+                run_reason=CACHE_OFF if cache == "off" else None,
             )
             for position, uuid in enumerate(graph)
         }
@@ -165,11 +174,16 @@ class RunManager(LoggingConfigurable):
             write_back=write_back,
             run_dir=run_dir(pipeline, run_id),
             steps=steps,
+            cache=cache,
         )
         await self.journal.insert(run, owner=self.owner_id)
         self._runs[run_id] = _Active(run)
-        self._prepare(run)
-        self._apply(run, run.begin())
+        if cache == "off":
+            self._prepare(run)
+            self._apply(run, run.begin())
+        else:
+            self._apply(run, run.announce())
+            self._prepare(run, decide=True)
         return run
 
     async def get(self, run_id: str) -> dict[str, Any] | None:
@@ -349,6 +363,8 @@ class RunManager(LoggingConfigurable):
         if handle is None:
             if step.status != PENDING or run.status in TERMINAL:
                 return
+            if step.reuse is not None and await self._reuse(run, step):
+                return
             self._apply(run, run.start_step(uuid))
             timeout = self.step_timeout
         else:
@@ -382,16 +398,31 @@ class RunManager(LoggingConfigurable):
         self._apply(run, run.finish_step(uuid, result.status, message))
         self.scheduler.release(run, uuid)
 
+    async def _reuse(self, run: RunState, step: StepState) -> bool:
+        """A cache hit: link its earlier result and end it SUCCESS (True), or, if that result
+        is gone by now, record that it runs (False). A cached step is never retried."""
+        assert step.reuse is not None
+        if await self.cache.reuse(run, step):
+            self._apply(run, run.reuse_step(step.uuid))
+            self.scheduler.release(run, step.uuid)
+            return True
+        missing = CacheDecision(step.cache_key, SOURCE_MISSING)
+        self._apply(run, run.decide_cache({step.uuid: missing}))
+        return False
+
     def _step_task_ended(self, run: RunState, uuid: str) -> None:
         """A task cancelled before it ever ran still ends its step."""
         active = self._runs.get(run.id)
         if active is not None and not active.detached and run.steps[uuid].status not in TERMINAL:
             self._apply(run, run.finish_step(uuid, ABORTED, run.message or "aborted"))
 
-    def _prepare(self, run: RunState) -> None:
+    def _prepare(self, run: RunState, decide: bool = False) -> None:
         """Create the step directories on a thread; a failure is logged (executors still make
-        sure their step's directory exists, and fail the step if they cannot)."""
-        task = asyncio.get_running_loop().create_task(asyncio.to_thread(make_step_dirs, run))
+        sure their step's directory exists, and fail the step if they cannot). With
+        ``decide``, then make the cache decisions of the run's steps and begin the run."""
+        task = asyncio.get_running_loop().create_task(
+            self._decide_and_begin(run) if decide else asyncio.to_thread(make_step_dirs, run)
+        )
         self._preparing.add(task)
 
         def prepared(task: asyncio.Task[None]) -> None:
@@ -406,13 +437,25 @@ class RunManager(LoggingConfigurable):
 
         task.add_done_callback(prepared)
 
+    async def _decide_and_begin(self, run: RunState) -> None:
+        """Make the cache decisions of the run's undecided steps, then begin it."""
+        try:
+            await asyncio.to_thread(make_step_dirs, run)
+        finally:
+            self._apply(run, run.decide_cache(await self.cache.decide(run)))
+            self._apply(run, run.begin())
+
     def _resume(self, run: RunState) -> None:
-        """Follow the steps still running in the backend and continue the DAG."""
+        """Follow the steps still running in the backend and continue the DAG (cache hits
+        not acted on before the restart are decided again)."""
         self.log.info("Resuming run %s after a server restart", run.id)
         self._runs[run.id] = _Active(run)
         for step in running_steps(run):
             self.scheduler.follow(run, step.uuid, self._run_step(run, step.uuid, step.handle or {}))
-        self._apply(run, run.begin())
+        if run.cache != "off" and any(step.undecided for step in run.steps.values()):
+            self._prepare(run, decide=True)
+        else:
+            self._apply(run, run.begin())
 
     async def _fail_orphaned(self, run: RunState, executor: Executor | None) -> None:
         """Fail a run of a dead server and kill what its steps left running."""

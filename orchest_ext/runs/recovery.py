@@ -59,6 +59,10 @@ def restore(stored: dict[str, Any]) -> RunState:
             attempt=row["attempt"],
             retries=row["retries"],
             retry_delay=row["retry_delay"],
+            cache_key=row["cache_key"],
+            run_reason=row["run_reason"],
+            cached=row["cached"],
+            cached_from=row["cached_from"],
         )
         for row in stored["steps"]
     }
@@ -75,6 +79,7 @@ def restore(stored: dict[str, Any]) -> RunState:
         write_back=stored["write_back"],
         run_dir=Path(stored["run_dir"]),
         steps=steps,
+        cache=stored["cache"],
         status=stored["status"],
         message=stored["message"],
         seq=stored["seq"],

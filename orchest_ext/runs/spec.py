@@ -89,13 +89,28 @@ def resolve_parameter_overrides(
     return resolved
 
 
+def step_parameters(run: RunState, uuid: str) -> dict[str, Any]:
+    """A step's parameters with the run's overrides applied."""
+    return {**run.pipeline.steps[uuid].parameters, **run.parameters.get(uuid, {})}
+
+
+def pipeline_parameters(run: RunState) -> dict[str, Any]:
+    """The pipeline's parameters with the run's overrides applied."""
+    return {**run.pipeline.parameters, **run.parameters.get(PIPELINE_PARAMETERS, {})}
+
+
+def user_env(run: RunState, uuid: str) -> dict[str, str]:
+    """A step's user environment: the pipeline's, the step's, then the run's variables."""
+    return {**run.pipeline.env_variables, **run.pipeline.steps[uuid].env_variables, **run.env}
+
+
 def build_spec(run: RunState, step: StepState) -> StepSpec:
     """Everything an executor needs to run ``step`` of ``run``."""
     pipeline = run.pipeline
     model = pipeline.steps[step.uuid]
     files = step_files(run.run_dir, step.uuid, model.file_path)
-    step_parameters = {**model.parameters, **run.parameters.get(step.uuid, {})}
-    pipeline_parameters = {**pipeline.parameters, **run.parameters.get(PIPELINE_PARAMETERS, {})}
+    step_params = step_parameters(run, step.uuid)
+    pipeline_params = pipeline_parameters(run)
     parents = [
         {"uuid": parent, "in_run": parent in run.steps} for parent in model.incoming_connections
     ]
@@ -110,8 +125,8 @@ def build_spec(run: RunState, step: StepState) -> StepSpec:
         "ORCHEST_STEP_PARENTS": json.dumps(parents),
     }
     for name, values in (
-        ("ORCHEST_STEP_PARAMETERS", step_parameters),
-        ("ORCHEST_PIPELINE_PARAMETERS", pipeline_parameters),
+        ("ORCHEST_STEP_PARAMETERS", step_params),
+        ("ORCHEST_PIPELINE_PARAMETERS", pipeline_params),
     ):
         encoded = json.dumps(values)
         if len(encoded) <= PARAMETERS_ENV_LIMIT:
@@ -130,9 +145,9 @@ def build_spec(run: RunState, step: StepState) -> StepSpec:
         step_dir=files.step_dir,
         log_path=files.log_path,
         output_notebook_path=files.notebook_path,
-        env={**pipeline.env_variables, **model.env_variables, **run.env, **internal},
-        parameters=step_parameters,
-        pipeline_parameters=pipeline_parameters,
+        env={**user_env(run, step.uuid), **internal},
+        parameters=step_params,
+        pipeline_parameters=pipeline_params,
         kernel_name=(model.kernel or {}).get("name"),
         image=model.image,
         pipeline_image=pipeline.default_image,

@@ -20,11 +20,23 @@ from ..pipeline import Pipeline
 PENDING, STARTED, SUCCESS, FAILURE, ABORTED = "PENDING", "STARTED", "SUCCESS", "FAILURE", "ABORTED"
 TERMINAL = frozenset({SUCCESS, FAILURE, ABORTED})
 FAILURE_POLICIES = ("continue", "fail_fast")
+CACHE_MODES = ("off", "use", "refresh")
 
 
 def now() -> str:
     """The current UTC time in ISO 8601."""
     return datetime.now(timezone.utc).isoformat()
+
+
+@dataclass(frozen=True)
+class CacheDecision:
+    """Whether a step reuses an earlier result: its key, and the run (and step directory) to
+    reuse, or why it runs."""
+
+    key: str | None
+    reason: str | None = None
+    source_run: str | None = None
+    source_dir: Path | None = None
 
 
 @dataclass
@@ -44,6 +56,15 @@ class StepState:
     retries: int = 0
     """Times a failed attempt is followed by another before the step counts as failed."""
     retry_delay: float = 0.0
+    cache_key: str | None = None
+    """The step's cache key (runs with ``cache`` use or refresh; None when it opted out)."""
+    run_reason: str | None = None
+    """Why the step ran instead of reusing an earlier result (None: not decided, or cached)."""
+    cached: bool = False
+    cached_from: str | None = None
+    """The run whose result a cached step reused."""
+    reuse: CacheDecision | None = field(default=None, repr=False)
+    """The earlier result this step is to reuse (a cache hit not acted on yet)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The step as the API shows it."""
@@ -59,6 +80,10 @@ class StepState:
             "attempt": self.attempt,
             "retries": self.retries,
             "retry_delay": self.retry_delay,
+            "cache_key": self.cache_key,
+            "run_reason": self.run_reason,
+            "cached": self.cached,
+            "cached_from": self.cached_from,
         }
 
     def to_row(self) -> dict[str, Any]:
@@ -69,6 +94,11 @@ class StepState:
         """Whether a failed attempt gets another one: retries left and the run not stopping
         (aborts and fail_fast stops are never retried)."""
         return self.attempt <= self.retries and not run.stopping and run.status not in TERMINAL
+
+    @property
+    def undecided(self) -> bool:
+        """A PENDING step of a caching run whose cache decision is not made yet."""
+        return self.status == PENDING and self.run_reason is None and self.reuse is None
 
 
 @dataclass(frozen=True)
@@ -94,6 +124,14 @@ class Transition:
     finished: bool = False
     """The run became terminal."""
 
+    def then(self, other: Transition) -> Transition:
+        """This transition followed by ``other``, as one."""
+        self.changes += other.changes
+        self.ready += other.ready
+        self.cancel += other.cancel
+        self.finished = self.finished or other.finished
+        return self
+
 
 @dataclass
 class RunState:
@@ -109,6 +147,8 @@ class RunState:
     write_back: bool
     run_dir: Path
     steps: dict[str, StepState]
+    cache: str = "off"
+    """``off``, ``use`` (reuse earlier results of unchanged steps) or ``refresh``."""
     status: str = PENDING
     message: str | None = None
     seq: int = 0
@@ -148,6 +188,7 @@ class RunState:
             "parameters": self.parameters,
             "env": self.env,
             "write_back": self.write_back,
+            "cache": self.cache,
             "run_dir": str(self.run_dir),
             "status": self.status,
             "message": self.message,
@@ -172,18 +213,45 @@ class RunState:
         self._finish_if_done(transition)
         return transition
 
+    def announce(self) -> Transition:
+        """A new run's first event, before ``begin`` finds its ready steps."""
+        return Transition([self._run_change()] if self.seq == 0 else [])
+
+    def decide_cache(self, decisions: dict[str, CacheDecision]) -> Transition:
+        """Record the cache decisions of PENDING steps (stored, not events)."""
+        transition = Transition()
+        for uuid, decision in decisions.items():
+            step = self.steps[uuid]
+            if step.status != PENDING:
+                continue
+            step.cache_key, step.run_reason = decision.key, decision.reason
+            step.reuse = decision if decision.source_dir else None
+            fields = {"cache_key": step.cache_key, "run_reason": step.run_reason}
+            transition.changes.append(Change(fields, uuid, emit=False))
+        return transition
+
     def start_step(self, uuid: str) -> Transition:
         """A PENDING step starts (and with it the run, if it had not)."""
         transition = Transition()
         step = self.steps[uuid]
         if step.status != PENDING or self.status in TERMINAL:
             return transition
-        if self.status == PENDING:
-            self.status, self.started_time = STARTED, now()
-            transition.changes.append(self._run_change())
+        self._start_run(transition)
         step.status, step.started_time = STARTED, now()
         transition.changes.append(_step_change(step))
         return transition
+
+    def reuse_step(self, uuid: str) -> Transition:
+        """A PENDING step reuses an earlier run's result: SUCCESS at once, ``cached``."""
+        transition = Transition()
+        step = self.steps[uuid]
+        if step.status != PENDING or self.status in TERMINAL or step.reuse is None:
+            return transition
+        self._start_run(transition)
+        step.cached, step.cached_from = True, step.reuse.source_run
+        step.reuse, step.started_time = None, now()
+        message = f"cached: reused the result of run {step.cached_from}"
+        return transition.then(self.finish_step(uuid, SUCCESS, message))
 
     def retry_step(self, uuid: str, message: str) -> Transition:
         """A STARTED step's attempt failed and it gets another: still STARTED, one attempt
@@ -262,6 +330,11 @@ class RunState:
             batch = list(self._sorter.get_ready())
         return ready
 
+    def _start_run(self, transition: Transition) -> None:
+        if self.status == PENDING:
+            self.status, self.started_time = STARTED, now()
+            transition.changes.append(self._run_change())
+
     def _set_terminal(
         self, uuid: str, status: str, message: str | None, transition: Transition
     ) -> bool:
@@ -332,6 +405,9 @@ def _step_change(step: StepState) -> Change:
             "started_time": step.started_time,
             "finished_time": step.finished_time,
             "attempt": step.attempt,
+            "cached": step.cached,
+            "cached_from": step.cached_from,
+            "run_reason": step.run_reason,
         },
         step.uuid,
     )

@@ -30,6 +30,8 @@ export interface RunRequest {
   inclusive?: boolean;
   backend?: string;
   failure_policy?: string;
+  /** Step caching: `use` reuses the results of unchanged steps. */
+  cache?: 'off' | 'use' | 'refresh';
 }
 
 export interface RunSummary extends ApiRun {

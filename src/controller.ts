@@ -10,6 +10,7 @@ import {
   Issue,
   Launch,
   OrchestApi,
+  RunRequest,
   RunSummary,
   RunType
 } from './api';
@@ -234,6 +235,11 @@ export class PipelineController {
     return this.startRun('descendants', this._state.selected);
   }
 
+  /** Run every step whose code or inputs changed; the others reuse earlier results. */
+  runChanged(): Promise<void> {
+    return this.startRun('full', [], 'use');
+  }
+
   /** Apply one edit to the file's JSON; refused edits say why and change nothing. */
   edit(
     change: (doc: EditablePipeline, graph: PipelineGraph) => EditablePipeline
@@ -442,7 +448,11 @@ export class PipelineController {
     });
   }
 
-  private async startRun(runType: RunType, uuids: string[]): Promise<void> {
+  private async startRun(
+    runType: RunType,
+    uuids: string[],
+    cache?: RunRequest['cache']
+  ): Promise<void> {
     if (runType !== 'full' && uuids.length === 0) {
       this.update({
         error:
@@ -459,7 +469,8 @@ export class PipelineController {
         uuids: runType === 'full' ? undefined : uuids,
         inclusive: runType === 'incoming' ? this._state.inclusive : undefined,
         backend: this._state.backend || undefined,
-        failure_policy: this._state.failurePolicy
+        failure_policy: this._state.failurePolicy,
+        cache
       });
       this.tracker.show(run);
       if (!this._state.runs.some(known => known.id === run.id)) {

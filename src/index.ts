@@ -286,6 +286,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
         () => current() !== null
       ],
       [
+        COMMANDS.runChanged,
+        'Run Changed Steps (Reuse Unchanged Results)',
+        c => c.runChanged(),
+        () => current() !== null
+      ],
+      [
         COMMANDS.runSelected,
         'Run Selected Steps',
         c => c.runSelected(),

@@ -252,3 +252,27 @@ def test_validate_imports_nothing_heavy(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"{pipeline}: OK\n"
     assert result.stderr == "[]\n"
+
+
+def test_cache_use_reruns_only_what_changed(tmp_path):
+    pipeline, _ = make_pipeline(
+        tmp_path / "p",
+        {
+            "First": ("first.sh", "echo first\n", []),
+            "Second": ("second.sh", "echo second\n", ["First"]),
+        },
+    )
+    first = orchest("run", str(pipeline), "--cache", "use")
+    assert first.returncode == 0, first.stderr
+    assert "First [SUCCESS] ran: no earlier key" in first.stdout
+    first_id = first.stdout.split("\nRun ")[1].split(":")[0]
+
+    (tmp_path / "p" / "second.sh").write_text("echo changed\n")
+    second = orchest("run", str(pipeline), "--cache", "use")
+    assert second.returncode == 0, second.stderr
+    assert f"First: SUCCESS (cached: reused the result of run {first_id})" in second.stdout
+    assert "First: STARTED" not in second.stdout
+    assert f"First [SUCCESS] cached from run {first_id}" in second.stdout
+    assert "Second [SUCCESS] ran: key changed" in second.stdout
+    assert (tmp_path / "p" / ".orchest" / "cli.db").is_file()
+    assert orchest("run", str(pipeline), "--cache", "sometimes").returncode != 0

@@ -33,10 +33,11 @@ def shown_run(page: Page) -> str:
     return page.locator(".jp-orchest-view").get_attribute("data-run-id")
 
 
-def run_all_and_wait_for_the_new_run(page: Page) -> str:
-    """Click "Run all" and wait until the view shows the run it started (not the last one)."""
+def run_all_and_wait_for_the_new_run(page: Page, command: str = "orchest:run-all") -> str:
+    """Click "Run all" (or another run ``command``) and wait until the view shows the run it
+    started (not the last one)."""
     before = page.locator(".jp-orchest-view").get_attribute("data-run-id")
-    page.click('[data-command="orchest:run-all"]')
+    page.click(f'[data-command="{command}"]')
     page.wait_for_function(
         "before => { const id = document.querySelector('.jp-orchest-view').dataset.runId;"
         " return id && id !== before; }",
@@ -369,3 +370,44 @@ def test_session_starts_and_stops_from_the_toolbar(page: Page, lab: ServerProces
         lab.request("DELETE", f"/orchest/api/launches/{uuid}")
     code, body = lab.request("GET", "/orchest/api/launches")
     assert code == 200 and body["launches"] == []
+
+
+def test_run_changed_reruns_only_a_changed_step_and_marks_the_others_cached(
+    page: Page, lab: ServerProcess, lab_root
+):
+    name, uuids = write_pipeline(
+        lab_root / "cached",
+        {
+            "A": ("a.sh", "echo a\n", []),
+            "B": ("b.sh", "echo b\n", ["A"]),
+            "C": ("c.sh", "echo c\n", []),
+        },
+    )
+    open_in_lab(page, lab, f"cached/{name}")
+    page.wait_for_selector("[data-step-uuid]")
+
+    def run_changed() -> dict:
+        run_id = run_all_and_wait_for_the_new_run(page, "orchest:run-changed")
+        wait_for_statuses(page, dict.fromkeys(uuids.values(), "SUCCESS"))
+        code, run = lab.request("GET", f"/orchest/api/runs/{run_id}")
+        assert code == 200 and run["cache"] == "use", run
+        return run
+
+    first = run_changed()
+    assert page.locator('[data-cached="true"]').count() == 0
+    (lab_root / "cached" / "b.sh").write_text("echo changed\n")
+    second = run_changed()
+    page.wait_for_selector(f'[data-step-uuid="{uuids["A"]}"][data-cached="true"]')
+    cached = page.locator('[data-cached="true"]')
+    assert sorted(cached.evaluate_all("els => els.map(e => e.dataset.stepUuid)")) == sorted(
+        [uuids["A"], uuids["C"]]
+    )
+    badge = node(page, uuids["C"]).locator(".jp-orchest-node-cached-badge")
+    assert badge.is_visible() and badge.inner_text() == "cached"
+    assert first["id"] in badge.get_attribute("title")
+    assert node(page, uuids["B"]).get_attribute("data-cached") is None
+    assert {s["uuid"]: s["cached"] for s in second["steps"]} == {
+        uuids["A"]: True,
+        uuids["B"]: False,
+        uuids["C"]: True,
+    }

@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 from ..events import RUN_STATUS, STEP_STATUS
 from ..runs import RunState, step_files
+from ..runs.state import StepState
 
 SYMBOLS = {"STARTED": "▶", "SUCCESS": "✔", "FAILURE": "✘", "ABORTED": "■", "PENDING": "·"}
 
@@ -38,8 +39,17 @@ def print_summary(run_state: RunState) -> None:
     print(f"Run directory: {run_state.run_dir}")
     for step in run_state.steps.values():
         files = step_files(run_state.run_dir, step.uuid, step.file_path)
-        print(f"  {SYMBOLS.get(step.status, ' ')} {step.title} [{step.status}]")
+        print(f"  {SYMBOLS.get(step.status, ' ')} {step.title} [{step.status}]{_cache_note(step)}")
         if files.log_path.exists():
             print(f"      log:      {files.log_path}")
         if step.file_path.lower().endswith(".ipynb") and files.notebook_path.exists():
             print(f"      notebook: {files.notebook_path}")
+
+
+def _cache_note(step: StepState) -> str:
+    """Whether a step of a caching run was cached (and from where), or why it ran."""
+    if step.cached:
+        return f" cached from run {step.cached_from}"
+    if step.run_reason and step.run_reason != "cache_off":
+        return f" ran: {step.run_reason.replace('_', ' ')}"
+    return ""

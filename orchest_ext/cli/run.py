@@ -14,7 +14,7 @@ from traitlets.config import DeferredConfig
 
 from ..pipeline import PipelineError, load_pipeline
 from ..pipeline.model import RUN_TYPES
-from ..runs import RunManager, RunRequestError
+from ..runs import CACHE_MODES, RunManager, RunRequestError
 from ..runs.state import SUCCESS
 from ..store import Store
 from .app import CLIApp
@@ -27,6 +27,7 @@ from .progress import Progress, print_summary
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
 
 BACKENDS = ("local", "docker")
+CLI_DB = ".orchest/cli.db"
 FAILURE_POLICIES = ("continue", "fail_fast")
 
 
@@ -45,6 +46,7 @@ class RunApp(CLIApp):
 jupyter orchest run examples/quickstart/quickstart.orchest
 jupyter orchest run my.orchest --steps Report --steps Train --run-type incoming --inclusive
 jupyter orchest run my.orchest --backend docker --env WHO=world --env DEBUG=1
+jupyter orchest run my.orchest --cache use
 """
 
     steps = List(
@@ -90,9 +92,18 @@ jupyter orchest run my.orchest --backend docker --env WHO=world --env DEBUG=1
     write_back = Bool(False, help="Write executed notebooks back over their source files.").tag(
         config=True
     )
-    db = Unicode(":memory:", help="SQLite file to record the run in (default: none).").tag(
-        config=True
-    )
+    cache = Enum(
+        CACHE_MODES,
+        "off",
+        help="Step caching: off (every step runs), use (a step whose code, parameters, "
+        "environment, declared inputs and parents are unchanged since an earlier successful "
+        "run reuses that run's result) or refresh (every step runs and records its key).",
+    ).tag(config=True)
+    db = Unicode(
+        "",
+        help="SQLite file to record the run in (default: none, or with --cache use or refresh "
+        f"<pipeline dir>/{CLI_DB}, where later runs find the cache keys).",
+    ).tag(config=True)
 
     aliases = {
         **CLIApp.aliases,
@@ -104,6 +115,7 @@ jupyter orchest run my.orchest --backend docker --env WHO=world --env DEBUG=1
         "backend": "RunApp.backend",
         "step-timeout": "RunApp.step_timeout",
         "db": "RunApp.db",
+        "cache": "RunApp.cache",
     }
     flags = {
         **CLIApp.flags,
@@ -158,6 +170,10 @@ jupyter orchest run my.orchest --backend docker --env WHO=world --env DEBUG=1
     def env_dict(self) -> dict[str, str]:
         return dict(pair.partition("=")[::2] for pair in self.env)
 
+    def default_db(self, pipeline_dir: Path) -> str:
+        """No file, unless the run uses the cache: then one in the pipeline directory."""
+        return ":memory:" if self.cache == "off" else str(pipeline_dir / CLI_DB)
+
     def build_executor(self) -> Any:
         """The executor of ``backend``, configured by this app's config (its parent)."""
         if self.backend == "docker":
@@ -177,7 +193,7 @@ jupyter orchest run my.orchest --backend docker --env WHO=world --env DEBUG=1
             for issue in err.issues:
                 print(f"  - {issue.message}", file=sys.stderr)
             return 2
-        store = Store(self.db)
+        store = Store(self.db or self.default_db(pipeline.directory))
         await store.open()
         executor = self.build_executor()
         manager = RunManager(
@@ -201,6 +217,7 @@ jupyter orchest run my.orchest --backend docker --env WHO=world --env DEBUG=1
                     env=self.env_dict(),
                     failure_policy=self.failure_policy,
                     write_back=self.write_back,
+                    cache=self.cache,
                 )
             except (RunRequestError, ValueError) as err:
                 print(f"Cannot run: {err}", file=sys.stderr)

@@ -243,3 +243,54 @@ describe('RunTracker and early events', () => {
     expect(fetches).toEqual([]);
   });
 });
+
+describe('cached steps', () => {
+  it('come from GET runs/{id} with where their result came from', () => {
+    const run = apiRun(3);
+    run.steps = [
+      {
+        uuid: 'a',
+        title: 'A',
+        status: 'SUCCESS',
+        cached: true,
+        cached_from: 'run-0',
+        run_reason: null
+      },
+      { uuid: 'b', title: 'B', status: 'PENDING', run_reason: 'key_changed' }
+    ];
+    const state = runStateFromApi(run);
+    expect(state.steps.a).toMatchObject({
+      cached: true,
+      cached_from: 'run-0',
+      run_reason: null
+    });
+    expect(state.steps.b).toMatchObject({
+      cached: false,
+      cached_from: null,
+      run_reason: 'key_changed'
+    });
+  });
+
+  it('come from a step event that goes straight to SUCCESS', () => {
+    const start = runStateFromApi(apiRun(2));
+    const event = {
+      ...stepEvent(3, 'a', 'SUCCESS'),
+      cached: true,
+      cached_from: 'run-0'
+    };
+    const { state, outcome } = applyEvent(start, event);
+    expect(outcome).toBe('applied');
+    expect(state.steps.a).toMatchObject({
+      status: 'SUCCESS',
+      cached: true,
+      cached_from: 'run-0'
+    });
+  });
+
+  it('are not cached when the event says nothing of caching', () => {
+    const start = runStateFromApi(apiRun(2));
+    const { state } = applyEvent(start, stepEvent(3, 'a', 'STARTED'));
+    expect(state.steps.a.cached).toBe(false);
+    expect(state.steps.a.run_reason).toBeNull();
+  });
+});

@@ -76,6 +76,7 @@ function nodeData(
     data.set(step.uuid, {
       step,
       status: state?.status ?? '',
+      cachedFrom: state?.cached ? (state.cached_from ?? '') : null,
       duration: state
         ? formatDuration(state.started_time, state.finished_time)
         : '',
@@ -101,6 +102,7 @@ function sameData(a: StepNodeData, b: StepNodeData): boolean {
   return (
     sameStep(a.step, b.step) &&
     a.status === b.status &&
+    a.cachedFrom === b.cachedFrom &&
     a.duration === b.duration &&
     a.issues.length === b.issues.length &&
     a.issues.every((message, i) => message === b.issues[i])

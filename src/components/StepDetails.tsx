@@ -70,6 +70,16 @@ function useStepLog(
   return { text, error };
 }
 
+/** What a step's `run_reason` means, for people. */
+const RUN_REASONS: Record<string, string> = {
+  refresh: 'the run refreshed the cache',
+  opted_out: 'the step opts out of caching (cache: false)',
+  no_earlier_key: 'no earlier successful run of it',
+  key_changed: 'its code, parameters, inputs or a parent changed',
+  source_missing: "the earlier result's run directory is gone",
+  cache_error: 'its cache key could not be computed (see the server log)'
+};
+
 export function StepDetails({
   controller,
   state,
@@ -131,6 +141,14 @@ export function StepDetails({
           <>
             <dt>Message</dt>
             <dd>{stepState.message}</dd>
+          </>
+        )}
+        {stepState?.run_reason && stepState.run_reason !== 'cache_off' && (
+          <>
+            <dt>Ran because</dt>
+            <dd data-run-reason={stepState.run_reason}>
+              {RUN_REASONS[stepState.run_reason] ?? stepState.run_reason}
+            </dd>
           </>
         )}
         {stepState?.started_time && (

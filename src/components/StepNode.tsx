@@ -8,6 +8,8 @@ export interface StepNodeData extends Record<string, unknown> {
   step: PipelineStep;
   /** Status in the shown run; "" when the step is not part of it (or no run is shown). */
   status: string;
+  /** The run a cached step reused the result of; null when the step was not cached. */
+  cachedFrom: string | null;
   duration: string;
   issues: string[];
 }
@@ -18,11 +20,13 @@ function StepNodeView({
   data,
   selected
 }: NodeProps<StepNodeType>): JSX.Element {
-  const { step, status, duration, issues } = data;
+  const { step, status, cachedFrom, duration, issues } = data;
+  const cached = cachedFrom !== null;
   const classes = [
     'jp-orchest-node',
     `jp-orchest-status-${status ? status.toLowerCase() : 'none'}`,
     issues.length ? 'jp-orchest-node-invalid' : '',
+    cached ? 'jp-orchest-node-cached' : '',
     selected ? 'jp-mod-selected' : ''
   ];
   return (
@@ -30,6 +34,7 @@ function StepNodeView({
       className={classes.join(' ')}
       data-step-uuid={step.uuid}
       data-status={status}
+      data-cached={cached ? 'true' : undefined}
       data-kind={step.kind}
       title={`${step.title}\n${step.filePath}`}
     >
@@ -40,6 +45,14 @@ function StepNodeView({
           {KIND_LABELS[step.kind]}
         </span>
         {status && <span className="jp-orchest-node-status">{status}</span>}
+        {cached && (
+          <span
+            className="jp-orchest-node-cached-badge"
+            title={`Not run: reused the result of run ${cachedFrom}`}
+          >
+            cached
+          </span>
+        )}
         {duration && (
           <span className="jp-orchest-node-duration">{duration}</span>
         )}

@@ -6,6 +6,7 @@ import { SessionControl } from './SessionControl';
 
 export const COMMANDS = {
   runAll: 'orchest:run-all',
+  runChanged: 'orchest:run-changed',
   runSelected: 'orchest:run-selected',
   runIncoming: 'orchest:run-incoming',
   runDescendants: 'orchest:run-descendants',
@@ -65,6 +66,13 @@ export function Toolbar({
         disabled={noGraph}
         onClick={() => void controller.runAll()}
         primary
+      />
+      <CommandButton
+        command={COMMANDS.runChanged}
+        label="Run changed"
+        title="Run the steps whose code, parameters or inputs changed (and what depends on them); the others reuse their last results"
+        disabled={noGraph}
+        onClick={() => void controller.runChanged()}
       />
       <CommandButton
         command={COMMANDS.runSelected}

@@ -25,6 +25,19 @@ export interface StepState {
   message: string | null;
   started_time: string | null;
   finished_time: string | null;
+  /** The step reused an earlier run's result (a run with `cache: "use"`). */
+  cached: boolean;
+  /** The run whose result a cached step reused. */
+  cached_from: string | null;
+  /** Why the step ran instead of reusing a result (`key_changed`...); null if cached. */
+  run_reason: string | null;
+}
+
+/** The fields of a step's caching, as the API and the step events carry them. */
+export interface CacheFields {
+  cached?: boolean;
+  cached_from?: string | null;
+  run_reason?: string | null;
 }
 
 export interface RunState {
@@ -52,18 +65,20 @@ export interface ApiRun {
   created_time: string;
   started_time?: string | null;
   finished_time?: string | null;
-  steps?: Array<{
-    uuid: string;
-    title: string;
-    status: Status;
-    message?: string | null;
-    started_time?: string | null;
-    finished_time?: string | null;
-  }>;
+  steps?: Array<
+    {
+      uuid: string;
+      title: string;
+      status: Status;
+      message?: string | null;
+      started_time?: string | null;
+      finished_time?: string | null;
+    } & CacheFields
+  >;
 }
 
 /** A run or step status event as the event bus delivers it. */
-export interface StatusEvent {
+export interface StatusEvent extends CacheFields {
   schema_id: string;
   run_id: string;
   pipeline_uuid: string;
@@ -91,7 +106,8 @@ export function runStateFromApi(run: ApiRun): RunState {
       status: step.status,
       message: step.message ?? null,
       started_time: step.started_time ?? null,
-      finished_time: step.finished_time ?? null
+      finished_time: step.finished_time ?? null,
+      ...cacheFields(step)
     };
   }
   return {
@@ -105,6 +121,16 @@ export function runStateFromApi(run: ApiRun): RunState {
     started_time: run.started_time ?? null,
     finished_time: run.finished_time ?? null,
     steps
+  };
+}
+
+function cacheFields(
+  source: CacheFields
+): Pick<StepState, 'cached' | 'cached_from' | 'run_reason'> {
+  return {
+    cached: source.cached ?? false,
+    cached_from: source.cached_from ?? null,
+    run_reason: source.run_reason ?? null
   };
 }
 
@@ -152,7 +178,8 @@ export function applyEvent(
           status: event.status,
           message: event.message ?? null,
           started_time: event.started_time ?? previous?.started_time ?? null,
-          finished_time: event.finished_time ?? previous?.finished_time ?? null
+          finished_time: event.finished_time ?? previous?.finished_time ?? null,
+          ...cacheFields(event)
         };
   return {
     outcome: 'applied',

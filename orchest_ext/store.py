@@ -430,9 +430,14 @@ class Store:
         return await self._call(self._claim_run, run_id, owner, new_owner)
 
     def _claim_run(self, run_id: str, owner: str | None, new_owner: str) -> bool:
+        return self._claim("runs", run_id, owner, new_owner)
+
+    def _claim(self, table: str, row_id: str, owner: str | None, new_owner: str) -> bool:
+        """Set the owner of a row of ``table`` if it still is ``owner`` (atomic)."""
         with self._transaction() as db:
             cursor = db.execute(
-                "UPDATE runs SET owner = ? WHERE id = ? AND owner IS ?", (new_owner, run_id, owner)
+                f"UPDATE {table} SET owner = ? WHERE id = ? AND owner IS ?",
+                (new_owner, row_id, owner),
             )
         return cursor.rowcount == 1
 
@@ -489,14 +494,7 @@ class Store:
 
     async def claim_job(self, job_id: str, owner: str | None, new_owner: str) -> bool:
         """Make ``new_owner`` the owner of a job if ``owner`` still is (atomic)."""
-        return await self._call(self._claim_job, job_id, owner, new_owner)
-
-    def _claim_job(self, job_id: str, owner: str | None, new_owner: str) -> bool:
-        with self._transaction() as db:
-            cursor = db.execute(
-                "UPDATE jobs SET owner = ? WHERE id = ? AND owner IS ?", (new_owner, job_id, owner)
-            )
-        return cursor.rowcount == 1
+        return await self._call(self._claim, "jobs", job_id, owner, new_owner)
 
     async def delete_job(self, job_id: str) -> None:
         await self._call(self._delete_job, job_id)

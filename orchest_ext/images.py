@@ -11,7 +11,9 @@ Usage: ``jupyter orchest images build [--base-image IMAGE] [--only NAME] [--no-c
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
+import importlib.metadata
 import json
 import platform
 import shutil
@@ -19,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +30,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from docker import DockerClient
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-IMAGES_DIR = PROJECT_ROOT / "images"
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+IMAGES_DIR = next(
+    (path for path in (PACKAGE_DIR / "dockerfiles", PROJECT_ROOT / "images") if path.is_dir()),
+    PACKAGE_DIR / "dockerfiles",
+)
+"""The Dockerfiles: shipped in the package (``orchest_ext/dockerfiles``), or ``images/`` of a
+source checkout (an editable install)."""
+WHEEL_EXCLUDES = frozenset({"__pycache__", "labextension", "dockerfiles"})
+"""What a wheel made from the installed package leaves out (images need none of it)."""
 CACHE_DIR = Path.home() / ".cache" / "orchest_ext" / "wheelhouse"
 PYTHON_VERSION = "3.11.2"
 """Python of the Debian bookworm base image; wheelhouses are resolved for it."""
@@ -135,11 +146,46 @@ def wheelhouse(requirements: Iterable[str], python_version: str = PYTHON_VERSION
 
 
 def project_wheel(dest: Path, root: Path = PROJECT_ROOT) -> Path:
-    """Build this project's wheel (without dependencies) from its source tree into ``dest``."""
-    if not (root / "pyproject.toml").exists():
-        raise BuildError(f"No project source at {root}: images are built from a source checkout.")
+    """A wheel of this project (without dependencies) in ``dest``: built from the source
+    checkout it runs from, else made from the installed package (a normal pip install)."""
+    if not (root / "pyproject.toml").exists() or not (root / "orchest_ext").is_dir():
+        return installed_wheel(dest)
     _run_pip(["wheel", "--no-deps", "--quiet", "-w", str(dest), str(root)])
     return next(dest.glob("orchest_ext-*.whl"))
+
+
+def installed_wheel(dest: Path, package_dir: Path = PACKAGE_DIR) -> Path:
+    """Pack the installed ``orchest_ext`` package into a pure-Python wheel in ``dest`` (its
+    metadata from the installed distribution)."""
+    version = importlib.metadata.version("orchest_ext")
+    metadata = importlib.metadata.distribution("orchest_ext").read_text("METADATA") or (
+        f"Metadata-Version: 2.1\nName: orchest_ext\nVersion: {version}\n"
+    )
+    dist_info = f"orchest_ext-{version}.dist-info"
+    files = {
+        f"orchest_ext/{path.relative_to(package_dir).as_posix()}": path.read_bytes()
+        for path in sorted(package_dir.rglob("*"))
+        if path.is_file()
+        and not WHEEL_EXCLUDES.intersection(path.relative_to(package_dir).parts)
+        and path.suffix != ".pyc"
+    }
+    files[f"{dist_info}/METADATA"] = metadata.encode()
+    files[f"{dist_info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: orchest_ext.images\nRoot-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n"
+    )
+    record = [f"{name},sha256={_digest(data)},{len(data)}" for name, data in files.items()]
+    files[f"{dist_info}/RECORD"] = ("\n".join([*record, f"{dist_info}/RECORD,,"]) + "\n").encode()
+    wheel = dest / f"orchest_ext-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return wheel
+
+
+def _digest(data: bytes) -> str:
+    """A wheel RECORD hash: urlsafe base64 of the sha256, without padding."""
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
 def _ensure(path: Path) -> Path:
@@ -159,13 +205,19 @@ def prepare_context(image: ImageDef, dest: Path, project_wheels: Path) -> Path:
 
 
 def build_image(
-    client: DockerClient, image: ImageDef, context: Path, base_image: str | None, no_cache: bool
-) -> None:
-    """Build one image with the docker SDK, echoing the build output."""
+    client: DockerClient,
+    image: ImageDef,
+    context: Path,
+    base_image: str | None,
+    no_cache: bool,
+    tag: str = "latest",
+) -> str:
+    """Build one image with the docker SDK, echoing the build output; return its name."""
+    name = f"{image.name.rsplit(':', 1)[0]}:{tag}"
     buildargs = {"BASE_IMAGE": base_image} if base_image else {}
     stream = client.api.build(
         path=str(context),
-        tag=image.name,
+        tag=name,
         buildargs=buildargs,
         nocache=no_cache,
         rm=True,
@@ -176,11 +228,12 @@ def build_image(
     tail: list[str] = []
     for chunk in stream:
         if "error" in chunk:
-            raise BuildError(f"Building {image.name} failed: {chunk['error']}\n{''.join(tail)}")
+            raise BuildError(f"Building {name} failed: {chunk['error']}\n{''.join(tail)}")
         text = chunk.get("stream", "")
         if text:
             tail = [*tail[-30:], text]
             sys.stderr.write(text)
+    return name
 
 
 def build_images(
@@ -188,8 +241,9 @@ def build_images(
     base_image: str | None = None,
     no_cache: bool = False,
     client: DockerClient | None = None,
+    tag: str = "latest",
 ) -> list[str]:
-    """Build the named images (all by default); return the tags built."""
+    """Build the named images (all by default), tagged ``tag``; return the names built."""
     import docker
 
     unknown = [name for name in names or () if name not in IMAGES]
@@ -213,13 +267,12 @@ def build_images(
         for image in selected:
             started = time.monotonic()
             context = prepare_context(image, Path(tmp) / image.context, wheels.parent)
-            log(f"building {image.name} from {base_image or 'the Dockerfile default'}")
+            log(f"building {image.name} ({tag}) from {base_image or 'the Dockerfile default'}")
             try:
-                build_image(client, image, context, base_image, no_cache)
+                built.append(build_image(client, image, context, base_image, no_cache, tag))
             except docker.errors.DockerException as err:
                 raise BuildError(f"Building {image.name} failed: {err}") from None
-            log(f"built {image.name} in {time.monotonic() - started:.1f} s")
-            built.append(image.name)
+            log(f"built {built[-1]} in {time.monotonic() - started:.1f} s")
     return built
 
 
@@ -239,6 +292,12 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
         + "; ".join(f"{name}: {image.description}" for name, image in IMAGES.items()),
     )
     p.add_argument("--no-cache", action="store_true", help="do not use docker's build cache")
+    p.add_argument(
+        "--tag",
+        default="latest",
+        help="tag of the images built (default: latest, which the "
+        "executors and sessions use unless configured otherwise)",
+    )
     return p
 
 
@@ -246,7 +305,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Build images from the command line; return the exit code."""
     args = parser(prog).parse_args(argv)
     try:
-        build_images(args.only, base_image=args.base_image, no_cache=args.no_cache)
+        build_images(args.only, base_image=args.base_image, no_cache=args.no_cache, tag=args.tag)
     except BuildError as err:
         log(str(err))
         return 1

@@ -40,7 +40,7 @@ class ImagesApp(ToolApp):
     def start(self) -> None:
         if not self.extra_args or self.extra_args[0] != "build":
             self.print_help()
-            self.exit(2)
+            self.exit(0 if self.extra_args[:1] in (["-h"], ["--help"]) else 2)
         self.extra_args = self.extra_args[1:]
         super().start()
 

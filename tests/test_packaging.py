@@ -1,0 +1,69 @@
+"""Packaging: what a normal `pip install` of the wheel gives a user."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from .docker_support import docker, require_image
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BASE_IMAGE = "orchest-ext/base:bookworm"
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """The project's wheel (as `pip install .` builds it) installed into a directory of its
+    own, without dependencies (they come from this environment)."""
+    root = tmp_path_factory.mktemp("installed")
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "-w", str(root / "dist"), str(REPO_ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    wheel = next((root / "dist").glob("orchest_ext-*.whl"))
+    subprocess.run(
+        [*pip, "install", "--no-deps", "--target", str(root / "site"), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return root / "site"
+
+
+def python_with(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """This Python with the installed package first on its path (not the source checkout)."""
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.docker
+def test_images_build_from_a_pip_install(installed, tmp_path):
+    require_image(BASE_IMAGE)
+    where = python_with(
+        installed, "-c", "import orchest_ext.images as i; print(i.IMAGES_DIR)", cwd=tmp_path
+    )
+    assert where.stdout.strip() == str(installed / "orchest_ext" / "dockerfiles"), where.stderr
+    tag = f"test-{uuid.uuid4().hex[:12]}"
+    image = f"orchest-ext/step:{tag}"
+    build = ["images", "build", "--only", "step", "--base-image", BASE_IMAGE, "--tag", tag]
+    try:
+        result = python_with(installed, "-m", "orchest_ext.cli", *build, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert f"built {image}" in result.stderr
+        check = (
+            "import orchest_ext.executors.container_main, orchest_ext; print(orchest_ext.__file__)"
+        )
+        ran = docker("run", "--rm", image, "python", "-c", check)
+        assert ran.returncode == 0 and ran.stdout.startswith("/opt/venv/"), ran.stderr
+    finally:
+        docker("image", "rm", "--force", image)

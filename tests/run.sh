@@ -3,7 +3,9 @@
 # JupyterLab extension), make sure a Docker engine, the project's images and Chromium are
 # there, run the frontend's unit tests and linters, then pytest: tests/, then the browser
 # tests in ui-tests/ in a pytest process of their own (Playwright's sync API runs its own
-# event loop, which must not meet pytest-jupyter's). Extra arguments go to both.
+# event loop, which must not meet pytest-jupyter's). Extra arguments go to both. Last, the
+# fast tests again against the lowest dependency versions pyproject.toml declares
+# (.ci/min-deps.sh, a virtualenv of their own, about 4 minutes).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
@@ -15,4 +17,5 @@ npm run lint --silent
 status=0
 python3 -m pytest "$@" || status=$?
 python3 -m pytest ui-tests "$@" || status=$?
+bash .ci/min-deps.sh || status=$?
 exit "$status"

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
+import nbformat
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from .docker_support import docker, require_image
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BASE_IMAGE = "orchest-ext/base:bookworm"
@@ -67,3 +74,46 @@ def test_images_build_from_a_pip_install(installed, tmp_path):
         assert ran.returncode == 0 and ran.stdout.startswith("/opt/venv/"), ran.stderr
     finally:
         docker("image", "rm", "--force", image)
+
+
+def example_imports() -> dict[str, set[str]]:
+    """Top-level modules the example pipelines' steps import, with the files importing them."""
+    imports: dict[str, set[str]] = {}
+    for path in sorted((REPO_ROOT / "examples").rglob("*")):
+        if path.suffix == ".py":
+            sources = [path.read_text()]
+        elif path.suffix == ".ipynb":
+            cells = nbformat.read(path, as_version=4).cells
+            sources = [cell.source for cell in cells if cell.cell_type == "code"]
+        else:
+            continue
+        for source in sources:
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    imports.setdefault(name.split(".")[0], set()).add(path.name)
+    return imports
+
+
+def test_the_examples_extra_installs_what_the_examples_import():
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    declared = {
+        canonicalize_name(Requirement(line).name)
+        for line in [*project["dependencies"], *project["optional-dependencies"]["examples"]]
+    }
+    distributions = importlib.metadata.packages_distributions()
+    provided_by_steps = {"orchest"}  # the step SDK orchest_ext puts on every step's path
+    missing = {
+        module: files
+        for module, files in example_imports().items()
+        if module not in sys.stdlib_module_names
+        and module not in provided_by_steps
+        and not declared.intersection(canonicalize_name(d) for d in distributions.get(module, []))
+    }
+    assert not missing, f"modules the examples import that no extra installs: {missing}"
+    assert "sklearn" in example_imports()

@@ -228,6 +228,27 @@ def test_notebooks_without_cell_ids_run_without_nbformat_warnings(tmp_path):
 HEAVY = ("networkx", "nbformat", "nbclient", "jsonschema", "jupyter_server", "jupyter_events")
 
 
+def imported_heavy(*args: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Run the CLI with ``args``; return the result and which of ``HEAVY`` it imported."""
+    report = (
+        "import atexit, json, sys\n"
+        "atexit.register(lambda: print('HEAVY', json.dumps(sorted({m.split('.')[0] for m in"
+        f" sys.modules}} & set({HEAVY!r}))), file=sys.stderr))\n"
+        "from orchest_ext.cli import main\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", report, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("HEAVY "), result.stderr
+    return result, json.loads(last.removeprefix("HEAVY "))
+
+
 def test_validate_imports_nothing_heavy(tmp_path):
     """`validate` of a pipeline without cycles loads none of the slow-to-import libraries
     (its speed is measured in bench/bench_cli.py)."""
@@ -235,23 +256,16 @@ def test_validate_imports_nothing_heavy(tmp_path):
         tmp_path / "p",
         {"A": ("a.ipynb", "{}", []), "B": ("b.py", "", ["A"]), "C": ("c.sh", "", ["A", "B"])},
     )
-    report = (
-        "import atexit, sys\n"
-        "atexit.register(lambda: print(sorted({m.split('.')[0] for m in sys.modules}"
-        f" & set({HEAVY!r})), file=sys.stderr))\n"
-        "from orchest_ext.cli import main\n"
-        "main()\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", report, "validate", str(pipeline)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result, heavy = imported_heavy("validate", str(pipeline))
+    assert result.returncode == 0 and result.stdout == f"{pipeline}: OK\n", result.stderr
+    assert heavy == []
+
+
+def test_a_run_without_notebooks_imports_no_notebook_machinery(tmp_path):
+    pipeline, _ = make_pipeline(tmp_path / "p", {"A": ("a.sh", "echo a\n", [])})
+    result, heavy = imported_heavy("run", str(pipeline))
     assert result.returncode == 0, result.stderr
-    assert result.stdout == f"{pipeline}: OK\n"
-    assert result.stderr == "[]\n"
+    assert heavy == ["networkx"]
 
 
 def test_cache_use_reruns_only_what_changed(tmp_path):

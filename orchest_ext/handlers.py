@@ -28,7 +28,7 @@ from .pipeline import (
     parse_pipeline,
     validate_pipeline,
 )
-from .runs import CACHE_MODES, TERMINAL, RunManager, RunRequestError, step_files
+from .runs import CACHE_MODES, TERMINAL, OwnedElsewhere, RunManager, RunRequestError, step_files
 from .runs.spec import attempt_log_path
 from .sessions import PipelineSessionManager, SessionExists
 
@@ -292,7 +292,10 @@ class RunHandler(RunLookupHandler):
     @web.authenticated
     @authorized
     async def delete(self, run_id: str) -> None:
-        run = await self.runs.abort(run_id)
+        try:
+            run = await self.runs.abort(run_id)
+        except OwnedElsewhere as err:
+            raise ApiError(409, str(err)) from None
         if run is None:
             raise ApiError(404, f"No run with id {run_id!r}.")
         self.finish(run)

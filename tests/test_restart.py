@@ -307,6 +307,8 @@ def test_a_second_server_on_the_same_store_leaves_a_live_servers_runs_alone(serv
         code, seen = server.request("GET", f"/orchest/api/runs/{run['id']}")
         assert code == 200 and seen["status"] == "STARTED", seen
     assert psutil.pid_exists(int((step_dir / "pid").read_text()))
+    code, refused = second.request("DELETE", f"/orchest/api/runs/{run['id']}")
+    assert code == 409 and f"pid {first.process.pid} " in refused["message"], refused
     (step_dir / "go").touch()
     settled = first.wait_for_run(run["id"])
     assert settled["status"] == "SUCCESS", settled

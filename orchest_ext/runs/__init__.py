@@ -1,6 +1,7 @@
 """The run engine: state, journal, scheduler, step specs, recovery, and the RunManager facade."""
 
 from .manager import RunManager
+from .owners import OwnedElsewhere
 from .spec import RunRequestError, StepFiles, step_files
 from .state import CACHE_MODES, FAILURE_POLICIES, TERMINAL, RunState
 
@@ -8,6 +9,7 @@ __all__ = [
     "CACHE_MODES",
     "FAILURE_POLICIES",
     "TERMINAL",
+    "OwnedElsewhere",
     "RunManager",
     "RunRequestError",
     "RunState",

@@ -19,7 +19,7 @@ from ..store import Store
 from .cache import CACHE_OFF, SOURCE_MISSING, StepCache
 from .execute import execute_step, time_left
 from .journal import Journal
-from .owners import in_root, is_gone, owner_row
+from .owners import OwnedElsewhere, in_root, is_gone, owner_row
 from .recovery import Unfinished, load_unfinished, running_steps, settle_unrebuildable
 from .scheduler import Scheduler
 from .spec import (
@@ -219,13 +219,32 @@ class RunManager(LoggingConfigurable):
         }
 
     async def abort(self, run_id: str) -> dict[str, Any] | None:
-        """Abort a run (idempotent): running steps are killed, pending ones become ABORTED."""
-        active = self._runs.get(run_id)
+        """Abort a run (idempotent): running steps are killed, pending ones become ABORTED.
+        A run of another live server process sharing the store raises ``OwnedElsewhere``; one
+        whose server is gone is recovered first."""
+        active = self._runs.get(run_id) or await self._adopt_to_abort(run_id)
         if active is None:
             return await self.get(run_id)
         self._apply(active.run, active.run.stop("aborted by user", abort=True))
         await active.done.wait()
         return active.run.to_dict()
+
+    async def _adopt_to_abort(self, run_id: str) -> _Active | None:
+        """An unfinished stored run of this root that another process owned: recovered if
+        that process is gone (then it is ours, or settled), else ``OwnedElsewhere``."""
+        stored = await self.store.get_run(run_id)
+        if (
+            stored is None
+            or stored["status"] in TERMINAL
+            or not in_root(stored["pipeline_dir"], self.root_dir)
+        ):
+            return None
+        owner = (await self.store.owners()).get(stored["owner"])
+        if stored["owner"] != self.owner_id and not is_gone(owner, self.owner_lease):
+            assert owner is not None
+            raise OwnedElsewhere(run_id, owner)
+        await self.recover()
+        return self._runs.get(run_id)
 
     def is_active(self, run_id: str) -> bool:
         """Whether this process drives the run (it has not finished)."""

@@ -12,6 +12,16 @@ from typing import Any
 from ..executors.process import process_identity
 
 
+class OwnedElsewhere(Exception):
+    """The run is driven by another live server process sharing the store."""
+
+    def __init__(self, run_id: str, owner: dict[str, Any]) -> None:
+        super().__init__(
+            f"Run {run_id} is driven by another server process (pid {owner['pid']} on "
+            f"{owner['host']}, root dir {owner['root_dir']}); abort it through that server."
+        )
+
+
 def owner_row(owner_id: str, root_dir: str | None) -> dict[str, Any]:
     """The owner row of this process."""
     return {

@@ -57,7 +57,7 @@ async def test_example_pipeline_runs_to_success(api, backend, jp_root_dir):
     assert code == 200 and nb["cells"]
 
 
-async def test_executed_notebook_is_available_while_its_first_cell_runs(api, jp_root_dir):
+async def test_executed_notebook_is_available_while_its_first_cell_runs(api, backend, jp_root_dir):
     wait_for_go = (
         "import os, time\n"
         "while not os.path.exists(os.path.join(os.environ['ORCHEST_STEP_DIR'], 'go')):\n"
@@ -66,7 +66,8 @@ async def test_executed_notebook_is_available_while_its_first_cell_runs(api, jp_
     make_pipeline(
         jp_root_dir / "p", {"Slow": ("slow.ipynb", notebook(wait_for_go, "print('done')"), [])}
     )
-    _, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+    body = {"pipeline_path": "p/pipeline.orchest", "backend": backend}
+    _, run = await api("POST", "runs", body=body)
     uuid = run["steps"][0]["uuid"]
     deadline = time.monotonic() + 60
     while True:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import nbformat
@@ -258,3 +260,25 @@ async def test_a_store_from_before_caching_gains_its_columns(tmp_path):
         runs = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
     assert {"cache_key", "run_reason", "cached", "cached_from"} <= steps
     assert "cache" in runs
+
+
+async def test_a_job_with_cache_use_reuses_an_earlier_runs_results(api, jp_root_dir):
+    uuids = chain(jp_root_dir / "p")
+    first = await run(api, cache="use")
+    code, job = await api(
+        "POST", "jobs", body={"pipeline_path": "p/pipeline.orchest", "cache": "use"}
+    )
+    assert code == 201, job
+    deadline = time.monotonic() + 120
+    while True:
+        code, current = await api("GET", "jobs", job["id"])
+        assert code == 200, current
+        if current["status"] == "DONE":
+            break
+        assert time.monotonic() < deadline, current
+        await asyncio.sleep(0.1)
+    fired = await wait_for_run(api, current["runs"][0]["id"])
+    assert fired["cache"] == "use"
+    assert {s["uuid"]: s["cached_from"] for s in fired["steps"]} == dict.fromkeys(
+        uuids.values(), first["id"]
+    )

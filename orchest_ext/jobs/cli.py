@@ -46,6 +46,7 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     create.add_argument("--backend")
     create.add_argument("--retries", type=int)
     create.add_argument("--retry-delay", type=float)
+    create.add_argument("--cache", choices=["off", "use", "refresh"], help="step caching")
 
     commands.add_parser("list", help="List jobs.")
     for name, text in (
@@ -104,6 +105,7 @@ def create_body(args: argparse.Namespace, pipeline_path: str) -> dict[str, Any]:
         ("backend", "backend"),
         ("retries", "retries"),
         ("retry_delay", "retry_delay"),
+        ("cache", "cache"),
     ):
         if getattr(args, option) is not None:
             body[field] = getattr(args, option)

@@ -14,6 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+import asyncio
 import contextlib
 import json
 import random
@@ -125,6 +126,32 @@ async def run_manager(
     finally:
         await manager.shutdown()
         await store.close()
+
+
+class StallMeter:
+    """The IOLoop's longest stall while it is entered: a task waking every millisecond."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._running = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> StallMeter:
+        self._running = True
+        self._task = asyncio.get_running_loop().create_task(self._tick())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._running = False
+        if self._task is not None:
+            await self._task
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._running:
+            before = loop.time()
+            await asyncio.sleep(0.001)
+            self.worst = max(self.worst, loop.time() - before - 0.001)
 
 
 def median(values: Sequence[float]) -> float:

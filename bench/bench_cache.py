@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from _common import (
+    StallMeter,
     median,
     pipeline_dict,
     print_json,
@@ -87,24 +88,13 @@ async def hashed_input_run(pipeline_path: Path, db: Path) -> tuple[float, float]
     async with run_manager(db, LocalExecutor(), max_parallel=1) as manager:
         run = await manager.submit(pipeline, cache="use")
         await manager.wait(run.id)
-        worst, running = 0.0, True
-
-        async def ticker() -> None:
-            nonlocal worst
-            while running:
-                before = time.perf_counter()
-                await asyncio.sleep(0.001)
-                worst = max(worst, time.perf_counter() - before - 0.001)
-
-        ticking = asyncio.get_running_loop().create_task(ticker())
-        started = time.perf_counter()
-        run = await manager.submit(pipeline, cache="use")
-        await manager.wait(run.id)
-        elapsed = time.perf_counter() - started
-        running = False
-        await ticking
+        async with StallMeter() as stalls:
+            started = time.perf_counter()
+            run = await manager.submit(pipeline, cache="use")
+            await manager.wait(run.id)
+            elapsed = time.perf_counter() - started
         assert run.status == "SUCCESS" and all(s.cached for s in run.steps.values())
-    return elapsed, worst
+    return elapsed, stalls.worst
 
 
 def hashed_input(rounds: int) -> dict:

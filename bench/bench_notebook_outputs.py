@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 import papermill
-from _common import median, print_json, print_table, temp_dir
+from _common import StallMeter, median, print_json, print_table, temp_dir
 from nbformat.v4 import new_code_cell, new_notebook
 
 from orchest_ext.executors.base import StepSpec
@@ -51,25 +51,12 @@ def spec_for(notebook: Path, step_dir: Path) -> StepSpec:
 
 async def orchest_step(notebook: Path, step_dir: Path) -> tuple[float, float]:
     """Seconds the step took and the longest IOLoop stall meanwhile."""
-    loop = asyncio.get_running_loop()
-    worst = 0.0
-    running = True
-
-    async def ticker() -> None:
-        nonlocal worst
-        while running:
-            before = loop.time()
-            await asyncio.sleep(0.001)
-            worst = max(worst, loop.time() - before - 0.001)
-
-    ticking = asyncio.ensure_future(ticker())
-    start = time.perf_counter()
-    result = await LocalExecutor().run(spec_for(notebook, step_dir))
-    elapsed = time.perf_counter() - start
-    running = False
-    await ticking
+    async with StallMeter() as stalls:
+        start = time.perf_counter()
+        result = await LocalExecutor().run(spec_for(notebook, step_dir))
+        elapsed = time.perf_counter() - start
     assert result.status == "SUCCESS", result.message
-    return elapsed, worst
+    return elapsed, stalls.worst
 
 
 def papermill_api(notebook: Path, out: Path) -> float:

@@ -21,6 +21,7 @@ from .state import RunState
 KEY_VERSION = 1
 """Bumped when what a key covers changes, so older keys never match."""
 _ORCHEST_DIR = RUNS_SUBDIR.parts[0]
+_CHUNK = 1 << 20
 
 
 def digest(data: Any) -> str:
@@ -30,9 +31,13 @@ def digest(data: Any) -> str:
 
 
 def file_digest(path: Path) -> str:
-    """The SHA-256 of a file's bytes, read in chunks."""
+    """The SHA-256 of a file's bytes, read in 1 MiB chunks (``hashlib.file_digest`` needs
+    Python 3.11)."""
+    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def notebook_digest(path: Path) -> str:

@@ -47,22 +47,28 @@ def wait_for_stored_handle(db, run_id: str, timeout: float = 30) -> None:
         time.sleep(0.05)
 
 
-def test_local_run_in_flight_is_marked_failure_after_a_crash(servers, tmp_path):
+def start_sleeper_run(server: ServerProcess, root: Path) -> tuple[dict, int]:
+    """A local run of "Sleeper" (300 s) then "After"; returns it and Sleeper's pid once the
+    step runs."""
     script = 'echo $$ > "$ORCHEST_STEP_DIR/pid"\nsleep 300\n'
     make_pipeline(
-        tmp_path / "root" / "p",
+        root / "p",
         {"Sleeper": ("sleeper.sh", script, []), "After": ("after.sh", "echo after\n", ["Sleeper"])},
     )
-    first = servers()
-    code, run = first.request("POST", "/orchest/api/runs", {"pipeline_path": "p/pipeline.orchest"})
+    code, run = server.request("POST", "/orchest/api/runs", {"pipeline_path": "p/pipeline.orchest"})
     assert code == 202, run
-    pid_file = tmp_path / "root" / "p" / ".orchest" / "runs" / run["id"] / "steps"
+    pid_file = root / "p" / ".orchest" / "runs" / run["id"] / "steps"
     pid_file = pid_file / run["steps"][0]["uuid"] / "pid"
     deadline = time.monotonic() + 30
     while not pid_file.exists() or not pid_file.read_text().strip():
         assert time.monotonic() < deadline, "the step never started"
         time.sleep(0.05)
-    step_pid = int(pid_file.read_text())
+    return run, int(pid_file.read_text())
+
+
+def test_local_run_in_flight_is_marked_failure_after_a_crash(servers, tmp_path):
+    first = servers()
+    run, step_pid = start_sleeper_run(first, tmp_path / "root")
     wait_for_stored_handle(tmp_path / "state" / "orchest.db", run["id"])
     first.kill()
     assert psutil.pid_exists(step_pid), "the step should outlive a SIGKILLed server"
@@ -81,20 +87,8 @@ def test_local_run_in_flight_is_marked_failure_after_a_crash(servers, tmp_path):
 
 
 def test_a_graceful_shutdown_records_local_runs_aborted(servers, tmp_path):
-    script = 'echo $$ > "$ORCHEST_STEP_DIR/pid"\nsleep 300\n'
-    make_pipeline(
-        tmp_path / "root" / "p",
-        {"Sleeper": ("sleeper.sh", script, []), "After": ("after.sh", "echo after\n", ["Sleeper"])},
-    )
     first = servers()
-    code, run = first.request("POST", "/orchest/api/runs", {"pipeline_path": "p/pipeline.orchest"})
-    assert code == 202, run
-    step_dir = tmp_path / "root" / "p" / ".orchest" / "runs" / run["id"] / "steps"
-    pid_file = step_dir / run["steps"][0]["uuid"] / "pid"
-    deadline = time.monotonic() + 30
-    while not pid_file.exists() or not pid_file.read_text().strip():
-        assert time.monotonic() < deadline, "the step never started"
-        time.sleep(0.05)
+    run, step_pid = start_sleeper_run(first, tmp_path / "root")
     first.stop()
     assert first.process.returncode is not None
 
@@ -105,7 +99,7 @@ def test_a_graceful_shutdown_records_local_runs_aborted(servers, tmp_path):
         steps = dict(db.execute("SELECT title, status FROM steps WHERE run_id = ?", (run["id"],)))
     assert (status, message) == ("ABORTED", "the server shut down")
     assert steps == {"Sleeper": "ABORTED", "After": "ABORTED"}
-    assert not psutil.pid_exists(int(pid_file.read_text()))
+    assert not psutil.pid_exists(step_pid)
 
 
 def test_finished_runs_survive_a_restart(servers, tmp_path):

@@ -15,6 +15,7 @@ import pytest
 from orchest_ext.events import STEP_STATUS
 from orchest_ext.store import SCHEMA, Store
 
+from .docker_support import require_image
 from .helpers import make_pipeline, notebook, steps_by_title, wait_for_run
 from .test_events import collect_run_events
 
@@ -282,3 +283,14 @@ async def test_a_job_with_cache_use_reuses_an_earlier_runs_results(api, jp_root_
     assert {s["uuid"]: s["cached_from"] for s in fired["steps"]} == dict.fromkeys(
         uuids.values(), first["id"]
     )
+
+
+async def test_the_docker_image_is_part_of_the_key(api, jp_root_dir):
+    require_image()
+    chain(jp_root_dir / "p")
+    local = await run(api, cache="use")
+    in_docker = await run(api, cache="use", backend="docker")
+    assert set(reasons(in_docker).values()) == {"key_changed"}
+    local_keys = {s["uuid"]: s["cache_key"] for s in local["steps"]}
+    assert all(s["cache_key"] != local_keys[s["uuid"]] for s in in_docker["steps"])
+    assert set(reasons(await run(api, cache="use", backend="docker")).values()) == {None}

@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 venv="${MIN_DEPS_VENV:-${TMPDIR:-/tmp}/orchest-ext-min-deps}"
 python3 -m venv --clear "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check packaging
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check packaging \
+    "tomli; python_version < '3.11'"
 "$venv/bin/python" .ci/lowest_constraints.py > "$venv/constraints.txt"
 "$venv/bin/python" .ci/lowest_constraints.py --test-tools > "$venv/test-tools.txt"
 echo "minimum versions: $(tr '\n' ' ' < "$venv/constraints.txt")"

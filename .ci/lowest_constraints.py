@@ -7,8 +7,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import tomllib
 from packaging.requirements import Requirement
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 
 def lowest_pins(pyproject: Path) -> list[str]:

@@ -242,8 +242,13 @@ async def test_bad_job_requests_are_400_naming_the_field(api, jp_root_dir):
     base = {"pipeline_path": "p/pipeline.orchest"}
     cases = {
         "schedule.cron": {"schedule": {"cron": "61 * * * *"}},
+        "'0 0 31 2 *' never fires": {"schedule": {"cron": "0 0 31 2 *"}},
+        "schedule.cron: '* * * * * 61'": {"schedule": {"cron": "* * * * * 61"}},
         "schedule.timezone": {"schedule": {"cron": "0 3 * * *", "timezone": "Mars/Olympus"}},
         "schedule.at": {"schedule": {"at": "2001-01-01T00:00:00Z"}},
+        "schedule.at: '9999-12-31T23:59:59-05:00'": {
+            "schedule": {"at": "9999-12-31T23:59:59-05:00"}
+        },
         "parameter_grid": {"parameter_grid": {}},
         "parameter_grid.Echo.n": {"parameter_grid": {"Echo": {"n": []}}},
         "retries": {"retries": -1},

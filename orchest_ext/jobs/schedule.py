@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, CroniterError, croniter
 
 from .request import JobRequestError
 
@@ -78,12 +78,22 @@ def parse_schedule(raw: Any, now: datetime, field: str = "schedule") -> Schedule
             )
         if not croniter.is_valid(cron):
             raise JobRequestError(f"{field}.cron", f"{cron!r} is not a valid cron expression")
-        return Schedule(cron=cron, timezone=zone)
+        schedule = Schedule(cron=cron, timezone=zone)
+        try:
+            schedule.next_fire(now)
+        except CroniterBadDateError:
+            raise JobRequestError(f"{field}.cron", f"{cron!r} never fires") from None
+        except (CroniterError, ValueError, KeyError) as err:
+            raise JobRequestError(f"{field}.cron", f"{cron!r} is not valid: {err}") from None
+        return schedule
     if "at" in raw:
         at = _parse_time(raw["at"], f"{field}.at")
         if at.tzinfo is None:
             at = at.replace(tzinfo=zone_info)
-        at = at.astimezone(timezone.utc)
+        try:
+            at = at.astimezone(timezone.utc)
+        except OverflowError:
+            raise JobRequestError(f"{field}.at", f"{raw['at']!r} is out of range") from None
         if at < now:
             raise JobRequestError(f"{field}.at", f"{raw['at']!r} is in the past")
         return Schedule(at=at)

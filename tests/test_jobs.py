@@ -24,7 +24,13 @@ from orchest_ext.runs import RunManager
 from orchest_ext.store import Store
 from orchest_ext.testing import ServerProcess
 
-from .helpers import assert_no_step_containers, make_pipeline, notebook, wait_for_run
+from .helpers import (
+    TERMINAL,
+    assert_no_step_containers,
+    make_pipeline,
+    notebook,
+    wait_for_run,
+)
 from .test_events import collect_run_events
 
 PARAMS_STEP = (
@@ -455,7 +461,8 @@ async def test_overlapping_fires_follow_the_overlap_policy(api, jp_root_dir, pol
 
     async def drained():
         current = await get()
-        return current if current["active_runs"] == current["queued_runs"] == 0 else None
+        idle = current["active_runs"] == current["queued_runs"] == 0
+        return current if idle and {r["status"] for r in current["runs"]} <= TERMINAL else None
 
     current = await wait_until(drained, "the queued runs")
     runs = sorted(current["runs"], key=lambda r: r["created_time"])

@@ -185,12 +185,13 @@ class JobManager(LoggingConfigurable):
         job = self._jobs.get(job_id)
         if job is None:
             return None
+        public = self._public(job)  # before the runs: a run it counts active may end meanwhile
         runs, total = await self.runs.list(job_id=job_id, limit=limit, offset=offset)
         linked = {run["id"]: run for run in await self.store.job_runs(job_id)}
         for run in runs:
             run["fire_time"] = linked.get(run["id"], {}).get("fire_time")
             run["job_parameters"] = linked.get(run["id"], {}).get("parameters")
-        return {**self._public(job), "runs": runs, "total_runs": total}
+        return {**public, "runs": runs, "total_runs": total}
 
     async def update(self, job_id: str, body: dict[str, Any]) -> dict[str, Any] | None:
         """Change a job's name, schedule, policies, or pause (``paused: true``) / resume it."""
@@ -369,9 +370,9 @@ class JobManager(LoggingConfigurable):
         """Queue the fire's runs (or skip it, as the overlap policy says) and schedule the
         next fire: the first one after now, so fires missed meanwhile are not made up."""
         async with job.lock:
-            if job.row["status"] != ACTIVE:
-                return
             stamp = fire_time.isoformat()
+            if job.row["status"] != ACTIVE or job.row["next_fire_time"] != stamp:
+                return  # paused, or rescheduled since this fire was due
             following = job.schedule.next_fire(max(fire_time, self.clock()))
             job.row["last_fire_time"] = stamp
             job.row["next_fire_time"] = following.isoformat() if following else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -348,3 +349,34 @@ def test_a_server_lists_only_the_runs_under_its_root_dir(tmp_path):
     finally:
         other.stop()
         first.stop()
+
+
+def test_a_docker_run_using_the_cache_decides_again_after_a_crash(servers, tmp_path):
+    """A step waiting for its parent with a cache hit, when the server dies, is decided again
+    by the next server and reuses the earlier result once the parent has finished."""
+    require_image()
+    _, uuids = make_pipeline(
+        tmp_path / "root" / "p",
+        {
+            "Slow": ("slow.sh", "sleep 4\necho slow\n", []),
+            "After": ("after.sh", "echo after\n", ["Slow"]),
+        },
+    )
+    body = {"pipeline_path": "p/pipeline.orchest", "backend": "docker", "cache": "use"}
+    first = servers()
+    code, earlier = first.request("POST", "/orchest/api/runs", body)
+    assert code == 202, earlier
+    earlier = first.wait_for_run(earlier["id"])
+    assert earlier["status"] == "SUCCESS", earlier
+    shutil.rmtree(Path(earlier["run_dir"]) / "steps" / uuids["Slow"])
+    code, run = first.request("POST", "/orchest/api/runs", body)
+    assert code == 202, run
+    wait_for_stored_handle(first.db_path, run["id"])
+    first.kill()
+
+    settled = servers().wait_for_run(run["id"])
+    assert settled["status"] == "SUCCESS", settled
+    steps = {step["title"]: step for step in settled["steps"]}
+    assert steps["Slow"]["run_reason"] == "source_missing" and not steps["Slow"]["cached"]
+    assert steps["After"]["cached"] and steps["After"]["cached_from"] == earlier["id"]
+    assert not project_containers(f"orchest_ext.run_id={run['id']}")

@@ -127,6 +127,12 @@ class OrchestApp(ExtensionApp):
         help="Class that launches and tracks interactive pipeline sessions (EG + jupyter-server).",
     ).tag(config=True)
 
+    max_request_body = Integer(
+        4 * 1024 * 1024,
+        min=1,
+        help="Largest request body (bytes) the REST API accepts; larger ones answer 413.",
+    ).tag(config=True)
+
     shutdown_timeout = Float(
         60.0,
         help="Seconds the extension may take to stop (runs, sessions, executors, store); "
@@ -223,6 +229,7 @@ class OrchestApp(ExtensionApp):
                 backends=sorted(self.executors),
                 default_backend=lambda: self.default_backend,
                 root_dir=self.serverapp.root_dir,
+                max_request_body=self.max_request_body,
             )
         )
 

@@ -71,6 +71,7 @@ IMAGES: dict[str, ImageDef] = {
             "nbclient>=0.10",
             "nbformat>=5.9",
             "traitlets>=5.9",
+            "papermill>=2.5",
             "numpy>=1.26",
             "pandas>=2.1",
             "scikit-learn>=1.3",

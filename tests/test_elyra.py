@@ -436,8 +436,8 @@ def test_invalid_env_var_names_use_the_orchest_check(pipeline_dir: Path) -> None
         (None, "env_variables"),
         (LOAD, "env_variables"),
     ]
-    assert '"ALSO BAD" is not a valid' in issues[0].message
-    assert '"1BAD" is not a valid' in issues[1].message
+    assert "'ALSO BAD' is not a valid" in issues[0].message
+    assert "'1BAD' is not a valid" in issues[1].message
 
 
 def test_to_dict_round_trip(pipeline_dir: Path) -> None:

@@ -321,13 +321,16 @@ async def test_readiness_timeout_fails_and_cleans_up(api, sessions, pipeline_dir
     ("body", "message"),
     [
         ({"pipeline_uuid": "p", "pipeline_dir": "../outside"}, "leaves the server's root dir"),
-        ({"pipeline_uuid": "p", "pipeline_dir": "/etc"}, "must be relative"),
+        ({"pipeline_uuid": "p", "pipeline_dir": "/etc"}, "relative to the server's root dir"),
         ({"pipeline_uuid": "p", "pipeline_dir": "missing"}, "is not a directory"),
         ({"pipeline_uuid": "p", "pipeline_dir": "pipelines/demo/sub/input.txt"}, "not a directory"),
-        ({"pipeline_uuid": "p"}, "Give pipeline_uuid and pipeline_dir"),
-        ({"pipeline_uuid": 7, "pipeline_dir": "pipelines/demo"}, "pipeline_uuid must be a string"),
-        ({"pipeline_uuid": "a/b", "pipeline_dir": "pipelines/demo"}, "must be 1-128 letters"),
-        ("[1, 2]", "must be a JSON object"),
+        ({"pipeline_uuid": "p"}, "needs the field(s) pipeline_dir"),
+        (
+            {"pipeline_uuid": 7, "pipeline_dir": "pipelines/demo"},
+            "pipeline_uuid must be a string of 1-128",
+        ),
+        ({"pipeline_uuid": "a/b", "pipeline_dir": "pipelines/demo"}, "1-128 letters"),
+        ("[1, 2]", "must be an object"),
         ("{not json", "not valid JSON"),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import shutil
@@ -19,7 +20,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from orchest_ext.executors.local import LocalExecutor
-from orchest_ext.executors.notebook import resolve_kernel_name
+from orchest_ext.executors.notebook import inject_parameters, resolve_kernel
 from orchest_ext.executors.process import process_handle
 
 from .helpers import step_spec
@@ -143,13 +144,34 @@ async def test_notebook_failing_cell(executor: LocalExecutor, tmp_path: Path) ->
 
 def test_kernel_name_resolution(caplog: pytest.LogCaptureFixture) -> None:
     log = logging.getLogger("test")
-    assert resolve_kernel_name("python3", "python3", log) == "python3"
-    assert resolve_kernel_name("python", "python3", log) == "python3"
-    assert resolve_kernel_name(None, "python3", log) == "python3"
+    assert resolve_kernel("python3", "python3", log) == ("python3", "python")
+    assert resolve_kernel("python", "python3", log) == ("python3", "python")
+    assert resolve_kernel(None, "python3", log) == ("python3", "python")
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     with caplog.at_level(logging.WARNING):
-        assert resolve_kernel_name("no-such-kernel", "python3", log) == "python3"
+        assert resolve_kernel("no-such-kernel", "python3", log) == ("python3", "python")
     assert "no-such-kernel" in caplog.text
+
+
+def test_parameters_are_injected_in_the_kernels_language(tmp_path, monkeypatch) -> None:
+    spec_dir = tmp_path / "kernels" / "r-like"
+    spec_dir.mkdir(parents=True)
+    spec = {"argv": ["R", "{connection_file}"], "display_name": "R", "language": "R"}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    kernel, language = resolve_kernel("r-like", "python3", logging.getLogger("test"))
+    assert (kernel, language) == ("r-like", "R")
+
+    nb = new_notebook(cells=[new_code_cell("alpha <- 0")])
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    inject_parameters(nb, {"alpha": 0.5, "flag": True, "name": "x"}, kernel, language)
+    assert nb.cells[1].metadata["tags"] == ["injected-parameters"]
+    assert nb.cells[1].source.split("\n")[1:4] == ["alpha = 0.5", "flag = TRUE", 'name = "x"']
+
+    inject_parameters(nb, {"flag": False}, "python3", "python")
+    assert [cell.source.split("\n")[1] for cell in nb.cells[1:]] == ["flag = False"]
+    with pytest.raises(ValueError, match="cobol"):
+        inject_parameters(nb, {"flag": False}, "cobol-kernel", "cobol")
 
 
 async def test_python_step_env_and_cwd(

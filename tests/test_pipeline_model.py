@@ -95,7 +95,7 @@ def test_defaults_for_optional_fields(pipeline_dir: Path) -> None:
 
 
 def test_default_image_from_settings(pipeline_dir: Path) -> None:
-    data = make_pipeline(settings={"default_image": "step:1"})
+    data = make_pipeline(make_step("a", "A", "load.py"), settings={"default_image": "step:1"})
     pipeline = parse_pipeline(data, pipeline_dir)
     assert pipeline.default_image == "step:1"
     assert pipeline.to_dict() == data
@@ -245,7 +245,7 @@ def test_step_not_an_object(tmp_path: Path) -> None:
         ("kernel", {"name": 3}, 'kernel "name" must be a string'),
         ("meta_data", None, '"meta_data" must be an object'),
         ("env_variables", [], '"env_variables" must be an object'),
-        ("env_variables", {"1A": "x"}, 'env_variables name "1A" is not a valid'),
+        ("env_variables", {"1A": "x"}, "env_variables name '1A' is not a valid"),
         ("env_variables", {"A": 1}, 'env_variables "A" must be a string'),
     ],
 )

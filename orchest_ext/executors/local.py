@@ -166,10 +166,14 @@ class LocalExecutor(Executor):
         notebook = await asyncio.to_thread(importlib.import_module, ".notebook", __package__)
         nb = await asyncio.to_thread(notebook.read_notebook, spec.source_path)
         requested = spec.kernel_name or nb.metadata.get("kernelspec", {}).get("name")
-        kernel = await asyncio.to_thread(
-            notebook.resolve_kernel_name, requested, self.default_kernel, self.log
+        kernel, language = await asyncio.to_thread(
+            notebook.resolve_kernel, requested, self.default_kernel, self.log
         )
-        notebook.inject_parameters(nb, {**spec.pipeline_parameters, **spec.parameters})
+        parameters = {**spec.pipeline_parameters, **spec.parameters}
+        try:
+            notebook.inject_parameters(nb, parameters, kernel, language)
+        except ValueError as err:
+            raise StepFailed(str(err)) from None
         kernel_output = await asyncio.to_thread(open, spec.step_dir / "kernel.log", "ab")
         log_file = notebook.StepLog(spec.log_path)
         try:

@@ -29,16 +29,20 @@ INJECTED_TAG = "injected-parameters"
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 
-def resolve_kernel_name(requested: str | None, default: str, log: logging.Logger) -> str:
-    """Map a requested kernel name onto an installed kernelspec (blocking: scans kernel dirs)."""
-    installed = KernelSpecManager().find_kernel_specs()
+def resolve_kernel(requested: str | None, default: str, log: logging.Logger) -> tuple[str, str]:
+    """Map a requested kernel name onto an installed kernelspec; return its name and language
+    (blocking: scans kernel dirs)."""
+    specs = KernelSpecManager()
+    installed = specs.find_kernel_specs()
     if requested in installed:
-        return requested
-    if requested and requested.startswith("python") and NATIVE_KERNEL_NAME in installed:
-        return NATIVE_KERNEL_NAME
-    if requested:
-        log.warning("Kernel %r is not installed; using %r instead", requested, default)
-    return default
+        name = requested
+    elif requested and requested.startswith("python") and NATIVE_KERNEL_NAME in installed:
+        name = NATIVE_KERNEL_NAME
+    else:
+        if requested:
+            log.warning("Kernel %r is not installed; using %r instead", requested, default)
+        name = default
+    return name, specs.get_kernel_spec(name).language
 
 
 def output_text(output: NotebookNode) -> str:
@@ -73,17 +77,28 @@ def write_notebook(nb: NotebookNode, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def inject_parameters(nb: NotebookNode, parameters: dict[str, Any]) -> None:
+def inject_parameters(
+    nb: NotebookNode, parameters: dict[str, Any], kernel_name: str, language: str
+) -> None:
     """Papermill's convention: after the cell tagged ``parameters``, a cell tagged
-    ``injected-parameters`` assigns each parameter (replacing one injected earlier)."""
+    ``injected-parameters`` assigns each parameter in the kernel's language (papermill's
+    translators), replacing one injected earlier. ``ValueError`` for a language papermill
+    cannot write."""
     nb.cells = [c for c in nb.cells if INJECTED_TAG not in c.metadata.get("tags", [])]
     index = next(
         (i for i, c in enumerate(nb.cells) if PARAMETERS_TAG in c.metadata.get("tags", [])), None
     )
     if index is None or not parameters:
         return
-    lines = ["# Parameters", *(f"{name} = {value!r}" for name, value in parameters.items())]
-    cell = nbformat.v4.new_code_cell("\n".join(lines) + "\n")
+    # Imported here: papermill is slow to import and only parameterized notebooks need it.
+    from papermill.exceptions import PapermillException
+    from papermill.translators import translate_parameters
+
+    try:
+        source = translate_parameters(kernel_name, language, parameters, "Parameters")
+    except PapermillException as err:
+        raise ValueError(f"Cannot inject parameters: {err}") from None
+    cell = nbformat.v4.new_code_cell(source)
     cell.metadata["tags"] = [INJECTED_TAG]
     nb.cells.insert(index + 1, cell)
 

@@ -3,7 +3,7 @@ its graph, Elyra conversion, and parsing on top of them."""
 
 from typing import Any
 
-from .issues import Issue, PipelineError
+from .issues import Issue, PipelineError, short, short_list
 from .model import RUN_TYPES, STEP_KINDS, SUPPORTED_SUFFIXES, Pipeline, Step, step_kind
 from .parse import load_pipeline, parse_pipeline, validate_pipeline
 
@@ -40,6 +40,8 @@ __all__ = [
     "load_pipeline",
     "parse_pipeline",
     "select_steps",
+    "short",
+    "short_list",
     "step_kind",
     "topological_order",
     "validate_pipeline",

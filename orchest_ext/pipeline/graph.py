@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import networkx as nx
 
-from .issues import Issue
+from .issues import Issue, short_list
 from .model import RUN_TYPES, Pipeline
 
 
@@ -15,7 +15,7 @@ class UnknownStepsError(ValueError):
 
     def __init__(self, uuids: Iterable[str]):
         self.uuids = list(uuids)
-        names = ", ".join(repr(uuid) for uuid in self.uuids)
+        names = short_list(self.uuids)
         super().__init__(f"Unknown steps: {names} (not a step uuid or a unique step title).")
 
 

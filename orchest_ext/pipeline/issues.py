@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,3 +91,21 @@ def json_type(value: Any) -> str:
 
 def _as_tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
     return types if isinstance(types, tuple) else (types,)
+
+
+SHORT_VALUE = 60
+"""Characters of a bad value that messages and log lines quote."""
+
+
+def short(value: Any, limit: int = SHORT_VALUE) -> str:
+    """``repr`` of a value, cut to its first ``limit`` characters (saying how long it was)."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    if len(text) <= limit:
+        return repr(text) if isinstance(value, str) else text
+    return f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+def short_list(values: list[Any], count: int = 5) -> str:
+    """The first ``count`` values, each quoted by ``short``, and how many more there are."""
+    shown = ", ".join(short(value) for value in values[:count])
+    return f"{shown} and {len(values) - count} more" if len(values) > count else shown

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .elyra import is_elyra, to_orchest
-from .issues import Checker, Issue, PipelineError, json_type
+from .issues import Checker, Issue, PipelineError, json_type, short
 from .model import SUPPORTED_SUFFIXES, Pipeline, Step, step_kind, step_label
 
 _PIPELINE_FIELDS = ("name", "uuid", "version", "parameters", "settings", "env_variables", "steps")
@@ -30,6 +30,10 @@ _STEP_FIELDS = (
     "cache",
 )
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_IDENTIFIER = _ENV_NAME
+MAX_TITLE = 256
+MAX_ENV_VALUE = 32 * 1024
+"""Longest environment value (Linux refuses a single environment string over 128 KiB)."""
 _STEP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
@@ -94,7 +98,7 @@ def _parse(
         "name": checker.get(data, "name", str, "", where),
         "uuid": checker.get(data, "uuid", str, "", where, required=True),
         "version": checker.get(data, "version", (str, type(None)), None, where),
-        "parameters": checker.get(data, "parameters", dict, {}, where),
+        "parameters": _parameters(data, where, None, checker),
         "settings": _settings(data, checker),
         "env_variables": _env_variables(data, where, None, checker),
     }
@@ -104,7 +108,10 @@ def _parse(
         for key, raw in raw_steps.items()
         if (step := _parse_step(key, raw, directory, check_files, checker)) is not None
     }
+    if not raw_steps and not checker.issues:
+        checker.add("The pipeline has no steps: add at least one step to run.", None, "steps")
     _check_uuids(steps, checker)
+    _check_titles(steps, checker)
     _check_connections(steps, checker)
     pipeline = Pipeline(
         **fields,
@@ -165,6 +172,10 @@ def _parse_step(
         checker.add(
             f'{where}: field "title" must be a string, got {json_type(title)}.', key, "title"
         )
+    elif title is not None and len(title) > MAX_TITLE:
+        checker.add(
+            f"{where}: the title has {len(title)} characters, more than {MAX_TITLE}.", key, "title"
+        )
     step = Step(
         uuid=uuid,
         title=title or file_path,
@@ -173,7 +184,7 @@ def _parse_step(
         kernel=_kernel(raw, where, key, checker),
         environment=checker.get(raw, "environment", (str, type(None)), None, where, key),
         image=checker.get(raw, "image", (str, type(None)), None, where, key),
-        parameters=checker.get(raw, "parameters", dict, {}, where, key),
+        parameters=_parameters(raw, where, key, checker),
         meta_data=checker.get(raw, "meta_data", dict, {}, where, key),
         env_variables=_env_variables(raw, where, key, checker),
         retries=_non_negative(raw, "retries", int, where, key, checker),
@@ -295,7 +306,7 @@ def _check_file_path(
     file_path = step.file_path
     if Path(file_path).is_absolute():
         checker.add(
-            f'{where}: file_path "{file_path}" is absolute; '
+            f"{where}: file_path {short(file_path)} is absolute; "
             "use a path relative to the pipeline directory.",
             key,
             "file_path",
@@ -303,7 +314,7 @@ def _check_file_path(
         return
     if _leaves(file_path):
         checker.add(
-            f'{where}: file_path "{file_path}" leaves the pipeline directory {directory}.',
+            f"{where}: file_path {short(file_path)} leaves the pipeline directory {directory}.",
             key,
             "file_path",
         )
@@ -312,12 +323,12 @@ def _check_file_path(
         resolved = (directory / file_path).resolve()
     except (OSError, RuntimeError, ValueError) as err:
         checker.add(
-            f'{where}: file_path "{file_path}" cannot be resolved: {err}.', key, "file_path"
+            f"{where}: file_path {short(file_path)} cannot be resolved: {err}.", key, "file_path"
         )
         return
     if not resolved.is_relative_to(directory):
         checker.add(
-            f'{where}: file_path "{file_path}" resolves through a symlink to {resolved}, '
+            f"{where}: file_path {short(file_path)} resolves through a symlink to {resolved}, "
             f"outside the pipeline directory {directory}.",
             key,
             "file_path",
@@ -325,14 +336,27 @@ def _check_file_path(
         return
     if step_kind(file_path) is None:
         checker.add(
-            f'{where}: file_path "{file_path}" has an unsupported file type; '
+            f"{where}: file_path {short(file_path)} has an unsupported file type; "
             f"supported: {SUPPORTED_SUFFIXES}.",
             key,
             "file_path",
         )
-    if check_files and not resolved.is_file():
-        problem = "is not a regular file" if resolved.exists() else "does not exist"
-        checker.add(f'{where}: file_path "{file_path}" {problem} in {directory}.', key, "file_path")
+    if check_files:
+        try:
+            problem = _file_problem(resolved)
+        except OSError as err:
+            problem = f"is not a usable path ({err.strerror or err})"
+        if problem:
+            checker.add(
+                f"{where}: file_path {short(file_path)} {problem} in {directory}.", key, "file_path"
+            )
+
+
+def _file_problem(path: Path) -> str | None:
+    """Why ``path`` is not a step file, None if it is one (blocking)."""
+    if path.is_file():
+        return None
+    return "is not a regular file" if path.exists() else "does not exist"
 
 
 def _check_uuids(steps: dict[str, Step], checker: Checker) -> None:
@@ -409,8 +433,8 @@ def _env_variables(
     for name, value in env.items():
         if not (isinstance(name, str) and _ENV_NAME.fullmatch(name)):
             checker.add(
-                f'{where}: env_variables name "{name}" is not a valid environment variable name '
-                "(letters, digits and _, not starting with a digit).",
+                f"{where}: env_variables name {short(name)} is not a valid environment variable "
+                "name (letters, digits and _, not starting with a digit).",
                 step,
                 "env_variables",
             )
@@ -420,7 +444,47 @@ def _env_variables(
                 step,
                 "env_variables",
             )
+        elif "\x00" in value or len(value) > MAX_ENV_VALUE:
+            checker.add(
+                f"{where}: env_variables {short(name)} must be at most {MAX_ENV_VALUE} "
+                "characters without NUL characters.",
+                step,
+                "env_variables",
+            )
     return env
+
+
+def _parameters(
+    data: dict[str, Any], where: str, step: str | None, checker: Checker
+) -> dict[str, Any]:
+    """Pipeline or step parameters: names are identifiers (notebooks get them as variables)."""
+    parameters = checker.get(data, "parameters", dict, {}, where, step)
+    for name in parameters:
+        if not _IDENTIFIER.fullmatch(name):
+            checker.add(
+                f"{where}: parameter name {short(name)} is not an identifier (letters, digits "
+                "and _, not starting with a digit).",
+                step,
+                "parameters",
+            )
+    return parameters
+
+
+def _check_titles(steps: dict[str, Step], checker: Checker) -> None:
+    """Runs and parameters name steps by title too, so two steps must not share one."""
+    first: dict[str, str] = {}
+    for key, step in steps.items():
+        if not isinstance(step.title, str):
+            continue
+        if step.title not in first:
+            first[step.title] = key
+            continue
+        checker.add(
+            f"Steps {short(step.title)} ({first[step.title]}) and ({key}) have the same title: "
+            "give each step its own title (runs and parameters name steps by title).",
+            key,
+            "title",
+        )
 
 
 def _raw_label(key: str, raw: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..executors.base import StepSpec
 from ..executors.results import PARAMETERS_FILE, PARAMETERS_FILE_VARIABLE
-from ..pipeline import Pipeline
+from ..pipeline import Pipeline, short_list
 from .state import RunState, StepState
 
 RUNS_SUBDIR = Path(".orchest") / "runs"
@@ -83,7 +83,7 @@ def resolve_parameter_overrides(
             unknown.append(key)
     if unknown:
         raise RunRequestError(
-            f"parameters name no step of the pipeline: {', '.join(map(repr, unknown))}; "
+            f"parameters name no step of the pipeline: {short_list(unknown)}; "
             f"use step uuids, unique step titles or {PIPELINE_PARAMETERS!r}."
         )
     return resolved

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import CroniterBadDateError, CroniterError, croniter
+from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 
 from .request import JobRequestError
 
@@ -83,7 +83,7 @@ def parse_schedule(raw: Any, now: datetime, field: str = "schedule") -> Schedule
             schedule.next_fire(now)
         except CroniterBadDateError:
             raise JobRequestError(f"{field}.cron", f"{cron!r} never fires") from None
-        except (CroniterError, ValueError, KeyError) as err:
+        except (CroniterBadCronError, ValueError, KeyError) as err:
             raise JobRequestError(f"{field}.cron", f"{cron!r} is not valid: {err}") from None
         return schedule
     if "at" in raw:

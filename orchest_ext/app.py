@@ -74,6 +74,24 @@ class OrchestApp(ExtensionApp):
         "directory is refused (400) unless the job sets snapshot: false.",
     ).tag(config=True)
 
+    kernels_ahead = Integer(
+        min=0,
+        help="Most kernels (and containers) started ahead of need that may wait at once, "
+        "across all runs; 0 starts nothing ahead (default: the number of CPUs, at least 2).",
+    ).tag(config=True)
+
+    @default("kernels_ahead")
+    def _default_kernels_ahead(self) -> int:
+        from .runs.ahead import default_limit
+
+        return default_limit()
+
+    ahead_min_free_memory = Float(
+        512.0,
+        help="MiB of available memory below which no kernel or container is started ahead "
+        "(steps still run, starting theirs when they start).",
+    ).tag(config=True)
+
     default_backend = Enum(
         ["local", "docker"],
         default_value="local",
@@ -197,6 +215,8 @@ class OrchestApp(ExtensionApp):
             "default_backend",
             "step_retries",
             "step_retry_delay",
+            "kernels_ahead",
+            "ahead_min_free_memory",
         ):
             dlink((self, name), (self.runs, name))
         dlink((self, "server_lease"), (self.runs, "owner_lease"))

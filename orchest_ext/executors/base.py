@@ -79,6 +79,18 @@ class StepResult:
     message: str | None = None
 
 
+class Ahead:
+    """What an executor started for a step ahead of need (a kernel, a container): handed to
+    ``Executor.run`` when the step starts, or discarded if it never does."""
+
+    def ready(self) -> bool:
+        """Whether what was started ahead is up."""
+        return False
+
+    async def discard(self) -> None:
+        """Stop and remove whatever was started, at once; a no-op once ``run`` took it."""
+
+
 class ExecutorUnavailable(Exception):
     """The backend cannot accept work right now (e.g. the Docker engine is unreachable)."""
 
@@ -102,9 +114,19 @@ class Executor(LoggingConfigurable):
         backends, None where steps run in the server's own environment."""
         return None
 
-    async def run(self, spec: StepSpec, on_started: Any = None) -> StepResult:
+    def start_ahead(self, spec: StepSpec) -> Ahead | None:
+        """Start what the step needs (its kernel, its container) before it may run, in the
+        background; ``None`` when this executor starts nothing ahead for such a step."""
+        return None
+
+    async def run(
+        self, spec: StepSpec, on_started: Any = None, ahead: Ahead | None = None
+    ) -> StepResult:
         """Run the step to completion. ``on_started(handle: dict)`` records a handle
-        (pid, container id...) that ``cleanup_orphans``/``reattach`` get back after a restart."""
+        (pid, container id...) that ``cleanup_orphans``/``reattach`` get back after a restart.
+        ``ahead`` (only ever passed by executors whose ``start_ahead`` returns one) is what
+        ``start_ahead`` started for this step: ``run`` uses it if it can and otherwise starts
+        afresh; either way ``run`` owns it. Without it (a retry) everything starts afresh."""
         raise NotImplementedError
 
     async def reattach(self, spec: StepSpec, handle: dict[str, Any]) -> StepResult | None:

@@ -16,6 +16,7 @@ from jupyter_core.utils import ensure_async
 from traitlets import Float, Integer, Unicode
 
 from .base import STEP_SDK_PATH, Executor, StepResult, StepSpec
+from .kernel_ahead import KernelAhead, StartedKernel
 from .process import process_handle, process_identity, terminate_group, wait_exit
 from .results import log_tail, write_parameters
 
@@ -51,12 +52,28 @@ class LocalExecutor(Executor):
         None, allow_none=True, help="Maximum seconds per notebook cell (None: no limit)."
     ).tag(config=True)
 
-    async def run(self, spec: StepSpec, on_started: Any = None) -> StepResult:
+    def start_ahead(self, spec: StepSpec) -> KernelAhead | None:
+        """Start a notebook step's kernel now (other steps start nothing ahead)."""
+        if spec.kind != "notebook":
+            return None
+        return KernelAhead(
+            spec,
+            self._env(spec),
+            default_kernel=self.default_kernel,
+            startup_timeout=self.kernel_startup_timeout,
+            kill_grace=self.kill_grace_seconds,
+            shutdown_wait=self.kernel_shutdown_wait,
+            log=self.log,
+        )
+
+    async def run(
+        self, spec: StepSpec, on_started: Any = None, ahead: KernelAhead | None = None
+    ) -> StepResult:
         """Run the step to completion; failures are results, only cancellation raises."""
         try:
             if spec.kind == "notebook":
                 await asyncio.to_thread(_prepare, spec)
-                return await self._run_notebook(spec, on_started)
+                return await self._run_notebook(spec, on_started, ahead)
             argv = self._command(spec)
             return await self._run_process(spec, await self._start(spec, argv), on_started)
         except StepFailed as e:
@@ -64,6 +81,9 @@ class LocalExecutor(Executor):
         except Exception as e:
             self.log.exception("Step %s (%s) failed unexpectedly", spec.title, spec.step_uuid)
             return StepResult("FAILURE", f"{type(e).__name__}: {e}")
+        finally:
+            if ahead is not None:
+                await ahead.discard()
 
     async def cleanup_orphan(self, handle: dict[str, Any]) -> None:
         """Kill the process group a step of a dead server left behind, if it still exists."""
@@ -160,7 +180,9 @@ class LocalExecutor(Executor):
             "FAILURE", _exit_message(code) + (f"; last output:\n{tail}" if tail else "")
         )
 
-    async def _run_notebook(self, spec: StepSpec, on_started: Any) -> StepResult:
+    async def _run_notebook(
+        self, spec: StepSpec, on_started: Any, ahead: KernelAhead | None
+    ) -> StepResult:
         # imported on first use, on a thread: nbclient and nbformat take a while to import,
         # which runs without notebooks (and the IOLoop meanwhile) should not wait for
         notebook = await asyncio.to_thread(importlib.import_module, ".notebook", __package__)
@@ -174,7 +196,14 @@ class LocalExecutor(Executor):
             notebook.inject_parameters(nb, parameters, kernel, language)
         except ValueError as err:
             raise StepFailed(str(err)) from None
-        kernel_output = await asyncio.to_thread(open, spec.step_dir / "kernel.log", "ab")
+        env = self._env(spec)
+        started: StartedKernel | None = None
+        if ahead is not None:
+            started = await ahead.take(spec, env, kernel)
+        if started is not None:
+            kernel_output = started.kernel_output
+        else:
+            kernel_output = await asyncio.to_thread(open, spec.step_dir / "kernel.log", "ab")
         log_file = notebook.StepLog(spec.log_path)
         try:
             client = notebook.StepNotebookClient(
@@ -189,8 +218,9 @@ class LocalExecutor(Executor):
                 startup_timeout=self.kernel_startup_timeout,
                 kill_grace_seconds=self.kill_grace_seconds,
                 kernel_shutdown_wait=self.kernel_shutdown_wait,
+                started_kernel=started.km if started is not None else None,
             )
-            failure = await client.run_step(spec.working_dir, self._env(spec))
+            failure = await client.run_step(spec.working_dir, env)
         finally:
             await log_file.aclose()
             await asyncio.to_thread(kernel_output.close)

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import nbformat
 from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -171,14 +172,18 @@ class StepNotebookClient(NotebookClient):
         output_path: Path,
         kernel_output: IO[bytes] | None = None,
         on_kernel_started: Callable[[dict[str, Any]], Any] | None = None,
+        started_kernel: AsyncKernelManager | None = None,
         **kw: Any,
     ) -> None:
+        """``started_kernel``: a kernel already started for this step, used instead of a
+        new one (and shut down like one)."""
         kw.setdefault("skip_cells_with_tag", SKIP_TAG)
         super().__init__(nb, **kw)
         self.log_file = log_file
         self.output_path = output_path
         self.kernel_output = kernel_output
         self.on_kernel_started = on_kernel_started
+        self.started_kernel = started_kernel
         self.on_cell_executed = self._save_after_cell
         self.cell_index: int | None = None
         self._provisioner: Any = None
@@ -214,9 +219,11 @@ class StepNotebookClient(NotebookClient):
         await asyncio.to_thread(write_notebook, self.nb, path or self.output_path)
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
-        """Start the kernel, remember its process and report its handle."""
+        """Start the kernel (or take the one started ahead), remember its process and report
+        its handle."""
         try:
-            await super().async_start_new_kernel(**kwargs)
+            if self.started_kernel is None:
+                await super().async_start_new_kernel(**kwargs)
         finally:
             if self.km is not None and getattr(self.km.provisioner, "pgid", None):
                 self._provisioner = self.km.provisioner
@@ -253,7 +260,10 @@ class StepNotebookClient(NotebookClient):
         """Run all cells in a fresh kernel. Unlike ``NotebookClient.async_execute`` this
         installs no signal handlers or atexit hooks, which belong to the server."""
         self.reset_execution_trackers()
-        self.create_kernel_manager()
+        if self.started_kernel is None:
+            self.create_kernel_manager()
+        else:
+            self.km = self.started_kernel
         self.km.shutdown_wait_time = self.kernel_shutdown_wait
         try:
             await self.async_start_new_kernel(

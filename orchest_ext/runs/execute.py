@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from ..executors.base import Executor, StepResult, StepSpec
+from ..executors.base import Ahead, Executor, StepResult, StepSpec
 from .state import ABORTED, FAILURE
 
 RESUME_GRACE = 1.0
@@ -33,11 +33,15 @@ async def execute_step(
     step_timeout: float | None,
     on_handle: Callable[[dict[str, Any]], None],
     log: logging.Logger,
+    ahead: Ahead | None = None,
 ) -> StepResult:
-    """Run the step, or with ``handle`` follow the one a previous server started, for at most
-    ``timeout`` seconds (what is left of ``step_timeout``). Cancellation gives ABORTED."""
+    """Run the step (with what ``ahead`` started for it), or with ``handle`` follow the one a
+    previous server started, for at most ``timeout`` seconds (what is left of
+    ``step_timeout``). Cancellation gives ABORTED."""
     try:
-        return await asyncio.wait_for(_run_or_follow(executor, spec, handle, on_handle), timeout)
+        return await asyncio.wait_for(
+            _run_or_follow(executor, spec, handle, on_handle, ahead), timeout
+        )
     except asyncio.TimeoutError:
         return StepResult(FAILURE, f"timed out after {step_timeout:g} s")
     except asyncio.CancelledError:
@@ -45,6 +49,9 @@ async def execute_step(
     except Exception as err:
         log.exception("Step %s of run %s crashed", spec.step_uuid, spec.run_id)
         return StepResult(FAILURE, f"{type(err).__name__}: {err}")
+    finally:
+        if ahead is not None:
+            await ahead.discard()
 
 
 async def _run_or_follow(
@@ -52,9 +59,12 @@ async def _run_or_follow(
     spec: StepSpec,
     handle: dict[str, Any] | None,
     on_handle: Callable[[dict[str, Any]], None],
+    ahead: Ahead | None,
 ) -> StepResult:
     if handle is not None:
         result = await executor.reattach(spec, handle)
         if result is not None:
             return result
+    if ahead is not None:
+        return await executor.run(spec, on_handle, ahead=ahead)
     return await executor.run(spec, on_handle)

@@ -16,6 +16,7 @@ from ..events import Emit
 from ..executors.base import Executor
 from ..pipeline import Pipeline, select_steps
 from ..store import Store
+from .ahead import AheadPool, default_limit
 from .cache import CACHE_OFF, SOURCE_MISSING, StepCache
 from .execute import execute_step, time_left
 from .journal import Journal
@@ -71,6 +72,12 @@ class RunManager(LoggingConfigurable):
         help="Seconds without a heartbeat after which a server process on another host that "
         "shares the store counts as gone (on this host, as soon as its process has ended).",
     )
+    kernels_ahead = Integer(
+        default_limit(), min=0, help="Most kernels (containers) started ahead waiting at once."
+    )
+    ahead_min_free_memory = Float(
+        512.0, help="MiB of available memory below which nothing is started ahead."
+    )
 
     def __init__(
         self,
@@ -90,6 +97,7 @@ class RunManager(LoggingConfigurable):
         self.journal = Journal(store, emit, self.log)
         self.scheduler = Scheduler(self.max_parallel, self._run_step, self._step_task_ended)
         self.cache = StepCache(store, executors, self.log)
+        self.ahead = AheadPool(executors, self.kernels_ahead, self.ahead_min_free_memory, self.log)
         self._runs: dict[str, _Active] = {}
         self._preparing: set[asyncio.Task[None]] = set()
 
@@ -98,6 +106,12 @@ class RunManager(LoggingConfigurable):
         if hasattr(self, "scheduler"):
             self.scheduler.max_parallel = change["new"]
             self.scheduler.pump()
+
+    @observe("kernels_ahead", "ahead_min_free_memory")
+    def _ahead_bounds_changed(self, change: dict[str, Any]) -> None:
+        if hasattr(self, "ahead"):
+            self.ahead.limit = self.kernels_ahead
+            self.ahead.min_free_mib = self.ahead_min_free_memory
 
     # -- what the handlers call ---------------------------------------------------------------
 
@@ -227,6 +241,7 @@ class RunManager(LoggingConfigurable):
             return await self.get(run_id)
         self._apply(active.run, active.run.stop("aborted by user", abort=True))
         await active.done.wait()
+        await self.ahead.drain()
         return active.run.to_dict()
 
     async def _adopt_to_abort(self, run_id: str) -> _Active | None:
@@ -341,6 +356,7 @@ class RunManager(LoggingConfigurable):
         await asyncio.gather(*tasks, *self._preparing, return_exceptions=True)
         for active in stopped:
             await active.done.wait()
+        await self.ahead.close()
         await self.journal.drain()
         if self._heartbeat is not None:
             self._heartbeat.cancel()
@@ -364,6 +380,9 @@ class RunManager(LoggingConfigurable):
             self.scheduler.cancel(run, transition.cancel)
         if transition.ready:
             self.scheduler.enqueue(run, transition.ready)
+            queued = [uuid for uuid in transition.ready if not self.scheduler.has_task(run, uuid)]
+            self.ahead.consider(run, queued)
+        self.ahead.settle()
         if transition.finished:
             active = self._runs.pop(run.id, None)
             if active is not None:
@@ -384,9 +403,12 @@ class RunManager(LoggingConfigurable):
                 return
             if step.reuse is not None and await self._reuse(run, step):
                 return
+            ahead = self.ahead.take(run, uuid)
             self._apply(run, run.start_step(uuid))
+            self.ahead.step_started(run, uuid)
             timeout = self.step_timeout
         else:
+            ahead = None
             timeout = time_left(step.started_time, self.step_timeout)
         while True:
             spec = build_spec(run, step)
@@ -398,7 +420,9 @@ class RunManager(LoggingConfigurable):
                 step_timeout=self.step_timeout,
                 on_handle=lambda h: self._apply(run, run.record_handle(uuid, h)),
                 log=self.log,
+                ahead=ahead,
             )
+            ahead = None
             if active.detached:
                 return
             if result.status != FAILURE or not step.can_retry(run):

@@ -56,6 +56,10 @@ class Scheduler:
         """The tasks of ``run`` that have not ended."""
         return [task for (run_id, _), task in self._tasks.items() if run_id == run.id]
 
+    def has_task(self, run: RunState, uuid: str) -> bool:
+        """Whether the step has a task (it runs or is about to)."""
+        return (run.id, uuid) in self._tasks
+
     def release(self, run: RunState, uuid: str) -> None:
         """The step no longer needs its slot (its task may still be finishing)."""
         key = (run.id, uuid)

@@ -203,6 +203,10 @@ class RunState:
 
     # -- transitions ------------------------------------------------------------------------
 
+    def children(self, uuid: str) -> list[str]:
+        """The steps of the run that ``uuid`` is a parent of."""
+        return self._children[uuid]
+
     def begin(self) -> Transition:
         """A new run (or one restored after a restart): announce it if new, and find the steps
         that can run. Steps still STARTED are not ready: the caller follows them."""

@@ -110,9 +110,14 @@ def make_emit(events: str = "jupyter_events") -> Emit:
 
 @contextlib.asynccontextmanager
 async def run_manager(
-    db_path: Path, executor: Executor, max_parallel: int, events: str = "jupyter_events"
+    db_path: Path,
+    executor: Executor,
+    max_parallel: int,
+    events: str = "jupyter_events",
+    **traits: Any,
 ) -> AsyncIterator[RunManager]:
-    """A RunManager over a real SQLite Store at ``db_path``; closed (and flushed) afterwards."""
+    """A RunManager over a real SQLite Store at ``db_path``, with ``traits`` set; closed (and
+    flushed) afterwards."""
     store = Store(db_path)
     await store.open()
     manager = RunManager(
@@ -120,6 +125,7 @@ async def run_manager(
         executors={"local": executor},
         emit=make_emit(events),
         max_parallel=max_parallel,
+        **traits,
     )
     try:
         yield manager

@@ -127,6 +127,18 @@ describe('steps and connections', () => {
     expect(graph.steps[0].position).toEqual({ x: 5, y: 6 });
   });
 
+  it('gives a second step for the same file a title of its own', () => {
+    let doc = empty();
+    for (let i = 0; i < 3; i++) {
+      doc = doc.addStep('clean.py', { x: 0, y: i * 100 })[0];
+    }
+    expect(graphOf(doc).steps.map(s => s.title)).toEqual([
+      'clean',
+      'clean (2)',
+      'clean (3)'
+    ]);
+  });
+
   it('connects, refuses cycles naming the steps, and disconnects', () => {
     let doc = empty();
     const uuids: string[] = [];
@@ -184,6 +196,11 @@ describe('Elyra files', () => {
   const graph = () => parsePipeline(text, 'hello.pipeline');
 
   it('are edited in place in their own format', () => {
+    const [twice] = doc().addStep('produce.py', { x: 0, y: 0 });
+    const titles = parsePipeline(twice.toText(), 'hello.pipeline').steps.map(
+      s => s.title
+    );
+    expect(new Set(titles).size).toBe(titles.length);
     const [withStep, uuid] = doc().addStep('more.ipynb', { x: 1, y: 2 });
     const produce = graph().steps.find(s => s.filePath === 'produce.py')!;
     const edited = withStep

@@ -106,7 +106,15 @@ export class EditablePipeline {
     title?: string
   ): [EditablePipeline, string] {
     const uuid = newUuid();
-    const name = title ?? filePath.split('/').pop() ?? filePath;
+    const fileName = filePath.split('/').pop() ?? filePath;
+    const base =
+      title ??
+      (this.format === 'elyra'
+        ? fileName
+        : fileName.replace(/\.[^.]+$/, '') || fileName);
+    // Titles name steps (in run selections and the CLI), so a second step for the same
+    // file gets "name (2)" rather than a title the server would call ambiguous.
+    const name = uniqueTitle(base, this.titles());
     if (this.format === 'elyra') {
       const op = ELYRA_OPS[stepKind(filePath)];
       if (!op) {
@@ -120,7 +128,7 @@ export class EditablePipeline {
     }
     const step = {
       uuid,
-      title: name.replace(/\.[^.]+$/, '') || name,
+      title: name,
       file_path: filePath,
       incoming_connections: [],
       kernel: { name: 'python', display_name: 'Python 3' },
@@ -415,6 +423,29 @@ export class EditablePipeline {
     return doc;
   }
 
+  /** The titles steps have now (Elyra: node labels). */
+  private titles(): Set<string> {
+    if (this.format === 'elyra') {
+      const primary = (
+        Array.isArray(this.doc.pipelines) ? this.doc.pipelines : []
+      ).find(p => isObject(p) && p.id === this.doc.primary_pipeline);
+      const nodes: Json[] = Array.isArray(primary?.nodes) ? primary.nodes : [];
+      return new Set(
+        nodes.map(
+          node => node.app_data?.ui_data?.label || node.app_data?.label || ''
+        )
+      );
+    }
+    const steps: unknown[] = isObject(this.doc.steps)
+      ? Object.values(this.doc.steps)
+      : [];
+    return new Set(
+      steps.map(step =>
+        isObject(step) && typeof step.title === 'string' ? step.title : ''
+      )
+    );
+  }
+
   private withSteps(change: (steps: Json) => Json): EditablePipeline {
     const steps = isObject(this.doc.steps) ? this.doc.steps : {};
     return new EditablePipeline(
@@ -451,6 +482,15 @@ export class EditablePipeline {
       nodes: change(Array.isArray(primary.nodes) ? primary.nodes : [])
     }));
   }
+}
+
+/** `base`, or `base (2)`, `base (3)`, ... : the first one not in `taken`. */
+export function uniqueTitle(base: string, taken: Set<string>): string {
+  let title = base;
+  for (let n = 2; taken.has(title); n++) {
+    title = `${base} (${n})`;
+  }
+  return title;
 }
 
 const ELYRA_OPS: Partial<Record<string, string>> = {

@@ -93,9 +93,10 @@ class OrchestApp(ExtensionApp):
     ).tag(config=True)
 
     default_backend = Enum(
-        ["local", "docker"],
+        ["local", "docker", "swarm"],
         default_value="local",
-        help="Backend of runs that do not name one: 'local' (this machine) or 'docker'.",
+        help="Backend of runs that do not name one: 'local' (this machine), 'docker' or "
+        "'swarm' (services on the Docker Swarm the engine manages).",
     ).tag(config=True)
 
     local_executor_class = Type(
@@ -108,6 +109,12 @@ class OrchestApp(ExtensionApp):
         "orchest_ext.executors.docker.DockerExecutor",
         klass="orchest_ext.executors.base.Executor",
         help="Executor class of the 'docker' backend.",
+    ).tag(config=True)
+
+    swarm_executor_class = Type(
+        "orchest_ext.executors.swarm.SwarmExecutor",
+        klass="orchest_ext.executors.base.Executor",
+        help="Executor class of the 'swarm' backend.",
     ).tag(config=True)
 
     store_class = Type(
@@ -166,6 +173,7 @@ class OrchestApp(ExtensionApp):
             DockerEngine,
             self.local_executor_class,
             self.docker_executor_class,
+            self.swarm_executor_class,
             self.session_manager_class,
         ]
 
@@ -200,6 +208,7 @@ class OrchestApp(ExtensionApp):
         self.executors = {
             "local": self.local_executor_class(parent=self, log=self.log),
             "docker": self.docker_executor_class(parent=self, log=self.log, engine=self.engine),
+            "swarm": self.swarm_executor_class(parent=self, log=self.log, engine=self.engine),
         }
         self.runs = RunManager(
             self.store,
@@ -246,7 +255,7 @@ class OrchestApp(ExtensionApp):
                 jobs=self.jobs,
                 sessions=self.sessions,
                 sessions_ready=self.sessions_ready,
-                backends=sorted(self.executors),
+                backends=self.executors,
                 default_backend=lambda: self.default_backend,
                 root_dir=self.serverapp.root_dir,
                 max_request_body=self.max_request_body,

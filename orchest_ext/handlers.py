@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from http.client import responses
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from .contract import (
     validate_body,
 )
 from .discovery import PipelineFinder
-from .executors.base import ExecutorUnavailable
+from .executors.base import Executor, ExecutorUnavailable, unavailable_reason
 from .jobs import JobManager, JobRequestError
 from .jobs.request import job_settings
 from .pipeline import (
@@ -429,7 +429,10 @@ class BackendsHandler(OrchestHandler):
     spec_path = "/backends"
 
     def initialize(
-        self, backends: list[str], default_backend: Callable[[], str], **common: Any
+        self,
+        backends: Mapping[str, Executor],
+        default_backend: Callable[[], str],
+        **common: Any,
     ) -> None:
         super().initialize(**common)
         self.backends = backends
@@ -438,7 +441,15 @@ class BackendsHandler(OrchestHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.finish({"default": self.default_backend(), "backends": self.backends})
+        names = sorted(self.backends)
+        reasons = await asyncio.gather(*(unavailable_reason(self.backends[n]) for n in names))
+        availability = {
+            name: {"available": reason is None, "reason": reason}
+            for name, reason in zip(names, reasons, strict=True)
+        }
+        self.finish(
+            {"default": self.default_backend(), "backends": names, "availability": availability}
+        )
 
 
 class OpenAPIHandler(OrchestHandler):
@@ -554,7 +565,7 @@ def handlers(
     jobs: JobManager,
     sessions: PipelineSessionManager,
     sessions_ready: Ready,
-    backends: list[str],
+    backends: Mapping[str, Executor],
     default_backend: Callable[[], str],
     root_dir: str,
     max_request_body: int,

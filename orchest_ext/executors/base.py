@@ -145,3 +145,12 @@ class Executor(LoggingConfigurable):
 
     async def close(self) -> None:
         """Release resources held by the executor."""
+
+
+async def unavailable_reason(executor: Executor) -> str | None:
+    """Why ``executor`` cannot run steps now, or ``None`` when it can."""
+    try:
+        await executor.check_available()
+    except ExecutorUnavailable as err:
+        return str(err)
+    return None

@@ -1,0 +1,468 @@
+"""SwarmExecutor: run each pipeline step as a one-shot Docker Swarm service (aiodocker).
+
+A step is a replicated service with one task and restart policy ``none`` (not a
+``replicated-job``: Docker 20.10 leaves a job's finished containers behind when the service is
+removed, a plain replicated service's go with it), built from
+the same container configuration as a docker step (image, command, environment, labels, the
+pipeline directory at the same absolute path). The pipeline directory must be on storage every
+node reaches: a bind mount of a shared file system mounted at the same path on every node
+(``storage = "bind"``), or a named volume with driver options mounted at ``volume_path``
+(``storage = "volume"``, e.g. the ``local`` driver with NFS options). Logs and executed
+notebooks are written by the step into the run directory on that storage while it runs. The
+manager's task list is polled for the task's state; the service is removed when the step ends,
+so nothing is left behind. Services carry the docker step labels, so a restarted server finds
+them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import aiodocker
+from traitlets import Dict, Enum, Float, List, TraitError, Unicode, validate
+
+from ..docker_engine import ENGINE_ERRORS, PROJECT, PROJECT_LABEL, engine_error_reason, parse_memory
+from ..environments import OrchestEnvironmentError
+from .base import ExecutorUnavailable, StepResult, StepSpec
+from .docker import (
+    RUN_LABEL,
+    SCRIPT_INTERPRETERS,
+    STEP_LABEL,
+    DockerExecutor,
+    _stored_result,
+    container_name,
+    exit_message,
+    prepare_step_files,
+)
+from .results import log_tail, write_result
+
+NODE_VARIABLE = "ORCHEST_NODE"
+"""Set in a swarm step's environment to the hostname of the node its task runs on."""
+NOT_VISIBLE_EXIT = 97
+"""Exit code of a step whose file is not visible on its node (see ``visibility_check``)."""
+WAITING_STATES = {"new", "pending", "allocated", "assigned"}
+"""Task states before a node has accepted the task."""
+ENDED_STATES = {"complete", "failed", "rejected", "shutdown", "orphaned", "remove"}
+
+
+def service_name(run_id: str, step_uuid: str) -> str:
+    """A valid service name (letters, digits, '-'), unique per run and step."""
+    return re.sub(r"[^a-zA-Z0-9-]", "-", container_name(run_id, step_uuid))
+
+
+def visibility_check(spec: StepSpec, command: list[str]) -> list[str]:
+    """Wrap ``command`` so that a step whose file its node cannot see exits with
+    ``NOT_VISIBLE_EXIT`` before anything else runs."""
+    check = (
+        f'if [ ! -e "$1" ]; then echo "orchest_ext: $1 is not visible on node ${NODE_VARIABLE}" '
+        f'>&2; exit {NOT_VISIBLE_EXIT}; fi; shift; exec "$@"'
+    )
+    return ["/bin/sh", "-c", check, "sh", str(spec.source_path), *command]
+
+
+def bind_mount(bind: str) -> dict[str, Any]:
+    """A ``host:container[:ro|rw]`` bind as a service mount."""
+    source, target, *mode = bind.split(":")
+    return {"Type": "bind", "Source": source, "Target": target, "ReadOnly": mode == ["ro"]}
+
+
+def _under(path: str, parent: str) -> bool:
+    return path == parent or path.startswith(parent.rstrip("/") + "/")
+
+
+class SwarmExecutor(DockerExecutor):
+    """Runs every step as a one-shot service on the Docker Swarm the engine manages."""
+
+    name = "swarm"
+    recoverable = True
+
+    storage = Enum(
+        ["bind", "volume"],
+        default_value="bind",
+        config=True,
+        help="How step tasks reach the pipeline directory: 'bind' mounts it at the same path "
+        "(a shared file system such as NFS mounted at that path on every node); 'volume' "
+        "mounts the named volume volume_name (driver volume_driver with volume_options) at "
+        "volume_path, which must hold every pipeline directory.",
+    )
+    volume_name = Unicode(
+        "orchest-ext-pipelines", config=True, help="Named volume of storage='volume'."
+    )
+    volume_driver = Unicode("local", config=True, help="Volume driver of storage='volume'.")
+    volume_options = Dict(
+        value_trait=Unicode(),
+        config=True,
+        help="Driver options of the volume of storage='volume', e.g. for NFS with the local "
+        "driver {'type': 'nfs', 'o': 'addr=10.0.0.5,rw,nfsvers=4', 'device': ':/srv/jupyter'}.",
+    )
+    volume_path = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Absolute path of the server's directory that the volume of storage='volume' "
+        "holds; it is mounted at the same path in step tasks (required with storage='volume').",
+    )
+    constraints = List(
+        Unicode(),
+        config=True,
+        help="Placement constraints of every step task, e.g. ['node.role==worker'].",
+    )
+    environment_constraints = Dict(
+        value_trait=List(Unicode()),
+        config=True,
+        help="Orchest environment UUID/name -> extra placement constraints of its steps, e.g. "
+        "{'gpu': ['node.labels.gpu==true']}.",
+    )
+    cpu_reservation = Float(
+        None, allow_none=True, config=True, help="CPU cores reserved for a step task (None: 0)."
+    )
+    memory_reservation = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Memory reserved for a step task, e.g. '256m' (None: nothing reserved).",
+    )
+    schedule_timeout = Float(
+        120.0,
+        allow_none=True,
+        config=True,
+        help="Seconds a step's task may wait for a node (constraints or reservations no node "
+        "meets) before the step fails with the scheduler's reason (None: wait).",
+    )
+    poll_interval = Float(0.1, config=True, help="Seconds between looks at a step's task.")
+
+    @validate("memory_reservation")
+    def _valid_memory_reservation(self, proposal: dict[str, Any]) -> str | None:
+        value = proposal["value"]
+        if value is not None:
+            try:
+                parse_memory(value)
+            except ValueError:
+                raise TraitError(
+                    f"SwarmExecutor.memory_reservation: {value!r} is not a size like '512m'."
+                ) from None
+        return value
+
+    @validate("volume_path")
+    def _valid_volume_path(self, proposal: dict[str, Any]) -> str | None:
+        value = proposal["value"]
+        if value is not None and not value.startswith("/"):
+            raise TraitError(f"SwarmExecutor.volume_path must be absolute, not {value!r}.")
+        return value
+
+    @validate("gpus")
+    def _valid_swarm_gpus(self, proposal: dict[str, Any]) -> str | int | None:
+        value = proposal["value"]
+        if value is not None and not str(value).isdigit():
+            raise TraitError(
+                f"SwarmExecutor.gpus must be a count of 'gpu' generic resources, not {value!r}."
+            )
+        return value
+
+    # -- availability ------------------------------------------------------------------------
+
+    async def check_available(self) -> None:
+        await self.engine.check_available()
+        if self.storage == "volume" and not self.volume_path:
+            raise ExecutorUnavailable("SwarmExecutor.volume_path is required with storage='volume'")
+        try:
+            info = await self.engine.client().system.info()
+        except ENGINE_ERRORS as err:
+            raise ExecutorUnavailable(
+                f"Docker engine {self.engine.address}: {engine_error_reason(err)}"
+            ) from None
+        swarm = info.get("Swarm") or {}
+        if swarm.get("LocalNodeState") != "active":
+            raise ExecutorUnavailable(
+                f"the Docker engine at {self.engine.address} is not part of a swarm "
+                "(run `docker swarm init` on it)"
+            )
+        if not swarm.get("ControlAvailable"):
+            raise ExecutorUnavailable(
+                f"the Docker engine at {self.engine.address} is not a swarm manager "
+                "(point SwarmExecutor.docker_url at a manager)"
+            )
+
+    # -- service configuration ---------------------------------------------------------------
+
+    def _mounts(self, spec: StepSpec) -> list[dict[str, Any]]:
+        """The docker step's binds as mounts; with a volume, those under ``volume_path`` become
+        one volume mount at that path."""
+        mounts = [bind_mount(bind) for bind in self._binds(spec)]
+        if self.storage != "volume" or not self.volume_path:
+            return mounts
+        root = self.volume_path
+        volume = {
+            "Type": "volume",
+            "Source": self.volume_name,
+            "Target": root,
+            "VolumeOptions": {
+                "DriverConfig": {"Name": self.volume_driver, "Options": dict(self.volume_options)}
+            },
+        }
+        return [volume, *(m for m in mounts if not _under(m["Source"], root))]
+
+    def _constraints(self, spec: StepSpec) -> list[str]:
+        extra = self.environment_constraints.get(spec.environment or "", [])
+        return [*self.constraints, *extra]
+
+    def _resources(self) -> dict[str, Any]:
+        limits: dict[str, Any] = {}
+        reservations: dict[str, Any] = {}
+        if self.cpu_limit:
+            limits["NanoCPUs"] = int(self.cpu_limit * 1e9)
+        if self.memory_limit:
+            limits["MemoryBytes"] = parse_memory(self.memory_limit)
+        if self.cpu_reservation:
+            reservations["NanoCPUs"] = int(self.cpu_reservation * 1e9)
+        if self.memory_reservation:
+            reservations["MemoryBytes"] = parse_memory(self.memory_reservation)
+        if self.gpus is not None:
+            gpu = {"DiscreteResourceSpec": {"Kind": "gpu", "Value": int(self.gpus)}}
+            reservations["GenericResources"] = [gpu]
+        return {"Limits": limits, "Reservations": reservations}
+
+    def service_config(self, spec: StepSpec, built: str | None = None) -> dict[str, Any]:
+        """Keyword arguments of ``services.create`` for a step."""
+        container = self.container_config(spec, built)
+        env = dict(item.split("=", 1) for item in container["Env"])
+        env[NODE_VARIABLE] = "{{.Node.Hostname}}"
+        task_template: dict[str, Any] = {
+            "ContainerSpec": {
+                "Image": container["Image"],
+                "Args": visibility_check(spec, container["Cmd"]),
+                "Env": env,
+                "Dir": container["WorkingDir"],
+                "User": container["User"],
+                "Labels": container["Labels"],
+                "Mounts": self._mounts(spec),
+                "Init": True,
+                "StopGracePeriod": int(self.stop_timeout * 1e9),
+            },
+            "RestartPolicy": {"Condition": "none", "MaxAttempts": 0},
+            "Resources": self._resources(),
+            "Placement": {"Constraints": self._constraints(spec)},
+        }
+        if self.network:
+            task_template["Networks"] = [{"Target": self.network}]
+        return {
+            "task_template": task_template,
+            "name": service_name(spec.run_id, spec.step_uuid),
+            "labels": container["Labels"],
+            "mode": {"Replicated": {"Replicas": 1}},
+        }
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def run(self, spec: StepSpec, on_started: Any = None) -> StepResult:
+        if not await asyncio.to_thread(prepare_step_files, spec):
+            return StepResult("FAILURE", f"Step file not found: {spec.file_path}")
+        try:
+            built = await self.environment_image(spec)
+        except OrchestEnvironmentError as err:
+            return StepResult("FAILURE", str(err))
+        except ENGINE_ERRORS as err:
+            return StepResult("FAILURE", f"Docker could not look up the step's image: {err}")
+        config = self.service_config(spec, built)
+        name = config["name"]
+        service_id = None
+        try:
+            service_id = (await self._create(config))["ID"]
+            handle = {"service_id": service_id, "service_name": name}
+            if on_started is not None and inspect.isawaitable(outcome := on_started(handle)):
+                await outcome
+            return await self._follow(service_id, spec)
+        except asyncio.CancelledError:
+            if not self._detached:
+                await asyncio.shield(self._discard_service(service_id or name, spec))
+            raise
+        except ENGINE_ERRORS as err:
+            if service_id is not None:
+                await self._discard_service(service_id, spec)
+            return StepResult(
+                "FAILURE",
+                f"Docker Swarm could not run step service {name} ({self.engine.address}): "
+                f"{engine_error_reason(err)}",
+            )
+
+    async def _create(self, config: dict[str, Any]) -> Mapping[str, Any]:
+        """Create the service, replacing a stale one of the same name."""
+        services = self.engine.client().services
+        try:
+            return await services.create(**config)
+        except aiodocker.DockerError as err:
+            if err.status != 409:
+                raise
+        self.log.warning("Removing stale service %s before re-running its step", config["name"])
+        await self._delete(config["name"])
+        return await services.create(**config)
+
+    async def _follow(self, service_id: str, spec: StepSpec) -> StepResult:
+        """Poll the service's task until it ends, turn that into a result, remove the service."""
+        docker = self.engine.client()
+        waiting_since = time.monotonic()
+        while True:
+            tasks = await docker.tasks.list(filters={"service": service_id})
+            task = max(tasks, key=lambda t: t["Version"]["Index"], default=None)
+            state = task["Status"]["State"] if task else "new"
+            if state in ENDED_STATES:
+                break
+            if state not in WAITING_STATES:
+                waiting_since = time.monotonic()
+            elif (
+                self.schedule_timeout is not None
+                and time.monotonic() - waiting_since > self.schedule_timeout
+            ):
+                reason = (task or {}).get("Status", {}).get("Err") or state
+                result = StepResult(
+                    "FAILURE",
+                    f"no node took the step's task in {self.schedule_timeout:g} s: {reason}",
+                )
+                await self._discard_service(service_id, spec)
+                return result
+            await asyncio.sleep(self.poll_interval)
+        if state == "complete":
+            result = StepResult("SUCCESS")
+        else:
+            result = StepResult("FAILURE", await self._failure_message(task, spec))
+        await asyncio.to_thread(write_result, spec.step_dir, result.status, result.message)
+        if result.status == "SUCCESS" or not self.keep_failed_containers:
+            await self._discard_service(service_id, spec)
+        return result
+
+    async def _node_name(self, node_id: str | None) -> str:
+        if not node_id:
+            return "(no node)"
+        try:
+            node = await self.engine.client().nodes.inspect(node_id=node_id)
+        except ENGINE_ERRORS:
+            return node_id
+        return node.get("Description", {}).get("Hostname") or node_id
+
+    async def _failure_message(self, task: Mapping[str, Any], spec: StepSpec) -> str:
+        """Why the task failed: what the step reported, files or image missing on its node,
+        else its exit and last output."""
+        status = task["Status"]
+        code = status.get("ContainerStatus", {}).get("ExitCode")
+        err = status.get("Err") or status.get("Message") or status["State"]
+        node = await self._node_name(task.get("NodeID"))
+        if code == NOT_VISIBLE_EXIT:
+            return (
+                f"the step's files are not visible on node {node}: {spec.source_path} is missing "
+                "there; put the pipeline directory on storage every node shares "
+                "(SwarmExecutor.storage)"
+            )
+        if "bind source path does not exist" in err:
+            return (
+                f"the pipeline directory is not reachable on node {node} ({err}); mount it at "
+                "the same path on every node or use SwarmExecutor.storage='volume'"
+            )
+        if "No such image" in err or "pull access denied" in err:
+            image = task["Spec"]["ContainerSpec"]["Image"]
+            return (
+                f"image {image!r} is not on node {node} ({err}): copy it there with "
+                "`jupyter orchest images distribute` or push it to a registry"
+            )
+        result = await asyncio.to_thread(_stored_result, spec)
+        if result is not None and result.message:
+            return result.message
+        if code is None:
+            return f"the step's task {status['State']} on node {node}: {err}"
+        if spec.kind in SCRIPT_INTERPRETERS:
+            output = await asyncio.to_thread(log_tail, spec.log_path)
+        else:
+            output = await self._service_log_tail(task["ServiceID"])
+        message = f"{exit_message(code)} on node {node}"
+        return message + (f"; last output:\n{output}" if output else "")
+
+    async def _service_log_tail(self, service_id: str) -> str:
+        try:
+            lines = await self.engine.client().services.logs(
+                service_id, stdout=True, stderr=True, tail="10"
+            )
+        except ENGINE_ERRORS:
+            return ""
+        return "".join(lines).strip()
+
+    async def _delete(self, ref: str) -> None:
+        """Remove a service by id or name; a missing one is fine."""
+        try:
+            await self.engine.client().services.delete(ref)
+        except aiodocker.DockerError as err:
+            if err.status != 404:
+                raise
+
+    async def _gone_locally(self, spec: StepSpec, deadline: float) -> None:
+        """Wait until this engine runs no container of the step (tasks on other nodes are
+        removed by their own engines)."""
+        labels = [f"{RUN_LABEL}={spec.run_id}", f"{STEP_LABEL}={spec.step_uuid}"]
+        containers = self.engine.client().containers
+        while await containers.list(all=True, filters={"label": labels}):
+            if time.monotonic() > deadline:
+                self.log.warning("Step %s's container outlived its service", spec.step_uuid)
+                return
+            await asyncio.sleep(self.poll_interval)
+
+    async def _discard_service(self, ref: str, spec: StepSpec) -> None:
+        """Remove a step's service and wait for its local container to go; a failure is logged
+        and does not change the step's result."""
+        deadline = time.monotonic() + self.stop_timeout + self.engine.connect_timeout
+        try:
+            await self._delete(ref)
+            await self._gone_locally(spec, deadline)
+        except ENGINE_ERRORS as err:
+            self.log.warning("Could not remove step service %s: %s", ref, err)
+
+    # -- recovery ----------------------------------------------------------------------------
+
+    async def reattach(self, spec: StepSpec, handle: dict[str, Any]) -> StepResult | None:
+        ref = handle.get("service_id") or handle.get("service_name")
+        if ref is None:
+            found = await self.find_step_services(spec.run_id, spec.step_uuid)
+            if not found:
+                return await asyncio.to_thread(_stored_result, spec)
+            ref = found[0]["service_id"]
+        try:
+            await self.engine.client().services.inspect(ref)
+        except aiodocker.DockerError as err:
+            if err.status != 404:
+                raise
+            return await asyncio.to_thread(_stored_result, spec) or StepResult(
+                "FAILURE", f"the step's service {ref} disappeared without a result"
+            )
+        try:
+            return await self._follow(ref, spec)
+        except asyncio.CancelledError:
+            if not self._detached:
+                await asyncio.shield(self._discard_service(ref, spec))
+            raise
+
+    async def cleanup_orphan(self, handle: dict[str, Any]) -> None:
+        ref = handle.get("service_id") or handle.get("service_name")
+        if ref:
+            await self._delete(ref)
+
+    async def find_step_services(
+        self, run_id: str | None = None, step_uuid: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Step services of this project (optionally of one run/step), as handles."""
+        labels = [f"{PROJECT_LABEL}={PROJECT}", STEP_LABEL]
+        if run_id:
+            labels.append(f"{RUN_LABEL}={run_id}")
+        if step_uuid:
+            labels.append(f"{STEP_LABEL}={step_uuid}")
+        found = await self.engine.client().services.list(filters={"label": labels})
+        return [
+            {
+                "service_id": s["ID"],
+                "service_name": s["Spec"]["Name"],
+                "run_id": s["Spec"]["Labels"].get(RUN_LABEL),
+                "step_uuid": s["Spec"]["Labels"].get(STEP_LABEL),
+            }
+            for s in found
+        ]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .docker_support import require_image
+from .docker_support import require_image, require_swarm
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -40,9 +40,12 @@ def api(jp_serverapp, jp_fetch):
     return call
 
 
-@pytest.fixture(params=["local", "docker"])
+@pytest.fixture(params=["local", "docker", "swarm"])
 def backend(request) -> str:
-    """Each backend in turn; the docker one needs the engine and the step image."""
+    """Each backend in turn; docker needs the engine and the step image, swarm also needs the
+    engine to be a swarm manager."""
     if request.param == "docker":
         require_image()
+    if request.param == "swarm":
+        require_swarm()
     return request.param

@@ -62,6 +62,32 @@ def require_image(name: str = STEP_IMAGE) -> None:
         _unavailable(f"image {name} is not built")
 
 
+def require_swarm() -> None:
+    """Like ``require_image``, and the engine must be a swarm manager (``.ci/setup-swarm.sh``)."""
+    require_image()
+    proc = docker("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}")
+    if proc.stdout.split() != ["active", "true"]:
+        _unavailable(
+            f"the engine is not a swarm manager ({proc.stdout.strip()}); "
+            "run `bash .ci/setup-swarm.sh`"
+        )
+
+
+def project_services(*labels: str) -> list[str]:
+    """Names of the project's swarm services with every ``key=value`` in ``labels``."""
+    filters = [arg for label in (PROJECT_LABEL, *labels) for arg in ("--filter", f"label={label}")]
+    proc = docker("service", "ls", "--format", "{{.Name}}", *filters)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split()
+
+
+def remove_services(*labels: str) -> None:
+    """Remove the project's swarm services matching ``labels`` (and so their tasks)."""
+    names = project_services(*labels)
+    if names:
+        docker("service", "rm", *names)
+
+
 def project_containers(*labels: str) -> list[dict[str, str]]:
     """Containers (running or not) with the project label and every ``key=value`` in ``labels``."""
     filters = [arg for label in (PROJECT_LABEL, *labels) for arg in ("--filter", f"label={label}")]

@@ -88,12 +88,14 @@ def steps_by_title(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def assert_no_step_containers(run: dict[str, Any]) -> None:
-    """No step container of ``run`` is left (checked when the run used the docker backend)."""
-    if run.get("backend") == "docker":
-        from .docker_support import project_containers
+    """No step container (nor, on swarm, service) of ``run`` is left (docker and swarm)."""
+    if run.get("backend") in ("docker", "swarm"):
+        from .docker_support import project_containers, project_services
 
-        left = project_containers(f"orchest_ext.run_id={run['id']}")
+        label = f"orchest_ext.run_id={run['id']}"
+        left = project_containers(label)
         assert not left, f"containers left behind: {[c['Names'] for c in left]}"
+        assert not project_services(label), f"services left behind: {project_services(label)}"
 
 
 def step_spec(

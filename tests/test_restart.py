@@ -16,7 +16,7 @@ import websocket
 from orchest_ext.events import RUN_STATUS
 from orchest_ext.testing import ServerProcess
 
-from .docker_support import project_containers, require_image
+from .docker_support import project_containers, project_services, require_image, require_swarm
 from .helpers import TERMINAL, make_pipeline
 
 
@@ -145,12 +145,15 @@ def step_started(title: str):
     return lambda event: event.get("title") == title and event["status"] == "STARTED"
 
 
-def start_docker_run(server: ServerProcess, tmp_path, steps: dict) -> tuple[dict, list[dict]]:
-    """Submit a docker run and wait (on its events) until its first step runs in a container."""
+def start_docker_run(
+    server: ServerProcess, tmp_path, steps: dict, backend: str = "docker"
+) -> tuple[dict, list[dict]]:
+    """Submit a docker (or swarm) run and wait (on its events) until its first step runs in a
+    container."""
     make_pipeline(tmp_path / "root" / "p", steps)
     ws = subscribe(server)
     try:
-        body = {"pipeline_path": "p/pipeline.orchest", "backend": "docker"}
+        body = {"pipeline_path": "p/pipeline.orchest", "backend": backend}
         code, run = server.request("POST", "/orchest/api/runs", body)
         assert code == 202, run
         events = read_events(ws, run["id"], step_started(next(iter(steps))))
@@ -169,8 +172,9 @@ def assert_continues(before: list[dict], after: list[dict]) -> None:
     assert seqs == list(range(1, len(seqs) + 1)), seqs
 
 
-def test_docker_run_continues_after_a_crash(servers, tmp_path):
-    require_image()
+@pytest.mark.parametrize("backend", ["docker", "swarm"])
+def test_container_run_continues_after_a_crash(servers, tmp_path, backend):
+    require_swarm() if backend == "swarm" else require_image()
     first = servers()
     run, before = start_docker_run(
         first,
@@ -179,6 +183,7 @@ def test_docker_run_continues_after_a_crash(servers, tmp_path):
             "Slow": ("slow.sh", "sleep 8\necho slow done\n", []),
             "After": ("after.py", "print('after ran')\n", ["Slow"]),
         },
+        backend,
     )
     first.kill()
 
@@ -200,6 +205,7 @@ def test_docker_run_continues_after_a_crash(servers, tmp_path):
     )
     assert "slow done" in log[1]["text"]
     assert not project_containers(f"orchest_ext.run_id={run['id']}")
+    assert not project_services(f"orchest_ext.run_id={run['id']}")
 
 
 def test_a_graceful_shutdown_leaves_docker_runs_to_the_next_server(servers, tmp_path):

@@ -26,7 +26,7 @@ from .progress import Progress, print_summary
 # schemas do not), so `run` does without it; the server process is not affected.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
 
-BACKENDS = ("local", "docker")
+BACKENDS = ("local", "docker", "swarm")
 CLI_DB = ".orchest/cli.db"
 FAILURE_POLICIES = ("continue", "fail_fast")
 
@@ -80,7 +80,8 @@ jupyter orchest run my.orchest --cache use
     ).tag(config=True)
     backend = Enum(
         BACKENDS,
-        help="Where steps run: local (this machine) or docker (a container per step). "
+        help="Where steps run: local (this machine), docker (a container per step) or swarm "
+        "(a Docker Swarm service per step). "
         "Default: c.OrchestApp.default_backend, else local.",
     ).tag(config=True)
     step_timeout = Float(
@@ -180,6 +181,10 @@ jupyter orchest run my.orchest --cache use
             from ..executors.docker import DockerExecutor
 
             return DockerExecutor(parent=self, log=self.log)
+        if self.backend == "swarm":
+            from ..executors.swarm import SwarmExecutor
+
+            return SwarmExecutor(parent=self, log=self.log)
         from ..executors.local import LocalExecutor
 
         return LocalExecutor(parent=self, log=self.log)

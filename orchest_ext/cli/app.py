@@ -68,7 +68,8 @@ jupyter orchest --help-all            # every option of every configurable class
         ),
         "images": (
             "orchest_ext.cli.tools.ImagesApp",
-            "Build the project's Docker images (images build ...).",
+            "Build the project's Docker images or copy them to other engines "
+            "(images build|distribute).",
         ),
         "environments": (
             "orchest_ext.cli.tools.EnvironmentsApp",

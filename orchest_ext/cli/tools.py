@@ -26,21 +26,23 @@ class ToolApp(CLIApp):
 
 
 class ImagesApp(ToolApp):
-    """Build the project's Docker images: `jupyter orchest images build [options]`."""
+    """The project's Docker images: `jupyter orchest images build|distribute [options]`."""
 
     name = "jupyter-orchest-images"
     description = (
-        "Build the orchest_ext Docker images (step, eg, server, kernel) from the Dockerfiles "
-        "shipped in the package and a wheelhouse the host's pip downloads. "
-        "`jupyter orchest images build --help` lists its options."
+        "build: build the orchest_ext Docker images (step, eg, server, kernel) from the "
+        "Dockerfiles shipped in the package and a wheelhouse the host's pip downloads. "
+        "distribute: copy them to other Docker engines (swarm nodes without a registry). "
+        "`jupyter orchest images build --help` (or distribute --help) lists the options."
     )
-    target = "orchest_ext.images:main"
-    command = "images build"
+    tools = {"build": "orchest_ext.images:main", "distribute": "orchest_ext.distribute:main"}
 
     def start(self) -> None:
-        if not self.extra_args or self.extra_args[0] != "build":
+        if not self.extra_args or self.extra_args[0] not in self.tools:
             self.print_help()
             self.exit(0 if self.extra_args[:1] in (["-h"], ["--help"]) else 2)
+        self.target = self.tools[self.extra_args[0]]
+        self.command = f"images {self.extra_args[0]}"
         self.extra_args = self.extra_args[1:]
         super().start()
 

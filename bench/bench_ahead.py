@@ -23,7 +23,7 @@ from _common import (
     temp_dir,
     write_pipeline,
 )
-from bench_notebooks import KERNELSPEC, quiet_stderr
+from bench_notebooks import KERNELSPEC, _fresh, quiet_stderr
 from nbformat.v4 import new_code_cell, new_notebook
 
 from orchest_ext.executors.local import LocalExecutor
@@ -116,11 +116,6 @@ def bench(repeats: int, directory: Path, chain_length: int, fan: int) -> dict:
                     if shape == "chain":
                         samples["gap_ms"][label].extend(gaps_ms(run))
     return samples
-
-
-def _fresh(path: Path) -> Path:
-    path.mkdir(parents=True)
-    return path
 
 
 def main() -> None:

@@ -404,7 +404,7 @@ class JobManager(LoggingConfigurable):
                 return
             for fire in job.fires:
                 while fire["pending"] and len(fire["active"]) < job.settings.max_parallel:
-                    await self._start_run(job, fire, fire["pending"].pop(0))
+                    await self._start_run(job, fire)
                 unfinished = fire["pending"] or fire["active"]
                 if unfinished and job.settings.overlap_policy == "queue":
                     break  # later fires wait for this one
@@ -412,14 +412,19 @@ class JobManager(LoggingConfigurable):
             self._settle_status(job)
             await self._save(job)
 
-    async def _start_run(self, job: _Job, fire: dict[str, Any], overrides: dict) -> None:
+    async def _start_run(self, job: _Job, fire: dict[str, Any]) -> None:
+        """Start the fire's next queued run; it stays queued until it is active, so the job
+        never looks idle while a run starts."""
+        overrides = fire["pending"][0]
         try:
             pipeline = await asyncio.to_thread(self._load_pipeline, job)
             run = await self.runs.submit(pipeline, parameters=overrides, **job.settings.run_options)
         except (PipelineError, RunRequestError, ExecutorUnavailable, OSError, ValueError) as err:
+            fire["pending"].pop(0)
             job.row["message"] = f"a run could not start: {err}"
             self._event(job, "run_not_started", fire_time=fire["fire_time"], message=str(err))
             return
+        fire["pending"].pop(0)
         fire["active"].append(run.id)
         await self.store.add_job_run(job.id, run.id, fire["fire_time"], overrides)
         self._event(job, "run_started", run_id=run.id, fire_time=fire["fire_time"])

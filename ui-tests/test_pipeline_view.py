@@ -149,8 +149,11 @@ def test_abort_stops_a_sleeping_step(page: Page, lab: ServerProcess, lab_root):
     page.click('[data-command="orchest:abort"]')
     wait_for_statuses(page, {uuids["Sleeper"]: "ABORTED", uuids["Next"]: "ABORTED"})
     page.wait_for_selector('.jp-orchest-view[data-run-status="ABORTED"]')
-    sleepers = [
-        p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", "300"]
+    directory = str(lab_root / "sleepy")
+    sleepers = [  # this pipeline's own sleep only: other work on the machine may sleep too
+        p
+        for p in psutil.process_iter(["cmdline", "cwd"])
+        if p.info["cmdline"] == ["sleep", "300"] and (p.info["cwd"] or "").startswith(directory)
     ]
     assert sleepers == []
 

@@ -271,15 +271,18 @@ class SwarmExecutor(DockerExecutor):
         config = self.service_config(spec, built)
         name = config["name"]
         service_id = None
+        # Shielded: a create cancelled in flight may still make the service on the manager;
+        # an abort waits for the create to answer and then removes what it made.
+        create = asyncio.ensure_future(self._create(config))
         try:
-            service_id = (await self._create(config))["ID"]
+            service_id = (await asyncio.shield(create))["ID"]
             handle = {"service_id": service_id, "service_name": name}
             if on_started is not None and inspect.isawaitable(outcome := on_started(handle)):
                 await outcome
             return await self._follow(service_id, spec)
         except asyncio.CancelledError:
             if not self._detached:
-                await asyncio.shield(self._discard_service(service_id or name, spec))
+                await asyncio.shield(self._discard_created(create, spec))
             raise
         except ENGINE_ERRORS as err:
             if service_id is not None:
@@ -334,6 +337,14 @@ class SwarmExecutor(DockerExecutor):
         if result.status == "SUCCESS" or not self.keep_failed_containers:
             await self._discard_service(service_id, spec)
         return result
+
+    async def _discard_created(self, create: asyncio.Future[Any], spec: StepSpec) -> None:
+        """Remove the service of a cancelled step once its create has answered."""
+        try:
+            ref = (await create)["ID"]
+        except ENGINE_ERRORS:
+            ref = service_name(spec.run_id, spec.step_uuid)
+        await self._discard_service(ref, spec)
 
     async def _node_name(self, node_id: str | None) -> str:
         if not node_id:

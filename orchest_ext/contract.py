@@ -87,7 +87,7 @@ def parse_json(body: bytes, max_bytes: int) -> Any:
     if len(body) > max_bytes:
         raise BodyTooLarge(len(body), max_bytes)
     try:
-        return json.loads(body or b"{}", parse_constant=_refuse_constant)
+        document = json.loads(body or b"{}", parse_constant=_refuse_constant)
     except UnicodeDecodeError:
         raise RequestInvalid("The request body is not UTF-8 text.") from None
     except json.JSONDecodeError as err:
@@ -96,6 +96,28 @@ def parse_json(body: bytes, max_bytes: int) -> Any:
         raise RequestInvalid("The request body is JSON nested too deeply.") from None
     except ValueError as err:  # e.g. an integer of more digits than Python converts
         raise RequestInvalid(f"The request body is not usable JSON: {short(str(err))}") from None
+    # The parser's own limit follows the interpreter's recursion limit, which libraries
+    # may raise; later checks recurse too, so the depth is bounded here explicitly.
+    if _depth_over(document, MAX_DEPTH):
+        raise RequestInvalid("The request body is JSON nested too deeply.")
+    return document
+
+
+MAX_DEPTH = 64
+"""Deepest nesting of arrays and objects a request body may have."""
+
+
+def _depth_over(document: Any, limit: int) -> bool:
+    """Whether arrays and objects in ``document`` nest deeper than ``limit`` (iterative)."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 class BodyTooLarge(RequestInvalid):

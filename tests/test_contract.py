@@ -41,10 +41,13 @@ BODY_ROUTES = [("runs",), ("pipelines", "validate"), ("launches",)]
     [
         (b"\x80", "not UTF-8"),
         (b"[" * 2000 + b"]" * 2000, "nested too deeply"),
+        # Parses within Python's recursion limit, which libraries may raise anyway.
+        (b'{"a": ' * 100 + b"1" + b"}" * 100, "nested too deeply"),
         (b'{"uuids": [' + b"1" * 5000 + b"]}", "not usable JSON"),
         (b'{"pipeline_path": NaN}', "not usable JSON"),
         (b"{not json", "not valid JSON"),
     ],
+    ids=["not-utf8", "nested-2000", "nested-100", "huge-integer", "nan", "not-json"],
 )
 async def test_unreadable_bodies_are_400(api, path, body, word):
     code, reply = await api("POST", *path, body=body)

@@ -37,6 +37,7 @@ from ..docker_engine import (
 )
 from ..environments import OrchestEnvironmentError, environment_image
 from .base import STEP_SDK_PATH, Executor, StepResult, StepSpec, spec_to_json
+from .container_ahead import ContainerAhead
 from .results import (
     SPEC_FILE,
     log_tail,
@@ -337,7 +338,22 @@ class DockerExecutor(Executor):
 
     # -- running -----------------------------------------------------------------------------
 
-    async def run(self, spec: StepSpec, on_started: Any = None) -> StepResult:
+    def start_ahead(self, spec: StepSpec) -> ContainerAhead:
+        """Create the step's container now (not started): ``run`` starts it."""
+        return ContainerAhead(self._create_ahead(spec), self._discard, self.log)
+
+    async def _create_ahead(self, spec: StepSpec) -> DockerContainer | None:
+        """Prepare the step's files and create its container; None if its file is missing."""
+        if not await asyncio.to_thread(prepare_step_files, spec):
+            return None
+        config = self.container_config(spec, await self.environment_image(spec))
+        name = container_name(spec.run_id, spec.step_uuid)
+        return await self._create(self.engine.client(), config, name)
+
+    async def run(
+        self, spec: StepSpec, on_started: Any = None, ahead: ContainerAhead | None = None
+    ) -> StepResult:
+        """Run the step in its container (the one ``ahead`` created, else a new one)."""
         if not await asyncio.to_thread(prepare_step_files, spec):
             return StepResult("FAILURE", f"Step file not found: {spec.file_path}")
         try:
@@ -352,7 +368,10 @@ class DockerExecutor(Executor):
         container = None
         started = False
         try:
-            container = await self._create(docker, config, name)
+            if ahead is not None:
+                container = await ahead.take()
+            if container is None:
+                container = await self._create(docker, config, name)
             await container.start()
             started = True
             handle = {"container_id": container.id, "container_name": name}

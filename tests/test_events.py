@@ -8,7 +8,7 @@ import time
 
 from orchest_ext.events import RUN_STATUS, STEP_STATUS
 
-from .helpers import make_pipeline, wait_for_run
+from .helpers import assert_no_step_containers, make_pipeline, wait_for_run
 
 
 async def collect_run_events(ws, run_id: str, timeout: float = 60) -> list[dict]:
@@ -87,3 +87,15 @@ async def test_aborted_steps_emit_events(api, backend, jp_ws_fetch, jp_root_dir)
     assert ("Slow", "ABORTED") in statuses and ("Next", "ABORTED") in statuses
     assert statuses[-1] == (None, "ABORTED")
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    # An abort landing while a container is being created (the step's own, or its child's
+    # created ahead) removes it once the create returns; nothing of the run is left, in any
+    # state (containers created ahead are removed in the background: wait for it).
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            await asyncio.to_thread(assert_no_step_containers, {**run, "backend": backend})
+            break
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)

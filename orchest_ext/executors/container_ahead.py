@@ -37,12 +37,14 @@ class ContainerAhead(Ahead):
     async def take(self) -> DockerContainer | None:
         """The created container, now the caller's; ``None`` if it could not be created (the
         step then creates its own and reports its own error)."""
-        self._taken = True
         try:
-            return await asyncio.shield(self._task)
+            container = await asyncio.shield(self._task)
         except Exception as err:
             self.log.info("Container created ahead could not be created: %s", err)
-            return None
+            container = None
+        # not before: cancelled while waiting, the step leaves it to ``discard``
+        self._taken = True
+        return container
 
     async def discard(self) -> None:
         """Remove the container, once it is created (a create is not cancelled half-way: the

@@ -12,6 +12,7 @@ or remove them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import inspect
 import json
@@ -371,7 +372,7 @@ class DockerExecutor(Executor):
             if ahead is not None:
                 container = await ahead.take()
             if container is None:
-                container = await self._create(docker, config, name)
+                container = await self._create_or_remove(docker, config, name)
             await container.start()
             started = True
             handle = {"container_id": container.id, "container_name": name}
@@ -405,6 +406,19 @@ class DockerExecutor(Executor):
         self.log.warning("Removing stale container %s before re-running its step", name)
         await self.engine.remove_container(name)
         return await docker.containers.create(config, name=name)
+
+    async def _create_or_remove(
+        self, docker: aiodocker.Docker, config: dict[str, Any], name: str
+    ) -> DockerContainer:
+        """Create the container; if cancelled meanwhile (an abort), let the engine finish the
+        create, remove the container, then re-raise: it is never left behind unstarted."""
+        create = asyncio.ensure_future(self._create(docker, config, name))
+        try:
+            return await asyncio.shield(create)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await self._discard((await create).id)
+            raise
 
     async def _follow(self, container: DockerContainer, spec: StepSpec) -> StepResult:
         """Wait for the container to exit, then turn its exit into a result and clean up."""

@@ -259,6 +259,10 @@ class SwarmExecutor(DockerExecutor):
 
     # -- running -----------------------------------------------------------------------------
 
+    def start_ahead(self, spec: StepSpec) -> None:
+        """Nothing is created ahead of a swarm step: its service is created when it runs."""
+        return None
+
     async def run(self, spec: StepSpec, on_started: Any = None) -> StepResult:
         if not await asyncio.to_thread(prepare_step_files, spec):
             return StepResult("FAILURE", f"Step file not found: {spec.file_path}")

@@ -143,6 +143,9 @@ class Executor(LoggingConfigurable):
     async def cleanup_orphan(self, handle: dict[str, Any]) -> None:
         """Kill what a step of a dead server process left running."""
 
+    async def remove_unstarted(self, run_id: str, step_uuids: list[str]) -> None:
+        """Remove what a dead server process made ahead for steps it never started."""
+
     async def close(self) -> None:
         """Release resources held by the executor."""
 

@@ -512,6 +512,11 @@ class DockerExecutor(Executor):
         if ref:
             await self.engine.remove_container(ref)
 
+    async def remove_unstarted(self, run_id: str, step_uuids: list[str]) -> None:
+        for uuid in step_uuids:
+            for handle in await self.find_step_containers(run_id, uuid):
+                await self.engine.remove_container(handle["container_id"])
+
     async def find_step_containers(
         self, run_id: str | None = None, step_uuid: str | None = None
     ) -> list[dict[str, Any]]:

@@ -21,7 +21,13 @@ from .cache import CACHE_OFF, SOURCE_MISSING, StepCache
 from .execute import execute_step, time_left
 from .journal import Journal
 from .owners import OwnedElsewhere, in_root, is_gone, owner_row
-from .recovery import Unfinished, load_unfinished, running_steps, settle_unrebuildable
+from .recovery import (
+    Unfinished,
+    load_unfinished,
+    pending_steps,
+    running_steps,
+    settle_unrebuildable,
+)
 from .scheduler import Scheduler
 from .spec import (
     RunRequestError,
@@ -321,6 +327,7 @@ class RunManager(LoggingConfigurable):
                 raise RuntimeError(item.error)
             executor = self.executors.get(item.run.backend)
             if executor is not None and executor.recoverable:
+                await executor.remove_unstarted(item.run.id, pending_steps(item.run))
                 self._resume(item.run)
             else:
                 await self._fail_orphaned(item.run, executor)

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..pipeline import parse_pipeline
 from ..store import Store
-from .state import ABORTED, FAILURE, STARTED, TERMINAL, Change, RunState, StepState, now
+from .state import ABORTED, FAILURE, PENDING, STARTED, TERMINAL, Change, RunState, StepState, now
 
 
 @dataclass
@@ -91,6 +91,11 @@ def restore(stored: dict[str, Any]) -> RunState:
 def running_steps(run: RunState) -> list[StepState]:
     """The steps the previous server had started and not seen end."""
     return [step for step in run.steps.values() if step.status == STARTED]
+
+
+def pending_steps(run: RunState) -> list[str]:
+    """The steps the previous server had not started (what it made ahead for them is left)."""
+    return [step.uuid for step in run.steps.values() if step.status == PENDING]
 
 
 def settle_unrebuildable(stored: dict[str, Any], reason: str) -> list[Change]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from typing import Any
 
 import aiodocker
 import aiohttp
-from traitlets import Float, Unicode
+from traitlets import Float, TraitError, Unicode
 from traitlets.config import LoggingConfigurable
 
 from .executors.base import ExecutorUnavailable
@@ -30,6 +31,20 @@ def parse_memory(value: str) -> int:
     if not match or float(match[1]) <= 0:
         raise ValueError(f"invalid size {value!r}")
     return int(float(match[1]) * _MEMORY_UNITS[match[2].lower()])
+
+
+def checked_memory(proposal: dict[str, Any]) -> str | None:
+    """A traitlets validator body for an optional docker-style size trait."""
+    value = proposal["value"]
+    if value is not None:
+        try:
+            parse_memory(value)
+        except ValueError:
+            owner = type(proposal["owner"]).__name__
+            raise TraitError(
+                f"{owner}.{proposal['trait'].name}: {value!r} is not a size like '512m' or '2g'."
+            ) from None
+    return value
 
 
 def engine_error_reason(err: BaseException) -> str:

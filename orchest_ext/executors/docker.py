@@ -33,6 +33,7 @@ from ..docker_engine import (
     PROJECT,
     PROJECT_LABEL,
     DockerEngine,
+    checked_memory,
     engine_error_reason,
     parse_memory,
 )
@@ -198,15 +199,7 @@ class DockerExecutor(Executor):
 
     @validate("memory_limit")
     def _valid_memory_limit(self, proposal: dict[str, Any]) -> str | None:
-        value = proposal["value"]
-        if value is not None:
-            try:
-                parse_memory(value)
-            except ValueError:
-                raise TraitError(
-                    f"DockerExecutor.memory_limit: {value!r} is not a size like '512m' or '2g'."
-                ) from None
-        return value
+        return checked_memory(proposal)
 
     @validate("cpu_limit")
     def _valid_cpu_limit(self, proposal: dict[str, Any]) -> float | None:

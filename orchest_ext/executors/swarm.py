@@ -26,7 +26,14 @@ from typing import Any
 import aiodocker
 from traitlets import Dict, Enum, Float, List, TraitError, Unicode, validate
 
-from ..docker_engine import ENGINE_ERRORS, PROJECT, PROJECT_LABEL, engine_error_reason, parse_memory
+from ..docker_engine import (
+    ENGINE_ERRORS,
+    PROJECT,
+    PROJECT_LABEL,
+    checked_memory,
+    engine_error_reason,
+    parse_memory,
+)
 from ..environments import OrchestEnvironmentError
 from .base import ExecutorUnavailable, StepResult, StepSpec
 from .docker import (
@@ -138,15 +145,7 @@ class SwarmExecutor(DockerExecutor):
 
     @validate("memory_reservation")
     def _valid_memory_reservation(self, proposal: dict[str, Any]) -> str | None:
-        value = proposal["value"]
-        if value is not None:
-            try:
-                parse_memory(value)
-            except ValueError:
-                raise TraitError(
-                    f"SwarmExecutor.memory_reservation: {value!r} is not a size like '512m'."
-                ) from None
-        return value
+        return checked_memory(proposal)
 
     @validate("volume_path")
     def _valid_volume_path(self, proposal: dict[str, Any]) -> str | None:

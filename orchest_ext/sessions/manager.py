@@ -38,8 +38,8 @@ from ..docker_engine import (
     PROJECT,
     PROJECT_LABEL,
     DockerEngine,
+    checked_memory,
     engine_error_reason,
-    parse_memory,
 )
 from ..events import LAUNCH_STATUS, Emit
 from ..executors.base import ExecutorUnavailable
@@ -226,16 +226,7 @@ class PipelineSessionManager(LoggingConfigurable):
 
     @validate("kernel_memory_limit")
     def _valid_memory(self, proposal: dict[str, Any]) -> str | None:
-        value = proposal["value"]
-        if value is not None:
-            try:
-                parse_memory(value)
-            except ValueError:
-                raise TraitError(
-                    f"PipelineSessionManager.kernel_memory_limit: {value!r} is not a size "
-                    "like '512m' or '2g'."
-                ) from None
-        return value
+        return checked_memory(proposal)
 
     @validate("kernel_cpu_limit")
     def _valid_cpus(self, proposal: dict[str, Any]) -> float | None:

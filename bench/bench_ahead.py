@@ -1,8 +1,8 @@
 """Kernels started ahead of need, on the local backend: a chain of 10 one-cell notebooks and
 8 notebooks fanning out from one root (each waiting 1 s), from ``submit`` to SUCCESS through
 RunManager + LocalExecutor, against papermill's API running the same notebooks one after the
-other (alternated, same run); the same runs without kernels ahead for reference; and the
-median gap between a parent's SUCCESS and its child's STARTED in the chain."""
+other (alternated, same run); the same runs with kernels started as plain processes (not
+forked from a template) and without kernels ahead, for reference; and the median gap between a parent's SUCCESS and its child's STARTED in the chain."""
 
 from __future__ import annotations
 
@@ -31,6 +31,14 @@ from orchest_ext.pipeline import Pipeline, load_pipeline
 from orchest_ext.runs.state import RunState
 
 TARGETS = {"chain": 0.40, "fan_out": 0.35}
+RUNNERS = {
+    "ahead": (8, True),
+    "ahead_plain": (8, False),
+    "no_ahead": (0, True),
+    "no_ahead_plain": (0, False),
+}
+"""Label -> (kernels_ahead, LocalExecutor.fork_kernels); ``*_plain``: kernels start as a
+plain process (the state before forked kernels)."""
 GAP_TARGET_MS = 20.0
 
 
@@ -70,11 +78,16 @@ def papermill_loop(pipeline: Pipeline, names: list[str], out: Path) -> float:
     return time.perf_counter() - start
 
 
-async def orchest_run(pipeline: Pipeline, db: Path, ahead: int, parallel: int) -> RunState:
-    executor = LocalExecutor()
-    async with run_manager(db, executor, max_parallel=parallel, kernels_ahead=ahead) as manager:
-        run = await manager.submit(pipeline)
-        await manager.wait(run.id)
+async def orchest_run(
+    pipeline: Pipeline, db: Path, ahead: int, parallel: int, fork: bool
+) -> RunState:
+    executor = LocalExecutor(fork_kernels=fork)
+    try:
+        async with run_manager(db, executor, max_parallel=parallel, kernels_ahead=ahead) as manager:
+            run = await manager.submit(pipeline)
+            await manager.wait(run.id)
+    finally:
+        await executor.close()
     assert run.status == "SUCCESS", (run.status, run.message)
     return run
 
@@ -96,9 +109,9 @@ def bench(repeats: int, directory: Path, chain_length: int, fan: int) -> dict:
     pipelines = shapes(directory, chain_length, fan)
     parallel = {"chain": 1, "fan_out": fan}
     samples: dict = {
-        shape: {"papermill_api": [], "ahead": [], "no_ahead": []} for shape in pipelines
+        shape: {"papermill_api": [], **{label: [] for label in RUNNERS}} for shape in pipelines
     }
-    samples["gap_ms"] = {"ahead": [], "no_ahead": []}
+    samples["gap_ms"] = {label: [] for label in RUNNERS}
     counter = iter(range(1_000_000))
     with quiet_stderr():
         warm, warm_names = pipelines["chain"]
@@ -107,10 +120,10 @@ def bench(repeats: int, directory: Path, chain_length: int, fan: int) -> dict:
             for shape, (pipeline, names) in pipelines.items():
                 out = _fresh(directory / "out" / str(next(counter)))
                 samples[shape]["papermill_api"].append(papermill_loop(pipeline, names, out))
-                for label, ahead in (("ahead", 8), ("no_ahead", 0)):
+                for label, (ahead, fork) in RUNNERS.items():
                     start = time.perf_counter()
                     run = asyncio.run(
-                        orchest_run(pipeline, out / f"{label}.db", ahead, parallel[shape])
+                        orchest_run(pipeline, out / f"{label}.db", ahead, parallel[shape], fork)
                     )
                     samples[shape][label].append(time.perf_counter() - start)
                     if shape == "chain":
@@ -131,7 +144,7 @@ def main() -> None:
     summary = {}
     for shape in ("chain", "fan_out"):
         base = median(samples[shape]["papermill_api"])
-        for label in ("papermill_api", "ahead", "no_ahead"):
+        for label in ("papermill_api", *RUNNERS):
             value = median(samples[shape][label])
             summary[f"{shape}/{label}"] = {"median_s": value, "ratio": value / base}
             rows.append([shape, label, value, value / base, *samples[shape][label]])

@@ -52,6 +52,7 @@ def manager(tmp_path: Path, jp_asyncio_loop: asyncio.AbstractEventLoop) -> Itera
     )
     yield manager
     jp_asyncio_loop.run_until_complete(manager.shutdown())
+    jp_asyncio_loop.run_until_complete(executor.close())
     jp_asyncio_loop.run_until_complete(store.close())
 
 

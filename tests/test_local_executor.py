@@ -10,7 +10,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,10 @@ from .helpers import step_spec
 
 
 @pytest.fixture
-def executor() -> LocalExecutor:
-    return LocalExecutor(kill_grace_seconds=0.5)
+def executor(jp_asyncio_loop: asyncio.AbstractEventLoop) -> Iterator[LocalExecutor]:
+    executor = LocalExecutor(kill_grace_seconds=0.5)
+    yield executor
+    jp_asyncio_loop.run_until_complete(executor.close())
 
 
 make_spec = step_spec
@@ -350,7 +352,9 @@ async def test_cell_timeout(tmp_path: Path) -> None:
     spec = make_spec(tmp_path, "step.ipynb", notebook("import time\ntime.sleep(30)"))
     handles: list[dict[str, Any]] = []
 
-    result = await LocalExecutor(cell_timeout=1).run(spec, handles.append)
+    executor = LocalExecutor(cell_timeout=1)
+    result = await executor.run(spec, handles.append)
+    await executor.close()
 
     assert result.status == "FAILURE"
     assert result.message == "Cell 1 timed out after 1 s"

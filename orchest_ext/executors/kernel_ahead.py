@@ -10,6 +10,7 @@ import logging
 from typing import IO, TYPE_CHECKING
 
 from .base import Ahead, StepSpec
+from .fork_template import KernelTemplates
 from .process import terminate_group
 
 if TYPE_CHECKING:
@@ -38,8 +39,11 @@ class KernelAhead(Ahead):
         kill_grace: float,
         shutdown_wait: float,
         log: logging.Logger,
+        templates: KernelTemplates | None = None,
     ) -> None:
+        """``templates``: fork the kernel where they can."""
         self.spec = spec
+        self.templates = templates
         self.env = env
         self.kill_grace = kill_grace
         self.log = log
@@ -115,7 +119,9 @@ class KernelAhead(Ahead):
             notebook.resolve_kernel, requested, default_kernel, self.log
         )
         self._output = await asyncio.to_thread(_open_kernel_log, spec)
-        km = notebook.AsyncKernelManager(kernel_name=self.kernel_name, shutdown_wait_time=wait)
+        km = notebook.kernel_manager(
+            self.templates, kernel_name=self.kernel_name, shutdown_wait_time=wait
+        )
         self._km = km
         extra = ["--HistoryManager.hist_file=:memory:"] if km.ipykernel else []
         await asyncio.wait_for(

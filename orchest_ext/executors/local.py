@@ -13,9 +13,10 @@ import sys
 from typing import Any, ClassVar
 
 from jupyter_core.utils import ensure_async
-from traitlets import Float, Integer, Unicode
+from traitlets import Bool, Float, Integer, Unicode
 
 from .base import STEP_SDK_PATH, Executor, StepResult, StepSpec
+from .fork_template import KernelTemplates
 from .kernel_ahead import KernelAhead, StartedKernel
 from .process import process_handle, process_identity, terminate_group, wait_exit
 from .results import log_tail, write_parameters
@@ -52,6 +53,33 @@ class LocalExecutor(Executor):
         None, allow_none=True, help="Maximum seconds per notebook cell (None: no limit)."
     ).tag(config=True)
 
+    fork_kernels = Bool(
+        True,
+        help="Fork notebook kernels from a template process that imported ipykernel once "
+        "(started with the first notebook step, stopped with the server), where the kernel is "
+        "the one a plain start would run: the kernelspec runs ipykernel_launcher on the "
+        "server's Python and the step changes no PYTHON*, LD_*, LC_* or LANG variable. "
+        "Otherwise, or with False, kernels start as usual.",
+    ).tag(config=True)
+
+    _templates: KernelTemplates | None = None
+
+    def kernel_templates(self) -> KernelTemplates | None:
+        """The template notebook kernels fork from (None without ``fork_kernels``), its
+        process started in the background on first call."""
+        if not self.fork_kernels:
+            return None
+        if self._templates is None:
+            # the environment of a step that sets no variable of its own, as jupyter_client
+            # passes it to a Python kernel (without PYTHONEXECUTABLE)
+            env = {**os.environ, **self._added_variables({})}
+            env.pop("PYTHONEXECUTABLE", None)
+            self._templates = KernelTemplates(
+                env, self.log, startup_timeout=self.kernel_startup_timeout
+            )
+        self._templates.warm()
+        return self._templates
+
     def start_ahead(self, spec: StepSpec) -> KernelAhead | None:
         """Start a notebook step's kernel now (other steps start nothing ahead)."""
         if spec.kind != "notebook":
@@ -64,6 +92,7 @@ class LocalExecutor(Executor):
             kill_grace=self.kill_grace_seconds,
             shutdown_wait=self.kernel_shutdown_wait,
             log=self.log,
+            templates=self.kernel_templates(),
         )
 
     async def run(
@@ -72,6 +101,7 @@ class LocalExecutor(Executor):
         """Run the step to completion; failures are results, only cancellation raises."""
         try:
             if spec.kind == "notebook":
+                self.kernel_templates()
                 await asyncio.to_thread(_prepare, spec)
                 return await self._run_notebook(spec, on_started, ahead)
             argv = self._command(spec)
@@ -84,6 +114,12 @@ class LocalExecutor(Executor):
         finally:
             if ahead is not None:
                 await ahead.discard()
+
+    async def close(self) -> None:
+        """Stop the kernel template, if one was started."""
+        templates, self._templates = self._templates, None
+        if templates is not None:
+            await templates.close()
 
     async def cleanup_orphan(self, handle: dict[str, Any]) -> None:
         """Kill the process group a step of a dead server left behind, if it still exists."""
@@ -100,17 +136,17 @@ class LocalExecutor(Executor):
             self.log.warning("Not killing process group %s: it belongs to another user", pgid)
 
     @staticmethod
-    def _step_variables(spec: StepSpec) -> dict[str, str]:
-        """What a step's environment adds to the server's: its own variables, unbuffered
-        Python output, and the step API on PYTHONPATH."""
-        added = {"PYTHONUNBUFFERED": "1", **spec.env}
-        inherited = spec.env.get("PYTHONPATH", os.environ.get("PYTHONPATH"))
+    def _added_variables(step_env: dict[str, str]) -> dict[str, str]:
+        """The step's own variables, unbuffered Python output, and the step API on
+        PYTHONPATH."""
+        added = {"PYTHONUNBUFFERED": "1", **step_env}
+        inherited = step_env.get("PYTHONPATH", os.environ.get("PYTHONPATH"))
         added["PYTHONPATH"] = os.pathsep.join(filter(None, [str(STEP_SDK_PATH), inherited]))
         return added
 
     def _env(self, spec: StepSpec) -> dict[str, str]:
         """The server's environment, then the step's."""
-        return {**os.environ, **self._step_variables(spec)}
+        return {**os.environ, **self._added_variables(spec.env)}
 
     def _process_env(self, spec: StepSpec) -> dict[bytes, bytes]:
         """``_env`` as bytes, built on the already encoded server environment, so that
@@ -118,7 +154,7 @@ class LocalExecutor(Executor):
         env = dict(os.environb)
         env.update(
             (os.fsencode(key), os.fsencode(value))
-            for key, value in self._step_variables(spec).items()
+            for key, value in self._added_variables(spec.env).items()
         )
         return env
 
@@ -219,6 +255,7 @@ class LocalExecutor(Executor):
                 kill_grace_seconds=self.kill_grace_seconds,
                 kernel_shutdown_wait=self.kernel_shutdown_wait,
                 started_kernel=started.km if started is not None else None,
+                templates=self.kernel_templates(),
             )
             failure = await client.run_step(spec.working_dir, env)
         finally:

@@ -22,6 +22,8 @@ from nbformat import NotebookNode
 from nbformat.corpus.words import generate_corpus_id
 from traitlets import Float
 
+from .fork_provisioner import kernel_manager
+from .fork_template import KernelTemplates
 from .process import process_identity, terminate_group
 
 SKIP_TAG = "skip"
@@ -173,10 +175,11 @@ class StepNotebookClient(NotebookClient):
         kernel_output: IO[bytes] | None = None,
         on_kernel_started: Callable[[dict[str, Any]], Any] | None = None,
         started_kernel: AsyncKernelManager | None = None,
+        templates: KernelTemplates | None = None,
         **kw: Any,
     ) -> None:
         """``started_kernel``: a kernel already started for this step, used instead of a
-        new one (and shut down like one)."""
+        new one (and shut down like one); ``templates``: fork the kernel where it can."""
         kw.setdefault("skip_cells_with_tag", SKIP_TAG)
         super().__init__(nb, **kw)
         self.log_file = log_file
@@ -184,10 +187,16 @@ class StepNotebookClient(NotebookClient):
         self.kernel_output = kernel_output
         self.on_kernel_started = on_kernel_started
         self.started_kernel = started_kernel
+        self.templates = templates
         self.on_cell_executed = self._save_after_cell
         self.cell_index: int | None = None
         self._provisioner: Any = None
         self._alive_polls: set[asyncio.Task[Any]] = set()
+
+    def create_kernel_manager(self) -> AsyncKernelManager:
+        """A kernel manager of this step's kernel, forking it where the templates can."""
+        self.km = kernel_manager(self.templates, kernel_name=self.kernel_name, config=self.config)
+        return self.km
 
     async def run_step(self, cwd: Path, env: dict[str, str]) -> str | None:
         """Execute the notebook; return None on success or a failure message. The executed

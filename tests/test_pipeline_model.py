@@ -94,6 +94,15 @@ def test_defaults_for_optional_fields(pipeline_dir: Path) -> None:
     assert (step.env_variables, pipeline.default_image) == ({}, None)
 
 
+def test_swarm_constraints_from_settings(pipeline_dir: Path) -> None:
+    constraints = ["node.labels.gpu==true", "node.role != manager"]
+    data = make_pipeline(
+        make_step("a", "A", "load.py"), settings={"swarm": {"constraints": constraints}}
+    )
+    pipeline = parse_pipeline(data, pipeline_dir)
+    assert pipeline.swarm_constraints == constraints
+
+
 def test_default_image_from_settings(pipeline_dir: Path) -> None:
     data = make_pipeline(make_step("a", "A", "load.py"), settings={"default_image": "step:1"})
     pipeline = parse_pipeline(data, pipeline_dir)
@@ -210,6 +219,22 @@ def test_top_level_not_an_object(data: Any, tmp_path: Path) -> None:
         ({"uuid": "p", "steps": {}, "parameters": []}, "parameters", "must be an object"),
         ({"uuid": "p", "steps": {}, "settings": "x"}, "settings", "must be an object"),
         ({"uuid": "p", "steps": {}, "settings": {"default_image": 3}}, "default_image", "string"),
+        ({"uuid": "p", "steps": {}, "settings": {"swarm": []}}, "swarm", "must be an object"),
+        (
+            {"uuid": "p", "steps": {}, "settings": {"swarm": {"constraints": "node.role==worker"}}},
+            "constraints",
+            "must be an array",
+        ),
+        (
+            {"uuid": "p", "steps": {}, "settings": {"swarm": {"constraints": ["gpu"]}}},
+            "constraints",
+            "constraints[0] 'gpu' is not a placement constraint",
+        ),
+        (
+            {"uuid": "p", "steps": {}, "settings": {"swarm": {"constraints": [3]}}},
+            "constraints",
+            "constraints[0] 3 is not a placement constraint",
+        ),
         ({"uuid": "p", "steps": {}, "env_variables": []}, "env_variables", "must be an object"),
         ({"uuid": "p", "steps": {}, "env_variables": {"A": 1}}, "env_variables", "string"),
         ({"uuid": "p", "steps": {}, "env_variables": {"1A": "x"}}, "env_variables", "name"),

@@ -28,7 +28,7 @@ from .docker_support import (
     remove_services,
     require_swarm,
 )
-from .helpers import step_spec
+from .helpers import assert_no_step_containers, make_pipeline, step_spec, wait_for_run
 
 pytestmark = pytest.mark.docker
 
@@ -299,6 +299,62 @@ async def test_find_and_cleanup_orphans(
     assert [(s["service_id"], s["step_uuid"]) for s in found] == [(handle["service_id"], "step-1")]
     await executor.cleanup_orphan(handle)
     assert await executor.find_step_services(run_id) == []
+
+
+@pytest.fixture
+def quick_schedule_timeout(jp_server_config: dict) -> dict:
+    jp_server_config["SwarmExecutor"] = {"schedule_timeout": 1}
+    return jp_server_config
+
+
+async def run_constrained(api, root: Path, constraints: list[str]) -> dict:
+    """Run a one-step pipeline whose settings.swarm.constraints are ``constraints``."""
+    pipeline_file, _ = make_pipeline(root / "p", {"Where": ("where.sh", "echo placed\n", [])})
+    description = json.loads(pipeline_file.read_text())
+    description["settings"] = {"swarm": {"constraints": constraints}}
+    pipeline_file.write_text(json.dumps(description))
+    code, run = await api(
+        "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "backend": "swarm"}
+    )
+    assert code == 202, run
+    return await wait_for_run(api, run["id"])
+
+
+async def test_pipeline_constraints_nobody_meets_fail_with_the_schedulers_reason(
+    quick_schedule_timeout, api, jp_root_dir: Path
+) -> None:
+    require_swarm()
+    finished = await run_constrained(api, jp_root_dir, ["node.labels.orchest_ext_test==nowhere"])
+    assert finished["status"] == "FAILURE", finished
+    (step,) = finished["steps"]
+    assert "no node took the step's task in 1 s" in step["message"]
+    assert "no suitable node" in step["message"]
+    assert_no_step_containers(finished)
+
+
+async def test_pipeline_constraints_a_node_meets_run_there(
+    quick_schedule_timeout, api, jp_root_dir: Path
+) -> None:
+    require_swarm()
+    node = docker("info", "--format", "{{.Name}}").stdout.strip()
+    finished = await run_constrained(
+        api, jp_root_dir, [f"node.hostname=={node}", "node.role!=worker"]
+    )
+    assert finished["status"] == "SUCCESS", finished
+    assert_no_step_containers(finished)
+
+
+async def test_malformed_pipeline_constraints_are_refused_naming_the_field(
+    api, jp_root_dir: Path
+) -> None:
+    pipeline_file, _ = make_pipeline(jp_root_dir / "p", {"A": ("a.sh", "true\n", [])})
+    description = json.loads(pipeline_file.read_text())
+    description["settings"] = {"swarm": {"constraints": ["gpu"]}}
+    pipeline_file.write_text(json.dumps(description))
+    code, reply = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+    assert code in (400, 422), reply
+    assert "constraints[0] 'gpu' is not a placement constraint" in reply["message"]
+    assert [issue["field"] for issue in reply["issues"]] == ["constraints"]
 
 
 # -- GET backends --------------------------------------------------------------------------

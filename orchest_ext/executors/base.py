@@ -43,6 +43,8 @@ class StepSpec:
     ``pipeline_image``, else the executor's default."""
     pipeline_image: str | None = None
     environment: str | None = None
+    placement_constraints: list[str] = field(default_factory=list)
+    """Where the step may run on a cluster (the pipeline's ``settings.swarm.constraints``)."""
     write_back: bool = False
 
     @property

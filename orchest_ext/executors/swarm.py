@@ -208,7 +208,7 @@ class SwarmExecutor(DockerExecutor):
 
     def _constraints(self, spec: StepSpec) -> list[str]:
         extra = self.environment_constraints.get(spec.environment or "", [])
-        return [*self.constraints, *extra]
+        return [*self.constraints, *extra, *spec.placement_constraints]
 
     def _resources(self) -> dict[str, Any]:
         limits: dict[str, Any] = {}

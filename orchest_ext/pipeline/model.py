@@ -127,6 +127,11 @@ class Pipeline:
         """The image for steps without ``image`` or ``environment``: ``settings.default_image``."""
         return self.settings.get("default_image")
 
+    @property
+    def swarm_constraints(self) -> list[str]:
+        """Placement constraints of the pipeline's swarm tasks: ``settings.swarm.constraints``."""
+        return list(self.settings.get("swarm", {}).get("constraints", []))
+
     def to_dict(self) -> dict[str, Any]:
         """The Orchest pipeline JSON, unknown fields included."""
         data: dict[str, Any] = {"name": self.name, "uuid": self.uuid}

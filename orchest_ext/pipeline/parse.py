@@ -34,6 +34,8 @@ _IDENTIFIER = _ENV_NAME
 MAX_TITLE = 256
 MAX_ENV_VALUE = 32 * 1024
 """Longest environment value (Linux refuses a single environment string over 128 KiB)."""
+_CONSTRAINT = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*\s*(==|!=)\s*[^\s=!][^=!]*")
+"""A swarm placement constraint: a node attribute, ``==`` or ``!=``, a value."""
 _STEP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
@@ -419,9 +421,21 @@ def _cycle_issues(parents: dict[str, list[str]], titles: dict[str, str]) -> list
 
 
 def _settings(data: dict[str, Any], checker: Checker) -> dict[str, Any]:
-    """Pipeline settings; ``default_image``, when given, is an image name."""
+    """Pipeline settings; ``default_image``, when given, is an image name; ``swarm``, when
+    given, holds placement ``constraints``."""
     settings = checker.get(data, "settings", dict, {}, "Pipeline")
     checker.get(settings, "default_image", (str, type(None)), None, "Pipeline settings")
+    swarm = checker.get(settings, "swarm", dict, {}, "Pipeline settings")
+    constraints = checker.get(swarm, "constraints", list, [], "Pipeline settings.swarm")
+    for index, constraint in enumerate(constraints):
+        if not (isinstance(constraint, str) and _CONSTRAINT.fullmatch(constraint)):
+            checker.add(
+                f"Pipeline settings.swarm: constraints[{index}] {short(constraint)} is not a "
+                'placement constraint such as "node.labels.gpu==true" (attribute, == or !=, '
+                "value).",
+                None,
+                "constraints",
+            )
     return settings
 
 

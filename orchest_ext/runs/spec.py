@@ -152,6 +152,7 @@ def build_spec(run: RunState, step: StepState) -> StepSpec:
         image=model.image,
         pipeline_image=pipeline.default_image,
         environment=model.environment,
+        placement_constraints=pipeline.swarm_constraints,
         write_back=run.write_back,
     )
 

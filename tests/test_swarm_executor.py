@@ -254,6 +254,26 @@ async def test_cancel_removes_service_and_container(
     assert left_behind(run_id) == ([], [])
 
 
+async def test_a_second_cancel_during_clean_up_still_removes_the_service(
+    executor: SwarmExecutor, tmp_path: Path, run_id: str
+) -> None:
+    """A step cancelled again while its service is being removed (a second abort, a shutdown)
+    ends only once the service is gone."""
+    spec = step_spec(tmp_path, "slow.sh", "echo started\nsleep 60\n", run_id=run_id)
+    task = asyncio.ensure_future(executor.run(spec))
+    deadline = time.monotonic() + 60
+    while not (spec.log_path.exists() and "started" in spec.log_path.read_text()):
+        assert time.monotonic() < deadline, "the step never started"
+        await asyncio.sleep(0.1)
+    task.cancel()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert left_behind(run_id) == ([], [])
+
+
 SERVER_SCRIPT = """
 import asyncio, json, sys
 from orchest_ext.executors.base import spec_from_json

@@ -20,7 +20,7 @@ import asyncio
 import inspect
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import aiodocker
@@ -30,6 +30,7 @@ from ..docker_engine import (
     ENGINE_ERRORS,
     PROJECT,
     PROJECT_LABEL,
+    DockerEngine,
     checked_memory,
     engine_error_reason,
     parse_memory,
@@ -72,10 +73,47 @@ def visibility_check(spec: StepSpec, command: list[str]) -> list[str]:
     return ["/bin/sh", "-c", check, "sh", str(spec.source_path), *command]
 
 
+async def _complete(cleanup: Coroutine[Any, Any, None]) -> None:
+    """Run a cancelled step's clean-up to its end even if the step is cancelled again
+    meanwhile (a second abort, a shutdown): a shield alone would stop waiting for it, and the
+    step would end before its service is gone."""
+    task = asyncio.ensure_future(cleanup)
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                raise
+    task.result()
+
+
 def bind_mount(bind: str) -> dict[str, Any]:
     """A ``host:container[:ro|rw]`` bind as a service mount."""
     source, target, *mode = bind.split(":")
     return {"Type": "bind", "Source": source, "Target": target, "ReadOnly": mode == ["ro"]}
+
+
+async def swarm_manager_node(engine: DockerEngine, setting: str) -> str:
+    """The swarm node id of ``engine``; ``ExecutorUnavailable`` saying why unless it is a
+    manager (``setting`` names the configuration that points at it)."""
+    try:
+        info = await engine.client().system.info()
+    except ENGINE_ERRORS as err:
+        raise ExecutorUnavailable(
+            f"Docker engine {engine.address}: {engine_error_reason(err)}"
+        ) from None
+    swarm = info.get("Swarm") or {}
+    if swarm.get("LocalNodeState") != "active":
+        raise ExecutorUnavailable(
+            f"the Docker engine at {engine.address} is not part of a swarm "
+            "(run `docker swarm init` on it)"
+        )
+    if not swarm.get("ControlAvailable"):
+        raise ExecutorUnavailable(
+            f"the Docker engine at {engine.address} is not a swarm manager "
+            f"(point {setting} at a manager)"
+        )
+    return swarm["NodeID"]
 
 
 def _under(path: str, parent: str) -> bool:
@@ -169,23 +207,7 @@ class SwarmExecutor(DockerExecutor):
         await self.engine.check_available()
         if self.storage == "volume" and not self.volume_path:
             raise ExecutorUnavailable("SwarmExecutor.volume_path is required with storage='volume'")
-        try:
-            info = await self.engine.client().system.info()
-        except ENGINE_ERRORS as err:
-            raise ExecutorUnavailable(
-                f"Docker engine {self.engine.address}: {engine_error_reason(err)}"
-            ) from None
-        swarm = info.get("Swarm") or {}
-        if swarm.get("LocalNodeState") != "active":
-            raise ExecutorUnavailable(
-                f"the Docker engine at {self.engine.address} is not part of a swarm "
-                "(run `docker swarm init` on it)"
-            )
-        if not swarm.get("ControlAvailable"):
-            raise ExecutorUnavailable(
-                f"the Docker engine at {self.engine.address} is not a swarm manager "
-                "(point SwarmExecutor.docker_url at a manager)"
-            )
+        await swarm_manager_node(self.engine, "SwarmExecutor.docker_url")
 
     # -- service configuration ---------------------------------------------------------------
 
@@ -285,7 +307,7 @@ class SwarmExecutor(DockerExecutor):
             return await self._follow(service_id, spec)
         except asyncio.CancelledError:
             if not self._detached:
-                await asyncio.shield(self._discard_created(create, spec))
+                await _complete(self._discard_created(create, spec))
             raise
         except ENGINE_ERRORS as err:
             if service_id is not None:
@@ -404,12 +426,20 @@ class SwarmExecutor(DockerExecutor):
         return "".join(lines).strip()
 
     async def _delete(self, ref: str) -> None:
-        """Remove a service by id or name; a missing one is fine."""
-        try:
-            await self.engine.client().services.delete(ref)
-        except aiodocker.DockerError as err:
-            if err.status != 404:
-                raise
+        """Remove a service by id or name, retrying a manager's transient errors (5xx) for
+        ``stop_timeout`` seconds; a missing one is fine."""
+        deadline = time.monotonic() + self.stop_timeout
+        while True:
+            try:
+                await self.engine.client().services.delete(ref)
+                return
+            except aiodocker.DockerError as err:
+                if err.status == 404:
+                    return
+                if err.status < 500 or time.monotonic() > deadline:
+                    raise
+                self.log.info("Retrying the removal of service %s: %s", ref, err.message)
+            await asyncio.sleep(self.poll_interval)
 
     async def _gone_locally(self, spec: StepSpec, deadline: float) -> None:
         """Wait until this engine runs no container of the step (tasks on other nodes are
@@ -453,7 +483,7 @@ class SwarmExecutor(DockerExecutor):
             return await self._follow(ref, spec)
         except asyncio.CancelledError:
             if not self._detached:
-                await asyncio.shield(self._discard_service(ref, spec))
+                await _complete(self._discard_service(ref, spec))
             raise
 
     async def cleanup_orphan(self, handle: dict[str, Any]) -> None:

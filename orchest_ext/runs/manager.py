@@ -340,9 +340,14 @@ class RunManager(LoggingConfigurable):
     async def shutdown(self) -> None:
         """Stop driving runs. Runs of recoverable backends are detached: their steps keep
         running and the next server process adopts them. Other runs are stopped (their steps
-        killed). Then every change is written and emitted, and this process stops owning
-        runs: the next server process may adopt the detached ones at once."""
+        killed). Runs already stopping (an abort in flight) finish first, so their steps'
+        clean-up (removing a container or service) is not skipped by the detach. Then every
+        change is written and emitted, and this process stops owning runs: the next server
+        process may adopt the detached ones at once."""
         self.scheduler.max_parallel = 0
+        await asyncio.gather(
+            *(active.done.wait() for active in self._runs.values() if active.run.stopping)
+        )
         stopped: list[_Active] = []
         for active in list(self._runs.values()):
             executor = self.executors[active.run.backend]

@@ -112,6 +112,13 @@ class ForkingKernelManager(AsyncKernelManager):  # type: ignore[misc]
             )
         return await super()._async_pre_start_kernel(**kw)
 
+    async def _async_finish_shutdown(
+        self, waittime: float | None = None, pollinterval: float = 0.01, restart: bool = False
+    ) -> None:
+        """jupyter_client's, looking every 10 ms (not 100 ms) whether the kernel exited:
+        a step ends when its kernel is gone."""
+        await super()._async_finish_shutdown(waittime, pollinterval, restart)
+
 
 def kernel_manager(templates: KernelTemplates | None, **kwargs: Any) -> AsyncKernelManager:
     """A kernel manager that forks kernels from ``templates``, or a plain one without."""

@@ -137,7 +137,7 @@ class KernelAhead(Ahead):
         client = km.client()
         client.start_channels()
         try:
-            await client.wait_for_ready(timeout=startup_timeout)
+            await notebook.wait_for_ready(client, startup_timeout)
         finally:
             client.stop_channels()
 

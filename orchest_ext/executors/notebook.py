@@ -18,12 +18,14 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbclient.util import run_hook
 from nbformat import NotebookNode
 from nbformat.corpus.words import generate_corpus_id
 from traitlets import Float
 
 from .fork_provisioner import kernel_manager
 from .fork_template import KernelTemplates
+from .kernel_ready import wait_for_ready
 from .process import process_identity, terminate_group
 
 SKIP_TAG = "skip"
@@ -191,6 +193,7 @@ class StepNotebookClient(NotebookClient):
         self.on_cell_executed = self._save_after_cell
         self.cell_index: int | None = None
         self._provisioner: Any = None
+        self._kernel_info: dict[str, Any] | None = None
         self._alive_polls: set[asyncio.Task[Any]] = set()
 
     def create_kernel_manager(self) -> AsyncKernelManager:
@@ -245,6 +248,22 @@ class StepNotebookClient(NotebookClient):
             }
             await ensure_async(self.on_kernel_started(handle))
 
+    async def async_start_new_kernel_client(self) -> Any:
+        """nbclient's, waiting for the kernel with ``wait_for_ready`` (no fixed 0.2 s) and
+        keeping its ``kernel_info`` reply for the notebook's language info."""
+        assert self.km is not None
+        try:
+            self.kc = self.km.client()
+            await ensure_async(self.kc.start_channels())
+            self._kernel_info = await wait_for_ready(self.kc, self.startup_timeout)
+        except Exception as err:
+            self.log.error("Could not connect to kernel %s: %s", self.km.kernel_id, err)
+            await self._async_cleanup_kernel()
+            raise
+        self.kc.allow_stdin = False
+        await run_hook(self.on_notebook_start, notebook=self.nb)
+        return self.kc
+
     def output(
         self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
     ) -> NotebookNode | None:
@@ -279,7 +298,7 @@ class StepNotebookClient(NotebookClient):
                 cwd=str(cwd), env=env, stdout=self.kernel_output, stderr=self.kernel_output
             )
             await self.async_start_new_kernel_client()
-            await self._record_language_info()
+            self._record_language_info()
             for index, cell in enumerate(self.nb.cells):
                 self.cell_index = index
                 await self.async_execute_cell(
@@ -289,9 +308,8 @@ class StepNotebookClient(NotebookClient):
         finally:
             await self._shutdown()
 
-    async def _record_language_info(self) -> None:
-        assert self.kc is not None
-        reply = await self.async_wait_for_reply(await ensure_async(self.kc.kernel_info()))
+    def _record_language_info(self) -> None:
+        reply = self._kernel_info
         if reply is not None and "language_info" in reply["content"]:
             self.nb.metadata["language_info"] = reply["content"]["language_info"]
 

@@ -77,7 +77,7 @@ class OrchestApp(ExtensionApp):
     kernels_ahead = Integer(
         min=0,
         help="Most kernels (and containers) started ahead of need that may wait at once, "
-        "across all runs; 0 starts nothing ahead (default: the number of CPUs, at least 2).",
+        "across all runs; 0 starts nothing ahead (default: the number of CPUs, at least 4).",
     ).tag(config=True)
 
     @default("kernels_ahead")

@@ -111,6 +111,32 @@ async def test_kernel_started_ahead_is_used_by_its_step_and_no_other(
     assert manager.ahead.waiting() == {}
 
 
+async def test_descendants_beyond_children_get_kernels_nearest_first(
+    manager: RunManager, tmp_path: Path
+) -> None:
+    manager.kernels_ahead = 2
+    flag = tmp_path / "go"
+    pipeline_file, uuids = make_pipeline(
+        tmp_path / "p",
+        {
+            "A": ("a.ipynb", blocked(str(flag)), []),
+            "S": ("s.sh", "echo s\n", ["A"]),
+            "C": ("c.ipynb", pid_writer("C"), ["S"]),
+            "D": ("d.ipynb", pid_writer("D"), ["C"]),
+            "E": ("e.ipynb", pid_writer("E"), ["D"]),
+        },
+    )
+    run = await submit(manager, pipeline_file)
+    pids = await ready_kernels(manager, run.id, [uuids["C"], uuids["D"]])
+    assert set(manager.ahead.waiting()) == {(run.id, uuids["C"]), (run.id, uuids["D"])}
+    flag.touch()
+    await manager.wait(run.id)
+    assert run.status == "SUCCESS", run.to_dict()
+    used = {t: int((tmp_path / "p" / f"pid-{t}").read_text()) for t in "CD"}
+    assert used == {"C": pids[uuids["C"]], "D": pids[uuids["D"]]}
+    assert manager.ahead.waiting() == {}
+
+
 async def test_dead_waiting_kernel_is_replaced(manager: RunManager, tmp_path: Path) -> None:
     flag = tmp_path / "go"
     pipeline_file, uuids = make_pipeline(

@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from ..executors.base import Ahead, Executor
 from .scheduler import StepKey
 from .spec import build_spec
 from .state import PENDING, STARTED, SUCCESS, TERMINAL, RunState
+
+SCAN_PER_SLOT = 32
+"""Steps below a step that started looked at for each thing that may wait ahead: bounds the
+work per started step in runs of steps that start nothing ahead (scripts)."""
 
 
 def available_memory_mib() -> float | None:
@@ -39,36 +43,41 @@ class AheadPool:
         self.log = log
         self._waiting: dict[StepKey, tuple[RunState, Ahead]] = {}
         self._discarding: set[asyncio.Task[None]] = set()
+        self._nothing: dict[str, tuple[RunState, set[str]]] = {}
+        """Steps of active runs their executor starts nothing ahead for, by run id."""
 
     def waiting(self) -> dict[StepKey, Ahead]:
         """What waits for its step, by (run id, step uuid)."""
         return {key: ahead for key, (_, ahead) in self._waiting.items()}
 
     def step_started(self, run: RunState, uuid: str) -> None:
-        """``uuid`` started: start ahead for its children whose parents all run or succeeded."""
-        self.consider(
-            run,
-            (
-                child
-                for child in run.children(uuid)
-                if all(run.steps[p].status in (STARTED, SUCCESS) for p in run.steps[child].parents)
-            ),
-        )
+        """``uuid`` started: start ahead for its pending descendants, nearest first."""
+        if len(self._waiting) < self.limit:
+            self.consider(run, nearest_descendants(run, uuid, SCAN_PER_SLOT * self.limit))
 
     def consider(self, run: RunState, uuids: Iterable[str]) -> None:
         """Start ahead for these PENDING steps, as far as the bounds allow."""
         executor = self.executors.get(run.backend)
+        self._forget_finished()
         if executor is None or run.status in TERMINAL:
             return
+        _, nothing = self._nothing.setdefault(run.id, (run, set()))
         for uuid in uuids:
             key = (run.id, uuid)
-            if key in self._waiting or run.steps[uuid].status != PENDING:
+            if key in self._waiting or uuid in nothing or run.steps[uuid].status != PENDING:
                 continue
             if len(self._waiting) >= self.limit or not self._memory_allows():
                 return
             ahead = executor.start_ahead(build_spec(run, run.steps[uuid]))
-            if ahead is not None:
+            if ahead is None:
+                nothing.add(uuid)
+            else:
                 self._waiting[key] = (run, ahead)
+
+    def _forget_finished(self) -> None:
+        """Drop what is remembered of finished runs."""
+        for run_id in [r for r, (run, _) in self._nothing.items() if run.status in TERMINAL]:
+            del self._nothing[run_id]
 
     def take(self, run: RunState, uuid: str) -> Ahead | None:
         """What was started ahead for the step, now the caller's."""
@@ -114,6 +123,27 @@ class AheadPool:
         return True
 
 
+def nearest_descendants(run: RunState, uuid: str, most: int) -> Iterator[str]:
+    """The pending descendants of ``uuid``, breadth-first (at most ``most`` steps looked at);
+    in each generation, steps whose other parents all run or succeeded come first."""
+
+    def blocked(step: str) -> bool:
+        return any(run.steps[p].status not in (STARTED, SUCCESS) for p in run.steps[step].parents)
+
+    seen = {uuid}
+    generation = [uuid]
+    while generation and len(seen) <= most:
+        following = []
+        for parent in generation:
+            for child in run.children(parent):
+                if child not in seen:
+                    seen.add(child)
+                    following.append(child)
+        generation = following
+        yield from sorted((s for s in generation if run.steps[s].status == PENDING), key=blocked)
+
+
 def default_limit() -> int:
-    """Kernels that may wait ready at once by default: one per CPU, at least two."""
-    return max(2, os.cpu_count() or 1)
+    """Kernels that may wait ready at once by default: one per CPU, at least four (a kernel
+    forked from the template costs about 20 MiB of its own while it waits)."""
+    return max(4, os.cpu_count() or 1)

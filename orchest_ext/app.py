@@ -13,6 +13,7 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Enum, Float, Integer, TraitError, Type, Unicode, default, dlink
 
+from . import contract
 from .events import emitter, register_schemas
 from .handlers import handlers
 
@@ -263,7 +264,9 @@ class OrchestApp(ExtensionApp):
         )
 
     async def _start_jupyter_server_extension(self, serverapp) -> None:
-        await asyncio.gather(self.runs_ready(), self.sessions_ready())
+        await asyncio.gather(
+            self.runs_ready(), self.sessions_ready(), asyncio.to_thread(contract.warm)
+        )
 
     async def runs_ready(self) -> None:
         """Open the store and recover unfinished runs, once; run handlers await this."""

@@ -106,6 +106,7 @@ the run, see ``owners``; ``cache``: the run's cache option)."""
 INDEXES_ON_ADDED = """
 CREATE INDEX IF NOT EXISTS steps_by_cache_key ON steps (cache_key);
 CREATE INDEX IF NOT EXISTS steps_by_uuid ON steps (uuid);
+CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_time);
 """
 CacheEntries = dict[str, tuple[list[tuple[str, str]], bool]]
 """Step uuid -> (runs that executed it with the key asked for, newest first: (run id, run
@@ -299,18 +300,21 @@ class Store:
         assert self._db is not None, "Store.open() was not awaited"
         return _Transaction(self._db)
 
-    async def get_run(self, run_id: str) -> dict[str, Any] | None:
-        await self.flush()
-        return await self._call(self._get_run, run_id)
+    async def get_run(self, run_id: str, pipeline: bool = True) -> dict[str, Any] | None:
+        """The run with its steps (and, with ``pipeline``, its ``pipeline_json``)."""
+        if any(key[1] == run_id for key in self._pending):
+            await self.flush()
+        return await self._call(self._get_run, run_id, pipeline)
 
-    def _get_run(self, run_id: str) -> dict[str, Any] | None:
+    def _get_run(self, run_id: str, pipeline: bool) -> dict[str, Any] | None:
         row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             return None
         run = _decode(row, RUN_JSON_FIELDS, RUN_BOOL_FIELDS)
-        run["pipeline_json"] = self._db.execute(
-            "SELECT pipeline_json FROM run_pipelines WHERE run_id = ?", (run_id,)
-        ).fetchone()[0]
+        if pipeline:
+            run["pipeline_json"] = self._db.execute(
+                "SELECT pipeline_json FROM run_pipelines WHERE run_id = ?", (run_id,)
+            ).fetchone()[0]
         steps = self._db.execute(
             "SELECT * FROM steps WHERE run_id = ? ORDER BY position", (run_id,)
         ).fetchall()
@@ -329,7 +333,8 @@ class Store:
     ) -> tuple[list[dict[str, Any]], int]:
         """Runs newest first (without their steps) and the total count matching the filters
         (``root_dir``: runs of pipelines in that directory or below)."""
-        await self.flush()
+        if any(key[0] == "run" for key in self._pending):
+            await self.flush()
         return await self._call(
             self._list_runs, pipeline_uuid, status, limit, offset, pipeline_path, job_id, root_dir
         )

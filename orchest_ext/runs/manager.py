@@ -211,7 +211,7 @@ class RunManager(LoggingConfigurable):
         active = self._runs.get(run_id)
         if active is not None:
             return active.run.to_dict()
-        stored = await self.store.get_run(run_id)
+        stored = await self.store.get_run(run_id, pipeline=False)
         if stored is None or not in_root(stored["pipeline_dir"], self.root_dir):
             return None
         return _public_run(stored)

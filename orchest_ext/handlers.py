@@ -502,7 +502,9 @@ class LaunchesHandler(SessionsBaseHandler):
         directory = await self.existing(body["pipeline_dir"], "pipeline_dir", "directory")
         relative = directory.relative_to(Path(self.serverapp.root_dir).resolve()).as_posix()
         try:
-            launch = await self.sessions.launch(pipeline_uuid, directory, relative)
+            launch = await self.sessions.launch(
+                pipeline_uuid, directory, relative, body.get("backend")
+            )
         except SessionExists as err:
             raise ApiError(409, str(err)) from None
         except ExecutorUnavailable as err:

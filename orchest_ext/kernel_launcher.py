@@ -1,11 +1,13 @@
 """Kernel launcher of pipeline sessions: Enterprise Gateway runs it once per kernel.
 
 It works like gateway-provisioners' docker launcher (``launch_docker.py``): it starts a
-detached container of the kernel image, whose bootstrap script connects back to EG at
-``--response-address``; EG then finds the container by its ``kernel_id`` label. On top
-of that it mounts the pipeline directory at the path the session's jupyter-server sees,
-starts the kernel in the notebook's directory (``KERNEL_WORKING_DIR``), labels the
-container with the session and applies the session's resource limits.
+detached container of the kernel image (or, when EG's ``DockerSwarmProcessProxy`` runs it,
+``EG_DOCKER_MODE=swarm``, a one-task swarm service), whose bootstrap script connects back to
+EG at ``--response-address``; EG then finds the container (service) by its ``kernel_id``
+label. On top of that it mounts the pipeline directory at the path the session's
+jupyter-server sees, starts the kernel in the notebook's directory (``KERNEL_WORKING_DIR``),
+labels the container (service) with the session and applies the session's resource limits
+(and, on swarm, its placement constraints).
 
 The session's kernelspecs pass the launcher's settings as ``ORCHEST_LAUNCH_*``
 variables. It runs inside the EG image, so it imports only the standard library and
@@ -26,6 +28,8 @@ from typing import Any
 SETTINGS_PREFIX = "ORCHEST_LAUNCH_"
 NOT_FORWARDED = {"PATH", "HOME", "HOSTNAME", "PWD", "SHLVL", "_"}
 """Variables of EG's process that must not leak into the kernel container."""
+SERVICE_NAME_LIMIT = 63
+"""Longest swarm service name."""
 DEFAULT_UID = "1000"
 DEFAULT_GID = "100"
 
@@ -48,6 +52,8 @@ class LaunchSettings:
     name_prefix: str
     cpus: float | None = None
     memory: int | None = None
+    constraints: tuple[str, ...] = ()
+    """Placement constraints of a swarm kernel service."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> LaunchSettings:
@@ -68,6 +74,7 @@ class LaunchSettings:
             labels = json.loads(setting("LABELS") or "{}")
             cpus = float(setting("CPUS")) if setting("CPUS") else None
             memory = int(setting("MEMORY")) if setting("MEMORY") else None
+            constraints = json.loads(setting("CONSTRAINTS") or "[]")
         except ValueError as err:
             raise LaunchError(f"invalid {SETTINGS_PREFIX}* setting: {err}") from None
         return cls(
@@ -79,6 +86,7 @@ class LaunchSettings:
             name_prefix=setting("NAME_PREFIX") or "kernel",
             cpus=cpus,
             memory=memory,
+            constraints=tuple(str(constraint) for constraint in constraints),
         )
 
 
@@ -141,6 +149,37 @@ def container_options(
     return options
 
 
+def service_options(
+    settings: LaunchSettings, env: Mapping[str, str], kernel_id: str
+) -> dict[str, Any]:
+    """Keyword arguments of ``DockerClient.services.create`` for the kernel's swarm service:
+    the container's settings as a one-task service (restart none) that EG reaches at its
+    task's address on the session's overlay network (``dnsrr``: no virtual IP)."""
+    from docker.types import EndpointSpec, Mount, Resources, RestartPolicy
+
+    container = container_options(settings, env, kernel_id)
+    limits = {
+        "cpu_limit": container.get("nano_cpus"),
+        "mem_limit": container.get("mem_limit"),
+    }
+    return {
+        "name": f"{settings.name_prefix}-{kernel_id.replace('-', '')}"[:SERVICE_NAME_LIMIT],
+        "env": container["environment"],
+        "labels": container["labels"],
+        "container_labels": container["labels"],
+        "user": container["user"],
+        "workdir": container["working_dir"],
+        "networks": [settings.network],
+        "mounts": [Mount(settings.mount_path, settings.host_dir, type="bind")],
+        "init": True,
+        "cap_drop": container["cap_drop"],
+        "endpoint_spec": EndpointSpec(mode="dnsrr"),
+        "restart_policy": RestartPolicy(condition="none"),
+        "resources": Resources(**{key: value for key, value in limits.items() if value}),
+        "constraints": list(settings.constraints),
+    }
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The arguments EG fills in from the kernelspec's ``argv`` placeholders."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -157,9 +196,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def launch(args: argparse.Namespace, env: Mapping[str, str], client: Any) -> str:
-    """Start the kernel's container with ``client`` (a docker SDK client); return its id."""
+    """Start the kernel's container (on swarm, service) with ``client`` (a docker SDK client);
+    return its id."""
     settings = LaunchSettings.from_env(env)
     container_env = kernel_env(env, args)
+    if env.get("EG_DOCKER_MODE") == "swarm":
+        options = service_options(settings, container_env, args.kernel_id)
+        return client.services.create(settings.image, **options).id
     options = container_options(settings, container_env, args.kernel_id)
     container = client.containers.run(settings.image, **options)
     return container.id
@@ -175,7 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (LaunchError, docker.errors.DockerException) as err:
         print(f"orchest_ext kernel launcher: kernel {args.kernel_id}: {err}", file=sys.stderr)
         return 1
-    print(f"orchest_ext kernel launcher: kernel {args.kernel_id} in container {container_id[:12]}")
+    where = "service" if os.environ.get("EG_DOCKER_MODE") == "swarm" else "container"
+    print(f"orchest_ext kernel launcher: kernel {args.kernel_id} in {where} {container_id[:12]}")
     return 0
 
 

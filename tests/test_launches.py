@@ -423,6 +423,51 @@ def test_kernel_launcher_mounts_the_pipeline_and_labels_the_container():
     assert "PATH" not in env and not any(key.startswith("ORCHEST_LAUNCH_") for key in env)
 
 
+class FakeSwarm:
+    """Records ``services.create`` calls like the docker SDK's client."""
+
+    def __init__(self) -> None:
+        self.services = self
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def create(self, image: str, **options: Any) -> Any:
+        self.calls.append((image, options))
+        return type("Service", (), {"id": "s" * 25})()
+
+
+def test_kernel_launcher_in_swarm_mode_makes_a_service_like_the_container():
+    client = FakeSwarm()
+    env = {
+        **LAUNCHER_ENV,
+        "EG_DOCKER_MODE": "swarm",
+        "ORCHEST_LAUNCH_CPUS": "1.5",
+        "ORCHEST_LAUNCH_CONSTRAINTS": json.dumps(["node.labels.gpu==true"]),
+    }
+    args = kernel_launcher.parse_args(["--kernel-id", "0b1e-" + "7" * 32, *LAUNCHER_ARGS[2:]])
+    assert kernel_launcher.launch(args, env, client) == "s" * 25
+    ((image, options),) = client.calls
+    assert image == "orchest-ext/kernel:latest"
+    assert len(options["name"]) <= 63 and options["name"].startswith("orchest-abc-kernel-0b1e")
+    (mount,) = options["mounts"]
+    assert (mount["Source"], mount["Target"], mount["Type"]) == (
+        "/host/pipes/demo",
+        "/work/demo",
+        "bind",
+    )
+    assert options["networks"] == ["orchest-abc"]
+    assert options["endpoint_spec"]["Mode"] == "dnsrr"
+    assert options["restart_policy"]["Condition"] == "none"
+    assert options["resources"]["Limits"] == {
+        "NanoCPUs": 1_500_000_000,
+        "MemoryBytes": 256 * 1024**2,
+    }
+    assert options["constraints"] == ["node.labels.gpu==true"]
+    assert options["labels"]["kernel_id"] == args.kernel_id
+    assert options["labels"] == options["container_labels"]
+    assert (options["user"], options["workdir"]) == ("1234:56", "/work/demo/notebooks")
+    assert options["env"]["RESPONSE_ADDRESS"] == "10.0.0.2:8877"
+
+
 @pytest.mark.parametrize(
     ("requested", "expected"),
     [

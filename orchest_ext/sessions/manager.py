@@ -4,10 +4,12 @@ state machine, with one lock per pipeline.
 A session is a docker network, an Enterprise Gateway (EG) container and a jupyter-server
 container that runs every kernel through that EG (``--gateway-url``). EG starts each
 kernel in a container of its own with ``orchest_ext.kernel_launcher``, which mounts the
-pipeline directory at the path the jupyter-server sees. Every container and the
-network carry the session's labels, so stopping and restart reconciliation find them
-in the engine: docker is the only record of a session besides this process's memory.
-Every way a launch or a stop can end leaves the session FAILED or removed.
+pipeline directory at the path the jupyter-server sees. On swarm (``backend``), EG and the
+server are services on an attachable overlay network instead, and so is every kernel (EG's
+``DockerSwarmProcessProxy`` with the same launcher; see ``swarm.py``). Every container,
+service and network carries the session's labels, so stopping and restart reconciliation
+find them in the engine: docker is the only record of a session besides this process's
+memory. Every way a launch or a stop can end leaves the session FAILED or removed.
 
 EG gets the docker socket, which is root-equivalent access to the host: its port is
 published on 127.0.0.1 only (or not at all) and requires a generated token.
@@ -29,7 +31,18 @@ from typing import Any
 
 from aiodocker.containers import DockerContainer
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Bool, Dict, Enum, Float, Integer, TraitError, Unicode, default, validate
+from traitlets import (
+    Bool,
+    Dict,
+    Enum,
+    Float,
+    Integer,
+    List,
+    TraitError,
+    Unicode,
+    default,
+    validate,
+)
 from traitlets.config import LoggingConfigurable
 
 from ..docker_engine import (
@@ -43,12 +56,14 @@ from ..docker_engine import (
 )
 from ..events import LAUNCH_STATUS, Emit
 from ..executors.base import ExecutorUnavailable
-from .readiness import container_url, probes, raise_if_exited, wait_ready
+from ..executors.swarm import swarm_manager_node
+from .readiness import POLL_INTERVAL, container_url, probes, raise_if_exited, wait_ready
 from .reconcile import adoptable, group_by_session, reconcile_all
 from .session import (
     EG,
     FAILED,
     LAUNCHING,
+    ROLE_NAMES,
     RUNNING,
     SERVER,
     STOPPED,
@@ -68,8 +83,10 @@ from .specs import (
     eg_config,
     network_config,
     server_config,
+    service_config,
     session_kernelspec,
 )
+from .swarm import SessionServices
 
 SHIPPED_KERNELSPECS = Path(__file__).parent.parent / "kernelspecs"
 """The kernelspecs in an installed wheel; a source checkout has them beside the package."""
@@ -97,6 +114,21 @@ class PipelineSessionManager(LoggingConfigurable):
         config=True,
         help="Docker engine URL of the sessions (unix:///var/run/docker.sock, "
         "tcp://host:2375). None uses the shared DockerEngine (DockerEngine.docker_url).",
+    )
+    backend = Enum(
+        ["docker", "swarm"],
+        default_value="docker",
+        config=True,
+        help="Where sessions run unless a launch asks otherwise: 'docker' (containers on "
+        "this engine) or 'swarm' (EG and the jupyter-server as services on this engine's "
+        "node, kernels as services anywhere in the swarm this engine manages; the pipeline "
+        "directory must be at the same path on every node).",
+    )
+    kernel_constraints = List(
+        Unicode(),
+        config=True,
+        help="Placement constraints of the kernel services of swarm sessions, e.g. "
+        "['node.labels.gpu==true'].",
     )
     docker_socket = Unicode(
         EG_DOCKER_SOCKET,
@@ -261,10 +293,17 @@ class PipelineSessionManager(LoggingConfigurable):
         self._sessions: dict[str, Session] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task[None]] = set()
+        self.services = SessionServices(self.engine)
+        self._node_id = ""
 
-    async def check_available(self) -> None:
-        """Raise ``ExecutorUnavailable`` when the Docker engine does not answer."""
+    async def check_available(self, backend: str = "docker") -> None:
+        """Raise ``ExecutorUnavailable`` when the Docker engine does not answer (on swarm:
+        or is no swarm manager)."""
         await self.engine.check_available(NEEDS_ENGINE)
+        if backend == "swarm":
+            self._node_id = await swarm_manager_node(
+                self.engine, "PipelineSessionManager.docker_url"
+            )
 
     async def close(self) -> None:
         await self.engine.close()
@@ -278,11 +317,15 @@ class PipelineSessionManager(LoggingConfigurable):
         session = self._sessions.get(pipeline_uuid)
         return None if session is None else session.to_dict()
 
-    async def launch(self, pipeline_uuid: str, host_dir: Path, pipeline_dir: str) -> dict[str, Any]:
-        """Start launching a session in the background; return it (LAUNCHING)."""
+    async def launch(
+        self, pipeline_uuid: str, host_dir: Path, pipeline_dir: str, backend: str | None = None
+    ) -> dict[str, Any]:
+        """Start launching a session (on ``backend``, default ``self.backend``) in the
+        background; return it (LAUNCHING)."""
+        backend = backend or self.backend
         async with self._locks[pipeline_uuid]:
             self._check_free(pipeline_uuid)
-            await self.check_available()
+            await self.check_available(backend)
             session_id = secrets.token_hex(6)
             session = Session(
                 pipeline_uuid=pipeline_uuid,
@@ -291,6 +334,7 @@ class PipelineSessionManager(LoggingConfigurable):
                 host_dir=host_dir,
                 mount_path=self.mount_path or str(host_dir),
                 network=self.network or session_network(session_id),
+                backend=backend,
             )
             self._sessions[pipeline_uuid] = session
             self._changed(session)
@@ -354,7 +398,7 @@ class PipelineSessionManager(LoggingConfigurable):
 
     # -- launching ---------------------------------------------------------------------------
 
-    def _settings(self) -> SpecSettings:
+    def _settings(self, backend: str = "docker") -> SpecSettings:
         uid = os.getuid() if self.run_as_uid is None else self.run_as_uid
         gid = os.getgid() if self.run_as_gid is None else self.run_as_gid
         return SpecSettings(
@@ -371,6 +415,9 @@ class PipelineSessionManager(LoggingConfigurable):
             eg_env=dict(self.eg_env),
             kernel_cpu_limit=self.kernel_cpu_limit,
             kernel_memory_limit=self.kernel_memory_limit,
+            backend=backend,
+            node_id=self._node_id,
+            kernel_constraints=tuple(self.kernel_constraints),
         )
 
     async def _launch(self, session: Session) -> None:
@@ -380,8 +427,12 @@ class PipelineSessionManager(LoggingConfigurable):
         is created behind the teardown's back, and then gives way (status not LAUNCHING).
         """
         try:
-            containers = await self._create(session)
-            await self._wait_ready(session, containers)
+            if session.backend == "swarm":
+                await self._create_services(session)
+                await self._wait_services_ready(session)
+            else:
+                containers = await self._create(session)
+                await self._wait_ready(session, containers)
         except LaunchFailed as failure:
             await self._fail(session, failure)
             return
@@ -400,9 +451,9 @@ class PipelineSessionManager(LoggingConfigurable):
             session.started_time = now()
             self._set_status(session, RUNNING)
 
-    async def _create(self, session: Session) -> dict[str, DockerContainer]:
-        """The session's network, kernelspecs, EG and server containers (started)."""
-        settings = self._settings()
+    async def _prepare(self, session: Session) -> tuple[SpecSettings, dict[str, dict[str, Any]]]:
+        """The session's network and kernelspecs; its EG and server container configs."""
+        settings = self._settings(session.backend)
         await self._check_images()
         kernel_names = await asyncio.to_thread(self._write_kernelspecs, settings, session)
         try:
@@ -413,14 +464,28 @@ class PipelineSessionManager(LoggingConfigurable):
             if getattr(err, "status", None) != 409 or not self.network:
                 raise
         kernels_dir = str(self._session_dir(session.session_id) / "kernels")
+        return settings, {
+            EG: eg_config(settings, session, kernel_names, kernels_dir),
+            SERVER: server_config(settings, session),
+        }
+
+    async def _create(self, session: Session) -> dict[str, DockerContainer]:
+        """The session's network, kernelspecs, EG and server containers (started)."""
+        _, configs = await self._prepare(session)
         eg, server = await self._start_containers(
-            (
-                session.container_name(EG),
-                eg_config(settings, session, kernel_names, kernels_dir),
-            ),
-            (session.container_name(SERVER), server_config(settings, session)),
+            *((session.container_name(role), config) for role, config in configs.items())
         )
         return {EG: eg, SERVER: server}
+
+    async def _create_services(self, session: Session) -> None:
+        """The session's overlay network, kernelspecs, EG and server services."""
+        settings, configs = await self._prepare(session)
+        await self.services.create(
+            [
+                service_config(settings, config, session.container_name(role))
+                for role, config in configs.items()
+            ]
+        )
 
     async def _check_images(self) -> None:
         images = [self.eg_image, self.server_image, self.kernel_image]
@@ -490,6 +555,40 @@ class PipelineSessionManager(LoggingConfigurable):
             lambda: session.status == LAUNCHING,
         )
 
+    async def _wait_services_ready(self, session: Session) -> None:
+        """Wait until the EG and server services' tasks run on this node, then probe them
+        like containers; ``LaunchFailed`` with the scheduler's reason when a task ends or
+        does not start within ``readiness_timeout``."""
+        names = {role: session.container_name(role) for role in (EG, SERVER)}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.readiness_timeout
+        while len(infos := await self.services.containers(names)) < len(names):
+            if session.status != LAUNCHING:
+                return
+            if loop.time() > deadline:
+                role = next(role for role in names if role not in infos)
+                reason = await self.services.pending_reason(names[role])
+                raise LaunchFailed(
+                    f"The {ROLE_NAMES[role]} service did not start within "
+                    f"{self.readiness_timeout:g} s (PipelineSessionManager.readiness_timeout): "
+                    f"{reason}",
+                    role,
+                )
+            await asyncio.sleep(POLL_INTERVAL)
+        session.gateway_url = await self.services.url(infos[EG])
+        session.server_url = await self.services.url(infos[SERVER])
+        await wait_ready(
+            probes(
+                session.gateway_url,
+                session.gateway_token,
+                session.server_url,
+                session.server_token,
+            ),
+            lambda: self.services.containers(names),
+            max(deadline - loop.time(), 0.0),
+            lambda: session.status == LAUNCHING,
+        )
+
     async def _fail(self, session: Session, failure: LaunchFailed) -> None:
         """Record the failure (with the failing container's log tail) and clean up; the
         session ends FAILED whatever the clean-up raises."""
@@ -499,7 +598,11 @@ class PipelineSessionManager(LoggingConfigurable):
         try:
             if failure.role:
                 session.failed_container = session.container_name(failure.role)
-                session.log_tail = await self._log_tail(session.failed_container)
+                session.log_tail = await (
+                    self.services.log_tail(session.failed_container, LOG_TAIL_LINES)
+                    if session.backend == "swarm"
+                    else self._log_tail(session.failed_container)
+                )
             await self._teardown(session.session_id)
         except Exception as err:
             self.log.error(
@@ -539,8 +642,11 @@ class PipelineSessionManager(LoggingConfigurable):
             self._set_status(session, STOPPED)
 
     async def _teardown(self, session_id: str) -> None:
-        """Stop EG and the server (which shut their kernels down), then remove every
-        container with the session's label (kernels of a dead EG too) and its network."""
+        """Remove the session's services (on swarm: EG, server, kernels); stop EG and the
+        server containers (which shut their kernels down), then remove every container
+        with the session's label (kernels of a dead EG too) and its network."""
+        gone = self.stop_timeout + self.engine.connect_timeout
+        await self.services.remove(session_id, gone)
         containers = await self._session_containers(session_id)
         await asyncio.gather(
             *(
@@ -551,7 +657,7 @@ class PipelineSessionManager(LoggingConfigurable):
         )
         remaining = await self._session_containers(session_id)
         await asyncio.gather(*(self.engine.remove_container(c.id) for c in remaining))
-        await self.engine.remove_network(session_network(session_id))
+        await self.services.remove_network(session_network(session_id), gone)
         await asyncio.to_thread(shutil.rmtree, self._session_dir(session_id), True)
 
     async def _session_containers(self, session_id: str) -> list[DockerContainer]:
@@ -566,24 +672,46 @@ class PipelineSessionManager(LoggingConfigurable):
         labels = [f"{PROJECT_LABEL}={PROJECT}", f"{SCOPE_LABEL}={self.scope}", SESSION_LABEL]
         try:
             client = self.engine.client()
-            containers, networks = await asyncio.gather(
+            containers, networks, services = await asyncio.gather(
                 client.containers.list(all=True, filters={"label": labels}),
                 client.networks.list(filters={"label": labels}),
+                self.services.list(labels),
             )
         except (*ENGINE_ERRORS, ExecutorUnavailable) as err:
             self.log.info("No sessions to adopt: Docker engine unavailable (%s)", err)
             return
-        await reconcile_all(group_by_session(containers, networks), self._reconcile_one, self.log)
+        groups = group_by_session(containers, networks)
+        on_swarm = {service["Spec"]["Labels"][SESSION_LABEL] for service in services}
+        for session_id in on_swarm:
+            groups.setdefault(session_id, [])
+
+        async def reconcile_one(session_id: str, group: list[DockerContainer]) -> None:
+            await self._reconcile_one(session_id, group, session_id in on_swarm)
+
+        await reconcile_all(groups, reconcile_one, self.log)
         await asyncio.to_thread(self._remove_stale_state)
 
-    async def _reconcile_one(self, session_id: str, group: list[DockerContainer]) -> None:
-        session = await adoptable(session_id, group, self.publish)
+    async def _reconcile_one(
+        self, session_id: str, group: list[DockerContainer], on_swarm: bool
+    ) -> None:
+        if on_swarm:
+            session = await adoptable(session_id, group, self._service_url)
+        else:
+            session = await adoptable(session_id, group, self._container_url)
+        if session is not None and on_swarm:
+            session.backend = "swarm"
         if session is not None and session.pipeline_uuid not in self._sessions:
             self._sessions[session.pipeline_uuid] = session
             self._set_status(session, RUNNING)
             return
         self.log.info("Removing the leftovers of session %s", session_id)
         await self._teardown(session_id)
+
+    async def _container_url(self, info: dict[str, Any], network: str) -> str:
+        return container_url(info, self.publish, network)
+
+    async def _service_url(self, info: dict[str, Any], network: str) -> str:
+        return await self.services.url(info)
 
     def _remove_stale_state(self) -> None:
         """Delete the state dirs of this scope's sessions that this server does not know."""

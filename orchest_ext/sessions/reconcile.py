@@ -13,7 +13,7 @@ from typing import Any
 from aiodocker.containers import DockerContainer
 
 from ..docker_engine import PIPELINE_LABEL
-from .readiness import container_url, probe, probes
+from .readiness import probe, probes
 from .session import EG, LAUNCHING, SERVER, Session, now
 from .specs import CREATED_LABEL, DIR_LABEL, ROLE_LABEL, SESSION_LABEL
 
@@ -30,16 +30,21 @@ def group_by_session(
     return dict(groups)
 
 
-async def adoptable(session_id: str, group: list[DockerContainer], publish: str) -> Session | None:
-    """The session of ``group`` if its EG and server run and both answer; else None."""
+async def adoptable(
+    session_id: str,
+    group: list[DockerContainer],
+    url_of: Callable[[dict[str, Any], str], Awaitable[str]],
+) -> Session | None:
+    """The session of ``group`` if its EG and server run and both answer (at ``url_of(docker
+    inspect, network)``); else None."""
     by_role = {c["Labels"].get(ROLE_LABEL): c for c in group}
     if any(role not in by_role or by_role[role]["State"] != "running" for role in (EG, SERVER)):
         return None
     eg, server = await asyncio.gather(by_role[EG].show(), by_role[SERVER].show())
     session = rebuild(session_id, eg, server)
     try:
-        session.server_url = container_url(server, publish, session.network)
-        session.gateway_url = container_url(eg, publish, session.network)
+        session.server_url = await url_of(server, session.network)
+        session.gateway_url = await url_of(eg, session.network)
     except (KeyError, IndexError, TypeError):
         return None
     targets = probes(

@@ -53,6 +53,8 @@ class Session:
     host_dir: Path
     mount_path: str
     network: str
+    backend: str = "docker"
+    """``docker`` (containers) or ``swarm`` (services)."""
     status: str = LAUNCHING
     created_time: str = field(default_factory=now)
     started_time: str | None = None
@@ -74,6 +76,7 @@ class Session:
             "pipeline_uuid": self.pipeline_uuid,
             "session_id": self.session_id,
             "pipeline_dir": self.pipeline_dir,
+            "backend": self.backend,
             "status": self.status,
             "created_time": self.created_time,
             "started_time": self.started_time,

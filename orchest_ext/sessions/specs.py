@@ -1,5 +1,6 @@
-"""Pure container specs of a session: labels, the EG and jupyter-server containers, the
-session kernelspecs and the settings of the in-kernel-container launcher. No I/O."""
+"""Pure container specs of a session: labels, the EG and jupyter-server containers (and, on
+swarm, the services made of them), the session kernelspecs and the settings of the
+in-kernel-container launcher. No I/O."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..docker_engine import PIPELINE_LABEL, PROJECT, PROJECT_LABEL, parse_memory
+from ..executors.swarm import bind_mount
 from ..kernel_launcher import SETTINGS_PREFIX
 from .session import EG, KERNEL, SERVER, Session
 
@@ -20,6 +22,8 @@ PORT = 8888
 """The port EG and the jupyter-server listen on inside their containers."""
 EG_KERNELS_DIR = "/usr/local/share/jupyter/kernels"
 EG_DOCKER_SOCKET = "/var/run/docker.sock"
+SWARM_PROXY = "enterprise_gateway.services.processproxies.docker_swarm.DockerSwarmProcessProxy"
+"""EG's process proxy of kernels of sessions on swarm (its launcher then makes services)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,12 @@ class SpecSettings:
     eg_env: dict[str, str] = field(default_factory=dict)
     kernel_cpu_limit: float | None = None
     kernel_memory_limit: str | None = None
+    backend: str = "docker"
+    """``docker``: containers on a bridge network; ``swarm``: services on an overlay network."""
+    node_id: str = ""
+    """On swarm, the node EG and the jupyter-server run on (this server's engine)."""
+    kernel_constraints: tuple[str, ...] = ()
+    """On swarm, the placement constraints of kernel services."""
 
 
 def labels(settings: SpecSettings, session: Session, role: str) -> dict[str, str]:
@@ -58,12 +68,19 @@ def network_config(settings: SpecSettings, session: Session, shared: bool) -> di
     network_labels = {PROJECT_LABEL: PROJECT, SCOPE_LABEL: settings.scope}
     if not shared:
         network_labels[SESSION_LABEL] = session.session_id
-    return {"Name": session.network, "CheckDuplicate": True, "Labels": network_labels}
+    config: dict[str, Any] = {
+        "Name": session.network,
+        "CheckDuplicate": True,
+        "Labels": network_labels,
+    }
+    if settings.backend == "swarm":
+        config.update(Driver="overlay", Attachable=True)
+    return config
 
 
 def host_config(settings: SpecSettings, session: Session, binds: list[str]) -> dict[str, Any]:
     config: dict[str, Any] = {"Binds": binds, "NetworkMode": session.network, "Init": True}
-    if settings.publish == "loopback":
+    if settings.publish == "loopback" and settings.backend == "docker":
         config["PortBindings"] = {f"{PORT}/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
     return config
 
@@ -138,6 +155,37 @@ def server_config(settings: SpecSettings, session: Session) -> dict[str, Any]:
     }
 
 
+def service_config(settings: SpecSettings, config: dict[str, Any], name: str) -> dict[str, Any]:
+    """Keyword arguments of ``services.create`` for a session container's ``config``: a
+    one-task service (restart none) on this server's node, reached at its task's address
+    (``dnsrr``: this kernel has no IPVS for virtual IPs), publishing nothing."""
+    host = config["HostConfig"]
+    container: dict[str, Any] = {
+        "Image": config["Image"],
+        "Env": dict(item.split("=", 1) for item in config["Env"]),
+        "Labels": config["Labels"],
+        "Mounts": [bind_mount(bind) for bind in host["Binds"]],
+        "Init": True,
+    }
+    if "Cmd" in config:
+        container["Args"] = config["Cmd"]
+    for source, target in (("User", "User"), ("WorkingDir", "Dir")):
+        if source in config:
+            container[target] = config[source]
+    return {
+        "task_template": {
+            "ContainerSpec": container,
+            "RestartPolicy": {"Condition": "none", "MaxAttempts": 0},
+            "Placement": {"Constraints": [f"node.id=={settings.node_id}"]},
+            "Networks": [{"Target": host["NetworkMode"]}],
+        },
+        "name": name,
+        "labels": config["Labels"],
+        "mode": {"Replicated": {"Replicas": 1}},
+        "endpoint_spec": {"Mode": "dnsrr"},
+    }
+
+
 def launcher_env(settings: SpecSettings, session: Session) -> dict[str, str]:
     """The ``ORCHEST_LAUNCH_*`` settings of orchest_ext.kernel_launcher."""
     env = {
@@ -150,6 +198,8 @@ def launcher_env(settings: SpecSettings, session: Session) -> dict[str, str]:
         env["CPUS"] = str(settings.kernel_cpu_limit)
     if settings.kernel_memory_limit:
         env["MEMORY"] = str(parse_memory(settings.kernel_memory_limit))
+    if settings.kernel_constraints:
+        env["CONSTRAINTS"] = json.dumps(list(settings.kernel_constraints))
     return {SETTINGS_PREFIX + key: value for key, value in env.items()}
 
 
@@ -159,6 +209,8 @@ def session_kernelspec(
     """A shipped kernelspec made the session's: its kernel image and launcher settings."""
     spec = json.loads(json.dumps(spec))
     proxy = spec.setdefault("metadata", {}).setdefault("process_proxy", {})
+    if settings.backend == "swarm":
+        proxy["class_name"] = SWARM_PROXY
     proxy.setdefault("config", {})["image_name"] = settings.kernel_image
     spec["env"] = {**spec.get("env", {}), **launcher_env(settings, session)}
     return spec

@@ -68,8 +68,16 @@ class OrchestHandler(APIHandler):
 
     async def prepare(self) -> None:
         await super().prepare()
-        if self.ready is not None:
+        if self.ready is None:
+            return
+        try:
             await self.ready()
+        except Exception as err:
+            raise ApiError(
+                503,
+                f"orchest_ext could not start: {str(err) or type(err).__name__} "
+                "(the server log has the details).",
+            ) from None
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.set_header("Content-Type", "application/json")

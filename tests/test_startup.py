@@ -73,10 +73,17 @@ async def test_runs_answer_while_sessions_are_still_reconciled(api, jp_serverapp
 
 
 @pytest.mark.parametrize("jp_server_config", [{"db_path": "/"}], indirect=True)
-async def test_a_failed_start_still_closes_executors_and_the_store(jp_serverapp, caplog):
+async def test_a_failed_start_answers_503_and_still_closes_executors_and_the_store(
+    api, jp_serverapp
+):
     app = extension(jp_serverapp)
     with pytest.raises(sqlite3.OperationalError):
         await app.runs_ready()
+    for path in ("runs", "jobs"):
+        code, reply = await api("GET", path)
+        assert code == 503, (path, code, reply)
+        assert "orchest_ext could not start" in reply["message"], reply
+        assert "unable to open database" in reply["message"], reply
     GatedSessions.gate.set()
     await app.stop_extension()
     assert ClosingExecutor.closed == 1

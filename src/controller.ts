@@ -75,7 +75,11 @@ export interface PipelineHost {
   pickFiles(directory: string): Promise<string[]>;
 }
 
-/** Performance marks: an edit starts; the graph it changed is drawn (bench/ reads them). */
+/**
+ * Performance marks (bench/ reads them): the pointer is released over the graph (the
+ * user's action that ends a drag), an edit starts, the graph it changed is drawn.
+ */
+export const POINTERUP_MARK = 'orchest-pointerup';
 export const EDIT_MARK = 'orchest-edit';
 export const DRAWN_MARK = 'orchest-drawn';
 

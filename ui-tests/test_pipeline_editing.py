@@ -136,6 +136,79 @@ def test_a_cycle_is_refused_on_the_spot(page: Page, lab: ServerProcess, lab_root
     assert (lab_root / "cycle" / name).read_bytes() == before
 
 
+WATCH_HANDLE_CLASSES = """() => {
+    window.changedHandles = new Set();
+    new MutationObserver(records => {
+        for (const record of records) {
+            if (record.target.classList.contains('react-flow__handle')) {
+                window.changedHandles.add(record.target.dataset.id);
+            }
+        }
+    }).observe(document.querySelector('.react-flow__nodes'),
+               {attributes: true, attributeFilter: ['class'], subtree: true});
+}"""
+
+CONNECTION_CLASSES = ("connectingfrom", "connectingto", "valid", "clickconnecting")
+
+
+def with_class(page: Page, name: str) -> list[str]:
+    """The nodes whose handles carry the class ``name``, as "uuid type"."""
+    return page.evaluate(
+        """name => [...document.querySelectorAll(`.react-flow__handle.${name}`)].map(el =>
+            `${el.dataset.nodeid} ${el.classList.contains('source') ? 'source' : 'target'}`)""",
+        name,
+    )
+
+
+def test_a_connection_drag_marks_only_the_handles_it_involves(
+    page: Page, lab: ServerProcess, lab_root
+):
+    steps = {title: (f"{title}.sh", "true\n", []) for title in ("A", "B", "C", "D", "E")}
+    name, uuids = write_pipeline(lab_root / "marks", steps)
+    open_in_lab(page, lab, f"marks/{name}")
+    page.wait_for_selector("[data-step-uuid]")
+    page.evaluate(WATCH_HANDLE_CLASSES)
+    source, target = handle(page, uuids["A"], "source"), handle(page, uuids["B"], "target")
+    box, to = source.bounding_box(), target.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(to["x"] + to["width"] / 2, to["y"] + to["height"] / 2, steps=15)
+    page.wait_for_selector(f'.react-flow__node[data-id="{uuids["B"]}"] .target.connectingto.valid')
+    assert with_class(page, "connectingfrom") == [f"{uuids['A']} source"]
+    assert with_class(page, "connectingto") == [f"{uuids['B']} target"]
+    assert with_class(page, "valid") == [f"{uuids['B']} target"]
+
+    page.mouse.up()
+    page.wait_for_selector(
+        f'.react-flow__edge[data-id="{uuids["A"]}->{uuids["B"]}"]', state="attached"
+    )
+    page.wait_for_function(
+        "names => names.every(n => !document.querySelector(`.react-flow__handle.${n}`))",
+        arg=list(CONNECTION_CLASSES),
+    )
+    changed = page.evaluate("() => [...window.changedHandles]")
+    assert sorted(changed) == sorted(
+        [source.get_attribute("data-id"), target.get_attribute("data-id")]
+    )
+
+
+def test_two_clicks_connect_two_handles(page: Page, lab: ServerProcess, lab_root):
+    name, uuids = write_pipeline(
+        lab_root / "clicks",
+        {"First": ("first.sh", "true\n", []), "Second": ("second.sh", "true\n", [])},
+    )
+    open_in_lab(page, lab, f"clicks/{name}")
+    page.wait_for_selector("[data-step-uuid]")
+    handle(page, uuids["First"], "source").click()
+    page.wait_for_selector(f'.react-flow__node[data-id="{uuids["First"]}"] .source.clickconnecting')
+    handle(page, uuids["Second"], "target").click()
+    page.wait_for_selector(
+        f'.react-flow__edge[data-id="{uuids["First"]}->{uuids["Second"]}"]', state="attached"
+    )
+    page.wait_for_selector(".react-flow__handle.clickconnecting", state="detached")
+    assert page.locator(".jp-mod-current.jp-mod-dirty").count() == 1
+
+
 def test_undo_restores_the_file_byte_for_byte(page: Page, lab: ServerProcess, lab_root):
     name, uuids = write_pipeline(
         lab_root / "undo",

@@ -12,7 +12,8 @@ import {
   OnSelectionChangeParams,
   ReactFlow,
   useNodesState,
-  useReactFlow
+  useReactFlow,
+  useStore
 } from '@xyflow/react';
 import React, {
   useCallback,
@@ -24,12 +25,14 @@ import React, {
 } from 'react';
 
 import { Issue } from '../api';
-import { DRAWN_MARK } from '../controller';
+import { DRAWN_MARK, POINTERUP_MARK } from '../controller';
 import { formatDuration } from '../model/format';
 import { Layout, layoutSteps } from '../model/layout';
-import { PipelineGraph, PipelineStep, Position } from '../model/pipeline';
+import { PipelineGraph, Position } from '../model/pipeline';
 import { RunState } from '../model/runState';
-import { StepNode, StepNodeData, StepNodeType } from './StepNode';
+import { useConnectionClasses } from './connectionClasses';
+import { HandleConfig, HandleConfigContext } from './StepHandle';
+import { StepLabel, StepNode, StepNodeData, StepNodeType } from './StepNode';
 
 const NODE_TYPES: NodeTypes = { step: StepNode };
 const MULTI_SELECT_KEYS = ['Shift', 'Meta', 'Control'];
@@ -73,8 +76,9 @@ function nodeData(
   const data = new Map<string, StepNodeData>();
   for (const step of graph.steps) {
     const state = run?.steps[step.uuid];
+    const { uuid, title, filePath, kind } = step;
     data.set(step.uuid, {
-      step,
+      step: { uuid, title, filePath, kind },
       status: state?.status ?? '',
       cachedFrom: state?.cached ? (state.cached_from ?? '') : null,
       duration: state
@@ -86,15 +90,12 @@ function nodeData(
   return data;
 }
 
-function sameStep(a: PipelineStep, b: PipelineStep): boolean {
+function sameStep(a: StepLabel, b: StepLabel): boolean {
   return (
-    a === b ||
-    (a.uuid === b.uuid &&
-      a.title === b.title &&
-      a.filePath === b.filePath &&
-      a.kind === b.kind &&
-      a.incoming.length === b.incoming.length &&
-      a.incoming.every((parent, i) => parent === b.incoming[i]))
+    a.uuid === b.uuid &&
+    a.title === b.title &&
+    a.filePath === b.filePath &&
+    a.kind === b.kind
   );
 }
 
@@ -130,14 +131,17 @@ interface NodeInputs {
   issues: Issue[];
 }
 
-/** The React Flow nodes for these inputs, reusing every node object that did not change. */
+/**
+ * The React Flow nodes for these inputs, reusing every node object that did not change (and
+ * the array itself when none did: React Flow then has no nodes to update).
+ */
 function nextNodes(
   current: StepNodeType[],
   { graph, layout, run, issues }: NodeInputs
 ): StepNodeType[] {
   const data = nodeData(graph, run, issues);
   const previous = new Map(current.map(node => [node.id, node]));
-  return graph.steps.map(step => {
+  const next = graph.steps.map(step => {
     const old = previous.get(step.uuid);
     const position = layout.positions.get(step.uuid) ?? { x: 0, y: 0 };
     const next = data.get(step.uuid) as StepNodeData;
@@ -160,6 +164,10 @@ function nextNodes(
       measured: old?.measured
     };
   });
+  const unchanged =
+    next.length === current.length &&
+    next.every((node, i) => node === current[i]);
+  return unchanged ? current : next;
 }
 
 export function Graph({
@@ -185,6 +193,14 @@ export function Graph({
   layoutRef.current = layout;
   const flow = useReactFlow();
   const container = useRef<HTMLDivElement>(null);
+  const rfId = useStore(state => state.rfId);
+  const noPanClassName = useStore(state => state.noPanClassName);
+  const connectOnClick = useStore(state => state.connectOnClick);
+  const handleConfig = useMemo<HandleConfig>(
+    () => ({ rfId, noPanClassName, connectOnClick }),
+    [rfId, noPanClassName, connectOnClick]
+  );
+  useConnectionClasses();
 
   useEffect(() => {
     editing.setScreenToFlow(point => flow.screenToFlowPosition(point));
@@ -216,6 +232,17 @@ export function Graph({
     setShown({ graph, layout, run, issues });
     setNodes(current => nextNodes(current, { graph, layout, run, issues }));
   }
+
+  useEffect(() => {
+    // Capture phase: marked before React Flow's own handlers end the drag.
+    const element = container.current;
+    const mark = () => {
+      performance.clearMarks(POINTERUP_MARK);
+      performance.mark(POINTERUP_MARK);
+    };
+    element?.addEventListener('pointerup', mark, true);
+    return () => element?.removeEventListener('pointerup', mark, true);
+  }, []);
 
   useLayoutEffect(() => {
     const frame = requestAnimationFrame(() => {
@@ -272,29 +299,31 @@ export function Graph({
 
   return (
     <div className="jp-orchest-graph" ref={container}>
-      <ReactFlow
-        nodes={nodes}
-        edges={edges}
-        nodeTypes={NODE_TYPES}
-        onNodesChange={onNodesChange}
-        onSelectionChange={onSelectionChange}
-        onNodeClick={onNodeClick}
-        onPaneClick={onPaneClick}
-        onNodeDragStop={onNodeDragStop}
-        onConnect={onConnect}
-        onDelete={onDelete}
-        multiSelectionKeyCode={MULTI_SELECT_KEYS}
-        selectionKeyCode="Shift"
-        deleteKeyCode={DELETE_KEYS}
-        nodeDragThreshold={4}
-        minZoom={0.05}
-        fitView
-        fitViewOptions={FIT_VIEW}
-        proOptions={PRO_OPTIONS}
-      >
-        <Background gap={16} />
-        <Controls showInteractive={false} />
-      </ReactFlow>
+      <HandleConfigContext.Provider value={handleConfig}>
+        <ReactFlow
+          nodes={nodes}
+          edges={edges}
+          nodeTypes={NODE_TYPES}
+          onNodesChange={onNodesChange}
+          onSelectionChange={onSelectionChange}
+          onNodeClick={onNodeClick}
+          onPaneClick={onPaneClick}
+          onNodeDragStop={onNodeDragStop}
+          onConnect={onConnect}
+          onDelete={onDelete}
+          multiSelectionKeyCode={MULTI_SELECT_KEYS}
+          selectionKeyCode="Shift"
+          deleteKeyCode={DELETE_KEYS}
+          nodeDragThreshold={4}
+          minZoom={0.05}
+          fitView
+          fitViewOptions={FIT_VIEW}
+          proOptions={PRO_OPTIONS}
+        >
+          <Background gap={16} />
+          <Controls showInteractive={false} />
+        </ReactFlow>
+      </HandleConfigContext.Provider>
     </div>
   );
 }

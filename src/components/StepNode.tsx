@@ -1,11 +1,18 @@
 /** One step on the canvas: title, file kind, status and duration of the shown run, issues. */
-import { Handle, Node, NodeProps, Position } from '@xyflow/react';
+import { Node, NodeProps, Position } from '@xyflow/react';
 import React, { memo } from 'react';
 
 import { KIND_LABELS, PipelineStep } from '../model/pipeline';
+import { StepHandle } from './StepHandle';
+
+/** What a node shows of its step (not its connections: adding one redraws no node). */
+export type StepLabel = Pick<
+  PipelineStep,
+  'uuid' | 'title' | 'filePath' | 'kind'
+>;
 
 export interface StepNodeData extends Record<string, unknown> {
-  step: PipelineStep;
+  step: StepLabel;
   /** Status in the shown run; "" when the step is not part of it (or no run is shown). */
   status: string;
   /** The run a cached step reused the result of; null when the step was not cached. */
@@ -38,7 +45,7 @@ function StepNodeView({
       data-kind={step.kind}
       title={`${step.title}\n${step.filePath}`}
     >
-      <Handle type="target" position={Position.Left} />
+      <StepHandle type="target" position={Position.Left} />
       <div className="jp-orchest-node-title">{step.title}</div>
       <div className="jp-orchest-node-meta">
         <span className={`jp-orchest-kind jp-orchest-kind-${step.kind}`}>
@@ -62,7 +69,7 @@ function StepNodeView({
           ⚠ {issues.length === 1 ? issues[0] : `${issues.length} issues`}
         </div>
       )}
-      <Handle type="source" position={Position.Right} />
+      <StepHandle type="source" position={Position.Right} />
     </div>
   );
 }

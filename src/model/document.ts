@@ -512,7 +512,12 @@ export function findPath(
   const children = new Map<string, string[]>();
   for (const step of graph.steps) {
     for (const parent of step.incoming) {
-      children.set(parent, [...(children.get(parent) ?? []), step.uuid]);
+      const siblings = children.get(parent);
+      if (siblings) {
+        siblings.push(step.uuid);
+      } else {
+        children.set(parent, [step.uuid]);
+      }
     }
   }
   const previous = new Map<string, string | null>([[from, null]]);

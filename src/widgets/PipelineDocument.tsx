@@ -13,6 +13,7 @@ import { PipelineApp } from '../components/PipelineApp';
 import { StepActions } from '../components/StepDetails';
 import { PipelineController } from '../controller';
 import { OrchestEvents } from '../events';
+import { changedSpan } from '../model/changedSpan';
 import { PipelineGraph } from '../model/pipeline';
 import { pipelineIcon } from '../icons';
 
@@ -26,25 +27,7 @@ function replaceChanged(
   },
   text: string
 ): void {
-  const old = source.getSource();
-  let start = 0;
-  while (
-    start < old.length &&
-    start < text.length &&
-    old[start] === text[start]
-  ) {
-    start++;
-  }
-  let oldEnd = old.length;
-  let newEnd = text.length;
-  while (
-    oldEnd > start &&
-    newEnd > start &&
-    old[oldEnd - 1] === text[newEnd - 1]
-  ) {
-    oldEnd--;
-    newEnd--;
-  }
+  const [start, oldEnd, newEnd] = changedSpan(source.getSource(), text);
   if (start !== oldEnd || start !== newEnd) {
     source.updateSource(start, oldEnd, text.slice(start, newEnd));
   }

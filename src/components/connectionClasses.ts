@@ -5,10 +5,10 @@
  *
  * Left out on purpose: `Handle` also drops `connectionindicator` (pointer events, crosshair
  * cursor) from every handle of the dragged type while a connection is dragged. Toggling it
- * restyles all of them (about 10 ms for 1,000 handles, at the start and at the end of every
- * connection). Here such a handle keeps its cursor and a release over it connects nothing
- * (strict mode connects a source only to a target), where `Handle` would look past it for a
- * target within the connection radius.
+ * restyles all of them (500 in a 500-step pipeline, 5-12 ms at the start and again at
+ * the end of every drag). Here such a handle keeps its cursor and a release over it
+ * connects nothing (strict mode connects a source only to a target), where `Handle` would
+ * look past it for a target within the connection radius.
  */
 import { ReactFlowState, useStoreApi } from '@xyflow/react';
 import { useEffect } from 'react';

@@ -9,12 +9,18 @@ release), to the first animation frame after the graph the edit changed was comm
 the DOM (mark `orchest-drawn`): React Flow ending the drag, serialising, parsing, layout
 and React Flow's render included. The span from the edit's start (mark `orchest-edit`, set
 when the view applies it to the file's JSON) to the same frame is reported too.
+
+`--baseline DIR` measures another build of the extension as well (for example main's,
+built in another checkout), alternating the two builds `--rounds` times, each invocation
+with its own server and browser; `jupyter lab` serves it through
+`--LabApp.extra_labextensions_path`, which is searched before the installed extensions.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import tempfile
@@ -28,16 +34,25 @@ from orchest_ext.testing import CHROMIUM_ARGS, ServerProcess
 SPANS = """() => {
     const [release, edit, drawn] = ['orchest-pointerup', 'orchest-edit', 'orchest-drawn']
         .map(name => performance.getEntriesByName(name).pop());
-    if (!release || !edit || !drawn || release.startTime > edit.startTime ||
-        drawn.startTime <= edit.startTime) return null;
-    return [drawn.startTime - release.startTime, drawn.startTime - edit.startTime];
+    if (!edit || !drawn || drawn.startTime <= edit.startTime) return null;
+    const released = release && release.startTime <= edit.startTime;
+    return [released ? drawn.startTime - release.startTime : null,
+            drawn.startTime - edit.startTime];
 }"""
 
 
-def measure(page: Page) -> tuple[float, float]:
-    """(release → drawn, edit → drawn) of the last edit, in ms."""
+def measure(page: Page) -> tuple[float | None, float]:
+    """(release → drawn, edit → drawn) of the last edit, in ms; builds older than the
+    release mark give None for the first."""
     page.wait_for_function(SPANS)
     return tuple(page.evaluate(SPANS))
+
+
+def record(results: dict[str, list[float]], kind: str, spans: tuple[float | None, float]) -> None:
+    release, edit = spans
+    if release is not None:
+        results[f"{kind}_ms"].append(release)
+    results[f"{kind}_edit_ms"].append(edit)
 
 
 REACHABLE = """([selector, count]) => {
@@ -74,27 +89,23 @@ def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> No
     page.mouse.up()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=500)
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+KINDS = ("move_ms", "move_edit_ms", "connect_ms", "connect_edit_ms")
+LABELS = {
+    "move_ms": "move a node, release → drawn",
+    "move_edit_ms": "move a node, edit → drawn",
+    "connect_ms": "add a connection, release → drawn",
+    "connect_edit_ms": "add a connection, edit → drawn",
+}
 
-    work = Path(tempfile.mkdtemp(prefix="bench-editing-"))
-    root = work / "root"
-    name = write_pipeline(root / "p", args.steps, args.seed, positions=True)
+
+def edit_once(
+    args: argparse.Namespace, root: Path, name: str, state: Path, extra_args: list[str]
+) -> dict[str, list[float]]:
+    """One `jupyter lab`, one page: the moves and connections, in ms."""
     server = ServerProcess(
-        root, work / "state", extra_args=["--LabApp.news_url=None"], app_module="jupyterlab"
+        root, state, extra_args=["--LabApp.news_url=None", *extra_args], app_module="jupyterlab"
     )
-    results: dict[str, list[float]] = {
-        "move_ms": [],
-        "move_edit_ms": [],
-        "connect_ms": [],
-        "connect_edit_ms": [],
-    }
+    results: dict[str, list[float]] = {kind: [] for kind in KINDS}
     try:
         server.start(timeout=120)
         with sync_playwright() as playwright:
@@ -109,13 +120,11 @@ def main() -> None:
             for uuid in reachable(page, ".react-flow__node", args.repeats):
                 x, y = center(page, f'.react-flow__node[data-id="{uuid}"]')
                 drag(page, (x, y), (x + 6, y + 6))
-                release, edit = measure(page)
-                results["move_ms"].append(release)
-                results["move_edit_ms"].append(edit)
+                record(results, "move", measure(page))
             sources = reachable(page, ".react-flow__handle.source", 4 * args.repeats)
             targets = reachable(page, ".react-flow__handle.target", 4 * args.repeats)
             for source, target in zip(sources, reversed(targets), strict=False):
-                if len(results["connect_ms"]) == args.repeats:
+                if len(results["connect_edit_ms"]) == args.repeats:
                     break
                 if source == target:
                     continue
@@ -126,33 +135,96 @@ def main() -> None:
                     center(page, f'.react-flow__node[data-id="{target}"] .target'),
                 )
                 if page.evaluate("() => performance.getEntriesByName('orchest-edit').length"):
-                    release, edit = measure(page)
-                    results["connect_ms"].append(release)
-                    results["connect_edit_ms"].append(edit)
+                    record(results, "connect", measure(page))
             browser.close()
     finally:
         server.stop()
+    return results
+
+
+def serving(extension: Path, work: Path) -> list[str]:
+    """Server arguments that make `jupyter lab` serve this build of the extension."""
+    directory = work / "baseline-labextensions"
+    directory.mkdir()
+    (directory / "orchest-ext").symlink_to(extension.resolve())
+    return [f"--LabApp.extra_labextensions_path={directory}"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another build of the extension (a directory holding its package.json, e.g. "
+        "another checkout's orchest_ext/labextension): measured too, alternating with the "
+        "installed one",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="invocations of each build (one server each)"
+    )
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-editing-"))
+    root = work / "root"
+    name = write_pipeline(root / "p", args.steps, args.seed, positions=True)
+    builds = {"installed": []}
+    if args.baseline:
+        if not (args.baseline / "package.json").is_file():
+            parser.error(f"--baseline: no package.json in {args.baseline}")
+        builds = {"baseline": serving(args.baseline, work), "installed": []}
+    # Per build: one list of samples per invocation, and the load average before each.
+    runs: dict[str, list[dict[str, list[float]]]] = {build: [] for build in builds}
+    loads: list[float] = []
+    try:
+        for round_ in range(args.rounds):
+            for build, extra_args in builds.items():
+                loads.append(os.getloadavg()[0])
+                state = work / f"state-{build}-{round_}"
+                runs[build].append(edit_once(args, root, name, state, extra_args))
+    finally:
         shutil.rmtree(work, ignore_errors=True)
 
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps({"runs": runs, "load_average": loads}, indent=2))
         return
-    print(f"editing a {args.steps}-step pipeline, headless Chromium (target < 50 ms)")
-    labels = (
-        ("move_ms", "move a node, release → drawn"),
-        ("move_edit_ms", "move a node, edit → drawn"),
-        ("connect_ms", "add a connection, release → drawn"),
-        ("connect_edit_ms", "add a connection, edit → drawn"),
+    print(
+        f"editing a {args.steps}-step pipeline, headless Chromium (target < 50 ms), "
+        f"load average {min(loads):.1f}-{max(loads):.1f}"
     )
-    for key, label in labels:
-        samples = results[key]
-        if samples:
-            print(
-                f"  {label}: median {statistics.median(samples):.1f} ms "
-                f"(min {min(samples):.1f}, max {max(samples):.1f}, n={len(samples)})"
-            )
-        else:
-            print(f"  {label}: no sample")
+    for build, samples in runs.items():
+        if len(runs) > 1:
+            print(f" {build}:")
+        for kind in KINDS:
+            medians = [statistics.median(run[kind]) for run in samples if run[kind]]
+            if not medians:
+                print(f"  {LABELS[kind]}: no sample")
+            elif len(medians) == 1:
+                values = samples[0][kind]
+                print(
+                    f"  {LABELS[kind]}: median {medians[0]:.1f} ms "
+                    f"(min {min(values):.1f}, max {max(values):.1f}, n={len(values)})"
+                )
+            else:
+                each = ", ".join(f"{m:.1f}" for m in medians)
+                print(
+                    f"  {LABELS[kind]}: median of medians {statistics.median(medians):.1f} ms "
+                    f"({each})"
+                )
+    if args.baseline:
+        print(" ratio installed / baseline (medians of the invocations' medians):")
+        for kind in KINDS:
+            medians = [
+                [statistics.median(run[kind]) for run in runs[build] if run[kind]]
+                for build in ("installed", "baseline")
+            ]
+            if all(medians):
+                ratio = statistics.median(medians[0]) / statistics.median(medians[1])
+                print(f"  {LABELS[kind]}: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from orchest_ext.events import RUN_STATUS
 from orchest_ext.testing import ServerProcess
 
 from .docker_support import project_containers, project_services, require_image, require_swarm
-from .helpers import TERMINAL, make_pipeline
+from .helpers import TERMINAL, make_pipeline, notebook
 
 
 @pytest.fixture
@@ -206,6 +206,36 @@ def test_container_run_continues_after_a_crash(servers, tmp_path, backend):
     assert "slow done" in log[1]["text"]
     assert not project_containers(f"orchest_ext.run_id={run['id']}")
     assert not project_services(f"orchest_ext.run_id={run['id']}")
+
+
+def test_a_restart_removes_the_container_waiting_for_a_step_never_started(servers, tmp_path):
+    """A container started ahead (with its kernel) for a step the killed server never started
+    is removed by the next server, whose step then runs in a container of its own."""
+    require_image()
+    first = servers()
+    write_host = "import socket\nopen('host-After', 'w').write(socket.gethostname())"
+    run, _ = start_docker_run(
+        first,
+        tmp_path,
+        {
+            "Slow": ("slow.sh", "sleep 4\n", []),
+            "After": ("after.ipynb", notebook(write_host), ["Slow"]),
+        },
+    )
+    after = next(step["uuid"] for step in run["steps"] if step["title"] == "After")
+    labels = (f"orchest_ext.run_id={run['id']}", f"orchest_ext.step_uuid={after}")
+    deadline = time.monotonic() + 30
+    while [c["State"] for c in project_containers(*labels)] != ["running"]:
+        assert time.monotonic() < deadline, "no container was started ahead for After"
+        time.sleep(0.05)
+    (waiting,) = project_containers(*labels)
+    first.kill()
+
+    settled = servers().wait_for_run(run["id"])
+    assert settled["status"] == "SUCCESS", settled
+    used = (tmp_path / "root" / "p" / "host-After").read_text()
+    assert used != waiting["ID"][:12]
+    assert not project_containers(f"orchest_ext.run_id={run['id']}")
 
 
 def test_a_graceful_shutdown_leaves_docker_runs_to_the_next_server(servers, tmp_path):

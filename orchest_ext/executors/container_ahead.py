@@ -1,5 +1,6 @@
-"""A step's container created (not started) ahead of need: created while the step's parents
-run, started by the step when it starts, or removed at once if the step will not run."""
+"""A step's container made ahead of need: created (and started, waiting to be released)
+while the step's parents run, taken by the step when it starts, or removed at once if the
+step will not run."""
 
 from __future__ import annotations
 
@@ -16,16 +17,19 @@ if TYPE_CHECKING:
 
 
 class ContainerAhead(Ahead):
-    """Runs ``create`` (which prepares the step's files and creates its container) at once;
-    ``take`` hands the created container over, ``discard`` removes it with ``remove``."""
+    """Runs ``create`` (which prepares the step's files and creates its container, and starts
+    it if ``started``) at once; ``take`` hands the container over, ``discard`` removes it with
+    ``remove``."""
 
     def __init__(
         self,
         create: Awaitable[DockerContainer | None],
         remove: Callable[[str], Awaitable[None]],
         log: logging.Logger,
+        started: bool = False,
     ) -> None:
         self.remove = remove
+        self.started = started
         self.log = log
         self._taken = False
         self._task = asyncio.ensure_future(create)

@@ -1,34 +1,63 @@
 """Entry point inside a step container:
-``python -m orchest_ext.executors.container_main --spec-file PATH``.
+``python -m orchest_ext.executors.container_main --spec-file PATH [--release-fifo FIFO]``.
 
 ``PATH`` holds the ``StepSpec`` as JSON (a file, since a spec with large parameters does not
 fit in one command-line argument); the step runs through ``LocalExecutor``, so its log and
-executed notebook are written exactly as on the host. Exits 0 on SUCCESS, 1 otherwise, after
-writing the result to ``<step_dir>/container-result.json`` for the host.
+executed notebook are written exactly as on the host. With ``--release-fifo`` the container
+was started ahead of need: it starts the step's kernel at once (``LocalExecutor.start_ahead``)
+and runs the step on it once the host releases it through the FIFO (see ``release``). Exits 0
+on SUCCESS, 1 otherwise, after writing the result to ``<step_dir>/container-result.json`` for
+the host.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 
 from .base import StepSpec, spec_from_json
 from .local import LocalExecutor
+from .release import wait_for_release
 from .results import write_result
 
 
-async def run_step(spec: StepSpec) -> tuple[str, str | None]:
-    """Run the step with ``LocalExecutor``; SIGTERM cancels it so its kernel is shut down."""
+async def released(fifo: Path) -> None:
+    """Wait until the host releases the container, on a daemon thread: a container stopped
+    meanwhile exits without joining it."""
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+
+    def wait() -> None:
+        wait_for_release(fifo)
+        with contextlib.suppress(RuntimeError):  # the loop closed: the step was stopped
+            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+
+    threading.Thread(target=wait, name="release", daemon=True).start()
+    await done
+
+
+async def run_step(spec: StepSpec, release_fifo: Path | None = None) -> tuple[str, str | None]:
+    """Run the step with ``LocalExecutor`` (its kernel started while waiting for release, if
+    any); SIGTERM cancels it so its kernel is shut down."""
     task = asyncio.current_task()
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    executor = LocalExecutor()
+    ahead = None
     try:
-        result = await LocalExecutor().run(spec)
+        if release_fifo is not None:
+            ahead = executor.start_ahead(spec)
+            await released(release_fifo)
+        result = await executor.run(spec, ahead=ahead)
     except asyncio.CancelledError:
+        if ahead is not None:
+            await ahead.discard()
         return "FAILURE", "the step's container was stopped"
     return result.status, result.message
 
@@ -36,10 +65,13 @@ async def run_step(spec: StepSpec) -> tuple[str, str | None]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchest_ext.executors.container_main")
     parser.add_argument("--spec-file", required=True, type=Path, help="the StepSpec as JSON")
+    parser.add_argument(
+        "--release-fifo", type=Path, help="start the kernel, then wait until released"
+    )
     args = parser.parse_args(argv)
     spec = spec_from_json(args.spec_file.read_text(encoding="utf-8"))
     try:
-        status, message = asyncio.run(run_step(spec))
+        status, message = asyncio.run(run_step(spec, args.release_fifo))
     except Exception as err:
         traceback.print_exc()
         status, message = "FAILURE", f"{type(err).__name__}: {err}"

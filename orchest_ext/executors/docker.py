@@ -7,6 +7,10 @@ container (``container_main``); scripts are exec'd directly with the interpreter
 container would dominate short steps. Logs and executed notebooks land in the run
 directory while the step runs. Containers carry labels so a restarted server can follow
 or remove them.
+
+Ahead of need (``start_ahead``), a step's container is created and started while its
+parents run: it waits on a FIFO in its step directory (``release``), a notebook's with its
+kernel already started, until its step starts and releases it.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from ..docker_engine import (
 from ..environments import OrchestEnvironmentError, environment_image
 from .base import STEP_SDK_PATH, Executor, StepResult, StepSpec, spec_to_json
 from .container_ahead import ContainerAhead
+from .release import make_release_fifo, release_path, try_release
 from .results import (
     SPEC_FILE,
     log_tail,
@@ -52,6 +57,8 @@ from .results import (
 
 RUN_LABEL = "orchest_ext.run_id"
 STEP_LABEL = "orchest_ext.step_uuid"
+RELEASE_POLL = 0.01
+"""Seconds between attempts to release a container whose FIFO has no reader yet."""
 SDK_MOUNT = "/opt/orchest-ext/sdk"
 """Where the host's step API (``import orchest``) is mounted read-only and put on PYTHONPATH."""
 RUNNER_MOUNT = "/opt/orchest-ext/runner"
@@ -84,19 +91,27 @@ def spec_file(spec: StepSpec) -> Path:
     return spec.step_dir / SPEC_FILE
 
 
-def step_command(spec: StepSpec) -> list[str]:
-    """The container command: the script's interpreter, or ``container_main`` for notebooks."""
+def step_command(spec: StepSpec, released: bool = False) -> list[str]:
+    """The container command: the script's interpreter, or ``container_main`` for notebooks;
+    with ``released``, it first waits until the host releases it (``release``)."""
+    fifo = str(release_path(spec.step_dir))
     interpreter = SCRIPT_INTERPRETERS.get(spec.kind)
     if interpreter is None:
-        return [
-            "python",
-            "-m",
-            "orchest_ext.executors.container_main",
-            "--spec-file",
-            str(spec_file(spec)),
-        ]
+        main = ["python", "-m", "orchest_ext.executors.container_main"]
+        main += ["--spec-file", str(spec_file(spec))]
+        return [*main, "--release-fifo", fifo] if released else main
     redirect = 'log="$1"; shift; exec "$@" >>"$log" 2>&1'
-    return ["/bin/sh", "-c", redirect, "sh", str(spec.log_path), interpreter, str(spec.source_path)]
+    if released:
+        redirect = ': <"$0"; ' + redirect
+    return [
+        "/bin/sh",
+        "-c",
+        redirect,
+        fifo if released else "sh",
+        str(spec.log_path),
+        interpreter,
+        str(spec.source_path),
+    ]
 
 
 def _stored_result(spec: StepSpec) -> StepResult | None:
@@ -105,13 +120,16 @@ def _stored_result(spec: StepSpec) -> StepResult | None:
     return None if data is None else StepResult(data["status"], data.get("message"))
 
 
-def prepare_step_files(spec: StepSpec) -> bool:
+def prepare_step_files(spec: StepSpec, released: bool = False) -> bool:
     """Make the step directory, drop an old result, write the spec (notebooks) and the
-    parameters file; False if the step file is missing (blocking)."""
+    parameters file, and with ``released`` the release FIFO; False if the step file is
+    missing (blocking)."""
     spec.step_dir.mkdir(parents=True, exist_ok=True)
     if not spec.source_path.is_file():
         return False
     Path(result_file(spec.step_dir)).unlink(missing_ok=True)
+    if released:
+        make_release_fifo(spec.step_dir)
     if spec.kind not in SCRIPT_INTERPRETERS:
         write_json(spec_file(spec), json.loads(spec_to_json(spec)))
     write_parameters(spec.env, spec.parameters, spec.pipeline_parameters)
@@ -169,6 +187,12 @@ class DockerExecutor(Executor):
         allow_none=True,
         config=True,
         help="GPUs for step containers: 'all' or a count (None: no GPUs).",
+    )
+    start_containers_ahead = Bool(
+        True,
+        config=True,
+        help="Start the containers made ahead of need (OrchestApp.kernels_ahead): they wait "
+        "for their step, a notebook's with its kernel started. False only creates them.",
     )
     keep_failed_containers = Bool(
         False, config=True, help="Keep the containers of failed steps for inspection."
@@ -306,9 +330,11 @@ class DockerExecutor(Executor):
             config["DeviceRequests"] = [{"Driver": "", "Count": count, "Capabilities": [["gpu"]]}]
         return config
 
-    def container_config(self, spec: StepSpec, built: str | None = None) -> dict[str, Any]:
+    def container_config(
+        self, spec: StepSpec, built: str | None = None, released: bool = False
+    ) -> dict[str, Any]:
         """The ``POST /containers/create`` body for a step (``built``: its environment's
-        image)."""
+        image; ``released``: it waits until its step releases it)."""
         env = {"HOME": "/tmp", "PYTHONUNBUFFERED": "1", **spec.env}
         runner = RUNNER_MOUNT if spec.kind not in SCRIPT_INTERPRETERS else None
         env["PYTHONPATH"] = os.pathsep.join(
@@ -316,7 +342,7 @@ class DockerExecutor(Executor):
         )
         return {
             "Image": self.image_for(spec, built),
-            "Cmd": step_command(spec),
+            "Cmd": step_command(spec, released),
             "Env": [f"{key}={value}" for key, value in env.items()],
             "WorkingDir": str(spec.working_dir.absolute()),
             "User": f"{os.getuid()}:{os.getgid()}",
@@ -333,41 +359,77 @@ class DockerExecutor(Executor):
     # -- running -----------------------------------------------------------------------------
 
     def start_ahead(self, spec: StepSpec) -> ContainerAhead:
-        """Create the step's container now (not started): ``run`` starts it."""
-        return ContainerAhead(self._create_ahead(spec), self._discard, self.log)
+        """Create the step's container now, and start it if ``start_containers_ahead``: then
+        it waits for ``run`` to release it, else ``run`` starts it."""
+        started = self.start_containers_ahead
+        return ContainerAhead(self._create_ahead(spec, started), self._discard, self.log, started)
 
-    async def _create_ahead(self, spec: StepSpec) -> DockerContainer | None:
-        """Prepare the step's files and create its container; None if its file is missing."""
-        if not await asyncio.to_thread(prepare_step_files, spec):
+    async def _create_ahead(self, spec: StepSpec, start: bool) -> DockerContainer | None:
+        """Prepare the step's files and create (and ``start``) its container; None if its file
+        is missing."""
+        if not await asyncio.to_thread(prepare_step_files, spec, start):
             return None
-        config = self.container_config(spec, await self.environment_image(spec))
+        config = self.container_config(spec, await self.environment_image(spec), start)
         name = container_name(spec.run_id, spec.step_uuid)
-        return await self._create(self.engine.client(), config, name)
+        container = await self._create(self.engine.client(), config, name)
+        if start:
+            try:
+                await container.start()
+            except BaseException:
+                await asyncio.shield(self._discard(container.id))
+                raise
+        return container
+
+    async def _take_ahead(self, ahead: ContainerAhead, spec: StepSpec) -> DockerContainer | None:
+        """The container made ahead for the step, released if it was started; None if there
+        is none or it ended before it could be released (it is removed then)."""
+        container = await ahead.take()
+        if container is None or not ahead.started or await self._release(container, spec):
+            return container
+        self.log.info("Container started ahead for step %s ended early", spec.step_uuid)
+        await self._discard(container.id)
+        return None
+
+    async def _release(self, container: DockerContainer, spec: StepSpec) -> bool:
+        """Let a container started ahead run its step, once it waits on its FIFO; False if
+        it is no longer running (or was released before)."""
+        fifo = release_path(spec.step_dir)
+        attempts = 0
+        while (outcome := await asyncio.to_thread(try_release, fifo)) is False:
+            attempts += 1
+            if attempts % 10 == 0 and (await container.show())["State"]["Status"] != "running":
+                return False
+            await asyncio.sleep(RELEASE_POLL)
+        return bool(outcome)
 
     async def run(
         self, spec: StepSpec, on_started: Any = None, ahead: ContainerAhead | None = None
     ) -> StepResult:
-        """Run the step in its container (the one ``ahead`` created, else a new one)."""
-        if not await asyncio.to_thread(prepare_step_files, spec):
-            return StepResult("FAILURE", f"Step file not found: {spec.file_path}")
-        try:
-            built = await self.environment_image(spec)
-        except OrchestEnvironmentError as err:
-            return StepResult("FAILURE", str(err))
-        except ENGINE_ERRORS as err:
-            return StepResult("FAILURE", f"Docker could not look up the step's image: {err}")
+        """Run the step in its container (the one ``ahead`` made, else a new one)."""
         docker = self.engine.client()
         name = container_name(spec.run_id, spec.step_uuid)
-        config = self.container_config(spec, built)
         container = None
         started = False
+        config: dict[str, Any] = {}
         try:
             if ahead is not None:
-                container = await ahead.take()
+                container = await self._take_ahead(ahead, spec)
+                started = container is not None and ahead.started
             if container is None:
+                if not await asyncio.to_thread(prepare_step_files, spec):
+                    return StepResult("FAILURE", f"Step file not found: {spec.file_path}")
+                try:
+                    config = self.container_config(spec, await self.environment_image(spec))
+                except OrchestEnvironmentError as err:
+                    return StepResult("FAILURE", str(err))
+                except ENGINE_ERRORS as err:
+                    return StepResult(
+                        "FAILURE", f"Docker could not look up the step's image: {err}"
+                    )
                 container = await self._create_or_remove(docker, config, name)
-            await container.start()
-            started = True
+            if not started:
+                await container.start()
+                started = True
             handle = {"container_id": container.id, "container_name": name}
             if on_started is not None and inspect.isawaitable(outcome := on_started(handle)):
                 await outcome
@@ -491,6 +553,8 @@ class DockerExecutor(Executor):
             await self.engine.remove_container(ref)
             return None
         try:
+            # started ahead and never released: the previous server died as its step started
+            await self._release(container, spec)
             return await self._follow(container, spec)
         except asyncio.CancelledError:
             if not self._detached:

@@ -3,10 +3,13 @@
 1. A 20-step chain of trivial ``.sh`` steps (``backend: docker``), makespan from the run's
    ``created_time`` to its ``finished_time``, against 20 sequential
    ``docker run --rm IMAGE true`` in the same session (alternating, medians). Target <= 0.70x
-   (each step's container is created while its parent runs). Also reported: the same chain
-   on a second server with ``--OrchestApp.kernels_ahead=0`` (nothing created ahead).
+   (each step's container is created and started while its parent runs, and waits to be
+   released). Also reported: the same chain on a second server with
+   ``--DockerExecutor.start_containers_ahead=False`` (containers only created ahead) and on
+   a third with ``--OrchestApp.kernels_ahead=0`` (nothing made ahead).
 2. A chain of 10 one-cell notebooks on the docker backend against the same pipeline on the
-   local backend of the same server (alternating, medians). Target <= 1.5x.
+   local backend of the same server (alternating, medians). Target <= 1.5x. Also reported:
+   the docker chain on the second server (no kernel ahead in the containers).
 3. A 100-step random DAG of trivial ``.sh`` steps: wall time and the server's peak memory
    (VmHWM of the server process).
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -98,35 +102,48 @@ def main() -> None:
         notebooks = write_notebooks(root / "notebooks", 10)
         dag_path = write_pipeline(root / "dag", random_dag(100, seed=7))
         server = ServerProcess(root, tmp / "state", ["--OrchestApp.max_parallel=2"]).start()
+        created = ServerProcess(
+            root,
+            tmp / "state1",
+            ["--OrchestApp.max_parallel=2", "--DockerExecutor.start_containers_ahead=False"],
+        ).start()
         plain = ServerProcess(
             root, tmp / "state0", ["--OrchestApp.max_parallel=2", "--OrchestApp.kernels_ahead=0"]
         ).start()
         samples: dict[str, list[float]] = {
             "baseline": [],
             "orchest": [],
+            "created_ahead": [],
             "no_ahead": [],
             "nb_docker": [],
+            "nb_docker_created_ahead": [],
             "nb_local": [],
         }
         try:
             docker_run_loop(2)
             run_makespan(server, chain_path)
             run_makespan(plain, chain_path)
+            run_makespan(created, chain_path)
             run_makespan(server, notebooks)
+            run_makespan(created, notebooks)
             run_makespan(server, notebooks, "local")
             for _ in range(args.rounds):
                 samples["baseline"].append(docker_run_loop(args.steps))
                 samples["orchest"].append(run_makespan(server, chain_path))
+                samples["created_ahead"].append(run_makespan(created, chain_path))
                 samples["no_ahead"].append(run_makespan(plain, chain_path))
                 samples["nb_docker"].append(run_makespan(server, notebooks))
+                samples["nb_docker_created_ahead"].append(run_makespan(created, notebooks))
                 samples["nb_local"].append(run_makespan(server, notebooks, "local"))
             plain.stop()
+            created.stop()
             started = time.perf_counter()
             dag_makespan = run_makespan(server, dag_path)
             dag_wall = time.perf_counter() - started
             peak = peak_rss_mib(server.process.pid)
         finally:
             server.stop()
+            created.stop()
             plain.stop()
     med = {name: median(values) for name, values in samples.items()}
     ratio = med["orchest"] / med["baseline"]
@@ -137,12 +154,17 @@ def main() -> None:
         "orchest_chain_s": med["orchest"],
         "ratio": ratio,
         "target_ratio": TARGET_RATIO,
+        "orchest_chain_created_ahead_s": med["created_ahead"],
+        "created_ahead_ratio": med["created_ahead"] / med["baseline"],
         "orchest_chain_no_ahead_s": med["no_ahead"],
         "no_ahead_ratio": med["no_ahead"] / med["baseline"],
         "notebook_chain_docker_s": med["nb_docker"],
+        "notebook_chain_docker_created_ahead_s": med["nb_docker_created_ahead"],
         "notebook_chain_local_s": med["nb_local"],
         "notebook_ratio": nb_ratio,
         "target_notebook_ratio": TARGET_NOTEBOOK_RATIO,
+        "notebook_created_ahead_ratio": med["nb_docker_created_ahead"] / med["nb_local"],
+        "load_average": os.getloadavg(),
         "dag_100_steps_makespan_s": dag_makespan,
         "dag_100_steps_wall_s": dag_wall,
         "server_peak_rss_mib": peak,
@@ -157,14 +179,28 @@ def main() -> None:
             [f"{args.steps} x docker run --rm {IMAGE} true (s, median)", med["baseline"]],
             [f"{args.steps}-step .sh chain on the docker backend (s, median)", med["orchest"]],
             [f"ratio (target <= {TARGET_RATIO})", ratio],
+            ["same chain, containers only created ahead (s, median)", med["created_ahead"]],
+            ["ratio, containers only created ahead", med["created_ahead"] / med["baseline"]],
             ["same chain, kernels_ahead=0 (s, median)", med["no_ahead"]],
             ["ratio without containers ahead", med["no_ahead"] / med["baseline"]],
             ["10-notebook chain, docker backend (s, median)", med["nb_docker"]],
             ["10-notebook chain, local backend (s, median)", med["nb_local"]],
             [f"docker / local (target <= {TARGET_NOTEBOOK_RATIO})", nb_ratio],
+            [
+                "10-notebook chain, containers only created ahead (s, median)",
+                med["nb_docker_created_ahead"],
+            ],
+            [
+                "docker / local, containers only created ahead",
+                med["nb_docker_created_ahead"] / med["nb_local"],
+            ],
             ["100-step DAG, max_parallel 2: makespan (s)", dag_makespan],
             ["100-step DAG: wall time incl. polling (s)", dag_wall],
             ["server peak RSS (MiB)", peak],
+            [
+                "load average (1, 5, 15 min) at the end",
+                " ".join(f"{x:.1f}" for x in os.getloadavg()),
+            ],
         ],
     )
 

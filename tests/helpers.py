@@ -87,15 +87,23 @@ def steps_by_title(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {step["title"]: step for step in run["steps"]}
 
 
-def assert_no_step_containers(run: dict[str, Any]) -> None:
-    """No step container (nor, on swarm, service) of ``run`` is left (docker and swarm)."""
-    if run.get("backend") in ("docker", "swarm"):
-        from .docker_support import project_containers, project_services
+def _step_containers_left(run: dict[str, Any]) -> list[Any]:
+    from .docker_support import project_containers, project_services
 
-        label = f"orchest_ext.run_id={run['id']}"
-        left = project_containers(label)
-        assert not left, f"containers left behind: {[c['Names'] for c in left]}"
-        assert not project_services(label), f"services left behind: {project_services(label)}"
+    label = f"orchest_ext.run_id={run['id']}"
+    return [c["Names"] for c in project_containers(label)] + project_services(label)
+
+
+async def assert_no_step_containers(run: dict[str, Any], timeout: float = 30) -> None:
+    """No step container (nor, on swarm, service) of ``run`` is left (docker and swarm),
+    once what is removed in the background (finished steps' containers, containers made
+    ahead) is gone."""
+    if run.get("backend") not in ("docker", "swarm"):
+        return
+    deadline = time.monotonic() + timeout
+    while left := await asyncio.to_thread(_step_containers_left, run):
+        assert time.monotonic() < deadline, f"containers or services left behind: {left}"
+        await asyncio.sleep(0.1)
 
 
 def step_spec(

@@ -5,6 +5,7 @@ releases them; removed at once when their step will not run."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -108,11 +109,27 @@ async def made_ahead(
     return {uuid: c[0]["ID"] for uuid, c in found.items()}
 
 
-def kernel_pids(container_id: str) -> list[int]:
-    """Host pids of the kernels running in a container."""
+def container_processes(container_id: str) -> dict[int, str]:
+    """Host pid -> command line of the processes running in a container."""
     top = docker("top", container_id, "-eo", "pid,args")
     assert top.returncode == 0, top.stderr
-    return [int(line.split()[0]) for line in top.stdout.splitlines() if "ipykernel" in line]
+    lines = [line.split(None, 1) for line in top.stdout.splitlines()[1:]]
+    return {int(pid): args for pid, args in lines}
+
+
+def kernel_pids(container_id: str) -> list[int]:
+    """Host pids of the kernels running in a container."""
+    return [pid for pid, args in container_processes(container_id).items() if "ipykernel" in args]
+
+
+def waits_on_a_fifo(container_id: str) -> bool:
+    """Whether a process of the container is blocked opening a FIFO (Linux: in the kernel's
+    ``wait_for_partner``)."""
+    for pid in container_processes(container_id):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/wchan").read_text() == "wait_for_partner":
+                return True
+    return False
 
 
 def started_time(run, uuid: str) -> float:
@@ -135,6 +152,8 @@ async def test_container_made_ahead_is_used_by_its_step_and_no_other(
     run = await submit(manager, pipeline_file, backend="docker")
     state = "running" if start else "created"
     ids = await made_ahead(manager, run.id, [uuids["B"], uuids["C"]], state)
+    if start:
+        await until(lambda: all(waits_on_a_fifo(ids[uuids[t]]) for t in ("B", "C")))
     assert not (tmp_path / "p" / "host-B").exists()
     (tmp_path / "p" / "go").touch()
     await manager.wait(run.id)
@@ -272,6 +291,44 @@ async def test_reattach_releases_a_container_started_ahead_and_never_released(
         result = await executor.reattach(spec, {})
         assert result is not None and result.status == "SUCCESS", result
         assert "released" in spec.log_path.read_text()
+        await executor.removed()
         assert not step_containers(run_id)
     finally:
         remove_containers(f"orchest_ext.run_id={run_id}")
+
+
+@pytest.mark.parametrize("fifo", ["another", "none"])
+async def test_container_that_cannot_wait_for_release_never_runs_its_step_ahead(
+    tmp_path: Path, fifo: str
+) -> None:
+    """The container's step directory is not the server's (an engine that does not see this
+    server's files; here a directory mounted over it): with ``another`` FIFO there it waits
+    on that one and is never released, with ``none`` it cannot wait. Either way the step
+    runs once, in a fresh container, and only when it starts."""
+    require_image(STEP_IMAGE)
+    run_id = f"test-{os.getpid()}-{time.monotonic_ns()}"
+    spec = step_spec(tmp_path, "a.sh", "echo ran >> runs\n", run_id=run_id)
+    other = tmp_path / "other"
+    other.mkdir()
+    if fifo == "another":
+        os.mkfifo(other / "release.fifo")
+    mount = f"{other}:{spec.step_dir}"
+    executor = DockerExecutor(stop_timeout=1, release_timeout=1, extra_mounts=[mount])
+    try:
+        ahead = executor.start_ahead(spec)
+        await until(ahead.ready)
+        (container,) = step_containers(run_id)
+        if fifo == "none":
+            await until(lambda: step_containers(run_id)[0]["State"] == "exited")
+        else:
+            await until(lambda: waits_on_a_fifo(container["ID"]))
+        assert not (spec.working_dir / "runs").exists()
+        result = await executor.run(spec, ahead=ahead)
+        assert result.status == "SUCCESS", result
+        assert (spec.working_dir / "runs").read_text() == "ran\n"
+        assert executor.start_containers_ahead is (fifo == "none")
+        await executor.removed()
+        assert not step_containers(run_id)
+    finally:
+        remove_containers(f"orchest_ext.run_id={run_id}")
+        await executor.close()

@@ -182,6 +182,7 @@ async def test_shell_step(executor: DockerExecutor, tmp_path: Path, run_id: str)
     assert handles and handles[0]["container_name"] == container_name(run_id, "step-1")
     written = spec.working_dir / "written.txt"
     assert written.stat().st_uid == os.getuid()
+    await executor.removed()
     assert run_containers(run_id) == []
 
 
@@ -196,6 +197,7 @@ async def test_python_step_with_run_dir_outside_pipeline(
     assert f"cwd {spec.working_dir}" in log
     assert "step step-1" in log
     assert spec.log_path.stat().st_uid == os.getuid()
+    await executor.removed()
     assert run_containers(run_id) == []
 
 
@@ -209,6 +211,7 @@ async def test_notebook_step(executor: DockerExecutor, tmp_path: Path, run_id: s
     executed = nbformat.read(spec.output_notebook_path, as_version=4)
     assert executed.cells[0].outputs[0]["text"] == "nb says from-user\n"
     assert spec.output_notebook_path.stat().st_uid == os.getuid()
+    await executor.removed()
     assert run_containers(run_id) == []
 
 
@@ -218,6 +221,7 @@ async def test_failing_step(executor: DockerExecutor, tmp_path: Path, run_id: st
     assert result.status == "FAILURE"
     assert "exited with code 3" in result.message
     assert "boom" in result.message
+    await executor.removed()
     assert run_containers(run_id) == []
 
 
@@ -227,6 +231,7 @@ async def test_failing_notebook(executor: DockerExecutor, tmp_path: Path, run_id
     result = await executor.run(spec)
     assert result.status == "FAILURE"
     assert "nb broke" in result.message
+    await executor.removed()
     assert run_containers(run_id) == []
 
 
@@ -237,6 +242,7 @@ async def test_out_of_memory(tmp_path: Path, run_id: str) -> None:
     result = await ex.run(spec)
     assert result.status == "FAILURE"
     assert "ran out of memory (memory_limit=64m)" in result.message
+    await ex.removed()
     assert run_containers(run_id) == []
     await ex.close()
 
@@ -341,6 +347,7 @@ async def test_reattach_follows_running_container(
     assert result.status == "FAILURE"
     assert "exited with code 4" in result.message
     assert "end" in spec.log_path.read_text()
+    await executor.removed()
     assert run_containers(run_id) == []
 
 

@@ -233,7 +233,7 @@ async def test_deleting_a_job_aborts_its_active_runs(api, backend, jp_root_dir):
     assert code == 200, deleted
     run = await wait_for_run(api, run["id"])
     assert run["status"] == "ABORTED"
-    assert_no_step_containers(run)
+    await assert_no_step_containers(run)
     leftovers = [
         p.info
         for p in psutil.process_iter(["pid", "cmdline"])
@@ -393,7 +393,7 @@ async def test_a_flaky_step_succeeds_on_its_third_attempt(
     assert code == 400 and "attempt" in log["message"]
     runners = (Path(run["run_dir"]) / "runners").read_text().split()
     assert len(set(runners)) == 3, f"each attempt in a fresh process or container: {runners}"
-    assert_no_step_containers(run)
+    await assert_no_step_containers(run)
 
 
 async def test_file_retries_win_and_a_timed_out_attempt_is_retried(api, jp_root_dir, jp_serverapp):

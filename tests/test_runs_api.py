@@ -35,7 +35,7 @@ async def test_example_pipeline_runs_to_success(api, backend, jp_root_dir):
     assert {s["status"] for s in run["steps"]} == {"PENDING"}
 
     run = await wait_for_run(api, run["id"])
-    assert_no_step_containers(run)
+    await assert_no_step_containers(run)
     assert run["status"] == "SUCCESS", run
     assert all(step["status"] == "SUCCESS" for step in run["steps"])
     assert all(step["started_time"] and step["finished_time"] for step in run["steps"])
@@ -89,7 +89,7 @@ async def test_log_offset_tails_a_log(api, backend, jp_root_dir):
         "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "backend": backend}
     )
     run = await wait_for_run(api, run["id"])
-    assert_no_step_containers(run)
+    await assert_no_step_containers(run)
     uuid = run["steps"][0]["uuid"]
     _, whole = await api("GET", "runs", run["id"], "steps", uuid, "log")
     assert whole["text"] == "first\nsecond\n"
@@ -112,7 +112,7 @@ async def test_failing_step_aborts_only_its_descendants(api, backend, jp_root_di
         "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "backend": backend}
     )
     run = await wait_for_run(api, run["id"])
-    assert_no_step_containers(run)
+    await assert_no_step_containers(run)
     steps = steps_by_title(run)
     assert run["status"] == "FAILURE"
     assert "Broken" in run["message"]
@@ -144,7 +144,7 @@ async def test_fail_fast_stops_the_whole_run(api, backend, jp_root_dir):
         },
     )
     run = await wait_for_run(api, run["id"])
-    assert_no_step_containers(run)
+    await assert_no_step_containers(run)
     steps = steps_by_title(run)
     assert run["status"] == "FAILURE"
     assert steps["Broken"]["status"] == "FAILURE"
@@ -195,7 +195,7 @@ async def test_abort_mid_run_leaves_no_process(api, backend, jp_root_dir):
     assert {s["status"] for s in aborted["steps"]} == {"ABORTED"}
     for pid in [*pids, *kernels_before]:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    assert_no_step_containers(aborted)
+    await assert_no_step_containers(aborted)
 
     code, again = await api("DELETE", "runs", run["id"])
     assert code == 200 and again["status"] == "ABORTED"
@@ -225,7 +225,7 @@ async def test_independent_steps_run_in_parallel(api, backend, jp_root_dir):
         "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "backend": backend}
     )
     run = await wait_for_run(api, run["id"])
-    assert_no_step_containers(run)
+    await assert_no_step_containers(run)
     assert run["status"] == "SUCCESS", run
 
 
@@ -261,7 +261,7 @@ async def test_run_types_run_the_right_steps(
     code, run = await api("POST", "runs", body=body)
     assert code == 202, run
     run = await wait_for_run(api, run["id"])
-    assert_no_step_containers(run)
+    await assert_no_step_containers(run)
     assert run["status"] == "SUCCESS"
     assert [s["title"] for s in run["steps"]] == expected
     starts = [s["started_time"] for s in run["steps"]]
@@ -294,7 +294,7 @@ async def test_inline_description_with_env_and_write_back(api, backend, jp_root_
     )
     assert code == 202, run
     run = await wait_for_run(api, run["id"])
-    assert_no_step_containers(run)
+    await assert_no_step_containers(run)
     assert run["status"] == "SUCCESS"
     env_step = steps_by_title(run)["Env"]
     _, log = await api("GET", "runs", run["id"], "steps", env_step["uuid"], "log")

@@ -87,7 +87,7 @@ async def test_a_constrained_step_runs_on_its_node_and_writes_the_shared_directo
     step = finished["steps"][0]["uuid"]
     _, log = await api("GET", "runs", run["id"], "steps", step, "log")
     assert f"wrote on {node2.hostname}" in log["text"]
-    assert_no_step_containers(finished)
+    await assert_no_step_containers(finished)
 
 
 @pytest.fixture

@@ -27,19 +27,34 @@ from .release import wait_for_release
 from .results import write_result
 
 
+class NotReleased(Exception):
+    """The container cannot wait for its release: it must not run the step."""
+
+
 async def released(fifo: Path) -> None:
     """Wait until the host releases the container, on a daemon thread: a container stopped
-    meanwhile exits without joining it."""
+    meanwhile exits without joining it. ``NotReleased`` if the FIFO cannot be opened."""
     loop = asyncio.get_running_loop()
     done = loop.create_future()
 
     def wait() -> None:
-        wait_for_release(fifo)
+        try:
+            wait_for_release(fifo)
+        except OSError as err:
+            outcome = err
+        else:
+            outcome = None
         with contextlib.suppress(RuntimeError):  # the loop closed: the step was stopped
-            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+            loop.call_soon_threadsafe(settle, outcome)
+
+    def settle(outcome: OSError | None) -> None:
+        if not done.done():
+            done.set_result(outcome)
 
     threading.Thread(target=wait, name="release", daemon=True).start()
-    await done
+    failure = await done
+    if failure is not None:
+        raise NotReleased(f"cannot wait on {fifo}: {failure}")
 
 
 async def run_step(spec: StepSpec, release_fifo: Path | None = None) -> tuple[str, str | None]:
@@ -53,11 +68,14 @@ async def run_step(spec: StepSpec, release_fifo: Path | None = None) -> tuple[st
     try:
         if release_fifo is not None:
             ahead = executor.start_ahead(spec)
-            await released(release_fifo)
+            try:
+                await released(release_fifo)
+            except BaseException:
+                if ahead is not None:
+                    await ahead.discard()
+                raise
         result = await executor.run(spec, ahead=ahead)
     except asyncio.CancelledError:
-        if ahead is not None:
-            await ahead.discard()
         return "FAILURE", "the step's container was stopped"
     return result.status, result.message
 
@@ -72,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     spec = spec_from_json(args.spec_file.read_text(encoding="utf-8"))
     try:
         status, message = asyncio.run(run_step(spec, args.release_fifo))
+    except NotReleased as err:
+        print(err, file=sys.stderr)
+        return 125
     except Exception as err:
         traceback.print_exc()
         status, message = "FAILURE", f"{type(err).__name__}: {err}"

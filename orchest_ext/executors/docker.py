@@ -102,7 +102,7 @@ def step_command(spec: StepSpec, released: bool = False) -> list[str]:
         return [*main, "--release-fifo", fifo] if released else main
     redirect = 'log="$1"; shift; exec "$@" >>"$log" 2>&1'
     if released:
-        redirect = ': <"$0"; ' + redirect
+        redirect = ': <"$0" || exit 125; ' + redirect
     return [
         "/bin/sh",
         "-c",
@@ -194,6 +194,14 @@ class DockerExecutor(Executor):
         help="Start the containers made ahead of need (OrchestApp.kernels_ahead): they wait "
         "for their step, a notebook's with its kernel started. False only creates them.",
     )
+    release_timeout = Float(
+        10.0,
+        config=True,
+        help="Seconds a step waits for its container started ahead to wait on its FIFO. Past "
+        "it, the step runs in a fresh container and containers are no longer started ahead: "
+        "the engine does not share the step directory's FIFOs with this server (e.g. an "
+        "engine in a VM).",
+    )
     keep_failed_containers = Bool(
         False, config=True, help="Keep the containers of failed steps for inspection."
     )
@@ -220,6 +228,8 @@ class DockerExecutor(Executor):
                 overrides["connect_timeout"] = self.connect_timeout
             engine = DockerEngine(parent=self, log=self.log, **overrides)
         self.engine = engine
+        self._removing: dict[str, asyncio.Task[None]] = {}
+        """Containers of finished steps being removed, by container name."""
 
     @validate("memory_limit")
     def _valid_memory_limit(self, proposal: dict[str, Any]) -> str | None:
@@ -260,7 +270,13 @@ class DockerExecutor(Executor):
         await self.engine.check_available()
 
     async def close(self) -> None:
+        await self.removed()
         await self.engine.close()
+
+    async def removed(self) -> None:
+        """Wait until the containers of the steps that ended so far are removed."""
+        while self._removing:
+            await asyncio.gather(*self._removing.values(), return_exceptions=True)
 
     # -- container configuration -------------------------------------------------------------
 
@@ -394,10 +410,20 @@ class DockerExecutor(Executor):
         """Let a container started ahead run its step, once it waits on its FIFO; False if
         it is no longer running (or was released before)."""
         fifo = release_path(spec.step_dir)
+        deadline = asyncio.get_running_loop().time() + self.release_timeout
         attempts = 0
         while (outcome := await asyncio.to_thread(try_release, fifo)) is False:
             attempts += 1
             if attempts % 10 == 0 and (await container.show())["State"]["Status"] != "running":
+                return False
+            if asyncio.get_running_loop().time() > deadline:
+                self.log.warning(
+                    "Step container %s never waited on %s: not starting containers ahead any "
+                    "more (does the engine see this server's files?)",
+                    container.id[:12],
+                    fifo,
+                )
+                self.start_containers_ahead = False
                 return False
             await asyncio.sleep(RELEASE_POLL)
         return bool(outcome)
@@ -452,7 +478,10 @@ class DockerExecutor(Executor):
     async def _create(
         self, docker: aiodocker.Docker, config: dict[str, Any], name: str
     ) -> DockerContainer:
-        """Create the container, replacing a stale one of the same name."""
+        """Create the container (once a finished one of the same name is removed), replacing
+        a stale one of the same name."""
+        if (removing := self._removing.get(name)) is not None:
+            await asyncio.wait({removing})
         try:
             return await docker.containers.create(config, name=name)
         except aiodocker.DockerError as err:
@@ -484,8 +513,20 @@ class DockerExecutor(Executor):
             result = StepResult("FAILURE", await self._failure_message(container, spec, code))
         await asyncio.to_thread(write_result, spec.step_dir, result.status, result.message)
         if code == 0 or not self.keep_failed_containers:
-            await self._discard(container.id)
+            self._remove_soon(container.id, container_name(spec.run_id, spec.step_uuid))
         return result
+
+    def _remove_soon(self, container_id: str, name: str) -> None:
+        """Remove a finished step's container in the background: its result does not wait
+        for it (``removed`` and ``close`` do)."""
+        task = asyncio.get_running_loop().create_task(self._discard(container_id))
+        self._removing[name] = task
+
+        def done(_: asyncio.Task[None]) -> None:
+            if self._removing.get(name) is task:
+                del self._removing[name]
+
+        task.add_done_callback(done)
 
     async def _failure_message(self, container: DockerContainer, spec: StepSpec, code: int) -> str:
         """What ``container_main`` reported, else the exit and the last output."""

@@ -185,6 +185,25 @@ async def test_notebook_in_a_container_runs_on_the_kernel_started_ahead(
     await until(lambda: not step_containers(run.id))
 
 
+async def test_step_timeout_counts_from_the_release_not_from_the_container_start(
+    manager: RunManager, tmp_path: Path
+) -> None:
+    """B's container waits through both attempts of A and the delay between them, longer
+    than the step timeout; B itself is quick and succeeds."""
+    manager.step_timeout = 3
+    fail_once = "[ -e tried ] && exit 0\ntouch tried\nexit 1\n"
+    pipeline_file, uuids = make_pipeline(
+        tmp_path / "p",
+        {"A": ("a.sh", fail_once, []), "B": ("b.sh", "hostname > host-B\n", ["A"])},
+    )
+    run = await submit(manager, pipeline_file, backend="docker", retries=1, retry_delay=4)
+    container = (await made_ahead(manager, run.id, [uuids["B"]]))[uuids["B"]]
+    await manager.wait(run.id)
+    assert run.status == "SUCCESS", run.to_dict()
+    assert run.steps[uuids["A"]].attempt == 2
+    assert (tmp_path / "p" / "host-B").read_text().strip() == container[:12]
+
+
 @pytest.mark.parametrize("what", ["kernel", "container"])
 async def test_what_died_while_waiting_is_replaced_not_reported(
     manager: RunManager, tmp_path: Path, what: str

@@ -196,6 +196,7 @@ class DockerExecutor(Executor):
     )
     release_timeout = Float(
         10.0,
+        min=0.0,
         config=True,
         help="Seconds a step waits for its container started ahead to wait on its FIFO. Past "
         "it, the step runs in a fresh container and containers are no longer started ahead: "
@@ -400,9 +401,14 @@ class DockerExecutor(Executor):
         """The container made ahead for the step, released if it was started; None if there
         is none or it ended before it could be released (it is removed then)."""
         container = await ahead.take()
-        if container is None or not ahead.started or await self._release(container, spec):
+        if container is None or not ahead.started:
             return container
-        self.log.info("Container started ahead for step %s ended early", spec.step_uuid)
+        try:
+            if await self._release(container, spec):
+                return container
+            self.log.info("Container started ahead for step %s ended early", spec.step_uuid)
+        except ENGINE_ERRORS as err:
+            self.log.warning("Could not release the container of step %s: %s", spec.step_uuid, err)
         await self._discard(container.id)
         return None
 
@@ -414,7 +420,7 @@ class DockerExecutor(Executor):
         attempts = 0
         while (outcome := await asyncio.to_thread(try_release, fifo)) is False:
             attempts += 1
-            if attempts % 10 == 0 and (await container.show())["State"]["Status"] != "running":
+            if attempts % 10 == 0 and not await self._running(container):
                 return False
             if asyncio.get_running_loop().time() > deadline:
                 self.log.warning(
@@ -427,6 +433,14 @@ class DockerExecutor(Executor):
                 return False
             await asyncio.sleep(RELEASE_POLL)
         return bool(outcome)
+
+    async def _running(self, container: DockerContainer) -> bool:
+        try:
+            return (await container.show())["State"]["Status"] == "running"
+        except aiodocker.DockerError as err:
+            if err.status == 404:
+                return False
+            raise
 
     async def run(
         self, spec: StepSpec, on_started: Any = None, ahead: ContainerAhead | None = None

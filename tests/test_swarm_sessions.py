@@ -274,3 +274,17 @@ def test_restart_adopts_a_running_swarm_session(server_root: Path, tmp_path: Pat
         assert_nothing_left(session_id)
     finally:
         second.stop()
+
+
+async def test_services_not_running_within_the_readiness_timeout_fail_with_their_state(
+    api, sessions, pipeline_dir
+):
+    sessions.readiness_timeout = 0.0
+    pipeline_uuid = str(uuidlib.uuid4())
+    await launch(api, pipeline_uuid, backend="swarm")
+    failed = await wait_for_status(api, pipeline_uuid, {"FAILED", "RUNNING"})
+    assert failed["status"] == "FAILED"
+    reason = failed["reason"]
+    assert "did not start within 0 s (PipelineSessionManager.readiness_timeout)" in reason
+    assert "its task is " in reason or "the swarm made no task for it" in reason
+    assert_nothing_left(failed["session_id"])

@@ -298,7 +298,7 @@ class PipelineSessionManager(LoggingConfigurable):
 
     async def check_available(self, backend: str = "docker") -> None:
         """Raise ``ExecutorUnavailable`` when the Docker engine does not answer (on swarm:
-        or is no swarm manager)."""
+        or is no swarm manager; else remember its node, where EG and servers run)."""
         await self.engine.check_available(NEEDS_ENGINE)
         if backend == "swarm":
             self._node_id = await swarm_manager_node(
@@ -675,7 +675,7 @@ class PipelineSessionManager(LoggingConfigurable):
             containers, networks, services = await asyncio.gather(
                 client.containers.list(all=True, filters={"label": labels}),
                 client.networks.list(filters={"label": labels}),
-                self.services.list(labels),
+                self.services.find(labels),
             )
         except (*ENGINE_ERRORS, ExecutorUnavailable) as err:
             self.log.info("No sessions to adopt: Docker engine unavailable (%s)", err)

@@ -89,12 +89,12 @@ class SessionServices:
                 found[role] = info
         return found
 
-    async def pending_reason(self, name: str) -> str | None:
-        """What the scheduler says of a service's task that is not running (or None)."""
+    async def pending_reason(self, name: str) -> str:
+        """What the scheduler says of a service's task that is not running."""
         tasks = await self.engine.client().tasks.list(filters={"service": name})
         task = latest_task(tasks)
-        if task is None or task["Status"]["State"] == "running":
-            return None
+        if task is None:
+            return "the swarm made no task for it"
         status = task["Status"]
         return f"its task is {status['State']}: {status.get('Err') or status.get('Message')}"
 
@@ -114,7 +114,7 @@ class SessionServices:
             return None
         return "".join(output).strip() or None
 
-    async def list(self, labels: list[str]) -> list[Mapping[str, Any]]:
+    async def find(self, labels: list[str]) -> list[Mapping[str, Any]]:
         """Services with every label; none on an engine that is no swarm manager."""
         try:
             return await self.engine.client().services.list(filters={"label": labels})
@@ -127,7 +127,7 @@ class SessionServices:
         """Remove every service of the session (EG, server, kernels) and wait up to
         ``timeout`` seconds for their containers on this node to go."""
         services = self.engine.client().services
-        found = await self.list(session_labels(session_id))
+        found = await self.find(session_labels(session_id))
         await asyncio.gather(*(self._delete(services, s["ID"]) for s in found))
         if not found:
             return

@@ -2,10 +2,12 @@
 engine, EG and kernel containers. Per run it measures the time from ``POST /launches`` to
 RUNNING, from the kernel request (``POST /api/kernels`` at the session's server) to the
 first execute result over the kernel websocket, and from ``DELETE`` until the session is
-gone. Targets (medians): RUNNING <= 10 s, kernel ready <= 5 s.
+gone. Targets (medians): RUNNING <= 10 s, kernel ready <= 5 s. ``--backend both`` alternates
+docker and swarm sessions (EG, server and kernels as swarm services) run by run, in the same
+server, and reports each backend's medians and the swarm/docker ratios.
 
-Needs the session images: ``jupyter orchest images build``.
-Usage: ``python bench/bench_launch.py [--runs 5] [--json]``
+Needs the session images: ``jupyter orchest images build`` (swarm: and a swarm manager).
+Usage: ``python bench/bench_launch.py [--runs 5] [--backend docker|swarm|both] [--json]``
 """
 
 from __future__ import annotations
@@ -99,10 +101,10 @@ def stop(server: ServerProcess, pipeline_uuid: str) -> float:
     return time.monotonic() - started
 
 
-def one_run(server: ServerProcess) -> tuple[float, float, float]:
+def one_run(server: ServerProcess, backend: str) -> tuple[float, float, float]:
     pipeline_uuid = str(uuid.uuid4())
     started = time.monotonic()
-    body = {"pipeline_uuid": pipeline_uuid, "pipeline_dir": "pipeline"}
+    body = {"pipeline_uuid": pipeline_uuid, "pipeline_dir": "pipeline", "backend": backend}
     code, launch = server.request("POST", "/orchest/api/launches", body)
     if code != 202:
         raise SystemExit(f"POST /launches answered {code}: {launch}")
@@ -115,15 +117,24 @@ def one_run(server: ServerProcess) -> tuple[float, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--backend", choices=["docker", "swarm", "both"], default="docker")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
+    backends = ["docker", "swarm"] if args.backend == "both" else [args.backend]
+    by_backend: dict[str, list[tuple[float, float, float]]] = {name: [] for name in backends}
     with temp_dir("orchest-bench-launch-") as tmp:
         (tmp / "root" / "pipeline").mkdir(parents=True)
         server = ServerProcess(tmp / "root", tmp / "state").start()
         try:
-            runs = [one_run(server) for _ in range(args.runs)]
+            for _ in range(args.runs):
+                for name in backends:
+                    by_backend[name].append(one_run(server, name))
         finally:
             server.stop()
+    if args.backend == "both":
+        compare(by_backend, args.json)
+        return
+    runs = by_backend[args.backend]
     running, kernel, stopping = (median(column) for column in zip(*runs, strict=True))
     result = {
         "runs": args.runs,
@@ -147,6 +158,21 @@ def main() -> None:
         f"targets: RUNNING <= {TARGET_RUNNING:g} s: {verdict[running <= TARGET_RUNNING]}; "
         f"kernel ready <= {TARGET_KERNEL:g} s: {verdict[kernel <= TARGET_KERNEL]}"
     )
+
+
+def compare(by_backend: dict[str, list[tuple[float, float, float]]], as_json: bool) -> None:
+    """Medians per backend and the swarm/docker ratios."""
+    medians = {
+        name: [median(column) for column in zip(*runs, strict=True)]
+        for name, runs in by_backend.items()
+    }
+    ratios = [s / d for s, d in zip(medians["swarm"], medians["docker"], strict=True)]
+    if as_json:
+        print_json({"runs": by_backend, "medians": medians, "swarm_over_docker": ratios})
+        return
+    rows = [(name, *values) for name, values in medians.items()]
+    rows.append(("swarm/docker", *ratios))
+    print_table(["median", "POST->RUNNING s", "kernel->result s", "DELETE->gone s"], rows)
 
 
 if __name__ == "__main__":

@@ -86,7 +86,7 @@ from .specs import (
     service_config,
     session_kernelspec,
 )
-from .swarm import SessionServices
+from .swarm import SWARM_TASK_LABEL, SessionServices
 
 SHIPPED_KERNELSPECS = Path(__file__).parent.parent / "kernelspecs"
 """The kernelspecs in an installed wheel; a source checkout has them beside the package."""
@@ -642,18 +642,20 @@ class PipelineSessionManager(LoggingConfigurable):
             self._set_status(session, STOPPED)
 
     async def _teardown(self, session_id: str) -> None:
-        """Remove the session's services (on swarm: EG, server, kernels); stop EG and the
-        server containers (which shut their kernels down), then remove every container
-        with the session's label (kernels of a dead EG too) and its network."""
+        """Stop EG and the server containers (which shut their kernels down), and this
+        node's swarm task containers, while the session's services (on swarm: EG, server,
+        kernels) are removed (the swarm agent takes seconds to stop a removed service's
+        task); then remove every container with the session's label (kernels of a dead EG
+        too) and its network."""
         gone = self.stop_timeout + self.engine.connect_timeout
-        await self.services.remove(session_id, gone)
         containers = await self._session_containers(session_id)
         await asyncio.gather(
+            self.services.remove(session_id, gone),
             *(
                 self.engine.stop_container(c.id, self.stop_timeout)
                 for c in containers
-                if c["Labels"].get(ROLE_LABEL) in (EG, SERVER)
-            )
+                if c["Labels"].get(ROLE_LABEL) in (EG, SERVER) or SWARM_TASK_LABEL in c["Labels"]
+            ),
         )
         remaining = await self._session_containers(session_id)
         await asyncio.gather(*(self.engine.remove_container(c.id) for c in remaining))

@@ -21,6 +21,8 @@ from .session import ROLE_NAMES, LaunchFailed
 from .specs import PORT, SESSION_LABEL
 
 GATEWAY_BRIDGE = "docker_gwbridge"
+SWARM_TASK_LABEL = "com.docker.swarm.task.id"
+"""The label of a swarm task's container."""
 ENDED_STATES = {"complete", "failed", "rejected", "shutdown", "orphaned", "remove"}
 POLL_INTERVAL = 0.1
 
@@ -125,7 +127,8 @@ class SessionServices:
 
     async def remove(self, session_id: str, timeout: float) -> None:
         """Remove every service of the session (EG, server, kernels) and wait up to
-        ``timeout`` seconds for their containers on this node to go."""
+        ``timeout`` seconds until none of its containers on this node runs (the caller
+        removes the stopped ones)."""
         services = self.engine.client().services
         found = await self.find(session_labels(session_id))
         await asyncio.gather(*(self._delete(services, s["ID"]) for s in found))
@@ -133,22 +136,29 @@ class SessionServices:
             return
         deadline = time.monotonic() + timeout
         containers = self.engine.client().containers
-        while await containers.list(all=True, filters={"label": session_labels(session_id)}):
+        running = {"label": session_labels(session_id), "status": ["running"]}
+        while await containers.list(filters=running):
             if time.monotonic() > deadline:
                 return
             await asyncio.sleep(POLL_INTERVAL)
 
     async def remove_network(self, name: str, timeout: float) -> None:
-        """Remove an overlay network, retrying for up to ``timeout`` seconds while the
-        endpoints of removed tasks are released; a missing one is fine."""
+        """Remove a network and wait until this engine no longer lists it (a swarm overlay
+        network lingers on the node for a moment after the manager removed it), retrying
+        for up to ``timeout`` seconds while the endpoints of removed tasks are released."""
+        networks = self.engine.client().networks
         deadline = time.monotonic() + timeout
         while True:
             try:
                 await self.engine.remove_network(name)
-                return
-            except aiodocker.DockerError:
-                if time.monotonic() > deadline:
+            except aiodocker.DockerError as err:
+                if "not found" not in err.message and time.monotonic() > deadline:
                     raise
+            listed = await networks.list(filters={"name": name})
+            if not any(network["Name"] == name for network in listed):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"network {name} still exists after {timeout:g} s")
             await asyncio.sleep(POLL_INTERVAL)
 
     @staticmethod

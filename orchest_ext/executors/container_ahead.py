@@ -35,16 +35,16 @@ class ContainerAhead(Ahead):
         self._task = asyncio.ensure_future(create)
 
     def ready(self) -> bool:
-        """Whether the container was created."""
+        """Whether the container was made (created, and started if ``started``)."""
         return self._task.done() and not self._task.cancelled() and not self._task.exception()
 
     async def take(self) -> DockerContainer | None:
-        """The created container, now the caller's; ``None`` if it could not be created (the
-        step then creates its own and reports its own error)."""
+        """The container, now the caller's; ``None`` if it could not be made (the step then
+        creates its own and reports its own error)."""
         try:
             container = await asyncio.shield(self._task)
         except Exception as err:
-            self.log.info("Container created ahead could not be created: %s", err)
+            self.log.info("Container could not be made ahead: %s", err)
             container = None
         # not before: cancelled while waiting, the step leaves it to ``discard``
         self._taken = True

@@ -222,7 +222,8 @@ async def test_an_unknown_backend_is_400_naming_the_field(api, pipeline_dir):
 @pytest.fixture
 def server_root(tmp_path: Path, swarm_images) -> Path:
     root = tmp_path / "root"
-    (root / "a").mkdir(parents=True)
+    for name in ("a", "b"):
+        (root / name).mkdir(parents=True)
     yield root
     remove_swarm_scope(default_scope(root))
 
@@ -238,20 +239,25 @@ def server_wait(server: ServerProcess, pipeline_uuid: str, wanted: set[str]) -> 
         time.sleep(0.1)
 
 
-def test_restart_adopts_a_running_swarm_session(server_root: Path, tmp_path: Path):
+def test_restart_adopts_a_running_swarm_session_and_removes_a_partial_one(
+    server_root: Path, tmp_path: Path
+):
     swarm = ["--PipelineSessionManager.backend=swarm"]
     first = ServerProcess(server_root, tmp_path / "state", swarm).start()
     try:
-        code, reply = first.request(
-            "POST", "/orchest/api/launches", {"pipeline_uuid": "a", "pipeline_dir": "a"}
-        )
-        assert code == 202, reply
+        for name in ("a", "b"):
+            code, reply = first.request(
+                "POST", "/orchest/api/launches", {"pipeline_uuid": name, "pipeline_dir": name}
+            )
+            assert code == 202, reply
         launched = server_wait(first, "a", {"RUNNING", "FAILED"})
-        assert launched["status"] == "RUNNING", launched
+        partial = server_wait(first, "b", {"RUNNING", "FAILED"})
+        assert launched["status"] == partial["status"] == "RUNNING", (launched, partial)
     finally:
         first.kill()
     session_id = launched["session_id"]
     assert len(session_services(session_id)) == 2
+    assert docker("service", "rm", f"orchest-{partial['session_id']}-server").returncode == 0
 
     second = ServerProcess(server_root, tmp_path / "state").start()
     try:
@@ -259,6 +265,12 @@ def test_restart_adopts_a_running_swarm_session(server_root: Path, tmp_path: Pat
         assert adopted["session_id"] == session_id
         assert adopted["backend"] == "swarm"
         assert adopted["server_info"] == launched["server_info"]
+        assert second.request("GET", "/orchest/api/launches/b")[0] == 404
+        deadline = time.monotonic() + 30
+        while session_services(partial["session_id"]) or session_networks(partial["session_id"]):
+            assert time.monotonic() < deadline, "the partial session was not removed"
+            time.sleep(0.1)
+        assert_nothing_left(partial["session_id"])
         info = adopted["server_info"]
         request = urllib.request.Request(
             f"{info['url']}api/status", headers={"Authorization": f"token {info['token']}"}

@@ -14,6 +14,7 @@ import pytest
 
 from orchest_ext.executors.base import ExecutorUnavailable
 from orchest_ext.executors.swarm import SwarmExecutor
+from orchest_ext.sessions import PipelineSessionManager
 
 from . import swarm_nodes
 from .docker_support import STEP_IMAGE, _unavailable, docker, require_swarm
@@ -119,6 +120,15 @@ async def test_a_worker_engine_is_not_a_manager(node2) -> None:
     with pytest.raises(ExecutorUnavailable, match="is not a swarm manager"):
         await ex.check_available()
     await ex.close()
+
+
+async def test_a_swarm_session_needs_a_manager(node2, tmp_path: Path) -> None:
+    sessions = PipelineSessionManager(tmp_path, docker_url=node2.url)
+    with pytest.raises(ExecutorUnavailable, match="not a swarm manager") as raised:
+        await sessions.launch("p", tmp_path, ".", backend="swarm")
+    assert "PipelineSessionManager.docker_url" in str(raised.value)
+    assert sessions.list() == []
+    await sessions.close()
 
 
 def test_distribute_skips_an_image_the_node_has(node2) -> None:

@@ -683,25 +683,33 @@ class PipelineSessionManager(LoggingConfigurable):
             self.log.info("No sessions to adopt: Docker engine unavailable (%s)", err)
             return
         groups = group_by_session(containers, networks)
-        on_swarm = {service["Spec"]["Labels"][SESSION_LABEL] for service in services}
-        for session_id in on_swarm:
-            groups.setdefault(session_id, [])
+        service_roles: defaultdict[str, set[str]] = defaultdict(set)
+        for service in services:
+            labels = service["Spec"]["Labels"]
+            service_roles[labels[SESSION_LABEL]].add(labels.get(ROLE_LABEL, ""))
+            groups.setdefault(labels[SESSION_LABEL], [])
 
         async def reconcile_one(session_id: str, group: list[DockerContainer]) -> None:
-            await self._reconcile_one(session_id, group, session_id in on_swarm)
+            roles = service_roles.get(session_id)
+            await self._reconcile_one(session_id, group, roles)
 
         await reconcile_all(groups, reconcile_one, self.log)
         await asyncio.to_thread(self._remove_stale_state)
 
     async def _reconcile_one(
-        self, session_id: str, group: list[DockerContainer], on_swarm: bool
+        self, session_id: str, group: list[DockerContainer], service_roles: set[str] | None
     ) -> None:
-        if on_swarm:
-            session = await adoptable(session_id, group, self._service_url)
-        else:
+        """Adopt the session or remove it; a swarm session (``service_roles``: the roles of
+        its services) needs its EG and server services too, not just their containers,
+        which outlive a removed service for seconds."""
+        if service_roles is None:
             session = await adoptable(session_id, group, self._container_url)
-        if session is not None and on_swarm:
-            session.backend = "swarm"
+        elif {EG, SERVER} <= service_roles:
+            session = await adoptable(session_id, group, self._service_url)
+            if session is not None:
+                session.backend = "swarm"
+        else:
+            session = None
         if session is not None and session.pipeline_uuid not in self._sessions:
             self._sessions[session.pipeline_uuid] = session
             self._set_status(session, RUNNING)

@@ -159,41 +159,42 @@ async def test_abort_mid_run_leaves_no_process(api, backend, jp_root_dir):
         'echo $! >> "$ORCHEST_STEP_DIR/pids"\n'
         "wait\n"
     )
+    kernel = (
+        "import os, pathlib, time\n"
+        'pathlib.Path(os.environ["ORCHEST_STEP_DIR"], "pids").write_text(str(os.getpid()))\n'
+        "time.sleep(300)"
+    )
     make_pipeline(
         jp_root_dir / "p",
         {
             "Sleeper": ("sleeper.sh", script, []),
-            "Kernel": ("kernel.ipynb", notebook("import time\ntime.sleep(300)"), []),
+            "Kernel": ("kernel.ipynb", notebook(kernel), []),
             "Never": ("never.sh", "echo never\n", ["Sleeper"]),
         },
     )
     _, run = await api(
         "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "backend": backend}
     )
-    pids_file = Path(run["run_dir"]) / "steps" / steps_by_title(run)["Sleeper"]["uuid"] / "pids"
-    deadline = time.monotonic() + 30
-    while not (pids_file.exists() and len(pids_file.read_text().split()) == 2):
-        assert time.monotonic() < deadline, "the sleeper step never started"
-        await asyncio.sleep(0.05)
-    pids = [int(p) for p in pids_file.read_text().split()] if backend == "local" else []
-    while True:
-        _, current = await api("GET", "runs", run["id"])
-        if steps_by_title(current)["Kernel"]["status"] == "STARTED":
-            break
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
-    while backend == "local" and not any(
-        "ipykernel" in " ".join(p.cmdline()) for p in psutil.Process().children(recursive=True)
+    steps_dir = Path(run["run_dir"]) / "steps"
+    sleeper = steps_dir / steps_by_title(run)["Sleeper"]["uuid"] / "pids"
+    kernel_pid = steps_dir / steps_by_title(run)["Kernel"]["uuid"] / "pids"
+    deadline = time.monotonic() + 60
+    while not (
+        sleeper.exists()
+        and len(sleeper.read_text().split()) == 2
+        and kernel_pid.exists()
+        and kernel_pid.read_text().strip()
     ):
-        assert time.monotonic() < deadline, "the notebook's kernel never started"
+        assert time.monotonic() < deadline, "the sleeper step or the notebook never started"
         await asyncio.sleep(0.05)
-    kernels_before = {p.pid for p in psutil.Process().children(recursive=True)}
+    # the steps' processes, the notebook's kernel included (in containers: the containers')
+    pids = [*map(int, sleeper.read_text().split()), int(kernel_pid.read_text())]
 
     code, aborted = await api("DELETE", "runs", run["id"])
     assert code == 200
     assert aborted["status"] == "ABORTED"
     assert {s["status"] for s in aborted["steps"]} == {"ABORTED"}
-    for pid in [*pids, *kernels_before]:
+    for pid in pids if backend == "local" else []:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     await assert_no_step_containers(aborted)
 

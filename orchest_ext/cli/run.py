@@ -198,9 +198,11 @@ jupyter orchest run my.orchest --cache use
             for issue in err.issues:
                 print(f"  - {issue.message}", file=sys.stderr)
             return 2
+        executor = self.build_executor()
+        if self.backend == "local" and any(s.kind == "notebook" for s in pipeline.steps.values()):
+            executor.kernel_templates()  # the kernel template imports while the run sets up
         store = Store(self.db or self.default_db(pipeline.directory))
         await store.open()
-        executor = self.build_executor()
         manager = RunManager(
             store=store,
             executors={self.backend: executor},

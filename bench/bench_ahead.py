@@ -2,7 +2,8 @@
 8 notebooks fanning out from one root (each waiting 1 s), from ``submit`` to SUCCESS through
 RunManager + LocalExecutor, against papermill's API running the same notebooks one after the
 other (alternated, same run); the same runs with kernels started as plain processes (not
-forked from a template) and without kernels ahead, for reference; and the median gap between a parent's SUCCESS and its child's STARTED in the chain."""
+forked from a template) and without kernels ahead, for reference; and the median gap
+between a parent's SUCCESS and its child's STARTED in the chain."""
 
 from __future__ import annotations
 
@@ -88,7 +89,7 @@ async def orchest_run(
             await manager.wait(run.id)
     finally:
         await executor.close()
-    assert run.status == "SUCCESS", (run.status, run.message)
+    assert run.status == "SUCCESS", [(s.title, s.message) for s in run.steps.values() if s.message]
     return run
 
 

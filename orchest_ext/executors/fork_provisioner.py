@@ -23,6 +23,8 @@ class ForkProvisioner(LocalProvisioner):  # type: ignore[misc]
 
     templates = Instance(KernelTemplates)
     forked: ForkedKernel | None = None
+    _waiting = 0
+    """``wait`` calls in progress: the forked kernel's descriptors stay open meanwhile."""
 
     @property
     def has_process(self) -> bool:
@@ -60,9 +62,15 @@ class ForkProvisioner(LocalProvisioner):  # type: ignore[misc]
         forked = self.forked
         if forked is None:
             return await super().wait()
-        code = await forked.wait()
-        forked.close()
-        self.forked = None
+        self._waiting += 1
+        try:
+            code = await forked.wait()
+        finally:
+            self._waiting -= 1
+        if not self._waiting:
+            forked.close()
+            if self.forked is forked:
+                self.forked = None
         return code
 
     async def send_signal(self, signum: int) -> None:
@@ -85,7 +93,7 @@ class ForkProvisioner(LocalProvisioner):  # type: ignore[misc]
 
     async def cleanup(self, restart: bool = False) -> None:
         await super().cleanup(restart)
-        if self.forked is not None and self.forked.exited():
+        if self.forked is not None and self.forked.exited() and not self._waiting:
             self.forked.close()
             self.forked = None
 

@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -60,11 +61,10 @@ class ForkedKernel:
         self.returncode: int | None = None
 
     def exited(self) -> bool:
-        """Whether the kernel process has ended (the pidfd is readable then)."""
-        if self.returncode is not None:
+        """Whether the kernel process has ended (the pidfd is readable then; it is closed
+        only once the kernel ended)."""
+        if self.returncode is not None or self.pidfd < 0:
             return True
-        import select
-
         readable, _, _ = select.select([self.pidfd], [], [], 0)
         return bool(readable)
 
@@ -77,13 +77,14 @@ class ForkedKernel:
     async def wait(self) -> int:
         """Wait until the kernel ended; its exit code (-1 if the template is gone)."""
         if not self.exited():
+            pidfd = self.pidfd
             loop = asyncio.get_running_loop()
             ended = loop.create_future()
-            loop.add_reader(self.pidfd, lambda: ended.done() or ended.set_result(None))
+            loop.add_reader(pidfd, lambda: ended.done() or ended.set_result(None))
             try:
                 await ended
             finally:
-                loop.remove_reader(self.pidfd)
+                loop.remove_reader(pidfd)
         return await asyncio.to_thread(self._status, True)
 
     def send_signal(self, signum: int) -> None:

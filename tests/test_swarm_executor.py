@@ -349,7 +349,7 @@ async def test_pipeline_constraints_nobody_meets_fail_with_the_schedulers_reason
     (step,) = finished["steps"]
     assert "no node took the step's task in 1 s" in step["message"]
     assert "no suitable node" in step["message"]
-    assert_no_step_containers(finished)
+    await assert_no_step_containers(finished)
 
 
 async def test_pipeline_constraints_a_node_meets_run_there(
@@ -361,7 +361,7 @@ async def test_pipeline_constraints_a_node_meets_run_there(
         api, jp_root_dir, [f"node.hostname=={node}", "node.role!=worker"]
     )
     assert finished["status"] == "SUCCESS", finished
-    assert_no_step_containers(finished)
+    await assert_no_step_containers(finished)
 
 
 async def test_malformed_pipeline_constraints_are_refused_naming_the_field(

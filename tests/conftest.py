@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from .docker_support import require_image, require_swarm
+from .helpers import notebook
+from .launch_support import INPUT_TEXT, SESSION_IMAGES
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -49,3 +51,21 @@ def backend(request) -> str:
     if request.param == "swarm":
         require_swarm()
     return request.param
+
+
+@pytest.fixture
+def session_images() -> None:
+    """The session images must be built (skip without them; fail in CI)."""
+    for image in SESSION_IMAGES:
+        require_image(image)
+
+
+@pytest.fixture
+def pipeline_dir(jp_root_dir: Path) -> Path:
+    """A session test's pipeline directory: ``pipelines/demo`` with ``sub/input.txt`` and
+    ``sub/analysis.ipynb`` (modules that need another one define their own)."""
+    directory = jp_root_dir / "pipelines" / "demo"
+    (directory / "sub").mkdir(parents=True)
+    (directory / "sub" / "input.txt").write_text(INPUT_TEXT)
+    (directory / "sub" / "analysis.ipynb").write_text(notebook("1 + 1"))
+    return directory

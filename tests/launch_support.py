@@ -17,6 +17,8 @@ from tornado.websocket import websocket_connect
 from .docker_support import docker, project_containers
 
 SESSION_IMAGES = ("orchest-ext/eg:latest", "orchest-ext/server:latest", "orchest-ext/kernel:latest")
+INPUT_TEXT = "rows: 3\n"
+"""What the demo pipeline's ``sub/input.txt`` holds."""
 
 
 async def wait_for_status(

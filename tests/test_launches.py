@@ -17,10 +17,9 @@ from orchest_ext.events import LAUNCH_STATUS
 from orchest_ext.sessions import SHIPPED_KERNELSPECS, PipelineSessionManager, default_scope
 from orchest_ext.testing import ServerProcess
 
-from .docker_support import docker, require_image
-from .helpers import notebook
+from .docker_support import docker
 from .launch_support import (
-    SESSION_IMAGES,
+    INPUT_TEXT,
     SessionServer,
     remove_scope,
     session_containers,
@@ -29,7 +28,6 @@ from .launch_support import (
     wait_until_gone,
 )
 
-INPUT_TEXT = "rows: 3\n"
 KERNEL_CODE = """
 import os
 print(os.getcwd())
@@ -54,28 +52,11 @@ def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def session_images() -> None:
-    """The session images must be built (skip without them; fail in CI)."""
-    for image in SESSION_IMAGES:
-        require_image(image)
-
-
-@pytest.fixture
 def sessions(jp_serverapp, session_images) -> PipelineSessionManager:
     """The extension's PipelineSessionManager; whatever a failed test leaves behind is removed."""
     (app,) = jp_serverapp.extension_manager.extension_apps["orchest_ext"]
     yield app.sessions
     remove_scope(app.sessions.scope)
-
-
-@pytest.fixture
-def pipeline_dir(jp_root_dir: Path) -> Path:
-    """``pipelines/demo`` with ``sub/input.txt`` and ``sub/analysis.ipynb``."""
-    directory = jp_root_dir / "pipelines" / "demo"
-    (directory / "sub").mkdir(parents=True)
-    (directory / "sub" / "input.txt").write_text(INPUT_TEXT)
-    (directory / "sub" / "analysis.ipynb").write_text(notebook("1 + 1"))
-    return directory
 
 
 def new_uuid() -> str:

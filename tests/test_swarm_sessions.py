@@ -21,9 +21,8 @@ from orchest_ext.sessions import PipelineSessionManager, default_scope
 from orchest_ext.testing import ServerProcess
 
 from .docker_support import docker, project_services, remove_services, require_swarm
-from .helpers import notebook
 from .launch_support import (
-    SESSION_IMAGES,
+    INPUT_TEXT,
     SessionServer,
     remove_scope,
     session_containers,
@@ -34,7 +33,6 @@ from .launch_support import (
 
 pytestmark = pytest.mark.docker
 
-INPUT_TEXT = "rows: 3\n"
 KERNEL_CODE = """
 import os
 print(os.getcwd())
@@ -58,11 +56,9 @@ def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def swarm_images() -> None:
+def swarm_images(session_images) -> None:
+    """The session images, on an engine that is a swarm manager (fail in CI otherwise)."""
     require_swarm()
-    for image in SESSION_IMAGES:
-        if docker("image", "inspect", image).returncode:
-            pytest.skip(f"image {image} is not built")
 
 
 def remove_swarm_scope(scope: str) -> None:
@@ -76,15 +72,6 @@ def sessions(jp_serverapp, swarm_images) -> PipelineSessionManager:
     (app,) = jp_serverapp.extension_manager.extension_apps["orchest_ext"]
     yield app.sessions
     remove_swarm_scope(app.sessions.scope)
-
-
-@pytest.fixture
-def pipeline_dir(jp_root_dir: Path) -> Path:
-    directory = jp_root_dir / "pipelines" / "demo"
-    (directory / "sub").mkdir(parents=True)
-    (directory / "sub" / "input.txt").write_text(INPUT_TEXT)
-    (directory / "sub" / "analysis.ipynb").write_text(notebook("1 + 1"))
-    return directory
 
 
 def session_services(session_id: str, *labels: str) -> list[str]:

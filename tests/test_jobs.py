@@ -195,8 +195,15 @@ async def test_retention_removes_the_oldest_finished_runs_never_an_active_one(ap
     active = next(r for r in current["runs"] if r["status"] == "STARTED")
     assert active["job_parameters"] == {"Step": {"slow": True}}
     assert Path(active["run_dir"]).is_dir()
-    run_dirs = sorted((jp_root_dir / "p" / ".orchest" / "runs").iterdir())
-    assert len(run_dirs) == 2, run_dirs
+    runs_dir = jp_root_dir / "p" / ".orchest" / "runs"
+
+    async def two_run_dirs_left():
+        # the store's rows go first, then the directories (on a thread)
+        dirs = await asyncio.to_thread(lambda: sorted(runs_dir.iterdir()))
+        return dirs if len(dirs) == 2 else None
+
+    run_dirs = await wait_until(two_run_dirs_left, "the removed runs' directories to go")
+    assert Path(active["run_dir"]) in run_dirs
 
     release.write_text("go")
     finished = await wait_for_run(api, active["id"])

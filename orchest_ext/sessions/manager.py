@@ -93,6 +93,8 @@ SHIPPED_KERNELSPECS = Path(__file__).parent.parent / "kernelspecs"
 if not SHIPPED_KERNELSPECS.is_dir():
     SHIPPED_KERNELSPECS = Path(__file__).parent.parent.parent / "kernelspecs"
 LOG_TAIL_LINES = 40
+LATE_TASK_QUIET = 1.0
+"""Seconds without a new container of a stopped swarm session after which none will come."""
 NEEDS_ENGINE = "Sessions need a running Docker engine."
 
 
@@ -649,7 +651,7 @@ class PipelineSessionManager(LoggingConfigurable):
         too) and its network."""
         gone = self.stop_timeout + self.engine.connect_timeout
         containers = await self._session_containers(session_id)
-        await asyncio.gather(
+        had_services, *_ = await asyncio.gather(
             self.services.remove(session_id, gone),
             *(
                 self.engine.stop_container(c.id, self.stop_timeout)
@@ -660,7 +662,23 @@ class PipelineSessionManager(LoggingConfigurable):
         remaining = await self._session_containers(session_id)
         await asyncio.gather(*(self.engine.remove_container(c.id) for c in remaining))
         await self.services.remove_network(session_network(session_id), gone)
+        if had_services:
+            await self._remove_late_task_containers(session_id, gone)
         await asyncio.to_thread(shutil.rmtree, self._session_dir(session_id), True)
+
+    async def _remove_late_task_containers(self, session_id: str, timeout: float) -> None:
+        """Remove the containers the swarm agent still creates for tasks of services removed
+        while they were being scheduled, until none has appeared for ``LATE_TASK_QUIET``
+        seconds (at most ``timeout``)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        quiet_since = loop.time()
+        while loop.time() - quiet_since < LATE_TASK_QUIET and loop.time() < deadline:
+            late = await self._session_containers(session_id)
+            if late:
+                await asyncio.gather(*(self.engine.remove_container(c.id) for c in late))
+                quiet_since = loop.time()
+            await asyncio.sleep(POLL_INTERVAL)
 
     async def _session_containers(self, session_id: str) -> list[DockerContainer]:
         labels = [f"{PROJECT_LABEL}={PROJECT}", f"{SESSION_LABEL}={session_id}"]

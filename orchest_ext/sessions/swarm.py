@@ -125,22 +125,23 @@ class SessionServices:
                 return []
             raise
 
-    async def remove(self, session_id: str, timeout: float) -> None:
+    async def remove(self, session_id: str, timeout: float) -> bool:
         """Remove every service of the session (EG, server, kernels) and wait up to
         ``timeout`` seconds until none of its containers on this node runs (the caller
-        removes the stopped ones)."""
+        removes the stopped ones); whether the session had services."""
         services = self.engine.client().services
         found = await self.find(session_labels(session_id))
         await asyncio.gather(*(self._delete(services, s["ID"]) for s in found))
         if not found:
-            return
+            return False
         deadline = time.monotonic() + timeout
         containers = self.engine.client().containers
         running = {"label": session_labels(session_id), "status": ["running"]}
         while await containers.list(filters=running):
             if time.monotonic() > deadline:
-                return
+                break
             await asyncio.sleep(POLL_INTERVAL)
+        return True
 
     async def remove_network(self, name: str, timeout: float) -> None:
         """Remove a network and wait until this engine no longer lists it (a swarm overlay

@@ -70,6 +70,17 @@ SCRIPT_INTERPRETERS = {"python": "python", "shell": "bash", "r": "Rscript"}
 """Interpreter (looked up on the image's PATH) per script kind, as ``LocalExecutor`` runs them."""
 
 
+def step_label_filter(run_id: str | None = None, step_uuid: str | None = None) -> list[str]:
+    """The label filter of this project's step containers (services), optionally of one
+    run and step."""
+    labels = [f"{PROJECT_LABEL}={PROJECT}", STEP_LABEL]
+    if run_id:
+        labels.append(f"{RUN_LABEL}={run_id}")
+    if step_uuid:
+        labels.append(f"{STEP_LABEL}={step_uuid}")
+    return labels
+
+
 def container_name(run_id: str, step_uuid: str) -> str:
     """``orchest-<run>-<step>-<digest>``: readable prefixes, unique through a digest of both ids."""
     digest = hashlib.sha256(f"{run_id}\0{step_uuid}".encode()).hexdigest()[:8]
@@ -633,11 +644,7 @@ class DockerExecutor(Executor):
         self, run_id: str | None = None, step_uuid: str | None = None
     ) -> list[dict[str, Any]]:
         """Step containers of this project (optionally of one run/step), as handles."""
-        labels = [f"{PROJECT_LABEL}={PROJECT}", STEP_LABEL]
-        if run_id:
-            labels.append(f"{RUN_LABEL}={run_id}")
-        if step_uuid:
-            labels.append(f"{STEP_LABEL}={step_uuid}")
+        labels = step_label_filter(run_id, step_uuid)
         found = await self.engine.client().containers.list(all=True, filters={"label": labels})
         return [
             {

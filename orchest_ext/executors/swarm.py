@@ -28,8 +28,6 @@ from traitlets import Dict, Enum, Float, List, TraitError, Unicode, validate
 
 from ..docker_engine import (
     ENGINE_ERRORS,
-    PROJECT,
-    PROJECT_LABEL,
     DockerEngine,
     checked_memory,
     engine_error_reason,
@@ -46,6 +44,7 @@ from .docker import (
     container_name,
     exit_message,
     prepare_step_files,
+    step_label_filter,
 )
 from .results import log_tail, write_result
 
@@ -495,11 +494,7 @@ class SwarmExecutor(DockerExecutor):
         self, run_id: str | None = None, step_uuid: str | None = None
     ) -> list[dict[str, Any]]:
         """Step services of this project (optionally of one run/step), as handles."""
-        labels = [f"{PROJECT_LABEL}={PROJECT}", STEP_LABEL]
-        if run_id:
-            labels.append(f"{RUN_LABEL}={run_id}")
-        if step_uuid:
-            labels.append(f"{STEP_LABEL}={step_uuid}")
+        labels = step_label_filter(run_id, step_uuid)
         found = await self.engine.client().services.list(filters={"label": labels})
         return [
             {

@@ -25,7 +25,7 @@ import os
 import secrets
 import shutil
 from collections import defaultdict
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -545,17 +545,7 @@ class PipelineSessionManager(LoggingConfigurable):
         raise_if_exited(infos)
         session.gateway_url = container_url(infos[EG], self.publish, session.network)
         session.server_url = container_url(infos[SERVER], self.publish, session.network)
-        await wait_ready(
-            probes(
-                session.gateway_url,
-                session.gateway_token,
-                session.server_url,
-                session.server_token,
-            ),
-            inspect,
-            self.readiness_timeout,
-            lambda: session.status == LAUNCHING,
-        )
+        await self._probe_until_ready(session, inspect, self.readiness_timeout)
 
     async def _wait_services_ready(self, session: Session) -> None:
         """Wait until the EG and server services' tasks run on this node, then probe them
@@ -579,6 +569,17 @@ class PipelineSessionManager(LoggingConfigurable):
             await asyncio.sleep(POLL_INTERVAL)
         session.gateway_url = await self.services.url(infos[EG])
         session.server_url = await self.services.url(infos[SERVER])
+        await self._probe_until_ready(
+            session, lambda: self.services.containers(names), max(deadline - loop.time(), 0.0)
+        )
+
+    async def _probe_until_ready(
+        self,
+        session: Session,
+        inspect: Callable[[], Awaitable[dict[str, dict[str, Any]]]],
+        timeout: float,
+    ) -> None:
+        """Probe the session's EG and server URLs until both answer (``wait_ready``)."""
         await wait_ready(
             probes(
                 session.gateway_url,
@@ -586,8 +587,8 @@ class PipelineSessionManager(LoggingConfigurable):
                 session.server_url,
                 session.server_token,
             ),
-            lambda: self.services.containers(names),
-            max(deadline - loop.time(), 0.0),
+            inspect,
+            timeout,
             lambda: session.status == LAUNCHING,
         )
 

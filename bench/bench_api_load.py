@@ -80,25 +80,53 @@ async def client(
     post_path: str,
     requests: int,
     offset: int,
+    clients: int,
     samples: dict[str, list[float]],
     think: float,
 ) -> None:
     """Send ``requests`` requests, cycling GET runs, GET runs/{id}, GET runs/{id}, POST runs,
-    waiting ``think`` seconds after each answer."""
-    headers = {"Authorization": f"token {server.token}"}
+    waiting ``think`` seconds after each answer. A polling client (``think`` > 0) starts at
+    its own phase of the period, ``offset / clients`` of it, as independent views do (``burst``
+    measures requests sent at the very same instant)."""
+    await asyncio.sleep(think * offset / clients)
     for index in range(requests):
-        kind = ("GET runs", "GET runs/{id}", "GET runs/{id}", "POST runs")[(index + offset) % 4]
-        run_id = run_ids[(index * 7 + offset) % len(run_ids)]
-        url = server.url + API + (f"/runs/{run_id}" if kind == "GET runs/{id}" else "/runs")
-        start = time.perf_counter()
-        if kind == "POST runs":
-            response = await session.post(url, json={"pipeline_path": post_path}, headers=headers)
-        else:
-            response = await session.get(url, headers=headers)
-        await response.read()
-        samples[kind].append((time.perf_counter() - start) * 1000)
-        assert response.status in (200, 202), (kind, response.status)
+        await timed_request(session, server, run_ids, post_path, index, offset, samples)
         await asyncio.sleep(think)
+
+
+async def timed_request(
+    session: aiohttp.ClientSession,
+    server: ServerProcess,
+    run_ids: list[str],
+    post_path: str,
+    index: int,
+    offset: int,
+    samples: dict[str, list[float]],
+) -> None:
+    """Request number ``index`` of client ``offset``; its latency (ms) goes to ``samples``."""
+    kind = ("GET runs", "GET runs/{id}", "GET runs/{id}", "POST runs")[(index + offset) % 4]
+    run_id = run_ids[(index * 7 + offset) % len(run_ids)]
+    url = server.url + API + (f"/runs/{run_id}" if kind == "GET runs/{id}" else "/runs")
+    headers = {"Authorization": f"token {server.token}"}
+    start = time.perf_counter()
+    if kind == "POST runs":
+        response = await session.post(url, json={"pipeline_path": post_path}, headers=headers)
+    else:
+        response = await session.get(url, headers=headers)
+    await response.read()
+    samples[kind].append((time.perf_counter() - start) * 1000)
+    assert response.status in (200, 202), (kind, response.status)
+
+
+async def open_connections(session: aiohttp.ClientSession, server: ServerProcess, count: int) -> None:
+    """Open ``count`` connections to the server (untimed): set-up is not what is measured."""
+    headers = {"Authorization": f"token {server.token}"}
+
+    async def one() -> None:
+        async with session.get(server.url + API + "/backends", headers=headers) as response:
+            await response.read()
+
+    await asyncio.gather(*(one() for _ in range(count)))
 
 
 async def load(
@@ -113,12 +141,35 @@ async def load(
     samples: dict[str, list[float]] = {kind: [] for kind in TARGET_P99_MS}
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector) as session:
+        await open_connections(session, server, clients)
         await asyncio.gather(
             *(
-                client(session, server, run_ids, post_path, requests, offset, samples, think)
+                client(
+                    session, server, run_ids, post_path, requests, offset, clients, samples, think
+                )
                 for offset in range(clients)
             )
         )
+    return samples
+
+
+async def burst(
+    server: ServerProcess, run_ids: list[str], post_path: str, clients: int, rounds: int
+) -> dict[str, list[float]]:
+    """Latencies (ms) per request kind when ``clients`` clients send one request each at the
+    same instant, ``rounds`` times, 0.2 s apart: the worst case of polling views in phase."""
+    samples: dict[str, list[float]] = {kind: [] for kind in TARGET_P99_MS}
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await open_connections(session, server, clients)
+        for index in range(rounds):
+            await asyncio.gather(
+                *(
+                    timed_request(session, server, run_ids, post_path, index, offset, samples)
+                    for offset in range(clients)
+                )
+            )
+            await asyncio.sleep(0.2)
     return samples
 
 
@@ -218,20 +269,27 @@ def main() -> None:
             baseline = asyncio.run(load(server, run_ids, one, 1, 5 * args.requests))
             drain_active(server)
             flight = post(server, inflight)
+            loads = {
+                "sending back to back": load(server, run_ids, one, args.clients, args.requests),
+                f"polling every {args.think * 1000:.0f} ms": load(
+                    server, run_ids, one, args.clients, args.requests, args.think
+                ),
+                "sending at the same instant, in 10 bursts 0.2 s apart": burst(
+                    server, run_ids, one, args.clients, 10
+                ),
+            }
             loaded, still_running = {}, {}
-            for think in (0.0, args.think):
-                loaded[think] = asyncio.run(
-                    load(server, run_ids, one, args.clients, args.requests, think)
-                )
+            for name, measure in loads.items():
+                loaded[name] = asyncio.run(measure)
                 _, run = server.request("GET", f"{API}/runs/{flight}")
-                still_running[think] = run["status"] not in TERMINAL
+                still_running[name] = run["status"] not in TERMINAL
             wait_terminal(server, flight)
             drain_active(server)
             mem = memory(server, big)
         finally:
             server.stop()
-    for think, samples in loaded.items():
-        print(f"{args.clients} clients, {think * 1000:.0f} ms between a client's requests:")
+    for name, samples in loaded.items():
+        print(f"{args.clients} clients {name}:")
         rows = summarize(samples, baseline)
         print_table(list(rows[0]), [list(row.values()) for row in rows])
     mem["target_mib"] = TARGET_RSS_MIB

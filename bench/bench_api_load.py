@@ -118,7 +118,9 @@ async def timed_request(
     assert response.status in (200, 202), (kind, response.status)
 
 
-async def open_connections(session: aiohttp.ClientSession, server: ServerProcess, count: int) -> None:
+async def open_connections(
+    session: aiohttp.ClientSession, server: ServerProcess, count: int
+) -> None:
     """Open ``count`` connections to the server (untimed): set-up is not what is measured."""
     headers = {"Authorization": f"token {server.token}"}
 

@@ -68,8 +68,15 @@ class KernelAhead(Ahead):
     async def take(self, spec: StepSpec, env: dict[str, str], kernel: str) -> StartedKernel | None:
         """The kernel, if it started for this very kernelspec, environment and directory and
         is alive; else ``None`` (and whatever was started is shut down)."""
-        with contextlib.suppress(Exception):
+        try:
             await asyncio.shield(self._task)
+        except Exception as err:
+            self.log.warning(
+                "Kernel started ahead for step %s failed (%s: %s); starting afresh",
+                spec.step_uuid,
+                type(err).__name__,
+                err,
+            )
         km = self._km
         matches = (
             self.ready()

@@ -417,11 +417,21 @@ class RunManager(LoggingConfigurable):
                 return
             ahead = self.ahead.take(run, uuid)
             self._apply(run, run.start_step(uuid))
-            self.ahead.step_started(run, uuid)
             timeout = self.step_timeout
         else:
             ahead = None
             timeout = time_left(step.started_time, self.step_timeout)
+        looked_ahead = handle is not None
+
+        def on_handle(new_handle: dict[str, Any]) -> None:
+            """Record the handle; once the step's process (kernel, container) started, start
+            ahead for what follows it: not before, so the step itself starts first."""
+            nonlocal looked_ahead
+            self._apply(run, run.record_handle(uuid, new_handle))
+            if not looked_ahead:
+                looked_ahead = True
+                self.ahead.step_started(run, uuid)
+
         while True:
             spec = build_spec(run, step)
             result = await execute_step(
@@ -430,7 +440,7 @@ class RunManager(LoggingConfigurable):
                 handle=handle,
                 timeout=timeout,
                 step_timeout=self.step_timeout,
-                on_handle=lambda h: self._apply(run, run.record_handle(uuid, h)),
+                on_handle=on_handle,
                 log=self.log,
                 ahead=ahead,
             )

@@ -2,9 +2,11 @@
 100-step run in flight, 20 concurrent clients each send a mix of `GET runs`, `GET runs/{id}`
 and `POST runs` (a one-step `.sh` pipeline); the p50/p99 latency of each kind is compared with
 the same requests sent by one client to the same server with no run in flight (the baseline).
-Targets: p99 of `GET runs` < 50 ms, `GET runs/{id}` < 20 ms, `POST runs` < 100 ms. Two loads:
-clients that send their next request as soon as the answer arrives (always 20 requests in
-the server), and clients that wait ``--think`` seconds (default 0.1: a view polling at 10 Hz).
+Targets: p99 of `GET runs` < 50 ms, `GET runs/{id}` < 20 ms, `POST runs` < 100 ms. Three loads,
+each on connections opened beforehand: clients that send their next request as soon as the
+answer arrives (always 20 requests in the server); clients that wait ``--think`` seconds
+(default 0.1: views polling at 10 Hz, out of phase); and bursts in which every client sends
+one request at the same instant (views polling in phase).
 
 Memory: the server's peak RSS (sampled every 50 ms) while a 1,000-step run (a seeded random
 DAG of `.sh` steps) goes from POST to SUCCESS, against its RSS before; target < 150 MiB.

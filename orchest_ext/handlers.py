@@ -4,6 +4,7 @@ Their dependencies come through ``initialize()`` keyword arguments (see ``handle
 from __future__ import annotations
 
 import asyncio
+import codecs
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from http.client import responses
@@ -284,8 +285,10 @@ class StepLogHandler(RunLookupHandler):
         if attempt < step["attempt"]:
             path = attempt_log_path(path, attempt)
         finished = step["status"] in TERMINAL or attempt < step["attempt"]
-        data, size = await asyncio.to_thread(_read_chunk, path, offset, LOG_CHUNK_LIMIT)
-        next_offset = offset + len(data)
+        text, read, size = await asyncio.to_thread(
+            _read_text_chunk, path, offset, LOG_CHUNK_LIMIT, finished
+        )
+        next_offset = offset + read
         self.finish(
             {
                 "run_id": run_id,
@@ -294,7 +297,7 @@ class StepLogHandler(RunLookupHandler):
                 "offset": offset,
                 "next_offset": next_offset,
                 "size": size,
-                "text": data.decode("utf-8", errors="replace"),
+                "text": text,
                 "attempt": attempt,
                 "complete": finished and next_offset >= size,
             }
@@ -553,14 +556,20 @@ def _read_or_none(path: Path) -> bytes | None:
         return None
 
 
-def _read_chunk(path: Path, offset: int, limit: int) -> tuple[bytes, int]:
+def _read_text_chunk(path: Path, offset: int, limit: int, finished: bool) -> tuple[str, int, int]:
+    """At most ``limit`` bytes of a log from ``offset``, as text: the text, the bytes it used
+    and the log's size (blocking). A UTF-8 character cut by ``limit`` or by a write in progress
+    is left for the next read, unless the log is ``finished`` and the chunk ends it."""
     try:
         with path.open("rb") as handle:
             size = handle.seek(0, 2)
             handle.seek(min(offset, size))
-            return handle.read(limit), size
+            data = handle.read(limit)
     except FileNotFoundError:
-        return b"", 0
+        return "", 0, 0
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    text = decoder.decode(data, final=finished and offset + len(data) >= size)
+    return text, len(data) - len(decoder.getstate()[0]), size
 
 
 RUN_ID = r"(?P<run_id>[^/]+)"

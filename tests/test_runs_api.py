@@ -97,6 +97,55 @@ async def test_log_offset_tails_a_log(api, backend, jp_root_dir):
     assert tail["text"] == "second\n" and tail["next_offset"] == tail["size"]
 
 
+async def read_whole_log(api, run_id: str, uuid: str, offset: int = 0) -> tuple[str, int]:
+    """Follow a step's log from ``offset`` through ``next_offset`` until it is complete."""
+    text = ""
+    while True:
+        code, chunk = await api("GET", "runs", run_id, "steps", uuid, "log", offset=str(offset))
+        assert code == 200, chunk
+        text += chunk["text"]
+        offset = chunk["next_offset"]
+        if chunk["complete"]:
+            return text, offset
+
+
+async def test_log_chunks_never_split_a_character(api, jp_root_dir):
+    # 400,000 three-byte characters: the first 1 MiB chunk ends inside one of them.
+    make_pipeline(jp_root_dir / "p", {"Ticks": ("ticks.py", "print('✓' * 400_000)\n", [])})
+    _, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+    run = await wait_for_run(api, run["id"])
+    text, end = await read_whole_log(api, run["id"], run["steps"][0]["uuid"])
+    assert text == "✓" * 400_000 + "\n"
+    assert end == len(text.encode())
+
+
+async def test_a_character_being_written_is_left_for_the_next_read(api, jp_root_dir):
+    # The step writes the first two bytes of "✓", then the last one once the test says so.
+    script = (
+        "import os, sys, time\n"
+        "sys.stdout.buffer.write('✓'.encode()[:2]); sys.stdout.flush()\n"
+        "go = os.path.join(os.environ['ORCHEST_STEP_DIR'], 'go')\n"
+        "while not os.path.exists(go):\n"
+        "    time.sleep(0.05)\n"
+        "sys.stdout.buffer.write('✓'.encode()[2:] + b'\\n')\n"
+    )
+    make_pipeline(jp_root_dir / "p", {"Slow": ("slow.py", script, [])})
+    _, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+    uuid = run["steps"][0]["uuid"]
+    deadline = time.monotonic() + 60
+    while True:
+        _, chunk = await api("GET", "runs", run["id"], "steps", uuid, "log")
+        if chunk["size"] == 2:
+            break
+        assert time.monotonic() < deadline, f"the first two bytes were never written: {chunk}"
+        await asyncio.sleep(0.05)
+    assert (chunk["text"], chunk["next_offset"], chunk["complete"]) == ("", 0, False)
+    (Path(run["run_dir"]) / "steps" / uuid / "go").touch()
+    run = await wait_for_run(api, run["id"])
+    assert run["status"] == "SUCCESS", run
+    assert await read_whole_log(api, run["id"], uuid, chunk["next_offset"]) == ("✓\n", 4)
+
+
 async def test_failing_step_aborts_only_its_descendants(api, backend, jp_root_dir):
     make_pipeline(
         jp_root_dir / "p",

@@ -251,6 +251,37 @@ async def test_abort_mid_run_leaves_no_process(api, backend, jp_root_dir):
     assert code == 200 and again["status"] == "ABORTED"
 
 
+async def test_an_aborted_notebook_keeps_what_its_interrupted_cell_printed(
+    api, backend, jp_root_dir
+):
+    source = "import time\nprint('before the abort', flush=True)\ntime.sleep(300)"
+    make_pipeline(jp_root_dir / "p", {"Sleepy": ("sleepy.ipynb", notebook(source), [])})
+    _, run = await api(
+        "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "backend": backend}
+    )
+    uuid = run["steps"][0]["uuid"]
+    deadline = time.monotonic() + 60
+    while (
+        "before the abort"
+        not in (await api("GET", "runs", run["id"], "steps", uuid, "log"))[1]["text"]
+    ):
+        assert time.monotonic() < deadline, "the cell never printed"
+        await asyncio.sleep(0.05)
+
+    code, aborted = await api("DELETE", "runs", run["id"])
+    assert code == 200 and aborted["status"] == "ABORTED"
+    while True:
+        code, nb = await api("GET", "runs", run["id"], "steps", uuid, "notebook")
+        assert code == 200, nb
+        outputs = nb["cells"][0]["outputs"]
+        if outputs:
+            break
+        assert time.monotonic() < deadline, "the executed notebook has no output of its cell"
+        await asyncio.sleep(0.05)
+    assert outputs[0]["name"] == "stdout"
+    assert "".join(outputs[0]["text"]) == "before the abort\n"
+
+
 WAIT_FOR_OTHER = (
     'touch "$ORCHEST_RUN_DIR/{me}"\n'
     "for i in $(seq 600); do\n"

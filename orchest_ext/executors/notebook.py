@@ -203,9 +203,10 @@ class StepNotebookClient(NotebookClient):
 
     async def run_step(self, cwd: Path, env: dict[str, str]) -> str | None:
         """Execute the notebook; return None on success or a failure message. The executed
-        notebook is saved before the kernel starts and after every cell.
+        notebook is saved before the kernel starts, after every cell and when it stops.
 
-        On cancellation the kernel's process group is killed before re-raising.
+        On cancellation the kernel's process group is killed and the notebook saved with the
+        outputs the interrupted cell made so far before re-raising.
         """
         clear_outputs(self.nb, self.skip_cells_with_tag)
         await self.save()
@@ -214,6 +215,7 @@ class StepNotebookClient(NotebookClient):
             await asyncio.shield(task)
         except asyncio.CancelledError:
             await self._abort(task)
+            await self.save()
             raise
         except CellExecutionError as e:
             failure = f"Cell {self.cell_index} raised {e.ename}: {e.evalue}"

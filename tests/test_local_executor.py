@@ -144,6 +144,45 @@ async def test_notebook_failing_cell(executor: LocalExecutor, tmp_path: Path) ->
     assert "\x1b[" not in log
 
 
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("{broken", "Expecting property name"),
+        ('{"nbformat": 4, "nbformat_minor": 5, "cells": 5, "metadata": {}}', "not iterable"),
+        ('{"nbformat": 4, "nbformat_minor": 5}', "missing an expected key"),
+    ],
+)
+async def test_a_file_that_is_no_notebook_fails_its_step_naming_it(
+    executor: LocalExecutor, tmp_path: Path, caplog: pytest.LogCaptureFixture, content, reason
+) -> None:
+    spec = make_spec(tmp_path, "step.ipynb", content)
+
+    result = await executor.run(spec)
+
+    assert result.status == "FAILURE"
+    assert result.message.startswith("steps/step.ipynb is not a readable notebook: ")
+    assert reason in result.message and len(result.message) < 200
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_python_keyword_as_parameter_fails_the_step_naming_it(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    nb = notebook("alpha = 0", 'print("must not run")')
+    nb.cells[1].metadata["tags"] = ["parameters"]
+    spec = make_spec(
+        tmp_path, "step.ipynb", nb, parameters={"alpha": 1}, pipeline_parameters={"class": 2}
+    )
+
+    result = await executor.run(spec)
+
+    assert result == result.__class__(
+        "FAILURE",
+        "Cannot inject parameters: 'class' cannot be a Python variable (a keyword); "
+        "rename the parameter.",
+    )
+
+
 def test_kernel_name_resolution(caplog: pytest.LogCaptureFixture) -> None:
     log = logging.getLogger("test")
     assert resolve_kernel("python3", "python3", log) == ("python3", "python")

@@ -222,7 +222,11 @@ class LocalExecutor(Executor):
         # imported on first use, on a thread: nbclient and nbformat take a while to import,
         # which runs without notebooks (and the IOLoop meanwhile) should not wait for
         notebook = await asyncio.to_thread(importlib.import_module, ".notebook", __package__)
-        nb = await asyncio.to_thread(notebook.read_notebook, spec.source_path)
+        try:
+            nb = await asyncio.to_thread(notebook.read_notebook, spec.source_path)
+        except Exception as err:  # anything nbformat raises for a file that is no notebook
+            reason = getattr(err, "message", None) or str(err) or type(err).__name__
+            raise StepFailed(f"{spec.file_path} is not a readable notebook: {reason}") from None
         requested = spec.kernel_name or nb.metadata.get("kernelspec", {}).get("name")
         kernel, language = await asyncio.to_thread(
             notebook.resolve_kernel, requested, self.default_kernel, self.log

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import keyword
 import logging
 import os
 import re
@@ -88,13 +89,19 @@ def inject_parameters(
     """Papermill's convention: after the cell tagged ``parameters``, a cell tagged
     ``injected-parameters`` assigns each parameter in the kernel's language (papermill's
     translators), replacing one injected earlier. ``ValueError`` for a language papermill
-    cannot write."""
+    cannot write, or a Python keyword as a parameter name."""
     nb.cells = [c for c in nb.cells if INJECTED_TAG not in c.metadata.get("tags", [])]
     index = next(
         (i for i, c in enumerate(nb.cells) if PARAMETERS_TAG in c.metadata.get("tags", [])), None
     )
     if index is None or not parameters:
         return
+    keywords = [name for name in parameters if language == "python" and keyword.iskeyword(name)]
+    if keywords:
+        raise ValueError(
+            f"Cannot inject parameters: {', '.join(map(repr, keywords))} cannot be a Python "
+            "variable (a keyword); rename the parameter."
+        )
     # Imported here: papermill is slow to import and only parameterized notebooks need it.
     from papermill.exceptions import PapermillException
     from papermill.translators import translate_parameters

@@ -31,6 +31,7 @@ from .jobs.request import job_settings
 from .pipeline import (
     Pipeline,
     PipelineError,
+    UnknownStepsError,
     load_pipeline,
     parse_pipeline,
     short,
@@ -223,6 +224,8 @@ class RunsHandler(RunsBaseHandler):
                 retry_delay=body.get("retry_delay"),
                 cache=body.get("cache", "off"),
             )
+        except UnknownStepsError as err:
+            raise ApiError(400, f"uuids: {err}") from None
         except (RunRequestError, ValueError) as err:
             raise ApiError(400, str(err)) from None
         except ExecutorUnavailable as err:

@@ -161,7 +161,7 @@ async def test_symlink_escaping_the_pipeline_dir_is_rejected(api, jp_root_dir, t
         (
             {"pipeline_path": "p/pipeline.orchest", "run_type": "selection", "uuids": ["ghost"]},
             400,
-            "ghost",
+            "uuids: Unknown steps: 'ghost'",
         ),
         ({"pipeline_path": "p/pipeline.orchest", "run_type": "selection"}, 400, "uuids"),
         ({"pipeline_path": "p/pipeline.orchest", "uuids": "A"}, 400, "uuids"),

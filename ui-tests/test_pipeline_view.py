@@ -186,6 +186,28 @@ def test_log_panel_follows_a_running_step(page: Page, lab: ServerProcess, lab_ro
     assert log.count("line 1\n") == 1
 
 
+def test_log_panel_shows_the_end_of_a_long_log(page: Page, lab: ServerProcess, lab_root):
+    # about 2 MB of output, more than one log chunk (1 MiB) and than the panel keeps
+    loud = "import sys\nfor i in range(20_000):\n    print(f'line {i:05d} ' + 'x' * 90)\n"
+    name, uuids = write_pipeline(
+        lab_root / "loud", {"Loud": ("loud.py", loud + "sys.exit('the end')\n", [])}
+    )
+    step = uuids["Loud"]
+    open_in_lab(page, lab, f"loud/{name}")
+    page.wait_for_selector("[data-step-uuid]")
+    page.click('[data-command="orchest:run-all"]')
+    wait_for_statuses(page, {step: "FAILURE"})
+    node(page, step).click()
+    page.wait_for_function(
+        'uuid => document.querySelector(`[data-step-log="${uuid}"]`)'
+        ".textContent.endsWith('the end\\n')",
+        arg=step,
+    )
+    log = page.locator(f'[data-step-log="{step}"]').text_content()
+    assert log.startswith("[… earlier output not shown")
+    assert "line 19999" in log and "line 00000" not in log
+
+
 def test_broken_pipeline_shows_its_issues(page: Page, lab: ServerProcess, lab_root):
     name, uuids = write_pipeline(
         lab_root / "broken",

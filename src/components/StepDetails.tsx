@@ -11,6 +11,15 @@ import { TERMINAL } from '../model/runState';
 /** How much of a log the panel keeps (the tail). */
 const MAX_LOG_CHARS = 512 * 1024;
 const LOG_FOLLOW_MS = 1000;
+/** The line shown above a log whose start the panel does not keep. */
+const CUT_NOTICE =
+  '[… earlier output not shown: the panel keeps the last 512 KiB]\n';
+
+/** The part of a log the panel keeps: its last characters, and whether any came before. */
+interface LogTail {
+  text: string;
+  cut: boolean;
+}
 
 export interface StepActions {
   openExecutedNotebook(
@@ -26,13 +35,13 @@ function useStepLog(
   runId: string | null,
   stepUuid: string,
   active: boolean
-): { text: string; error: string | null } {
-  const [text, setText] = useState('');
+): LogTail & { error: string | null } {
+  const [tail, setTail] = useState<LogTail>({ text: '', cut: false });
   const [error, setError] = useState<string | null>(null);
   const offset = useRef(0);
   useEffect(() => {
     offset.current = 0;
-    setText('');
+    setTail({ text: '', cut: false });
     setError(null);
   }, [runId, stepUuid]);
   useEffect(() => {
@@ -43,17 +52,34 @@ function useStepLog(
     let timer: number | undefined;
     const follow = async () => {
       try {
-        const log = await api.stepLog(runId, stepUuid, offset.current);
+        const start = offset.current;
+        const log = await api.stepLog(runId, stepUuid, start);
         if (cancelled) {
           return;
         }
         setError(null);
-        if (log.next_offset > offset.current) {
+        let more = !log.complete;
+        if (log.size - start > MAX_LOG_CHARS) {
+          // more is written than the panel keeps: read only the tail (as many bytes as it
+          // keeps characters)
+          offset.current = log.size - MAX_LOG_CHARS;
+          setTail({ text: '', cut: true });
+          more = true;
+        } else if (log.next_offset > start) {
           offset.current = log.next_offset;
-          setText(previous => (previous + log.text).slice(-MAX_LOG_CHARS));
+          setTail(previous => {
+            const text = previous.text + log.text;
+            return text.length > MAX_LOG_CHARS
+              ? { text: text.slice(-MAX_LOG_CHARS), cut: true }
+              : { text, cut: previous.cut };
+          });
         }
-        if (!log.complete && active) {
-          timer = window.setTimeout(follow, LOG_FOLLOW_MS);
+        const unread = offset.current < log.size;
+        if (more && (active || unread)) {
+          // what is written already is read at once (unless a character still being
+          // written held the read back), new output once a second
+          const now = unread && offset.current > start;
+          timer = window.setTimeout(follow, now ? 0 : LOG_FOLLOW_MS);
         }
       } catch (err) {
         if (!cancelled) {
@@ -67,7 +93,7 @@ function useStepLog(
       window.clearTimeout(timer);
     };
   }, [api, runId, stepUuid, active]);
-  return { text, error };
+  return { ...tail, error };
 }
 
 /** What a step's `run_reason` means, for people. */
@@ -93,7 +119,7 @@ export function StepDetails({
   const stepState = step ? state.run?.steps[step.uuid] : undefined;
   const runId = stepState ? (state.run?.id ?? null) : null;
   const active = stepState !== undefined && !TERMINAL.has(stepState.status);
-  const { text, error } = useStepLog(
+  const { text, cut, error } = useStepLog(
     controller.api,
     runId,
     step?.uuid ?? '',
@@ -208,7 +234,9 @@ export function StepDetails({
       <h4>Log{active ? ' (following)' : ''}</h4>
       {error && <div className="jp-orchest-inline-error">{error}</div>}
       <pre className="jp-orchest-log" data-step-log={step.uuid} ref={logRef}>
-        {runId ? text : 'Run the step to see its log.'}
+        {runId
+          ? (cut ? CUT_NOTICE : '') + text
+          : 'Run the step to see its log.'}
       </pre>
     </div>
   );

@@ -86,6 +86,33 @@ async def test_second_use_run_of_the_quickstart_reuses_every_step(api, jp_root_d
     assert code == 200, executed
 
 
+async def test_the_quickstart_reruns_a_part_or_what_changed(api, jp_root_dir):
+    # the README's runs of the example: its steps pass data with orchest.output, so a run
+    # of a part, or one that reuses cached parents, reads what earlier runs produced
+    shutil.copytree(EXAMPLES / "quickstart", jp_root_dir / "quickstart")
+    path = "quickstart/quickstart.orchest"
+    await run(api, path, cache="use")
+    part = await run(api, path, run_type="descendants", uuids=["Statistics"])
+    assert part["status"] == "SUCCESS", part
+    assert sorted(steps_by_title(part)) == ["Report", "Statistics"]
+
+    stats = jp_root_dir / "quickstart" / "stats.ipynb"
+    nb = nbformat.read(stats, as_version=4)
+    nb.cells[2].source = nb.cells[2].source.replace("statistics.stdev", "statistics.pstdev")
+    nbformat.write(nb, stats)
+    changed = await run(api, path, cache="use")
+    assert reasons(changed) == {
+        "Load data": None,
+        "Statistics": "key_changed",
+        "Histogram": None,
+        "Count bytes": None,
+        "Report": "key_changed",
+    }
+    report = steps_by_title(changed)["Report"]["uuid"]
+    _, log = await api("GET", "runs", changed["id"], "steps", report, "log")
+    assert "mean=25.25 stdev=14.43" in log["text"]
+
+
 async def test_code_change_reruns_exactly_the_step_and_its_descendants(api, jp_root_dir):
     chain(jp_root_dir / "p")
     await run(api, cache="use")

@@ -1,10 +1,7 @@
-"""Make a small data set and share it with the next steps through the run directory."""
+"""Make a small data set and pass it to the next steps (``orchest.output``)."""
 
-import json
-import os
-from pathlib import Path
+import orchest
 
-run_dir = Path(os.environ["ORCHEST_RUN_DIR"])
 numbers = [x * 0.5 for x in range(1, 101)]
-(run_dir / "numbers.json").write_text(json.dumps(numbers))
-print(f"loaded {len(numbers)} numbers into {run_dir / 'numbers.json'}")
+orchest.output(numbers, name="numbers")
+print(f"loaded {len(numbers)} numbers")

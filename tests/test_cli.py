@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from orchest_ext.cli.app import configurable_classes
@@ -72,6 +75,36 @@ def test_failed_run_exits_non_zero(tmp_path):
     result = orchest("run", str(pipeline))
     assert result.returncode == 1
     assert "Broken: FAILURE (exited with code 4" in result.stdout
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_signal_aborts_the_run_and_its_processes(tmp_path, signum):
+    sleeper = 'echo $$ > "$ORCHEST_STEP_DIR/pid"\nexec sleep 300\n'
+    pipeline, uuids = make_pipeline(
+        tmp_path / "p",
+        {"Sleeper": ("sleeper.sh", sleeper, []), "After": ("after.sh", "true\n", ["Sleeper"])},
+    )
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "orchest_ext.cli", "run", str(pipeline)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+    runs = tmp_path / "p" / ".orchest" / "runs"
+    deadline = time.monotonic() + 60
+    while not (pid_files := list(runs.glob(f"*/steps/{uuids['Sleeper']}/pid"))) or not (
+        pid_files[0].read_text().strip()
+    ):
+        assert cli.poll() is None and time.monotonic() < deadline, "the step never started"
+        time.sleep(0.05)
+    step = psutil.Process(int(pid_files[0].read_text()))
+
+    cli.send_signal(signum)
+    output, _ = cli.communicate(timeout=60)
+
+    assert cli.returncode == 128 + signum
+    assert "Sleeper: ABORTED" in output and "After: ABORTED" in output
+    assert not step.is_running() or step.status() == psutil.STATUS_ZOMBIE
 
 
 def test_validate_prints_issues(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,9 @@ from .progress import Progress, print_summary
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
 
 BACKENDS = ("local", "docker", "swarm")
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Signals that stop a run as Ctrl-C does (``kill``, ``timeout``, a closed terminal): it is
+aborted, its processes and containers stopped."""
 CLI_DB = ".orchest/cli.db"
 FAILURE_POLICIES = ("continue", "fail_fast")
 
@@ -38,7 +42,8 @@ class RunApp(CLIApp):
     description = (
         "Run a pipeline file (.orchest or Elyra .pipeline) in this process, print each "
         "step's status as it changes, then where its logs and executed notebooks are. Exits 0 "
-        "when the run is SUCCESS, 1 when it is not, 2 when it cannot start. Executors read "
+        "when the run is SUCCESS, 1 when it is not, 2 when it cannot start; Ctrl-C, SIGTERM "
+        "and SIGHUP abort the run and exit 128 + the signal number. Executors read "
         "their settings from the config files and the command line "
         "(--DockerExecutor.memory_limit=1g, c.LocalExecutor.cell_timeout = 60, ...)."
     )
@@ -48,6 +53,8 @@ jupyter orchest run my.orchest --steps Report --steps Train --run-type incoming 
 jupyter orchest run my.orchest --backend docker --env WHO=world --env DEBUG=1
 jupyter orchest run my.orchest --cache use
 """
+    stopped_by = 0
+    """The signal that stopped the run, if one did (see ``STOP_SIGNALS``)."""
 
     steps = List(
         Unicode(),
@@ -166,7 +173,14 @@ jupyter orchest run my.orchest --cache use
             code = asyncio.run(self.run(Path(self.extra_args[0])))
         except KeyboardInterrupt:
             code = 130
+        except asyncio.CancelledError:
+            code = 128 + self.stopped_by
         self.exit(code)
+
+    def stop_run(self, main: asyncio.Task[int], signum: int) -> None:
+        """Cancel the run (``main``) because of signal ``signum``."""
+        self.stopped_by = signum
+        main.cancel()
 
     def env_dict(self) -> dict[str, str]:
         return dict(pair.partition("=")[::2] for pair in self.env)
@@ -191,6 +205,10 @@ jupyter orchest run my.orchest --cache use
 
     async def run(self, pipeline_file: Path) -> int:
         """Run the pipeline to its end; return the exit code."""
+        main = asyncio.current_task()
+        assert main is not None
+        for signum in STOP_SIGNALS:
+            asyncio.get_running_loop().add_signal_handler(signum, self.stop_run, main, signum)
         try:
             pipeline = await asyncio.to_thread(load_pipeline, pipeline_file)
         except PipelineError as err:

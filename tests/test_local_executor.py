@@ -183,6 +183,21 @@ async def test_a_python_keyword_as_parameter_fails_the_step_naming_it(
     )
 
 
+async def test_a_notebook_on_a_substitute_kernel_says_so_in_its_log(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    nb = notebook('print("ran")')
+    nb.metadata["kernelspec"] = {"name": "no-such-kernel", "display_name": "Nothing"}
+    spec = make_spec(tmp_path, "step.ipynb", nb)
+
+    result = await executor.run(spec)
+
+    assert result.status == "SUCCESS", result.message
+    assert spec.log_path.read_text() == (
+        "Kernel 'no-such-kernel' is not installed: this notebook runs on 'python3' instead.\nran\n"
+    )
+
+
 def test_kernel_name_resolution(caplog: pytest.LogCaptureFixture) -> None:
     log = logging.getLogger("test")
     assert resolve_kernel("python3", "python3", log) == ("python3", "python")

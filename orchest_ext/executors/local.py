@@ -245,6 +245,8 @@ class LocalExecutor(Executor):
         else:
             kernel_output = await asyncio.to_thread(open, spec.step_dir / "kernel.log", "ab")
         log_file = notebook.StepLog(spec.log_path)
+        if note := notebook.substitute_note(requested, kernel):
+            log_file.write(note)
         try:
             client = notebook.StepNotebookClient(
                 nb,

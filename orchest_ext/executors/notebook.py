@@ -51,6 +51,16 @@ def resolve_kernel(requested: str | None, default: str, log: logging.Logger) -> 
     return name, specs.get_kernel_spec(name).language
 
 
+def substitute_note(requested: str | None, name: str) -> str | None:
+    """The step log's first line when a notebook runs on kernel ``name`` instead of the one it
+    asks for; None when it runs on that one (or on the Python kernel for a ``python*`` name)."""
+    if not requested or requested == name:
+        return None
+    if requested.startswith("python") and name == NATIVE_KERNEL_NAME:
+        return None
+    return f"Kernel {requested!r} is not installed: this notebook runs on {name!r} instead.\n"
+
+
 def output_text(output: NotebookNode) -> str:
     """The plain text of one notebook output, without ANSI escapes."""
     kind = output.get("output_type")

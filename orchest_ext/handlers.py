@@ -321,9 +321,9 @@ class StepNotebookHandler(RunLookupHandler):
         try:
             content = await asyncio.to_thread(path.read_bytes)
         except FileNotFoundError:
-            raise ApiError(
-                404, f"Step {title} has no executed notebook yet (it is {step['status']})."
-            ) from None
+            status = step["status"]
+            when = f"it ended {status} before running" if status in TERMINAL else f"it is {status}"
+            raise ApiError(404, f"Step {title} has no executed notebook ({when}).") from None
         self.finish(content, set_content_type="application/x-ipynb+json")
 
 

@@ -414,3 +414,19 @@ async def test_unknown_run_and_step_are_404(api, jp_root_dir):
     assert code == 404 and "nope" in reply["message"]
     code, reply = await api("GET", "runs", run["id"], "steps", run["steps"][0]["uuid"], "notebook")
     assert code == 404 and "not a notebook" in reply["message"]
+
+
+async def test_a_notebook_step_that_never_ran_has_no_executed_notebook(api, jp_root_dir):
+    make_pipeline(
+        jp_root_dir / "p",
+        {"Broken": ("broken.sh", "exit 1\n", []), "Nb": ("nb.ipynb", notebook("1"), ["Broken"])},
+    )
+    _, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
+    run = await wait_for_run(api, run["id"])
+    code, reply = await api(
+        "GET", "runs", run["id"], "steps", steps_by_title(run)["Nb"]["uuid"], "notebook"
+    )
+    assert code == 404
+    assert (
+        reply["message"] == "Step 'Nb' has no executed notebook (it ended ABORTED before running)."
+    )

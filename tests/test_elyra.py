@@ -362,12 +362,20 @@ def without(key: str) -> dict[str, Any]:
         ({**document(), "pipelines": []}, "primary_pipeline", "is not the id of an entry"),
         ({**document(), "primary_pipeline": "other"}, "primary_pipeline", '"other" is not'),
         ({**document(), "version": "2.0"}, "version", "'2.0' is not supported"),
+        ({**document(), "version": 2}, "version", "2 is not supported; expected pipeline-flow"),
+        ({**document(), "version": [3]}, "version", 'must be a string such as "3.0", got an'),
     ],
 )
 def test_document_structure_issues(doc: dict, field: str, text: str, tmp_path: Path) -> None:
     issue = only_issue(doc, tmp_path)
     assert (issue.step, issue.field) == (None, field)
     assert text in issue.message
+
+
+@pytest.mark.parametrize("version", ["3.0", "3", 3, 3.0])
+def test_version_3_as_a_string_or_a_number_is_read(version: Any, tmp_path: Path) -> None:
+    doc = {**document(node(LOAD, "execute-python-node", "load.py")), "version": version}
+    assert validate_pipeline(doc, tmp_path, check_files=False) == []
 
 
 def pipeline_with(**fields: Any) -> dict[str, Any]:

@@ -63,9 +63,18 @@ def _pipeline_uuid(pipeline_id: str, path: Path | str | None) -> str:
 
 
 def _check_version(doc: dict[str, Any], checker: Checker) -> None:
-    """Elyra writes pipeline-flow version "3.0"; other major versions are not understood."""
+    """Elyra writes pipeline-flow version "3.0" (3 or 3.0 as a number is read the same);
+    other major versions are not understood."""
     version = doc.get("version")
-    if version is not None and not (isinstance(version, str) and version.split(".")[0] == "3"):
+    if version is None:
+        return
+    if not isinstance(version, (str, int, float)) or isinstance(version, bool):
+        checker.add(
+            f'{_WHERE}: field "version" must be a string such as "3.0", got {json_type(version)}.',
+            None,
+            "version",
+        )
+    elif str(version).split(".")[0] != "3":
         checker.add(
             f"{_WHERE}: version {version!r} is not supported; expected pipeline-flow 3.x.",
             None,

@@ -192,6 +192,20 @@ async def test_elyra_pipeline_runs_in_order(api, jp_root_dir, backend):
             assert position[parent] < position[step["uuid"]]
 
 
+async def test_the_last_step_of_the_elyra_example_reruns_alone(api, jp_root_dir):
+    shutil.copytree(EXAMPLES / "elyra", jp_root_dir / "elyra")
+    path = "elyra/hello.pipeline"
+    assert (await run_pipeline(api, "local", path=path))["status"] == "SUCCESS"
+    alone = await run_pipeline(
+        api, "local", path=path, run_type="selection", uuids=["consume.ipynb"]
+    )
+    assert alone["status"] == "SUCCESS", alone
+    assert (
+        await step_log(api, alone, "consume.ipynb")
+        == "Hello from Elyra: pipelines from Elyra (total 150)\n"
+    )
+
+
 async def test_a_megabyte_of_parameters_reaches_scripts_and_notebooks(api, jp_root_dir, backend):
     """Over the 128 KiB a single argument or environment string may have on Linux."""
     blob = "x" * (1 << 20)

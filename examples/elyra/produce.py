@@ -1,11 +1,10 @@
-"""Write a few numbers, scaled by $SCALE, for the next step to read from the run directory."""
+"""Make a few numbers, scaled by $SCALE, and pass them to the next step."""
 
-import json
 import os
-from pathlib import Path
 
-run_dir = Path(os.environ["ORCHEST_RUN_DIR"])
+import orchest
+
 scale = int(os.environ.get("SCALE", "1"))
 numbers = [n * scale for n in range(1, 6)]
-(run_dir / "numbers.json").write_text(json.dumps(numbers))
-print(f"SCALE={scale}: wrote {numbers} to {run_dir / 'numbers.json'}")
+orchest.output(numbers, name="numbers")
+print(f"SCALE={scale}: passed on {numbers}")

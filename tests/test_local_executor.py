@@ -301,6 +301,32 @@ async def test_missing_file_failure(executor: LocalExecutor, tmp_path: Path) -> 
     assert "not found" in result.message
 
 
+async def test_a_shell_step_with_its_own_path_still_starts(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    spec = make_spec(tmp_path, "step.sh", 'echo "PATH=$PATH"\n')
+    spec.env["PATH"] = str(tmp_path / "bin")
+
+    result = await executor.run(spec)
+
+    assert result.status == "SUCCESS", result.message
+    assert spec.log_path.read_text() == f"PATH={tmp_path / 'bin'}\n"
+
+
+async def test_an_interpreter_that_cannot_start_fails_the_step_naming_it(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "no-such-python"
+    executor = LocalExecutor(python_interpreter=str(missing))
+    spec = make_spec(tmp_path, "step.py", "print('never')\n")
+
+    result = await executor.run(spec)
+
+    assert result == result.__class__(
+        "FAILURE", f"Cannot start {missing}: No such file or directory"
+    )
+
+
 async def test_r_step_without_rscript(executor: LocalExecutor, tmp_path: Path) -> None:
     if shutil.which("Rscript"):
         pytest.skip("Rscript is installed")

@@ -163,7 +163,8 @@ class LocalExecutor(Executor):
         if spec.kind == "python":
             return [self.python_interpreter, path]
         if spec.kind == "shell":
-            return ["bash", path]
+            # bash from the server's PATH: a step's own PATH decides what its script runs
+            return [shutil.which("bash") or "bash", path]
         if spec.kind == "r":
             rscript = shutil.which("Rscript")
             if rscript is None:
@@ -175,15 +176,18 @@ class LocalExecutor(Executor):
         """Prepare the step's files and start its process (blocking: runs on a thread)."""
         _prepare(spec)
         with open(spec.log_path, "ab") as log_file:
-            return subprocess.Popen(
-                argv,
-                cwd=spec.working_dir,
-                env=self._process_env(spec),
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            try:
+                return subprocess.Popen(
+                    argv,
+                    cwd=spec.working_dir,
+                    env=self._process_env(spec),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            except OSError as err:
+                raise StepFailed(f"Cannot start {argv[0]}: {err.strerror}") from None
 
     async def _start(self, spec: StepSpec, argv: list[str]) -> subprocess.Popen:
         """``_spawn`` on a thread; cancelled meanwhile, the process it started is killed."""

@@ -135,7 +135,7 @@ async def test_notebook_failing_cell(executor: LocalExecutor, tmp_path: Path) ->
     result = await executor.run(spec)
 
     assert result.status == "FAILURE"
-    assert "Cell 2" in result.message and "ZeroDivisionError" in result.message
+    assert result.message == "Cell 3 (In [2]) raised ZeroDivisionError: division by zero"
     cells = nbformat.read(spec.output_notebook_path, as_version=4).cells
     assert cells[2].outputs[0].output_type == "error"
     assert cells[3].outputs == []
@@ -437,5 +437,5 @@ async def test_cell_timeout(tmp_path: Path) -> None:
     await executor.close()
 
     assert result.status == "FAILURE"
-    assert result.message == "Cell 1 timed out after 1 s"
+    assert result.message == "Cell 2 (In [1]) timed out after 1 s"
     await wait_until(lambda: is_gone(handles[0]["pid"]), timeout=1.0)

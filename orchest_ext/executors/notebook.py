@@ -235,15 +235,22 @@ class StepNotebookClient(NotebookClient):
             await self.save()
             raise
         except CellExecutionError as e:
-            failure = f"Cell {self.cell_index} raised {e.ename}: {e.evalue}"
+            failure = f"{self._cell_name()} raised {e.ename}: {e.evalue}"
         except CellTimeoutError:
-            failure = f"Cell {self.cell_index} timed out after {self.timeout} s"
+            failure = f"{self._cell_name()} timed out after {self.timeout} s"
         except DeadKernelError:
-            failure = f"The kernel died while running cell {self.cell_index}"
+            failure = f"The kernel died while running {self._cell_name().lower()}"
         else:
             failure = None
         await self.save()
         return failure
+
+    def _cell_name(self) -> str:
+        """The running cell as the executed notebook shows it: ``Cell 3 (In [2])``, its
+        position counting every cell from 1, and its execution count once it has one."""
+        count = self.nb.cells[self.cell_index].get("execution_count")
+        prompt = f" (In [{count}])" if isinstance(count, int) else ""
+        return f"Cell {self.cell_index + 1}{prompt}"
 
     async def save(self, path: Path | None = None) -> None:
         """Write the notebook in its current state (in a thread)."""

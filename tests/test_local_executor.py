@@ -200,12 +200,16 @@ async def test_a_notebook_on_a_substitute_kernel_says_so_in_its_log(
 
 def test_kernel_name_resolution(caplog: pytest.LogCaptureFixture) -> None:
     log = logging.getLogger("test")
-    assert resolve_kernel("python3", "python3", log) == ("python3", "python")
-    assert resolve_kernel("python", "python3", log) == ("python3", "python")
-    assert resolve_kernel(None, "python3", log) == ("python3", "python")
+    assert resolve_kernel("python3", "python3", log) == ("python3", "python", None)
+    assert resolve_kernel("python", "python3", log) == ("python3", "python", None)
+    assert resolve_kernel(None, "python3", log) == ("python3", "python", None)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     with caplog.at_level(logging.WARNING):
-        assert resolve_kernel("no-such-kernel", "python3", log) == ("python3", "python")
+        assert resolve_kernel("no-such-kernel", "python3", log) == (
+            "python3",
+            "python",
+            "Kernel 'no-such-kernel' is not installed: this notebook runs on 'python3' instead.\n",
+        )
     assert "no-such-kernel" in caplog.text
 
 
@@ -215,7 +219,7 @@ def test_parameters_are_injected_in_the_kernels_language(tmp_path, monkeypatch) 
     spec = {"argv": ["R", "{connection_file}"], "display_name": "R", "language": "R"}
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
-    kernel, language = resolve_kernel("r-like", "python3", logging.getLogger("test"))
+    kernel, language, _ = resolve_kernel("r-like", "python3", logging.getLogger("test"))
     assert (kernel, language) == ("r-like", "R")
 
     nb = new_notebook(cells=[new_code_cell("alpha <- 0")])

@@ -122,7 +122,7 @@ class KernelAhead(Ahead):
         notebook = await asyncio.to_thread(importlib.import_module, ".notebook", __package__)
         nb = await asyncio.to_thread(notebook.read_notebook, spec.source_path)
         requested = spec.kernel_name or nb.metadata.get("kernelspec", {}).get("name")
-        self.kernel_name, _ = await asyncio.to_thread(
+        self.kernel_name, _, _ = await asyncio.to_thread(
             notebook.resolve_kernel, requested, default_kernel, self.log
         )
         self._output = await asyncio.to_thread(_open_kernel_log, spec)

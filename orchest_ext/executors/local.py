@@ -232,7 +232,7 @@ class LocalExecutor(Executor):
             reason = getattr(err, "message", None) or str(err) or type(err).__name__
             raise StepFailed(f"{spec.file_path} is not a readable notebook: {reason}") from None
         requested = spec.kernel_name or nb.metadata.get("kernelspec", {}).get("name")
-        kernel, language = await asyncio.to_thread(
+        kernel, language, note = await asyncio.to_thread(
             notebook.resolve_kernel, requested, self.default_kernel, self.log
         )
         parameters = {**spec.pipeline_parameters, **spec.parameters}
@@ -249,7 +249,7 @@ class LocalExecutor(Executor):
         else:
             kernel_output = await asyncio.to_thread(open, spec.step_dir / "kernel.log", "ab")
         log_file = notebook.StepLog(spec.log_path)
-        if note := notebook.substitute_note(requested, kernel):
+        if note:
             log_file.write(note)
         try:
             client = notebook.StepNotebookClient(

@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import nbformat
 from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpecManager
@@ -35,30 +35,33 @@ INJECTED_TAG = "injected-parameters"
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 
-def resolve_kernel(requested: str | None, default: str, log: logging.Logger) -> tuple[str, str]:
-    """Map a requested kernel name onto an installed kernelspec; return its name and language
-    (blocking: scans kernel dirs)."""
+class ResolvedKernel(NamedTuple):
+    """The installed kernelspec a notebook runs on; ``note``, the step log's first line when
+    it stands in for a kernel that is not installed."""
+
+    name: str
+    language: str
+    note: str | None = None
+
+
+def resolve_kernel(requested: str | None, default: str, log: logging.Logger) -> ResolvedKernel:
+    """Map a requested kernel name onto an installed kernelspec (a ``python*`` name onto the
+    Python kernel, anything else missing onto ``default``) (blocking: scans kernel dirs)."""
     specs = KernelSpecManager()
     installed = specs.find_kernel_specs()
+    note = None
     if requested in installed:
         name = requested
     elif requested and requested.startswith("python") and NATIVE_KERNEL_NAME in installed:
         name = NATIVE_KERNEL_NAME
     else:
+        name = default
         if requested:
             log.warning("Kernel %r is not installed; using %r instead", requested, default)
-        name = default
-    return name, specs.get_kernel_spec(name).language
-
-
-def substitute_note(requested: str | None, name: str) -> str | None:
-    """The step log's first line when a notebook runs on kernel ``name`` instead of the one it
-    asks for; None when it runs on that one (or on the Python kernel for a ``python*`` name)."""
-    if not requested or requested == name:
-        return None
-    if requested.startswith("python") and name == NATIVE_KERNEL_NAME:
-        return None
-    return f"Kernel {requested!r} is not installed: this notebook runs on {name!r} instead.\n"
+            note = (
+                f"Kernel {requested!r} is not installed: this notebook runs on {name!r} instead.\n"
+            )
+    return ResolvedKernel(name, specs.get_kernel_spec(name).language, note)
 
 
 def output_text(output: NotebookNode) -> str:

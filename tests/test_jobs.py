@@ -107,6 +107,26 @@ async def test_cron_job_fires_on_its_schedule_and_pauses(api, jp_root_dir):
     assert (await api("GET", "jobs", job["id"]))[0] == 404
 
 
+async def test_a_paused_job_has_no_next_fire_time(api, jp_root_dir):
+    make_pipeline(jp_root_dir / "paused", {"Echo": ("echo.sh", "echo tick\n", [])})
+    body = {"pipeline_path": "paused/pipeline.orchest", "schedule": {"cron": "0 3 1 1 *"}}
+    code, job = await api("POST", "jobs", body=body)
+    assert code == 201 and job["next_fire_time"] is not None, job
+
+    code, paused = await api("PATCH", "jobs", job["id"], body={"paused": True})
+    assert code == 200 and paused["status"] == "PAUSED"
+    assert paused["next_fire_time"] is None
+    assert (await job_getter(api, job["id"])())["next_fire_time"] is None
+    code, listed = await api("GET", "jobs")
+    assert code == 200
+    assert [j["next_fire_time"] for j in listed["jobs"] if j["id"] == job["id"]] == [None]
+
+    code, resumed = await api("PATCH", "jobs", job["id"], body={"paused": False})
+    assert code == 200 and resumed["status"] == "ACTIVE"
+    assert datetime.fromisoformat(resumed["next_fire_time"]) > datetime.now(timezone.utc)
+    assert (await api("DELETE", "jobs", job["id"]))[0] == 200
+
+
 async def test_grid_of_two_by_three_makes_six_runs_with_their_parameters(api, jp_root_dir):
     _, uuids = make_pipeline(jp_root_dir / "p", {"Echo": ("echo.py", PARAMS_STEP, [])})
     code, job = await api(

@@ -66,6 +66,7 @@ def test_pause_resume_and_delete_a_scheduled_job(page: Page, lab: ServerProcess,
     page.wait_for_selector(f'{row}[data-status="ACTIVE"]:has-text("cron 0 3 * * *")')
     page.click(f'{row} [data-command="orchest:pause-job"]')
     page.wait_for_selector(f'{row}[data-status="PAUSED"]')
+    assert "next" not in page.locator(row).inner_text(), "a paused job has no next fire"
     assert lab.request("GET", f"/orchest/api/jobs/{job['id']}")[1]["status"] == "PAUSED"
     page.click(f'{row} [data-command="orchest:resume-job"]')
     page.wait_for_selector(f'{row}[data-status="ACTIVE"]')

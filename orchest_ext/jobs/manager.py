@@ -533,7 +533,7 @@ class JobManager(LoggingConfigurable):
             "job_id": job.id,
             "action": action,
             "status": job.row["status"],
-            "next_fire_time": job.row["next_fire_time"],
+            "next_fire_time": _next_fire_shown(job.row),
             **fields,
         }
         try:
@@ -550,7 +550,7 @@ class JobManager(LoggingConfigurable):
             "status": row["status"],
             "message": row["message"],
             "schedule": job.schedule.to_dict(),
-            "next_fire_time": row["next_fire_time"],
+            "next_fire_time": _next_fire_shown(row),
             "last_fire_time": row["last_fire_time"],
             "pipeline_uuid": row["pipeline_uuid"],
             "pipeline_name": row["pipeline_name"],
@@ -565,3 +565,8 @@ class JobManager(LoggingConfigurable):
             "created_time": row["created_time"],
             "updated_time": row["updated_time"],
         }
+
+
+def _next_fire_shown(row: dict[str, Any]) -> str | None:
+    """The next fire a job will make: none while it is paused (the stored one is kept)."""
+    return None if row["status"] == PAUSED else row["next_fire_time"]

@@ -30,9 +30,10 @@ import {
   Position,
   stepKind
 } from './model/pipeline';
+import { chooseBackend, FailurePolicy, Preferences } from './model/preferences';
 import { RunState, RunTracker, StatusEvent, TERMINAL } from './model/runState';
 
-export type FailurePolicy = 'continue' | 'fail_fast';
+export type { FailurePolicy };
 export type SideTab = 'step' | 'runs' | 'pipeline';
 
 export interface ViewState {
@@ -73,6 +74,8 @@ export interface PipelineHost {
   offerOrchestCopy(reason: string, graph: PipelineGraph): Promise<void>;
   /** Let the user pick files to add as steps, starting in `directory` (relative to the root). */
   pickFiles(directory: string): Promise<string[]>;
+  /** The user's settings (defaults of a newly opened view). */
+  preferences(): Preferences;
 }
 
 /**
@@ -108,6 +111,7 @@ export class PipelineController {
       },
       err => this.update({ error: `Cannot refresh the run: ${err.message}` })
     );
+    this._state.failurePolicy = host.preferences().failurePolicy;
     events.status.connect(this.onStatusEvent, this);
     events.launch.connect(this.onLaunchEvent, this);
     document.addEventListener('visibilitychange', this.onVisible);
@@ -511,7 +515,12 @@ export class PipelineController {
   private async loadBackends(): Promise<void> {
     await this.call(async () => {
       const { backends, default: fallback } = await this.api.backends();
-      this.update({ backends, backend: this._state.backend || fallback });
+      const preferred =
+        this._state.backend || this.host.preferences().defaultBackend;
+      this.update({
+        backends,
+        backend: chooseBackend(preferred, backends, fallback)
+      });
     });
   }
 

@@ -15,6 +15,7 @@ import { PipelineController } from '../controller';
 import { OrchestEvents } from '../events';
 import { changedSpan } from '../model/changedSpan';
 import { PipelineGraph } from '../model/pipeline';
+import { Preferences } from '../model/preferences';
 import { pipelineIcon } from '../icons';
 
 export const FACTORY = 'Pipeline';
@@ -90,6 +91,8 @@ export class PipelineDocument extends DocumentWidget<
 export interface PipelineFactoryDeps {
   api: OrchestApi;
   events: OrchestEvents;
+  /** The user's settings now (a new view starts from them). */
+  preferences: () => Preferences;
   /** Opening files and executed notebooks, for the pipeline at this root-relative path. */
   actions: (pipelinePath: () => string) => StepActions;
   /** A contents path (which may name a drive) as a path relative to the root dir. */
@@ -133,7 +136,8 @@ export class PipelineWidgetFactory extends ABCWidgetFactory<
       },
       offerOrchestCopy: (reason, graph) =>
         this.deps.offerOrchestCopy(reason, graph, path()),
-      pickFiles: directory => this.deps.pickFiles(directory)
+      pickFiles: directory => this.deps.pickFiles(directory),
+      preferences: () => this.deps.preferences()
     });
     const content = new PipelineView(
       controller,

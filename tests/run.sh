@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Run the whole test suite: install the project with its test extras (this builds the
-# JupyterLab extension), make sure a Docker engine, the project's images and Chromium are
+# Run the whole test suite: install the project with its test and docs extras (this builds
+# the JupyterLab extension), make sure a Docker engine, the project's images and Chromium are
 # there and the engine is a swarm manager (undone at the end if this made it one), run the
-# frontend's unit tests and linters, then pytest: tests/, then the browser tests in ui-tests/
+# frontend's unit tests and linters, build the documentation with warnings as errors (about
+# 15 s), then pytest: tests/, then the browser tests in ui-tests/
 # in a pytest process of their own (Playwright's sync API runs its own event loop, which must
 # not meet pytest-jupyter's). Extra arguments go to both. Last, the fast tests again against
 # the lowest dependency versions pyproject.toml declares (.ci/min-deps.sh, a virtualenv of
 # their own, about 4 minutes).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
+python3 -m pip install --quiet --disable-pip-version-check -e ".[test,docs]"
 bash .ci/setup-browser.sh
 bash .ci/setup-docker.sh
 bash .ci/setup-swarm.sh init
@@ -18,6 +19,7 @@ trap 'bash .ci/setup-swarm.sh restore' EXIT
 npm test --silent
 npm run lint --silent
 status=0
+python3 -m sphinx -W -q -b html docs docs/_build/html || status=$?
 python3 -m pytest "$@" || status=$?
 python3 -m pytest ui-tests "$@" || status=$?
 bash .ci/min-deps.sh || status=$?

@@ -21,7 +21,13 @@ import {
   PipelinePatch,
   StepPatch
 } from './model/document';
-import { NODE_HEIGHT, NODE_WIDTH } from './model/layout';
+import {
+  Area,
+  Layout,
+  layeredLayout,
+  NODE_HEIGHT,
+  placeNewSteps
+} from './model/layout';
 import {
   graphFromJson,
   parsePipeline,
@@ -86,6 +92,15 @@ export const POINTERUP_MARK = 'orchest-pointerup';
 export const EDIT_MARK = 'orchest-edit';
 export const DRAWN_MARK = 'orchest-drawn';
 
+/** What the drawn graph tells the controller: the visible area and where steps are drawn. */
+export interface CanvasView {
+  visibleArea(): Area;
+  layout(): Layout;
+}
+
+/** The visible area assumed before the graph is drawn. */
+const DEFAULT_AREA: Area = { x: 0, y: 0, width: 800, height: 600 };
+
 /** Most edits undo remembers. */
 const UNDO_LIMIT = 200;
 
@@ -119,8 +134,8 @@ export class PipelineController {
 
   /** Screen → canvas coordinates, set by the drawn graph (for drops). */
   screenToFlow: ((point: Position) => Position) | null = null;
-  /** The middle of the visible canvas in canvas coordinates, set by the drawn graph. */
-  viewCenter: (() => Position) | null = null;
+  /** The visible part of the canvas and what it draws, set by the drawn graph. */
+  canvas: CanvasView | null = null;
 
   get changed(): ISignal<this, ViewState> {
     return this._changed;
@@ -296,15 +311,19 @@ export class PipelineController {
     if (!usable.length) {
       return;
     }
-    const start = at ?? this.freeSpot();
+    const layout = this.canvas?.layout();
+    const spots = at
+      ? usable.map((_, i) => ({ x: at.x, y: at.y + i * (NODE_HEIGHT + 24) }))
+      : placeNewSteps(
+          this.canvas?.visibleArea() ?? DEFAULT_AREA,
+          [...(layout?.positions.values() ?? [])],
+          usable.length
+        );
     this.edit(doc => {
-      let next = doc;
+      // Steps drawn where the automatic layout put them stay there.
+      let next = layout?.automatic ? doc.move(layout.positions) : doc;
       usable.forEach((path, index) => {
-        const position = {
-          x: start.x,
-          y: start.y + index * (NODE_HEIGHT + 24)
-        };
-        next = next.addStep(relativePath(directory, path), position)[0];
+        next = next.addStep(relativePath(directory, path), spots[index])[0];
       });
       return next;
     });
@@ -336,6 +355,14 @@ export class PipelineController {
     this.edit(doc => doc.move(positions));
   }
 
+  /** Lay the whole graph out again, parents left of children (undoable like any edit). */
+  tidyUp(): void {
+    const graph = this._state.graph;
+    if (graph) {
+      this.move(layeredLayout(graph.steps));
+    }
+  }
+
   updateStep(uuid: string, patch: StepPatch): boolean {
     return this.edit(doc => doc.updateStep(uuid, patch));
   }
@@ -358,29 +385,6 @@ export class PipelineController {
       this._undo.push(this._text);
       this.apply(next);
     }
-  }
-
-  /** Where a new step goes when no drop point is given: the middle of the visible
-   * canvas, moved down past the steps already there. */
-  private freeSpot(): Position {
-    const center = this.viewCenter?.() ?? { x: 0, y: 0 };
-    const spot = {
-      x: center.x - NODE_WIDTH / 2,
-      y: center.y - NODE_HEIGHT / 2
-    };
-    const taken = (this._state.graph?.steps ?? [])
-      .map(step => step.position)
-      .filter((p): p is Position => p !== null);
-    const overlaps = () =>
-      taken.some(
-        p =>
-          Math.abs(p.x - spot.x) < NODE_WIDTH &&
-          Math.abs(p.y - spot.y) < NODE_HEIGHT
-      );
-    for (let tries = 0; overlaps() && tries < 1000; tries++) {
-      spot.y += NODE_HEIGHT + 24;
-    }
-    return spot;
   }
 
   private apply(text: string, doc: EditablePipeline | null = null): void {

@@ -1,7 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { hasOverlap, layoutSteps, NODE_WIDTH } from '../model/layout';
 import {
   parsePipeline,
   PipelineFormatError,
@@ -91,85 +90,6 @@ describe('parsePipeline', () => {
       'r',
       'unknown'
     ]);
-  });
-});
-
-describe('layout', () => {
-  it('keeps stored positions that do not overlap', () => {
-    const graph = parsePipeline(
-      example('quickstart/quickstart.orchest'),
-      'q.orchest'
-    );
-    const layout = layoutSteps(graph.steps);
-    expect(layout.automatic).toBe(false);
-    expect(layout.positions.get(graph.steps[1].uuid)).toEqual(
-      graph.steps[1].position
-    );
-  });
-
-  it('lays out in ranks, parents left of children, when positions are missing', () => {
-    const steps = ['a', 'b', 'c'].map((uuid, i) => ({
-      uuid,
-      title: uuid,
-      filePath: `${uuid}.py`,
-      kind: 'python' as const,
-      incoming: i ? [['a', 'b', 'c'][i - 1]] : [],
-      position: null,
-      parameters: {},
-      environment: '',
-      kernel: ''
-    }));
-    const layout = layoutSteps(steps);
-    expect(layout.automatic).toBe(true);
-    const [a, b, c] = ['a', 'b', 'c'].map(u => layout.positions.get(u)!);
-    expect(a.x + NODE_WIDTH).toBeLessThanOrEqual(b.x);
-    expect(b.x + NODE_WIDTH).toBeLessThanOrEqual(c.x);
-  });
-
-  it('uses the automatic layout when stored boxes overlap', () => {
-    expect(
-      hasOverlap([
-        { x: 0, y: 0 },
-        { x: 10, y: 10 }
-      ])
-    ).toBe(true);
-    expect(
-      hasOverlap([
-        { x: 0, y: 0 },
-        { x: NODE_WIDTH, y: 0 }
-      ])
-    ).toBe(false);
-    const steps = [0, 1].map(i => ({
-      uuid: `s${i}`,
-      title: `s${i}`,
-      filePath: 's.py',
-      kind: 'python' as const,
-      incoming: [],
-      position: { x: 0, y: 0 },
-      parameters: {},
-      environment: '',
-      kernel: ''
-    }));
-    const layout = layoutSteps(steps);
-    expect(layout.automatic).toBe(true);
-    expect(hasOverlap([...layout.positions.values()])).toBe(false);
-  });
-
-  it('lays out 500 steps without overlap', () => {
-    const steps = Array.from({ length: 500 }, (_, i) => ({
-      uuid: `s${i}`,
-      title: `s${i}`,
-      filePath: 's.py',
-      kind: 'python' as const,
-      incoming: i ? [`s${Math.floor((i - 1) / 3)}`] : [],
-      position: null,
-      parameters: {},
-      environment: '',
-      kernel: ''
-    }));
-    const layout = layoutSteps(steps);
-    expect(layout.positions.size).toBe(500);
-    expect(hasOverlap([...layout.positions.values()])).toBe(false);
   });
 });
 

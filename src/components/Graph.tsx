@@ -8,6 +8,7 @@ import {
   Controls,
   Edge,
   MarkerType,
+  MiniMap,
   NodeTypes,
   OnSelectionChangeParams,
   ReactFlow,
@@ -25,7 +26,7 @@ import React, {
 } from 'react';
 
 import { Issue } from '../api';
-import { DRAWN_MARK, POINTERUP_MARK } from '../controller';
+import { CanvasView, DRAWN_MARK, POINTERUP_MARK } from '../controller';
 import { formatDuration } from '../model/format';
 import { Layout, layoutSteps } from '../model/layout';
 import { PipelineGraph, Position } from '../model/pipeline';
@@ -46,8 +47,8 @@ export interface GraphEditing {
   remove(steps: string[], connections: Array<[string, string]>): void;
   /** Receives the screen → canvas mapping (for drops from the file browser). */
   setScreenToFlow(map: ((point: Position) => Position) | null): void;
-  /** Receives a function giving the middle of the visible canvas (for new steps). */
-  setViewCenter(center: (() => Position) | null): void;
+  /** Receives the visible area and the drawn positions (for new steps). */
+  setCanvas(canvas: CanvasView | null): void;
 }
 
 export interface GraphProps {
@@ -143,7 +144,10 @@ function nextNodes(
   const previous = new Map(current.map(node => [node.id, node]));
   const next = graph.steps.map(step => {
     const old = previous.get(step.uuid);
-    const position = layout.positions.get(step.uuid) ?? { x: 0, y: 0 };
+    // A node being dragged stays under the pointer; its drop stores where it is.
+    const position = old?.dragging
+      ? old.position
+      : (layout.positions.get(step.uuid) ?? { x: 0, y: 0 });
     const next = data.get(step.uuid) as StepNodeData;
     const sameNodeData = old !== undefined && sameData(old.data, next);
     if (
@@ -160,6 +164,7 @@ function nextNodes(
       position,
       data: sameNodeData ? old.data : next,
       selected: old?.selected ?? false,
+      dragging: old?.dragging,
       // Known sizes are kept: a node without them is measured again before it is drawn.
       measured: old?.measured
     };
@@ -168,6 +173,11 @@ function nextNodes(
     next.length === current.length &&
     next.every((node, i) => node === current[i]);
   return unchanged ? current : next;
+}
+
+function minimapClass(node: StepNodeType): string {
+  const status = node.data.status.toLowerCase() || 'none';
+  return `jp-orchest-minimap-node jp-orchest-status-${status}`;
 }
 
 export function Graph({
@@ -204,18 +214,24 @@ export function Graph({
 
   useEffect(() => {
     editing.setScreenToFlow(point => flow.screenToFlowPosition(point));
-    editing.setViewCenter(() => {
-      const box = container.current?.getBoundingClientRect();
-      return box
-        ? flow.screenToFlowPosition({
-            x: box.x + box.width / 2,
-            y: box.y + box.height / 2
-          })
-        : { x: 0, y: 0 };
+    editing.setCanvas({
+      visibleArea: () => {
+        const box = container.current?.getBoundingClientRect();
+        const from = flow.screenToFlowPosition({
+          x: box?.left ?? 0,
+          y: box?.top ?? 0
+        });
+        const to = flow.screenToFlowPosition({
+          x: box?.right ?? 0,
+          y: box?.bottom ?? 0
+        });
+        return { ...from, width: to.x - from.x, height: to.y - from.y };
+      },
+      layout: () => layoutRef.current
     });
     return () => {
       editing.setScreenToFlow(null);
-      editing.setViewCenter(null);
+      editing.setCanvas(null);
     };
   }, [editing, flow]);
 
@@ -322,6 +338,12 @@ export function Graph({
         >
           <Background gap={16} />
           <Controls showInteractive={false} />
+          <MiniMap
+            pannable
+            zoomable
+            nodeClassName={minimapClass}
+            ariaLabel="Overview of the pipeline"
+          />
         </ReactFlow>
       </HandleConfigContext.Provider>
     </div>

@@ -34,8 +34,8 @@ export function PipelineApp({
       setScreenToFlow: map => {
         controller.screenToFlow = map;
       },
-      setViewCenter: center => {
-        controller.viewCenter = center;
+      setCanvas: canvas => {
+        controller.canvas = canvas;
       }
     }),
     [controller]

@@ -12,6 +12,7 @@ export const COMMANDS = {
   runDescendants: 'orchest:run-descendants',
   abort: 'orchest:abort',
   addStep: 'orchest:add-step',
+  tidyUp: 'orchest:tidy-up',
   undo: 'orchest:undo',
   redo: 'orchest:redo'
 };
@@ -121,6 +122,13 @@ export function Toolbar({
         title="Add steps from files (or drag files from the file browser onto the canvas)"
         disabled={state.graph === null}
         onClick={() => void controller.addStepFromPicker()}
+      />
+      <CommandButton
+        command={COMMANDS.tidyUp}
+        label="Tidy up"
+        title="Lay the steps out again, parents left of children (undoable)"
+        disabled={state.graph === null || state.graph.steps.length === 0}
+        onClick={() => controller.tidyUp()}
       />
       <CommandButton
         command={COMMANDS.undo}

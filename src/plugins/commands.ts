@@ -68,6 +68,12 @@ function viewCommands(__: (text: string) => string): ViewCommand[] {
       enabled: always
     },
     {
+      id: COMMANDS.tidyUp,
+      label: __('Tidy Up Pipeline Layout'),
+      action: c => c.tidyUp(),
+      enabled: always
+    },
+    {
       id: COMMANDS.undo,
       label: __('Undo Pipeline Edit'),
       action: c => c.undo(),

@@ -25,6 +25,7 @@ extensions = [
     "config_reference",
     "rest_reference",
     "event_reference",
+    "cli_reference",
 ]
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3

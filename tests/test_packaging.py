@@ -53,6 +53,58 @@ def python_with(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProces
     )
 
 
+def test_the_step_api_is_a_top_level_package_of_the_wheel(installed, tmp_path):
+    where = python_with(
+        installed,
+        "-c",
+        "import orchest, orchest_ext.executors.base as b; "
+        "print(orchest.__file__); print(b.STEP_SDK_PATH); print(orchest.use_pipeline.__name__)",
+        cwd=tmp_path,
+    )
+    assert where.returncode == 0, where.stderr
+    api_file, step_path, name = where.stdout.split()
+    assert Path(api_file) == installed / "orchest" / "__init__.py"
+    assert (Path(step_path) / "orchest" / "__init__.py").is_file()  # still on steps' path
+    assert name == "use_pipeline"
+
+
+def test_an_editable_install_imports_the_step_api_from_the_source_tree(tmp_path):
+    """`pip install -e .` puts orchest_ext/sdk on the path: `import orchest` is the source,
+    so edits to it are live (the labextension build is skipped: not what this checks)."""
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
+        check=True,
+        timeout=120,
+    )
+    python = venv / "bin" / "python"
+    pip = [str(python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    installed = subprocess.run(
+        [*pip, "install", "--no-deps", "-e", str(REPO_ROOT)],
+        env={**os.environ, "SKIP_JUPYTER_BUILDER": "1", "PYTHONPATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    where = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import orchest, orchest_ext; print(orchest.__file__, orchest_ext.__file__)",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": ""},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert where.returncode == 0, where.stderr
+    api_file, package_file = where.stdout.split()
+    assert Path(api_file) == REPO_ROOT / "orchest_ext" / "sdk" / "orchest" / "__init__.py"
+    assert Path(package_file) == REPO_ROOT / "orchest_ext" / "__init__.py"
+
+
 @pytest.mark.docker
 def test_images_build_from_a_pip_install(installed, tmp_path):
     require_image(BASE_IMAGE)
@@ -107,7 +159,7 @@ def test_the_examples_extra_installs_what_the_examples_import():
         for line in [*project["dependencies"], *project["optional-dependencies"]["examples"]]
     }
     distributions = importlib.metadata.packages_distributions()
-    provided_by_steps = {"orchest"}  # the step SDK orchest_ext puts on every step's path
+    provided_by_steps = {"orchest"}  # the step API: a top-level package of this distribution
     missing = {
         module: files
         for module, files in example_imports().items()

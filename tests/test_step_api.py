@@ -52,7 +52,17 @@ def test_reserved_name_and_unserializable_objects(monkeypatch, tmp_path):
         orchest.output((x for x in range(3)), name="gen")
 
 
-def test_outside_a_step_the_error_says_so(monkeypatch):
-    monkeypatch.delenv("ORCHEST_STEP_DIR", raising=False)
-    with pytest.raises(orchest.OrchestError, match="inside steps run by orchest_ext"):
+def test_outside_a_step_and_a_notebook_the_error_says_so_and_how_to_choose(monkeypatch):
+    for name in ("ORCHEST_STEP_DIR", "ORCHEST_STEP_UUID", "JPY_SESSION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(orchest.OrchestError, match="Not inside a step run by orchest_ext") as err:
         orchest.output(1)
+    assert "orchest.use_pipeline(" in str(err.value)
+
+
+def test_inside_a_run_use_pipeline_changes_nothing(monkeypatch, tmp_path):
+    as_step(monkeypatch, tmp_path, "parent")
+    orchest.output("from the run")
+    as_step(monkeypatch, tmp_path, "child", ["parent"])
+    orchest.use_pipeline(tmp_path / "no-such.orchest", "Nobody")
+    assert orchest.get_inputs() == {"unnamed": ["from the run"]}

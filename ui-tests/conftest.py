@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from orchest_ext.executors.base import STEP_SDK_PATH
 from orchest_ext.testing import CHROMIUM_ARGS, ServerProcess
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -46,7 +47,12 @@ def lab(lab_root: Path, tmp_path_factory) -> Iterator[ServerProcess]:
         extra_args=["--OrchestApp.max_parallel=4", "--LabApp.news_url=None"],
         app_module="jupyterlab",
     )
-    server.start(timeout=120)
+    with pytest.MonkeyPatch.context() as patch:
+        # its kernels import the step API of this checkout (an install puts the same
+        # directory on the path: see tests/test_packaging.py)
+        paths = [str(STEP_SDK_PATH), *filter(None, [os.environ.get("PYTHONPATH")])]
+        patch.setenv("PYTHONPATH", os.pathsep.join(paths))
+        server.start(timeout=120)
     yield server
     server.stop()
 

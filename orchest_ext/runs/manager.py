@@ -20,6 +20,7 @@ from .ahead import AheadPool, default_limit
 from .cache import CACHE_OFF, SOURCE_MISSING, StepCache
 from .execute import execute_step, time_left
 from .journal import Journal
+from .outcome import record_outcome
 from .owners import OwnedElsewhere, in_root, is_gone, owner_row
 from .recovery import (
     Unfinished,
@@ -37,6 +38,7 @@ from .spec import (
     make_step_dirs,
     resolve_parameter_overrides,
     run_dir,
+    step_files,
 )
 from .state import (
     ABORTED,
@@ -44,6 +46,7 @@ from .state import (
     FAILURE,
     FAILURE_POLICIES,
     PENDING,
+    SUCCESS,
     TERMINAL,
     CacheDecision,
     RunState,
@@ -460,6 +463,8 @@ class RunManager(LoggingConfigurable):
             await asyncio.sleep(step.retry_delay)
             handle, timeout = None, self.step_timeout
         message = (run.message or "aborted") if result.status == ABORTED else result.message
+        if result.status != ABORTED:
+            await record_outcome(spec.step_dir, result.status, self.log)
         self._apply(run, run.finish_step(uuid, result.status, message))
         self.scheduler.release(run, uuid)
 
@@ -468,6 +473,8 @@ class RunManager(LoggingConfigurable):
         is gone by now, record that it runs (False). A cached step is never retried."""
         assert step.reuse is not None
         if await self.cache.reuse(run, step):
+            step_dir = step_files(run.run_dir, step.uuid, step.file_path).step_dir
+            await record_outcome(step_dir, SUCCESS, self.log)
             self._apply(run, run.reuse_step(step.uuid))
             self.scheduler.release(run, step.uuid)
             return True

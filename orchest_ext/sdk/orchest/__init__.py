@@ -1,11 +1,13 @@
-"""Orchest's step API for steps run by orchest_ext: data passing between steps and parameters.
+"""Orchest's step API: data passing between steps and parameters.
 
-Importable inside steps only: orchest_ext puts this directory on the step's PYTHONPATH.
+Inside a step run by orchest_ext it reads the run's context; in a notebook developed outside
+a run (any Jupyter kernel), it reads the step's pipeline file and its parents' latest outputs.
 """
 
+from .identity import get_pipeline_uuid, get_run_uuid, get_step_uuid
+from .interactive import use_pipeline
 from .parameters import get_params, get_pipeline_param, get_step_param
 from .transfer import OrchestError, OutputError, get_inputs, output
-from .utils import get_pipeline_uuid, get_run_uuid, get_step_uuid
 
 __all__ = [
     "OrchestError",
@@ -18,4 +20,5 @@ __all__ = [
     "get_step_param",
     "get_step_uuid",
     "output",
+    "use_pipeline",
 ]

@@ -1,4 +1,5 @@
-"""Step and pipeline parameters, with the run's overrides already applied by the runner."""
+"""Step and pipeline parameters: in a run with the run's overrides already applied by the
+runner; outside a run, as the step's pipeline file has them now."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import json
 import os
 from typing import Any
 
-from .utils import json_context
+from .interactive import developed_step
+from .utils import in_run, json_context
 
 PARAMETERS_FILE_VARIABLE = "ORCHEST_PARAMETERS_FILE"
 """Names the file of parameters too long for the environment (``{"step", "pipeline"}``)."""
@@ -20,17 +22,29 @@ def _parameters(variable: str, key: str) -> dict[str, Any]:
     return json_context(variable, {})
 
 
+def _step_parameters() -> dict[str, Any]:
+    if in_run():
+        return _parameters("ORCHEST_STEP_PARAMETERS", "step")
+    return developed_step().parameters
+
+
+def _pipeline_parameters() -> dict[str, Any]:
+    if in_run():
+        return _parameters("ORCHEST_PIPELINE_PARAMETERS", "pipeline")
+    return developed_step().pipeline_parameters
+
+
 def get_step_param(name: str, default: Any = None) -> Any:
-    return _parameters("ORCHEST_STEP_PARAMETERS", "step").get(name, default)
+    return _step_parameters().get(name, default)
 
 
 def get_pipeline_param(name: str, default: Any = None) -> Any:
-    return _parameters("ORCHEST_PIPELINE_PARAMETERS", "pipeline").get(name, default)
+    return _pipeline_parameters().get(name, default)
 
 
 def get_params() -> tuple[dict[str, Any], dict[str, Any]]:
     """``(step_parameters, pipeline_parameters)``, as in Orchest."""
-    return (
-        _parameters("ORCHEST_STEP_PARAMETERS", "step"),
-        _parameters("ORCHEST_PIPELINE_PARAMETERS", "pipeline"),
-    )
+    if in_run():
+        return _step_parameters(), _pipeline_parameters()
+    step = developed_step()
+    return step.parameters, step.pipeline_parameters

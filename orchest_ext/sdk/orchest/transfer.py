@@ -1,4 +1,7 @@
 """Data passing: a step's output is a file in its run directory, read by its children.
+Outside a run, a developed step's output goes to the pipeline's ``.orchest/interactive``
+directory, and its inputs are its parents' newest outputs from successful runs or from their
+own development.
 
 Objects are pickled with protocol 5 and their large buffers (numpy arrays, Arrow
 data, bytes) are written out of band, straight from memory to the file.
@@ -11,10 +14,12 @@ import mmap
 import os
 import pickle
 import struct
+import warnings
 from pathlib import Path
 from typing import Any
 
-from .utils import OrchestError, context, json_context
+from .interactive import developed_step
+from .utils import OrchestError, context, in_run, json_context
 
 OUTPUT_DIR = "output"
 DATA_FILE = "data.pickle5"
@@ -40,10 +45,15 @@ def output(data: Any, name: str | None = None) -> None:
         header = pickle.dumps(data, protocol=5, buffer_callback=buffers.append)
     except Exception as err:
         raise OutputError(f"Cannot serialize output {label}: {type(err).__name__}: {err}") from err
-    directory = Path(context("ORCHEST_STEP_DIR")) / OUTPUT_DIR
+    if in_run():
+        directory = Path(context("ORCHEST_STEP_DIR")) / OUTPUT_DIR
+        step_uuid = os.environ.get("ORCHEST_STEP_UUID")
+    else:
+        step = developed_step()
+        directory, step_uuid = step.output_dir, step.uuid
     directory.mkdir(parents=True, exist_ok=True)
     _write_data(directory / DATA_FILE, header, [buffer.raw() for buffer in buffers])
-    meta = {"name": name, "step_uuid": os.environ.get("ORCHEST_STEP_UUID"), "format": "pickle5"}
+    meta = {"name": name, "step_uuid": step_uuid, "format": "pickle5"}
     _atomic_write(directory / META_FILE, json.dumps(meta).encode())
 
 
@@ -51,10 +61,7 @@ def get_inputs() -> dict[str, Any]:
     """Outputs of this step's parents: named ones by name, and ``"unnamed"``: a list of the
     unnamed ones in the order of the step's incoming connections."""
     inputs: dict[str, Any] = {UNNAMED: []}
-    for parent in json_context("ORCHEST_STEP_PARENTS", []):
-        directory = _output_dir(parent["uuid"], parent["in_run"])
-        if directory is None:
-            continue
+    for directory in _parent_outputs():
         meta = json.loads((directory / META_FILE).read_text())
         value = _read_data(directory / DATA_FILE)
         if meta["name"] is None:
@@ -64,12 +71,33 @@ def get_inputs() -> dict[str, Any]:
     return inputs
 
 
-def _output_dir(step_uuid: str, in_run: bool) -> Path | None:
+def _parent_outputs() -> list[Path]:
+    """The output directories of the parents that have one, in connection order."""
+    if in_run():
+        parents = json_context("ORCHEST_STEP_PARENTS", [])
+        found = [_output_dir(parent["uuid"], parent["in_run"]) for parent in parents]
+        return [directory for directory in found if directory is not None]
+    step = developed_step()
+    outputs = []
+    for uuid, title in step.parents:
+        directory = step.parent_output(uuid, META_FILE)
+        if directory is None:
+            warnings.warn(
+                f"Step {title!r} ({uuid}) has no output yet, from a successful run or from "
+                "orchest.output while developing it: run it first.",
+                stacklevel=3,
+            )
+        else:
+            outputs.append(directory)
+    return outputs
+
+
+def _output_dir(step_uuid: str, parent_in_run: bool) -> Path | None:
     """This run's output of a parent step; for a parent outside the run, its latest output
     from an earlier run of the pipeline."""
     run_dir = Path(context("ORCHEST_RUN_DIR"))
     current = run_dir / "steps" / step_uuid / OUTPUT_DIR
-    if in_run:
+    if parent_in_run:
         return current if (current / META_FILE).exists() else None
     earlier = [
         meta.parent

@@ -6,9 +6,17 @@ import json
 import os
 from typing import Any
 
+RUN_VARIABLE = "ORCHEST_STEP_UUID"
+"""Set by the runner for every step it runs: its presence means this is a run."""
+
 
 class OrchestError(RuntimeError):
     """The step API cannot do what was asked."""
+
+
+def in_run() -> bool:
+    """Whether this process is a step of a run (not a notebook developed outside one)."""
+    return RUN_VARIABLE in os.environ
 
 
 def context(name: str) -> str:
@@ -24,15 +32,3 @@ def context(name: str) -> str:
 def json_context(name: str, default: Any) -> Any:
     value = os.environ.get(name)
     return default if value is None else json.loads(value)
-
-
-def get_step_uuid() -> str:
-    return context("ORCHEST_STEP_UUID")
-
-
-def get_pipeline_uuid() -> str:
-    return context("ORCHEST_PIPELINE_UUID")
-
-
-def get_run_uuid() -> str:
-    return context("ORCHEST_RUN_UUID")

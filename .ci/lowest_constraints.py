@@ -27,8 +27,8 @@ def lowest_pins(pyproject: Path) -> list[str]:
     return pins
 
 
-NOT_FOR_FAST_TESTS = {"jupyterlab", "playwright", "scikit-learn"}
-"""Test tools of the browser tests and the examples' tests only."""
+NOT_FOR_FAST_TESTS = {"jupyterlab", "playwright", "scikit-learn", "kfp", "kfp-kubernetes", "hera"}
+"""Test tools of the browser tests, the examples' and the export tests only."""
 
 
 def test_tools(pyproject: Path) -> list[str]:

@@ -53,6 +53,7 @@ class OrchestCLI(CLIApp):
 jupyter orchest run examples/quickstart/quickstart.orchest
 jupyter orchest run my.orchest --steps Report --env WHO=world --max-parallel 2
 jupyter orchest validate my.orchest
+jupyter orchest export --to argo my.orchest --output out/ --volume pipelines
 jupyter orchest images build --base-image orchest-ext/base:bookworm
 jupyter orchest --generate-config     # writes jupyter_orchest_ext_config.py
 jupyter orchest --help-all            # every option of every configurable class
@@ -65,6 +66,11 @@ jupyter orchest --help-all            # every option of every configurable class
         "validate": (
             "orchest_ext.cli.validate.ValidateApp",
             "Print the issues of a pipeline file.",
+        ),
+        "export": (
+            "orchest_ext.cli.export.ExportApp",
+            "Write a pipeline as an Airflow DAG, a Kubeflow Pipelines package or Argo "
+            "Workflows manifests.",
         ),
         "images": (
             "orchest_ext.cli.tools.ImagesApp",

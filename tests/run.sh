@@ -13,6 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 python3 -m pip install --quiet --disable-pip-version-check -e ".[test,docs]"
 bash .ci/setup-browser.sh
 bash .ci/setup-docker.sh
+bash .ci/setup-airflow.sh >/dev/null   # Airflow in a venv of its own, for the export tests
 bash .ci/setup-swarm.sh init
 trap 'bash .ci/setup-swarm.sh restore' EXIT
 [ -d node_modules ] || npm ci --no-audit --no-fund

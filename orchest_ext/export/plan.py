@@ -14,7 +14,7 @@ from typing import Any
 
 from croniter import croniter
 
-from ..environments import find_environment
+from ..environments import OrchestEnvironmentError, find_environment
 from ..executors.docker import PACKAGE_DIR, RUNNER_MOUNT, DockerExecutor
 from ..pipeline import Pipeline, build_graph, topological_order
 
@@ -198,7 +198,7 @@ def step_image(pipeline: Pipeline, uuid: str, options: ExportOptions) -> str:
     image = step.image
     if image is None and step.environment:
         image = options.environment_images.get(step.environment)
-        if image is None and find_environment(pipeline.directory, step.environment):
+        if image is None and _defined(pipeline, step.environment):
             raise ExportError(
                 f"{step.label} uses environment {step.environment}, whose image is built on "
                 "this machine: push it to a registry and map it with --environment-image "
@@ -206,6 +206,14 @@ def step_image(pipeline: Pipeline, uuid: str, options: ExportOptions) -> str:
             )
     image = image or pipeline.default_image or options.default_image
     return f"{options.registry.rstrip('/')}/{image}" if options.registry else image
+
+
+def _defined(pipeline: Pipeline, environment: str) -> bool:
+    """Whether the pipeline's project defines the Orchest environment."""
+    try:
+        return find_environment(pipeline.directory, environment) is not None
+    except OrchestEnvironmentError as err:
+        raise ExportError(str(err)) from None
 
 
 def _data_location(pipeline: Pipeline, options: ExportOptions) -> tuple[str, str | None]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 from mdtext import code, table, text, write_if_changed
-from schema_text import describe, property_rows, type_of
+from schema_text import describe, property_rows, sentence, type_of
 from sphinx.application import Sphinx
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -58,9 +58,20 @@ class OpenAPIWriter:
                 if method in item:
                     out += self.operation(method, path, item[method], shared)
         out += ["## Schemas", ""]
-        for name, schema in self.spec["components"]["schemas"].items():
+        for name, schema in self.named_schemas().items():
             out += self.schema(name, schema)
         return out
+
+    def named_schemas(self) -> dict[str, Mapping[str, Any]]:
+        """The components' schemas, and the body schemas of the components' shared responses
+        (such as ``Error``) under the response's name."""
+        named = dict(self.spec["components"]["schemas"])
+        for name, response in self.spec["components"].get("responses", {}).items():
+            for content in response.get("content", {}).values():
+                named.setdefault(
+                    name, {"description": response.get("description", ""), **content["schema"]}
+                )
+        return named
 
     def operation(
         self, method: str, path: str, op: Mapping[str, Any], shared: list[Mapping[str, Any]]
@@ -76,14 +87,18 @@ class OpenAPIWriter:
         if body:
             out += self.request_body(self.resolve(body))
         out += ["**Responses**", ""]
-        rows = [self.response_row(status, r) for status, r in op.get("responses", {}).items()]
-        return out + table(["status", "meaning", "body"], rows)
+        responses = op.get("responses", {})
+        rows = [self.response_row(status, response) for status, response in responses.items()]
+        out += table(["status", "meaning", "body"], rows)
+        for status, response in responses.items():
+            out += self.inline_body(status, response)
+        return out
 
     def parameter_row(self, param: Mapping[str, Any]) -> list[str]:
         schema = param.get("schema", {})
         required = " (required)" if param.get("required") else ""
         details = " ".join(
-            part for part in (text(param.get("description", "")), describe(schema)) if part
+            part for part in (sentence(param.get("description", "")), describe(schema)) if part
         )
         return [code(param["name"]) + required, param["in"], type_of(schema, ref_link), details]
 
@@ -97,12 +112,26 @@ class OpenAPIWriter:
         return out
 
     def response_row(self, status: str, response: Mapping[str, Any]) -> list[str]:
+        shared = response.get("$ref", "").rsplit("/", 1)[-1]
         response = self.resolve(response)
         bodies = [
-            type_of(content.get("schema", {}), ref_link) + f" ({code(media_type)})"
+            (ref_link(shared) if shared else type_of(content.get("schema", {}), ref_link))
+            + f" ({code(media_type)})"
             for media_type, content in response.get("content", {}).items()
         ]
         return [code(status), text(response.get("description", "")), "; ".join(bodies)]
+
+    def inline_body(self, status: str, response: Mapping[str, Any]) -> list[str]:
+        """The fields of a response body described in place (not by a named schema)."""
+        if "$ref" in response:
+            return []
+        out = []
+        for content in response.get("content", {}).values():
+            schema = content.get("schema", {})
+            if schema.get("properties"):
+                out += [f"Response {code(status)} fields:", ""]
+                out += table(["field", "type", "description"], property_rows(schema, ref_link))
+        return out
 
     def schema(self, name: str, schema: Mapping[str, Any]) -> list[str]:
         out = [f"({schema_target(name)})=", f"### {name}", ""]

@@ -59,12 +59,17 @@ def _one_type(kind: str, schema: Mapping[str, Any], ref_link: RefLink) -> str:
 
 def constraints(schema: Mapping[str, Any]) -> str:
     """The schema's limits in words (length, range, items), or ``""``."""
-    return ", ".join(phrase.format(schema[key]) for key, phrase in _LIMITS.items() if key in schema)
+    phrases = [phrase.format(schema[key]) for key, phrase in _LIMITS.items() if key in schema]
+    if schema.get("minLength") == 1:
+        phrases[0] = "not empty"
+    return ", ".join(phrases)
 
 
 def sentence(value: str) -> str:
     """``value`` as Markdown text ending with a full stop, so more sentences can follow."""
     line = text(value)
+    if not line:
+        return ""
     return line if line.endswith((".", "!", "?", ")")) else line + "."
 
 

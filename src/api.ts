@@ -200,14 +200,20 @@ export class OrchestApi {
     });
   }
 
+  /** A page of the pipeline's runs, newest first, and how many it has in all. */
   listRuns(
     pipelinePath: string,
-    limit = 50
+    limit = 50,
+    offset = 0
   ): Promise<{ runs: RunSummary[]; total: number }> {
     return this.request(
       'runs',
       {},
-      { pipeline_path: pipelinePath, limit: String(limit) }
+      {
+        pipeline_path: pipelinePath,
+        limit: String(limit),
+        offset: String(offset)
+      }
     );
   }
 

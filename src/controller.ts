@@ -53,6 +53,8 @@ export interface ViewState {
   pipelineUuid: string | null;
   run: RunState | null;
   runs: RunSummary[];
+  /** How many runs the pipeline has in all (`runs` holds the newest pages of them). */
+  runsTotal: number;
   selected: string[];
   inspected: string | null;
   sideTab: SideTab;
@@ -100,6 +102,9 @@ export interface CanvasView {
 
 /** The visible area assumed before the graph is drawn. */
 const DEFAULT_AREA: Area = { x: 0, y: 0, width: 800, height: 600 };
+
+/** Runs the history loads at a time. */
+export const RUNS_PAGE = 50;
 
 /** Most edits undo remembers. */
 const UNDO_LIMIT = 200;
@@ -446,8 +451,9 @@ export class PipelineController {
   /** Re-read the run history (newest first); `follow` also shows the newest run. */
   async refreshRuns(follow = false): Promise<void> {
     await this.call(async () => {
-      const { runs } = await this.api.listRuns(this.host.path());
-      this.update({ runs });
+      const shown = Math.max(RUNS_PAGE, this._state.runs.length);
+      const { runs, total } = await this.api.listRuns(this.host.path(), shown);
+      this.update({ runs, runsTotal: total });
       const newest = runs[0];
       const activeNewer = newest !== undefined && !TERMINAL.has(newest.status);
       if (
@@ -457,6 +463,23 @@ export class PipelineController {
       ) {
         this.tracker.show(await this.api.getRun(newest.id));
       }
+    });
+  }
+
+  /** Add the next page of older runs to the history. */
+  async loadMoreRuns(): Promise<void> {
+    await this.call(async () => {
+      const known = this._state.runs;
+      const { runs, total } = await this.api.listRuns(
+        this.host.path(),
+        RUNS_PAGE,
+        known.length
+      );
+      const ids = new Set(known.map(run => run.id));
+      this.update({
+        runs: [...known, ...runs.filter(run => !ids.has(run.id))],
+        runsTotal: total
+      });
     });
   }
 
@@ -486,7 +509,10 @@ export class PipelineController {
       });
       this.tracker.show(run);
       if (!this._state.runs.some(known => known.id === run.id)) {
-        this.update({ runs: [run, ...this._state.runs] });
+        this.update({
+          runs: [run, ...this._state.runs],
+          runsTotal: this._state.runsTotal + 1
+        });
       }
       this.scheduleRunsRefresh();
     });
@@ -658,6 +684,7 @@ export class PipelineController {
     pipelineUuid: null,
     run: null,
     runs: [],
+    runsTotal: 0,
     selected: [],
     inspected: null,
     sideTab: 'runs',

@@ -7,6 +7,7 @@ import {
   Connection,
   Controls,
   Edge,
+  EdgeTypes,
   MarkerType,
   MiniMap,
   NodeTypes,
@@ -28,14 +29,19 @@ import React, {
 import { Issue } from '../api';
 import { CanvasView, DRAWN_MARK, POINTERUP_MARK } from '../controller';
 import { formatDuration } from '../model/format';
-import { Layout, layoutSteps } from '../model/layout';
+import { Layout, layoutSteps, NODE_HEIGHT, NODE_WIDTH } from '../model/layout';
 import { PipelineGraph, Position } from '../model/pipeline';
 import { RunState } from '../model/runState';
+import { BACK_EDGE_OFFSET, BackEdge } from './BackEdge';
 import { useConnectionClasses } from './connectionClasses';
 import { HandleConfig, HandleConfigContext } from './StepHandle';
 import { StepLabel, StepNode, StepNodeData, StepNodeType } from './StepNode';
+import { useNow } from './useNow';
 
 const NODE_TYPES: NodeTypes = { step: StepNode };
+const EDGE_TYPES: EdgeTypes = { back: BackEdge };
+/** Space between a back edge and the bottom of the nodes it passes under. */
+const BACK_EDGE_CLEARANCE = 32;
 const MULTI_SELECT_KEYS = ['Shift', 'Meta', 'Control'];
 const DELETE_KEYS = ['Delete', 'Backspace'];
 const FIT_VIEW = { padding: 0.15 };
@@ -60,10 +66,26 @@ export interface GraphProps {
   editing: GraphEditing;
 }
 
+/** How long a step ran, or has been running until `now`; nothing for a cached step. */
+function stepDuration(
+  state: RunState['steps'][string] | undefined,
+  now: number
+): string {
+  if (!state || state.cached) {
+    return '';
+  }
+  const running = state.status === 'STARTED' && !state.finished_time;
+  return formatDuration(
+    state.started_time,
+    running ? new Date(now).toISOString() : state.finished_time
+  );
+}
+
 function nodeData(
   graph: PipelineGraph,
   run: RunState | null,
-  issues: Issue[]
+  issues: Issue[],
+  now: number
 ): Map<string, StepNodeData> {
   const byStep = new Map<string, string[]>();
   for (const issue of issues) {
@@ -82,9 +104,7 @@ function nodeData(
       step: { uuid, title, filePath, kind },
       status: state?.status ?? '',
       cachedFrom: state?.cached ? (state.cached_from ?? '') : null,
-      duration: state
-        ? formatDuration(state.started_time, state.finished_time)
-        : '',
+      duration: stepDuration(state, now),
       issues: byStep.get(step.uuid) ?? []
     });
   }
@@ -111,18 +131,58 @@ function sameData(a: StepNodeData, b: StepNodeData): boolean {
   );
 }
 
-function edgesOf(graph: PipelineGraph): Edge[] {
-  const known = new Set(graph.steps.map(step => step.uuid));
+const ARROW = { type: MarkerType.ArrowClosed, width: 18, height: 18 };
+
+/**
+ * The level a back edge from `source` to `target` runs at: below every node between (and
+ * beside) them, so that it crosses none.
+ */
+function belowNodesBetween(
+  source: Position,
+  target: Position,
+  positions: Map<string, Position>
+): number {
+  const left = Math.min(source.x, target.x) - BACK_EDGE_OFFSET;
+  const right = Math.max(source.x, target.x) + NODE_WIDTH + BACK_EDGE_OFFSET;
+  let bottom = Math.max(source.y, target.y) + NODE_HEIGHT;
+  for (const p of positions.values()) {
+    if (p.x < right && p.x + NODE_WIDTH > left && p.y + NODE_HEIGHT > bottom) {
+      bottom = p.y + NODE_HEIGHT;
+    }
+  }
+  return bottom + BACK_EDGE_CLEARANCE;
+}
+
+/** The arrows; one into a step drawn left of its source goes around the nodes between. */
+function edgesOf(graph: PipelineGraph, layout: Layout): Edge[] {
+  const { positions } = layout;
   return graph.steps.flatMap(step =>
     step.incoming
-      .filter(parent => known.has(parent))
-      .map(parent => ({
-        id: `${parent}->${step.uuid}`,
-        source: parent,
-        target: step.uuid,
-        markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 }
-      }))
+      .filter(parent => positions.has(parent))
+      .map(parent => {
+        const edge = {
+          id: `${parent}->${step.uuid}`,
+          source: parent,
+          target: step.uuid,
+          markerEnd: ARROW
+        };
+        const from = positions.get(parent) as Position;
+        const to = positions.get(step.uuid) as Position;
+        if (to.x >= from.x + NODE_WIDTH) {
+          return edge;
+        }
+        return {
+          ...edge,
+          type: 'back',
+          className: 'jp-orchest-back-edge',
+          data: { below: belowNodesBetween(from, to, positions) }
+        };
+      })
   );
+}
+
+function sameEdge(a: Edge, b: Edge): boolean {
+  return a.type === b.type && a.data?.below === b.data?.below;
 }
 
 interface NodeInputs {
@@ -130,6 +190,8 @@ interface NodeInputs {
   layout: Layout;
   run: RunState | null;
   issues: Issue[];
+  /** The time running steps' durations count to. */
+  now: number;
 }
 
 /**
@@ -138,9 +200,9 @@ interface NodeInputs {
  */
 function nextNodes(
   current: StepNodeType[],
-  { graph, layout, run, issues }: NodeInputs
+  { graph, layout, run, issues, now }: NodeInputs
 ): StepNodeType[] {
-  const data = nodeData(graph, run, issues);
+  const data = nodeData(graph, run, issues, now);
   const previous = new Map(current.map(node => [node.id, node]));
   const next = graph.steps.map(step => {
     const old = previous.get(step.uuid);
@@ -192,12 +254,17 @@ export function Graph({
   const previousEdges = useRef(new Map<string, Edge>());
   const edges = useMemo(() => {
     // Unchanged connections keep their objects, so React Flow redraws only new ones.
-    const next = edgesOf(graph).map(
-      edge => previousEdges.current.get(edge.id) ?? edge
-    );
+    const next = edgesOf(graph, layout).map(edge => {
+      const old = previousEdges.current.get(edge.id);
+      return old && sameEdge(old, edge) ? old : edge;
+    });
     previousEdges.current = new Map(next.map(edge => [edge.id, edge]));
     return next;
-  }, [graph]);
+  }, [graph, layout]);
+  const now = useNow(
+    run !== null &&
+      Object.values(run.steps).some(step => step.status === 'STARTED')
+  );
   const [nodes, setNodes, onNodesChange] = useNodesState<StepNodeType>([]);
   const layoutRef = useRef(layout);
   layoutRef.current = layout;
@@ -243,10 +310,12 @@ export function Graph({
     shown.graph !== graph ||
     shown.layout !== layout ||
     shown.run !== run ||
-    shown.issues !== issues
+    shown.issues !== issues ||
+    shown.now !== now
   ) {
-    setShown({ graph, layout, run, issues });
-    setNodes(current => nextNodes(current, { graph, layout, run, issues }));
+    const inputs = { graph, layout, run, issues, now };
+    setShown(inputs);
+    setNodes(current => nextNodes(current, inputs));
   }
 
   useEffect(() => {
@@ -320,6 +389,7 @@ export function Graph({
           nodes={nodes}
           edges={edges}
           nodeTypes={NODE_TYPES}
+          edgeTypes={EDGE_TYPES}
           onNodesChange={onNodesChange}
           onSelectionChange={onSelectionChange}
           onNodeClick={onNodeClick}

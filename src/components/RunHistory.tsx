@@ -1,7 +1,7 @@
 /** The pipeline's runs, newest first; choosing one shows its statuses on the graph. */
 import React from 'react';
 
-import { PipelineController, ViewState } from '../controller';
+import { PipelineController, RUNS_PAGE, ViewState } from '../controller';
 import { formatDuration, formatTime, RUN_TYPE_LABELS } from '../model/format';
 
 export function RunHistory({
@@ -14,6 +14,7 @@ export function RunHistory({
   if (!state.runs.length) {
     return <div className="jp-orchest-empty">No runs yet.</div>;
   }
+  const more = state.runsTotal - state.runs.length;
   return (
     <table className="jp-orchest-runs">
       <thead>
@@ -51,6 +52,23 @@ export function RunHistory({
           );
         })}
       </tbody>
+      {more > 0 && (
+        <tfoot>
+          <tr>
+            <td colSpan={4}>
+              <button
+                type="button"
+                className="jp-orchest-button"
+                data-action="load-more-runs"
+                title={`${more} older runs`}
+                onClick={() => void controller.loadMoreRuns()}
+              >
+                Load {Math.min(more, RUNS_PAGE)} more
+              </button>
+            </td>
+          </tr>
+        </tfoot>
+      )}
     </table>
   );
 }

@@ -3,6 +3,7 @@ the developer guide's layout names what the package holds."""
 
 from __future__ import annotations
 
+import importlib
 import re
 import shutil
 import subprocess
@@ -76,3 +77,48 @@ def test_layout_names_nothing_that_is_gone() -> None:
     present = {p.name for p in (ROOT / "orchest_ext").rglob("*.py")}
     present |= {p.name + "/" for p in (ROOT / "orchest_ext").rglob("*") if p.is_dir()}
     assert not sorted(set(entries) - present), "the layout names these, which do not exist"
+
+
+BUILT = {"orchest_ext/labextension", "orchest_ext/dockerfiles"}
+"""Paths that exist in a built package only (made by the build, named in the docs)."""
+
+
+def doc_pages() -> list[Path]:
+    pages = [README, ROOT / "bench" / "README.md", *(ROOT / "docs").rglob("*.md")]
+    return [p for p in pages if not {"_build", "_generated"} & set(p.parts)]
+
+
+def test_docs_name_only_files_that_exist() -> None:
+    missing = set()
+    for page in doc_pages():
+        for path in re.findall(r"orchest_ext(?:/[\w.-]+)+", page.read_text(encoding="utf-8")):
+            path = path.rstrip(".")
+            if path not in BUILT and not (ROOT / path).exists():
+                missing.add(f"{page.relative_to(ROOT)}: {path}")
+    assert not sorted(missing)
+
+
+def test_docs_name_only_modules_that_exist() -> None:
+    """Dotted names starting with one of the package's modules resolve (other dotted names,
+    such as the container labels ``orchest_ext.run_id``, are not modules)."""
+    top = {p.stem for p in (ROOT / "orchest_ext").iterdir() if p.suffix == ".py" or p.is_dir()}
+    missing = set()
+    for page in doc_pages():
+        text = page.read_text(encoding="utf-8")
+        for name in re.findall(r"orchest_ext(?:\.[A-Za-z_]\w*)+", text):
+            if name.split(".")[1] in top and not resolves(name):
+                missing.add(f"{page.relative_to(ROOT)}: {name}")
+    assert not sorted(missing)
+
+
+def resolves(dotted: str) -> bool:
+    """Whether ``dotted`` names a module, or an attribute of one, of this checkout."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 1, -1):
+        base = ROOT.joinpath(*parts[:cut])
+        if base.with_suffix(".py").is_file() or (base / "__init__.py").is_file():
+            if cut == len(parts):
+                return True
+            module = importlib.import_module(".".join(parts[:cut]))
+            return hasattr(module, parts[cut])
+    return False

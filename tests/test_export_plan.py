@@ -81,6 +81,8 @@ def test_docker_steps_mount_the_pipeline_directory_at_its_own_path(tmp_path):
     [
         ({"target": "kfp", "volume": "c", "schedule": "0 3 * * *"}, "has no schedule"),
         ({"target": "kfp", "volume": "c", "step_timeout": 60}, "cannot limit a task's run time"),
+        ({"target": "kfp", "volume": "c", "namespace": "ml"}, "has no namespace"),
+        ({"target": "airflow", "namespace": "ml"}, "Airflow with Docker has none"),
         ({"target": "argo"}, "give --volume CLAIM"),
         ({"target": "airflow", "airflow_operator": "kubernetes"}, "give --volume CLAIM"),
         ({"target": "argo", "volume": "c", "mount_runner": True}, "Airflow with Docker only"),
@@ -125,6 +127,22 @@ def test_step_main_runs_steps_passing_data_with_overridden_parameters(tmp_path, 
     }
     step_dir = tmp_path / ".orchest" / "runs" / "run-1" / "steps" / uuids["Report"]
     assert (step_dir / "report.ipynb").exists() and (step_dir / "step.log").exists()
+
+
+def test_a_retried_step_keeps_the_earlier_attempts_log(tmp_path, capsys):
+    pipeline_file, uuids = data_pipeline(tmp_path)
+    load = tmp_path / "load.py"
+    original = load.read_text()
+    load.write_text("print('first attempt'); raise SystemExit(1)\n")
+    args = ["--pipeline", str(pipeline_file), "--run-id", "r", "--step", uuids["Load"]]
+    assert step_main(args) == 1
+    load.write_text(original)
+    assert step_main(args) == 0
+    output = capsys.readouterr().out
+    assert output.index("first attempt") < output.index("loaded 3 numbers")
+    step_dir = tmp_path / ".orchest" / "runs" / "r" / "steps" / uuids["Load"]
+    assert "first attempt" in (step_dir / "step.attempt-1.log").read_text()
+    assert "loaded 3 numbers" in (step_dir / "step.log").read_text()
 
 
 def test_step_main_refuses_a_malformed_parameter(tmp_path, capsys):

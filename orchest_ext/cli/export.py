@@ -55,7 +55,9 @@ jupyter orchest export --to argo my.orchest --output out/ --volume pipelines --n
         help="ENVIRONMENT=IMAGE: the image of the steps using an Orchest environment "
         "(adds to c.DockerExecutor.environment_images); repeat for several.",
     ).tag(config=True)
-    namespace = Unicode("", help="Kubernetes namespace (kfp ignores it).").tag(config=True)
+    namespace = Unicode(
+        "", help="Kubernetes namespace (Argo, Airflow's KubernetesPodOperator)."
+    ).tag(config=True)
     schedule = Unicode("", help="Cron schedule: the DAG's, or an Argo CronWorkflow.").tag(
         config=True
     )

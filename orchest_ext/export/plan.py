@@ -243,6 +243,8 @@ def _checked_options(options: ExportOptions) -> None:
         raise ExportError("step_timeout must be a positive number of seconds.")
     if options.data_path is not None and not PurePosixPath(options.data_path).is_absolute():
         raise ExportError(f"data_path {options.data_path!r} must be an absolute path.")
+    if options.namespace and options.runs_on == DOCKER:
+        raise ExportError("--namespace is for Kubernetes: Airflow with Docker has none.")
     if options.target == "kfp":
         _checked_for_kfp(options)
 
@@ -258,6 +260,11 @@ def _checked_for_kfp(options: ExportOptions) -> None:
     if options.step_timeout:
         raise ExportError(
             "Kubeflow Pipelines (v2) cannot limit a task's run time: export without --step-timeout."
+        )
+    if options.namespace:
+        raise ExportError(
+            "A Kubeflow Pipelines package has no namespace: choose it when creating the run "
+            "(kfp.Client(namespace=...)); export without --namespace."
         )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,18 @@ from ..executors import container_main
 from ..executors.base import StepSpec, spec_to_json
 from ..executors.results import SPEC_FILE, read_result, write_json, write_parameters
 from ..pipeline import PipelineError, load_pipeline
-from ..runs.spec import PIPELINE_PARAMETERS, build_spec, run_dir
+from ..runs.spec import (
+    PIPELINE_PARAMETERS,
+    attempt_log_path,
+    build_spec,
+    keep_attempt_log,
+    run_dir,
+)
 from ..runs.state import RunState, StepState
 
 SCOPES = ("step", "pipeline")
+ECHO_INTERVAL = 0.2
+"""Seconds between copies of the step's new log lines to stdout."""
 
 
 def parse_assignment(text: str, as_json: bool) -> tuple[str, str, Any]:
@@ -79,11 +88,52 @@ def run_state(pipeline_file: Path, run_id: str, parameters: dict[str, dict[str, 
     )
 
 
+class LogEcho:
+    """Copies what the step writes to its log to stdout while it runs, for the engine's log
+    view (``with LogEcho(path): ...``; the last bytes are copied on exit)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._follow, name="log-echo", daemon=True)
+
+    def __enter__(self) -> LogEcho:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join()
+
+    def _follow(self) -> None:
+        while not self.done.wait(ECHO_INTERVAL):
+            self._copy()
+        self._copy()
+
+    def _copy(self) -> None:
+        try:
+            with self.path.open("rb") as log:
+                log.seek(self.offset)
+                data = log.read()
+        except FileNotFoundError:
+            return
+        if data:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+            self.offset += len(data)
+
+
 def write_step_files(spec: StepSpec) -> Path:
     """The step directory with its spec and parameters files, as the docker backend writes
     them (``prepare_step_files``; here for scripts too, which ``container_main`` runs like
-    notebooks); return the spec file."""
+    notebooks), an earlier attempt's log moved aside; return the spec file."""
     spec.step_dir.mkdir(parents=True, exist_ok=True)
+    log = spec.log_path
+    attempt = 1
+    while attempt_log_path(log, attempt).exists():
+        attempt += 1
+    keep_attempt_log(log, attempt)  # the engine retries a failed step in the same directory
     path = spec.step_dir / SPEC_FILE
     write_json(path, json.loads(spec_to_json(spec)))
     write_parameters(spec.env, spec.parameters, spec.pipeline_parameters)
@@ -114,9 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     if not spec.source_path.is_file():
         print(f"orchest step: step file not found: {spec.source_path}", file=sys.stderr)
         return 1
-    code = container_main.main(["--spec-file", str(write_step_files(spec))])
-    if spec.log_path.exists():
-        sys.stdout.write(spec.log_path.read_text(encoding="utf-8", errors="replace"))
+    spec_path = write_step_files(spec)
+    with LogEcho(spec.log_path):
+        code = container_main.main(["--spec-file", str(spec_path)])
     result = read_result(spec.step_dir) or {"status": "FAILURE", "message": f"exit code {code}"}
     print(f"orchest step {spec.title!r}: {result['status']}", flush=True)
     if code != 0 and result.get("message"):

@@ -13,10 +13,9 @@ import io
 from collections.abc import Iterator
 from contextlib import redirect_stdout
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Any
 
-from mdtext import write_if_changed
+from mdtext import generated_page
 from sphinx.application import Sphinx
 from traitlets.config import Application
 from traitlets.utils.importstring import import_item
@@ -58,17 +57,12 @@ def help_text(app: type[Application]) -> str:
 
 
 def reference_lines() -> list[str]:
-    lines = ["% generated from the commands by docs/_ext/cli_reference.py: do not edit", ""]
+    lines: list[str] = []
     for words, app in commands(top_command(), "jupyter orchest"):
         fence = "`" * 3
         lines += [f"## `{words}`", "", f"{fence}text", help_text(app), fence, ""]
     return lines
 
 
-def write_reference(app: Sphinx) -> None:
-    write_if_changed(Path(app.srcdir) / OUTPUT, reference_lines())
-
-
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.connect("builder-inited", write_reference)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+    return generated_page(app, OUTPUT, reference_lines)

@@ -12,10 +12,9 @@ import importlib
 import inspect
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from mdtext import code, text, write_if_changed
+from mdtext import code, generated_page, text
 from sphinx.application import Sphinx
 from traitlets import Enum, TraitType, Type
 from traitlets.config import Application, Configurable
@@ -101,7 +100,7 @@ def class_lines(cls: type[Configurable]) -> Iterator[str]:
 
 
 def reference_lines() -> list[str]:
-    lines = ["% generated from the traitlets by docs/_ext/config_reference.py: do not edit", ""]
+    lines: list[str] = []
     for app_class in extension_apps():
         for cls in configured_classes(app_class):
             if cls.class_own_traits(config=True):
@@ -109,10 +108,5 @@ def reference_lines() -> list[str]:
     return lines
 
 
-def write_reference(app: Sphinx) -> None:
-    write_if_changed(Path(app.srcdir) / OUTPUT, reference_lines())
-
-
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.connect("builder-inited", write_reference)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+    return generated_page(app, OUTPUT, reference_lines)

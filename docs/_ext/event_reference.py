@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from mdtext import code, table, text, write_if_changed
+from mdtext import code, generated_page, table, text
 from schema_text import property_rows
 from sphinx.application import Sphinx
 
@@ -35,13 +35,12 @@ def schema_lines(schema: dict[str, Any]) -> list[str]:
     return out + table(["field", "type", "description"], property_rows(schema, no_links))
 
 
-def write_reference(app: Sphinx) -> None:
-    lines = ["% generated from orchest_ext's event_schemas/ by docs/_ext/event_reference.py", ""]
+def reference_lines() -> list[str]:
+    lines: list[str] = []
     for path in schema_files():
         lines += schema_lines(yaml.safe_load(path.read_text(encoding="utf-8")))
-    write_if_changed(Path(app.srcdir) / OUTPUT, lines)
+    return lines
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.connect("builder-inited", write_reference)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+    return generated_page(app, OUTPUT, reference_lines)

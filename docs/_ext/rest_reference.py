@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from mdtext import code, table, text, write_if_changed
+from mdtext import code, generated_page, table, text
 from schema_text import describe, property_rows, sentence, type_of
 from sphinx.application import Sphinx
 
@@ -154,16 +154,11 @@ class OpenAPIWriter:
         return merged
 
 
-def write_reference(app: Sphinx) -> None:
-    spec = yaml.safe_load(openapi_path().read_text(encoding="utf-8"))
-    header = [
-        f"% generated from orchest_ext's openapi.yaml (OpenAPI {spec['openapi']}) by"
-        " docs/_ext/rest_reference.py: do not edit",
-        "",
-    ]
-    write_if_changed(Path(app.srcdir) / OUTPUT, header + OpenAPIWriter(spec).lines())
+def reference_lines() -> list[str]:
+    path = openapi_path()
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return OpenAPIWriter(spec).lines()
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.connect("builder-inited", write_reference)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+    return generated_page(app, OUTPUT, reference_lines)

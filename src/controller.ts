@@ -14,6 +14,7 @@ import {
   RunSummary,
   RunType
 } from './api';
+import { GraphCommands } from './components/GraphCommands';
 import { LaunchEvent, OrchestEvents } from './events';
 import {
   EditablePipeline,
@@ -141,6 +142,8 @@ export class PipelineController {
   screenToFlow: ((point: Position) => Position) | null = null;
   /** The visible part of the canvas and what it draws, set by the drawn graph. */
   canvas: CanvasView | null = null;
+  /** Selection actions on the drawn graph (for keyboard commands), set by the graph. */
+  graphCommands: GraphCommands | null = null;
 
   get changed(): ISignal<this, ViewState> {
     return this._changed;
@@ -354,6 +357,15 @@ export class PipelineController {
     if (steps.includes(this._state.inspected ?? '')) {
       this.inspect(null);
     }
+  }
+
+  /** Delete the selected steps and connections of the drawn graph. */
+  deleteSelection(): void {
+    this.graphCommands?.deleteSelection();
+  }
+
+  selectAll(): void {
+    this.graphCommands?.selectAll();
   }
 
   move(positions: Map<string, Position>): void {

@@ -44,7 +44,12 @@ def lab(lab_root: Path, tmp_path_factory) -> Iterator[ServerProcess]:
     server = ServerProcess(
         lab_root,
         state,
-        extra_args=["--OrchestApp.max_parallel=4", "--LabApp.news_url=None"],
+        # window.jupyterapp: tests run commands with arguments (e.g. open side by side).
+        extra_args=[
+            "--OrchestApp.max_parallel=4",
+            "--LabApp.news_url=None",
+            "--LabApp.expose_app_in_browser=True",
+        ],
         app_module="jupyterlab",
     )
     with pytest.MonkeyPatch.context() as patch:
@@ -107,6 +112,15 @@ def write_pipeline(
     file_name = f"{name}.orchest"
     (directory / file_name).write_text(json.dumps(description, indent=2))
     return file_name, uuids
+
+
+def open_beside(page: Page, path: str) -> None:
+    """Open ``path`` in the pipeline view in a split to the right of the current tab."""
+    page.evaluate(
+        """path => window.jupyterapp.commands.execute('docmanager:open',
+            {path, factory: 'Pipeline', options: {mode: 'split-right'}}).then(() => null)""",
+        path,
+    )
 
 
 def node(page: Page, step_uuid: str):

@@ -1,6 +1,7 @@
 /**
  * The pipeline DAG drawn with React Flow: pan, zoom, fit, click / Shift / Ctrl / box
- * select; editing: drag nodes, drag from a node's output to another's input, Delete.
+ * select; editing: drag nodes, drag from a node's output to another's input. Keys are
+ * JupyterLab keybindings of the pipeline view (GraphCommands), not React Flow's page-wide ones.
  */
 import {
   Background,
@@ -43,7 +44,6 @@ const EDGE_TYPES: EdgeTypes = { back: BackEdge };
 /** Space between a back edge and the bottom of the nodes it passes under. */
 const BACK_EDGE_CLEARANCE = 32;
 const MULTI_SELECT_KEYS = ['Shift', 'Meta', 'Control'];
-const DELETE_KEYS = ['Delete', 'Backspace'];
 const FIT_VIEW = { padding: 0.15 };
 const PRO_OPTIONS = { hideAttribution: true };
 
@@ -399,7 +399,7 @@ export function Graph({
           onDelete={onDelete}
           multiSelectionKeyCode={MULTI_SELECT_KEYS}
           selectionKeyCode="Shift"
-          deleteKeyCode={DELETE_KEYS}
+          deleteKeyCode={null}
           nodeDragThreshold={4}
           minZoom={0.05}
           fitView

@@ -5,6 +5,7 @@ import React, { useCallback, useMemo } from 'react';
 import { PipelineController, SideTab } from '../controller';
 import { Banner } from './Banner';
 import { Graph, GraphEditing } from './Graph';
+import { GraphCommands, GraphCommandsBridge } from './GraphCommands';
 import { PipelineProperties, StepEditor } from './Properties';
 import { RunHistory } from './RunHistory';
 import { StepActions, StepDetails } from './StepDetails';
@@ -38,6 +39,12 @@ export function PipelineApp({
         controller.canvas = canvas;
       }
     }),
+    [controller]
+  );
+  const registerCommands = useCallback(
+    (commands: GraphCommands | null) => {
+      controller.graphCommands = commands;
+    },
     [controller]
   );
   // Stable callbacks: a new function would redraw every node of the graph.
@@ -84,6 +91,7 @@ export function PipelineApp({
       <div className="jp-orchest-body">
         {state.graph ? (
           <ReactFlowProvider>
+            <GraphCommandsBridge register={registerCommands} />
             <Graph
               graph={state.graph}
               run={state.run}

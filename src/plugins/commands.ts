@@ -14,10 +14,19 @@ import { pipelineIcon } from '../icons';
 import { CATEGORY, IPipelineTracker, TRANSLATION_DOMAIN } from '../tokens';
 import { PipelineDocument } from '../widgets/PipelineDocument';
 
+/** Commands only the keyboard reaches (schema/pipeline-commands.json binds them). */
+export const KEY_COMMANDS = {
+  deleteSelection: 'orchest:delete-selection',
+  selectAll: 'orchest:select-all'
+};
+
 interface ViewCommand {
   id: string;
   label: string;
-  action: (controller: PipelineController) => Promise<void> | void;
+  action: (
+    controller: PipelineController,
+    widget: PipelineDocument
+  ) => Promise<void> | void;
   enabled: (controller: PipelineController) => boolean;
 }
 
@@ -74,6 +83,22 @@ function viewCommands(__: (text: string) => string): ViewCommand[] {
       enabled: always
     },
     {
+      id: KEY_COMMANDS.deleteSelection,
+      label: __('Delete Selected Steps and Connections'),
+      action: (c, widget) => {
+        // Focus stays in this view (not on a node that goes away), for Ctrl+Z next.
+        widget.content.node.focus({ preventScroll: true });
+        c.deleteSelection();
+      },
+      enabled: always
+    },
+    {
+      id: KEY_COMMANDS.selectAll,
+      label: __('Select All Steps'),
+      action: c => c.selectAll(),
+      enabled: always
+    },
+    {
       id: COMMANDS.undo,
       label: __('Undo Pipeline Edit'),
       action: c => c.undo(),
@@ -102,11 +127,16 @@ export const commandsPlugin: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null
   ) => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
-    /** The pipeline in the main area's current tab (none when another document is). */
-    const current = (): PipelineController | null => {
-      const widget = app.shell.currentWidget;
+    /** The pipeline that has the focus (a keybinding's), else the main area's current tab
+     * (the palette's and the menus'); none when another document is current. */
+    const current = (): PipelineDocument | null => {
+      const focused = document.activeElement;
+      const owner = focused
+        ? tracker.find(widget => widget.node.contains(focused))
+        : undefined;
+      const widget = owner ?? app.shell.currentWidget;
       return widget instanceof PipelineDocument && tracker.has(widget)
-        ? widget.controller
+        ? widget
         : null;
     };
     for (const { id, label, action, enabled } of viewCommands(text =>
@@ -117,13 +147,13 @@ export const commandsPlugin: JupyterFrontEndPlugin<void> = {
         caption: trans.__('%1 of the current pipeline', label),
         icon: pipelineIcon,
         isEnabled: () => {
-          const controller = current();
-          return controller !== null && enabled(controller);
+          const widget = current();
+          return widget !== null && enabled(widget.controller);
         },
         execute: async () => {
-          const controller = current();
-          if (controller) {
-            await action(controller);
+          const widget = current();
+          if (widget) {
+            await action(widget.controller, widget);
           }
         }
       });

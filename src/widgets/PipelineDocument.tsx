@@ -1,6 +1,7 @@
 /** The Pipeline document: a DocumentWidget around the React pipeline view, and its factory. */
 import { ReactWidget } from '@jupyterlab/apputils';
 import { Drag } from '@lumino/dragdrop';
+import { Message } from '@lumino/messaging';
 import {
   ABCWidgetFactory,
   DocumentRegistry,
@@ -45,10 +46,19 @@ export class PipelineView extends ReactWidget {
   ) {
     super();
     this.addClass('jp-orchest-PipelineView');
-    // Focusable, so that clicks inside keep keyboard shortcuts (undo, delete) here.
+    // Focusable: a click on the canvas focuses the view, where its keybindings apply
+    // (schema/pipeline-commands.json: Delete, Ctrl+A, Ctrl+Z act on this pipeline only).
     this.node.tabIndex = -1;
     for (const type of ['lm-dragenter', 'lm-dragover', 'lm-drop']) {
       this.node.addEventListener(type, this);
+    }
+  }
+
+  /** An activated view takes the focus, so its keyboard shortcuts apply at once. */
+  protected onActivateRequest(msg: Message): void {
+    super.onActivateRequest(msg);
+    if (!this.node.contains(document.activeElement)) {
+      this.node.focus({ preventScroll: true });
     }
   }
 
@@ -146,8 +156,6 @@ export class PipelineWidgetFactory extends ABCWidgetFactory<
     );
     const widget = new PipelineDocument({ context, content });
     widget.title.icon = pipelineIcon;
-    // Edit → Undo / Redo and their shortcuts apply to widgets marked as undoers.
-    widget.node.dataset.jpUndoer = 'true';
     let timer: number | undefined;
     const reload = () => {
       window.clearTimeout(timer);

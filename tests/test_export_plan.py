@@ -77,24 +77,37 @@ def test_docker_steps_mount_the_pipeline_directory_at_its_own_path(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("options", "message"),
+    ("options", "message", "field"),
     [
-        ({"target": "kfp", "volume": "c", "schedule": "0 3 * * *"}, "has no schedule"),
-        ({"target": "kfp", "volume": "c", "step_timeout": 60}, "cannot limit a task's run time"),
-        ({"target": "kfp", "volume": "c", "namespace": "ml"}, "has no namespace"),
-        ({"target": "airflow", "namespace": "ml"}, "Airflow with Docker has none"),
-        ({"target": "argo"}, "give --volume CLAIM"),
-        ({"target": "airflow", "airflow_operator": "kubernetes"}, "give --volume CLAIM"),
-        ({"target": "argo", "volume": "c", "mount_runner": True}, "Airflow with Docker only"),
-        ({"target": "airflow", "schedule": "every day"}, "is not a cron expression"),
-        ({"target": "argo", "volume": "c", "data_path": "data"}, "must be an absolute path"),
-        ({"target": "spark"}, "Unknown target 'spark'"),
+        ({"target": "kfp", "volume": "c", "schedule": "0 3 * * *"}, "has no schedule", "schedule"),
+        (
+            {"target": "kfp", "volume": "c", "step_timeout": 60},
+            "cannot limit a task's run time",
+            "step_timeout",
+        ),
+        ({"target": "kfp", "volume": "c", "namespace": "ml"}, "has no namespace", "namespace"),
+        ({"target": "airflow", "namespace": "ml"}, "Airflow with Docker has none", "namespace"),
+        ({"target": "argo"}, "give --volume CLAIM", "volume"),
+        ({"target": "airflow", "airflow_operator": "kubernetes"}, "give --volume CLAIM", "volume"),
+        (
+            {"target": "argo", "volume": "c", "mount_runner": True},
+            "Airflow with Docker only",
+            "mount_runner",
+        ),
+        ({"target": "airflow", "schedule": "every day"}, "is not a cron expression", "schedule"),
+        (
+            {"target": "argo", "volume": "c", "data_path": "data"},
+            "must be an absolute path",
+            "data_path",
+        ),
+        ({"target": "spark"}, "Unknown target 'spark'", "target"),
     ],
 )
-def test_what_a_target_cannot_do_is_refused_saying_why(tmp_path, options, message):
+def test_what_a_target_cannot_do_is_refused_saying_why(tmp_path, options, message, field):
     pipeline_file, _ = data_pipeline(tmp_path)
-    with pytest.raises(ExportError, match=message):
+    with pytest.raises(ExportError, match=message) as refused:
         plan_of(pipeline_file, **options)
+    assert refused.value.field == field
 
 
 def test_a_project_environment_must_be_mapped_to_an_image(tmp_path):

@@ -29,7 +29,12 @@ STEP_MAIN = ["python", "-m", "orchest_ext.export.step_main"]
 
 
 class ExportError(ValueError):
-    """The pipeline cannot be exported as asked; the message says why and what to do."""
+    """The pipeline cannot be exported as asked; the message says why and what to do, and
+    ``field`` names the option (``ExportOptions``) at fault, if one is."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -202,7 +207,8 @@ def step_image(pipeline: Pipeline, uuid: str, options: ExportOptions) -> str:
             raise ExportError(
                 f"{step.label} uses environment {step.environment}, whose image is built on "
                 "this machine: push it to a registry and map it with --environment-image "
-                f"{step.environment}=IMAGE."
+                f"{step.environment}=IMAGE.",
+                "environment_images",
             )
     image = image or pipeline.default_image or options.default_image
     return f"{options.registry.rstrip('/')}/{image}" if options.registry else image
@@ -225,26 +231,33 @@ def _data_location(pipeline: Pipeline, options: ExportOptions) -> tuple[str, str
         raise ExportError(
             f"{options.target} steps read the pipeline's files and pass data through a shared "
             "volume: give --volume CLAIM, a ReadWriteMany PersistentVolumeClaim holding the "
-            f"pipeline directory (mounted at --data-path, default {DEFAULT_DATA_PATH})."
+            f"pipeline directory (mounted at --data-path, default {DEFAULT_DATA_PATH}).",
+            "volume",
         )
     return options.data_path or DEFAULT_DATA_PATH, options.volume
 
 
 def _checked_options(options: ExportOptions) -> None:
     if options.target not in TARGETS:
-        raise ExportError(f"Unknown target {options.target!r}; choose one of {', '.join(TARGETS)}.")
+        raise ExportError(
+            f"Unknown target {options.target!r}; choose one of {', '.join(TARGETS)}.", "target"
+        )
     if options.airflow_operator not in (DOCKER, KUBERNETES):
-        raise ExportError("airflow_operator must be 'docker' or 'kubernetes'.")
+        raise ExportError("airflow_operator must be 'docker' or 'kubernetes'.", "airflow_operator")
     if options.schedule is not None and not croniter.is_valid(options.schedule):
-        raise ExportError(f"schedule {options.schedule!r} is not a cron expression.")
+        raise ExportError(f"schedule {options.schedule!r} is not a cron expression.", "schedule")
     if options.mount_runner and options.runs_on != DOCKER:
-        raise ExportError("--mount-runner mounts a local directory: Airflow with Docker only.")
+        raise ExportError(
+            "mount_runner mounts a local directory: Airflow with Docker only.", "mount_runner"
+        )
     if options.step_timeout is not None and options.step_timeout <= 0:
-        raise ExportError("step_timeout must be a positive number of seconds.")
+        raise ExportError("step_timeout must be a positive number of seconds.", "step_timeout")
     if options.data_path is not None and not PurePosixPath(options.data_path).is_absolute():
-        raise ExportError(f"data_path {options.data_path!r} must be an absolute path.")
+        raise ExportError(f"data_path {options.data_path!r} must be an absolute path.", "data_path")
     if options.namespace and options.runs_on == DOCKER:
-        raise ExportError("--namespace is for Kubernetes: Airflow with Docker has none.")
+        raise ExportError(
+            "A namespace is for Kubernetes: Airflow with Docker has none.", "namespace"
+        )
     if options.target == "kfp":
         _checked_for_kfp(options)
 
@@ -255,16 +268,20 @@ def _checked_for_kfp(options: ExportOptions) -> None:
         raise ExportError(
             "A Kubeflow Pipelines package has no schedule: upload it and create a recurring "
             "run with the cron expression (KFP UI, or kfp.Client().create_recurring_run); "
-            "export without --schedule."
+            "export without a schedule.",
+            "schedule",
         )
     if options.step_timeout:
         raise ExportError(
-            "Kubeflow Pipelines (v2) cannot limit a task's run time: export without --step-timeout."
+            "Kubeflow Pipelines (v2) cannot limit a task's run time: export without a step "
+            "timeout.",
+            "step_timeout",
         )
     if options.namespace:
         raise ExportError(
             "A Kubeflow Pipelines package has no namespace: choose it when creating the run "
-            "(kfp.Client(namespace=...)); export without --namespace."
+            "(kfp.Client(namespace=...)); export without a namespace.",
+            "namespace",
         )
 
 

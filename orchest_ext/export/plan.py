@@ -317,7 +317,7 @@ def build_plan(pipeline: Pipeline, options: ExportOptions) -> Plan:
     _checked_unique(every)
     relative = pipeline.path.relative_to(pipeline.directory).as_posix()
     return Plan(
-        name=options.name or slug(pipeline.name) or "pipeline",
+        name=slug(options.name or pipeline.name)[:63].rstrip("-") or "pipeline",
         pipeline_name=pipeline.name,
         pipeline_uuid=pipeline.uuid,
         steps=tuple(steps),

@@ -168,7 +168,11 @@ class OrchestHandler(APIHandler):
                 path = await self.existing(body["pipeline_path"], "pipeline_path", "file")
                 return await asyncio.to_thread(load_pipeline, path)
             directory = await self.existing(body["pipeline_dir"], "pipeline_dir", "directory")
-            return await asyncio.to_thread(parse_pipeline, body["pipeline_description"], directory)
+            edited = body.get("unsaved_edit_of")
+            path = self.resolve_in_root(edited, "unsaved_edit_of") if edited else None
+            return await asyncio.to_thread(
+                parse_pipeline, body["pipeline_description"], directory, path
+            )
         except PipelineError as err:
             raise ApiError(
                 422,

@@ -23,8 +23,19 @@ export class ApiError extends Error {
 
 export type RunType = 'full' | 'selection' | 'incoming' | 'descendants';
 
-export interface RunRequest {
-  pipeline_path: string;
+/** What a run runs: the saved file, or an editor's unsaved text of it. */
+export type RunSource =
+  | { pipeline_path: string }
+  | {
+      pipeline_description: string;
+      pipeline_dir: string;
+      /** The file the description is an unsaved edit of (the run is listed under it). */
+      unsaved_edit_of: string;
+    };
+
+export type RunRequest = RunSource & RunOptions;
+
+export interface RunOptions {
   run_type: RunType;
   uuids?: string[];
   inclusive?: boolean;

@@ -11,6 +11,7 @@ import {
   Launch,
   OrchestApi,
   RunRequest,
+  RunSource,
   RunSummary,
   RunType
 } from './api';
@@ -39,6 +40,7 @@ import {
 } from './model/pipeline';
 import { chooseBackend, FailurePolicy, Preferences } from './model/preferences';
 import { RunState, RunTracker, StatusEvent, TERMINAL } from './model/runState';
+import { stepsInRun } from './model/runSteps';
 
 export type { FailurePolicy };
 export type SideTab = 'step' | 'runs' | 'pipeline';
@@ -73,8 +75,9 @@ export interface ViewState {
 export interface PipelineHost {
   /** The file's path relative to the server's root dir. */
   path(): string;
-  /** Save first when the document has unsaved changes (runs read the file on disk). */
-  saveIfDirty(): Promise<void>;
+  /** Ask about step files with unsaved changes in open editors before a run reads them:
+   * save them, run the saved versions, or cancel (false). Paths relative to the pipeline. */
+  settleStepFiles(filePaths: string[]): Promise<boolean>;
   /** Whether the document has unsaved changes. */
   isDirty(): boolean;
   /** Replace the document's text (it becomes dirty; JupyterLab's save writes it). */
@@ -507,11 +510,19 @@ export class PipelineController {
       });
       return;
     }
+    const steps = stepsInRun(
+      this._state.graph?.steps ?? [],
+      runType,
+      uuids,
+      this._state.inclusive
+    );
+    if (!(await this.host.settleStepFiles(steps.map(s => s.filePath)))) {
+      return;
+    }
     this.update({ starting: true, error: null, notice: null });
     await this.call(async () => {
-      await this.host.saveIfDirty();
       const run = await this.api.startRun({
-        pipeline_path: this.host.path(),
+        ...this.runSource(),
         run_type: runType,
         uuids: runType === 'full' ? undefined : uuids,
         inclusive: runType === 'incoming' ? this._state.inclusive : undefined,
@@ -529,6 +540,18 @@ export class PipelineController {
       this.scheduleRunsRefresh();
     });
     this.update({ starting: false });
+  }
+
+  /** The saved file; with unsaved edits, the editor's text (the file is not written). */
+  private runSource(): RunSource {
+    const path = this.host.path();
+    return this.host.isDirty()
+      ? {
+          pipeline_description: this._text,
+          pipeline_dir: dirname(path),
+          unsaved_edit_of: path
+        }
+      : { pipeline_path: path };
   }
 
   private scheduleValidation(graph: PipelineGraph): void {

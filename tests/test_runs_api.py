@@ -384,6 +384,41 @@ async def test_inline_description_with_env_and_write_back(api, backend, jp_root_
     assert written_back.cells[0].outputs[0].text == "2\n"
 
 
+async def test_an_unsaved_edit_runs_under_its_file_without_touching_it(api, jp_root_dir):
+    pipeline_file, uuids = make_pipeline(jp_root_dir / "p", {"A": ("a.sh", "echo saved\n", [])})
+    (jp_root_dir / "p" / "b.sh").write_text("echo unsaved step\n")
+    on_disk = pipeline_file.read_bytes()
+    description = json.loads(on_disk)
+    description["steps"]["b"] = {
+        "uuid": "b",
+        "title": "B",
+        "file_path": "b.sh",
+        "incoming_connections": [uuids["A"]],
+    }
+    code, run = await api(
+        "POST",
+        "runs",
+        body={
+            "pipeline_description": description,
+            "pipeline_dir": "p",
+            "unsaved_edit_of": "p/pipeline.orchest",
+        },
+    )
+    assert code == 202, run
+    run = await wait_for_run(api, run["id"])
+    assert run["status"] == "SUCCESS", run
+    assert set(steps_by_title(run)) == {"A", "B"}
+    assert run["pipeline_path"] == str(pipeline_file)
+    _, listed = await api("GET", "runs", pipeline_path="p/pipeline.orchest")
+    assert [r["id"] for r in listed["runs"]] == [run["id"]]
+    assert pipeline_file.read_bytes() == on_disk
+
+    code, error = await api(
+        "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "unsaved_edit_of": "p/x"}
+    )
+    assert code == 400 and "unsaved_edit_of" in error["message"], error
+
+
 async def test_list_runs_filters_and_paginates(api, jp_root_dir):
     make_pipeline(jp_root_dir / "p", {"A": ("a.sh", "echo a\n", [])})
     ids = []

@@ -16,6 +16,7 @@ import {
 
 import { pipelineIcon } from '../icons';
 import { offerOrchestCopy, stepActions } from '../openers';
+import { settleStepFiles } from '../unsavedFiles';
 import {
   FILE_TYPES,
   IOrchestService,
@@ -110,6 +111,7 @@ export const documentPlugin: JupyterFrontEndPlugin<IPipelineTracker> = {
         actions: pipelinePath =>
           stepActions(app, api, rendermime, trans, pipelinePath),
         localPath: path => app.serviceManager.contents.localPath(path),
+        settleStepFiles: paths => settleStepFiles(docManager, trans, paths),
         pickFiles: directory =>
           pickStepFiles(app, docManager, trans, directory),
         offerOrchestCopy: (reason, graph, pipelinePath) =>

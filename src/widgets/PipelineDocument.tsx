@@ -1,5 +1,6 @@
 /** The Pipeline document: a DocumentWidget around the React pipeline view, and its factory. */
 import { ReactWidget } from '@jupyterlab/apputils';
+import { PathExt } from '@jupyterlab/coreutils';
 import { Drag } from '@lumino/dragdrop';
 import { Message } from '@lumino/messaging';
 import {
@@ -107,6 +108,8 @@ export interface PipelineFactoryDeps {
   actions: (pipelinePath: () => string) => StepActions;
   /** A contents path (which may name a drive) as a path relative to the root dir. */
   localPath: (path: string) => string;
+  /** Ask about unsaved step files (contents paths) before a run; false: cancel. */
+  settleStepFiles: (paths: string[]) => Promise<boolean>;
   /** A file dialog: the chosen files' paths relative to the root dir. */
   pickFiles: (directory: string) => Promise<string[]>;
   /** Tell the user a change needs Orchest's format; offer a `.orchest` copy. */
@@ -134,11 +137,12 @@ export class PipelineWidgetFactory extends ABCWidgetFactory<
     const path = () => context.localPath;
     const controller = new PipelineController(this.deps.api, this.deps.events, {
       path,
-      saveIfDirty: async () => {
-        if (context.model.dirty) {
-          await context.save();
-        }
-      },
+      settleStepFiles: filePaths =>
+        this.deps.settleStepFiles(
+          filePaths.map(file =>
+            PathExt.join(PathExt.dirname(context.path), file)
+          )
+        ),
       isDirty: () => context.model.dirty,
       setText: text => {
         replaceChanged(context.model.sharedModel, text);

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid as uuidlib
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from orchest_ext.export.step_main import main as step_main
 from orchest_ext.pipeline import load_pipeline
 
 from .export_support import data_pipeline, set_fields
+from .test_cli import orchest
 
 
 def plan_of(pipeline_file: Path, **options):
@@ -175,16 +174,6 @@ def test_a_failing_step_exits_non_zero_naming_the_failure(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "orchest step 'Load': FAILURE" in captured.out
     assert "exited with code 3" in captured.err
-
-
-def orchest(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "orchest_ext.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def test_cli_writes_the_files_and_prints_them(tmp_path):

@@ -15,7 +15,7 @@ from orchest_ext.export.plan import ExportOptions
 from orchest_ext.export.write import export_pipeline
 
 from .docker_support import require_image
-from .export_support import airflow_venv, data_pipeline
+from .export_support import airflow_venv, branching_pipeline, data_pipeline, set_fields
 
 DAG_FACTS = """
 import json, sys
@@ -130,3 +130,40 @@ def test_the_kubernetes_pod_operator_dag_loads_with_its_schedule_retries_and_par
             "timeout": 120.0,
         },
     }
+
+
+@pytest.mark.docker
+def test_a_failing_step_is_retried_then_stops_only_its_descendants(tmp_path):
+    require_image()
+    venv = airflow_venv()
+    pipeline_file, uuids = branching_pipeline(tmp_path / "p")
+    set_fields(pipeline_file, uuids, Fails={"retries": 1, "retry_delay": 0})
+    dags = tmp_path / "dags"
+    export_pipeline(pipeline_file, dags, ExportOptions(target="airflow", mount_runner=True))
+    env = airflow_env(tmp_path / "airflow", dags)
+    assert run(venv, env, "airflow", "db", "migrate").returncode == 0
+    proc = run(venv, env, "airflow", "dags", "test", "branching")
+    assert proc.returncode != 0 and "state=failed" in proc.stdout + proc.stderr
+    runs = run(venv, env, "airflow", "dags", "list-runs", "branching", "-o", "json")
+    [dag_run] = json.loads(runs.stdout.splitlines()[-1])
+    states = run(
+        venv,
+        env,
+        "airflow",
+        "tasks",
+        "states-for-dag-run",
+        "branching",
+        dag_run["run_id"],
+        "-o",
+        "json",
+    )
+    assert states.returncode == 0, states.stderr[-3000:]
+    by_task = {row["task_id"]: row["state"] for row in json.loads(states.stdout.splitlines()[-1])}
+    assert by_task == {
+        "start": "success",
+        "left": "success",
+        "fails": "failed",
+        "join": "upstream_failed",
+    }
+    step_dir = pipeline_file.parent / ".orchest" / "runs" / dag_run["run_id"] / "steps"
+    assert (step_dir / uuids["Fails"] / "step.attempt-1.log").exists(), "no retry happened"

@@ -12,11 +12,16 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { OrchestApi } from './api';
-import { StepActions } from './components/StepDetails';
+import { KernelChoice, StepActions } from './components/StepDetails';
 import { orchestFromGraph } from './model/document';
-import { PipelineGraph } from './model/pipeline';
+import { PipelineGraph, stepKind } from './model/pipeline';
 import { ExecutedNotebookViewer } from './widgets/NotebookViewer';
 import { FACTORY } from './widgets/PipelineDocument';
+import { StepLogViewer } from './widgets/StepLogViewer';
+
+/** How deep the File field looks into the pipeline's folders, and how many files it lists. */
+const STEP_FILES_DEPTH = 3;
+const STEP_FILES_MAX = 1000;
 
 /** A name in `directory` that no file has yet: `<stem>.orchest`, `<stem>-1.orchest`, ... */
 export async function freeName(
@@ -126,6 +131,63 @@ async function openExecutedNotebook(
   app.shell.add(widget, 'main', { mode: 'tab-after' });
 }
 
+/** The files under `directory` that can be steps, relative to it (hidden folders skipped). */
+async function stepFiles(
+  app: JupyterFrontEnd,
+  directory: string
+): Promise<string[]> {
+  const found: string[] = [];
+  let level = [directory];
+  for (let depth = 0; depth < STEP_FILES_DEPTH && level.length; depth++) {
+    const next: string[] = [];
+    for (const folder of level) {
+      const listing = await app.serviceManager.contents.get(folder, {
+        content: true
+      });
+      for (const item of listing.content ?? []) {
+        if (item.name.startsWith('.')) {
+          continue;
+        }
+        if (item.type === 'directory') {
+          next.push(item.path);
+        } else if (stepKind(item.name) !== 'unknown') {
+          found.push(PathExt.relative(directory, item.path));
+        }
+      }
+      if (found.length >= STEP_FILES_MAX) {
+        return found.slice(0, STEP_FILES_MAX).sort();
+      }
+    }
+    level = next;
+  }
+  return found.sort();
+}
+
+/** A step's whole log in a tab (the one already open for it comes to the front). */
+async function openLog(
+  app: JupyterFrontEnd,
+  api: OrchestApi,
+  trans: TranslationBundle,
+  runId: string,
+  stepUuid: string,
+  title: string
+): Promise<void> {
+  const id = `orchest-log-${runId}-${stepUuid}`;
+  const open = Array.from(app.shell.widgets('main')).find(w => w.id === id);
+  if (open) {
+    app.shell.activateById(id);
+    return;
+  }
+  const content = new StepLogViewer(api, runId, stepUuid);
+  const widget = new MainAreaWidget({ content });
+  widget.id = id;
+  widget.title.label = trans.__('%1 log (run %2)', title, runId.slice(0, 8));
+  widget.title.closable = true;
+  app.shell.add(widget, 'main', { mode: 'tab-after' });
+  app.shell.activateById(id);
+  await content.load();
+}
+
 /** What the step panel can open, for the pipeline at this root-relative path. */
 export function stepActions(
   app: JupyterFrontEnd,
@@ -140,6 +202,24 @@ export function stepActions(
       await app.commands.execute('docmanager:open', {
         path: PathExt.join(directory(), filePath)
       });
+    },
+    async openLog(runId, stepUuid, title) {
+      try {
+        await openLog(app, api, trans, runId, stepUuid, title);
+      } catch (err) {
+        await showErrorMessage(
+          trans.__('Cannot open the log'),
+          (err as Error).message
+        );
+      }
+    },
+    stepFiles: () => stepFiles(app, directory()),
+    async kernels(): Promise<KernelChoice[]> {
+      const manager = app.serviceManager.kernelspecs;
+      await manager.ready;
+      return Object.values(manager.specs?.kernelspecs ?? {})
+        .filter(spec => spec !== undefined)
+        .map(spec => ({ name: spec.name, displayName: spec.display_name }));
     },
     async openExecutedNotebook(runId, stepUuid, asCopy) {
       try {

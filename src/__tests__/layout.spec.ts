@@ -27,7 +27,8 @@ function step(
     position,
     parameters: {},
     environment: '',
-    kernel: ''
+    kernel: '',
+    env: {}
   };
 }
 

@@ -11,7 +11,8 @@ function step(uuid: string, incoming: string[] = []): PipelineStep {
     position: null,
     parameters: {},
     environment: '',
-    kernel: ''
+    kernel: '',
+    env: {}
   };
 }
 

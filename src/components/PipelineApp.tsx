@@ -6,9 +6,10 @@ import { PipelineController, SideTab } from '../controller';
 import { Banner } from './Banner';
 import { Graph, GraphEditing } from './Graph';
 import { GraphCommands, GraphCommandsBridge } from './GraphCommands';
-import { PipelineProperties, StepEditor } from './Properties';
+import { PipelineProperties } from './Properties';
 import { RunHistory } from './RunHistory';
 import { StepActions, StepDetails } from './StepDetails';
+import { StepEditor } from './StepForm';
 import { Toolbar } from './Toolbar';
 import { useViewState } from './useViewState';
 
@@ -123,7 +124,11 @@ export function PipelineApp({
           <div className="jp-orchest-side-body">
             {state.sideTab === 'step' && (
               <>
-                <StepEditor controller={controller} state={state} />
+                <StepEditor
+                  controller={controller}
+                  actions={actions}
+                  state={state}
+                />
                 <StepDetails
                   controller={controller}
                   state={state}

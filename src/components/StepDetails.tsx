@@ -21,6 +21,13 @@ interface LogTail {
   cut: boolean;
 }
 
+/** A kernelspec the Kernel field offers. */
+export interface KernelChoice {
+  name: string;
+  displayName: string;
+}
+
+/** What the step panel can open, and the choices its fields offer. */
 export interface StepActions {
   openExecutedNotebook(
     runId: string,
@@ -28,6 +35,12 @@ export interface StepActions {
     asCopy: boolean
   ): Promise<void>;
   openSource(filePath: string): Promise<void>;
+  /** A step's whole log in a tab. */
+  openLog(runId: string, stepUuid: string, title: string): Promise<void>;
+  /** The files under the pipeline's directory that can be steps (relative to it). */
+  stepFiles(): Promise<string[]>;
+  /** The kernelspecs installed on the server. */
+  kernels(): Promise<KernelChoice[]>;
 }
 
 function useStepLog(
@@ -105,6 +118,35 @@ const RUN_REASONS: Record<string, string> = {
   source_missing: "the earlier result's run directory is gone",
   cache_error: 'its cache key could not be computed (see the server log)'
 };
+
+function ExecutedNotebookButtons({
+  open
+}: {
+  open: (asCopy: boolean) => void;
+}): JSX.Element {
+  return (
+    <>
+      <button
+        type="button"
+        className="jp-orchest-button"
+        data-action="open-notebook"
+        title="The notebook as this run executed it, read-only"
+        onClick={() => open(false)}
+      >
+        Open executed notebook
+      </button>
+      <button
+        type="button"
+        className="jp-orchest-button"
+        data-action="open-notebook-copy"
+        title="Save a copy next to the pipeline and open it"
+        onClick={() => open(true)}
+      >
+        Open a copy
+      </button>
+    </>
+  );
+}
 
 export function StepDetails({
   controller,
@@ -200,29 +242,24 @@ export function StepDetails({
           ))}
         </ul>
       )}
-      {step.kind === 'notebook' && runId && (
+      {step.kind === 'notebook' && (
         <div className="jp-orchest-step-actions">
           <button
             type="button"
             className="jp-orchest-button"
-            data-action="open-notebook"
-            onClick={() =>
-              void actions.openExecutedNotebook(runId, step.uuid, false)
-            }
+            data-action="open-source-notebook"
+            title="Open the step's notebook to edit it"
+            onClick={() => void actions.openSource(step.filePath)}
           >
-            Open executed notebook
+            Open notebook
           </button>
-          <button
-            type="button"
-            className="jp-orchest-button"
-            data-action="open-notebook-copy"
-            title="Save a copy next to the pipeline and open it"
-            onClick={() =>
-              void actions.openExecutedNotebook(runId, step.uuid, true)
-            }
-          >
-            Open a copy
-          </button>
+          {runId && (
+            <ExecutedNotebookButtons
+              open={asCopy =>
+                void actions.openExecutedNotebook(runId, step.uuid, asCopy)
+              }
+            />
+          )}
         </div>
       )}
       <h4>Parameters</h4>
@@ -233,6 +270,17 @@ export function StepDetails({
       </pre>
       <h4>Log{active ? ' (following)' : ''}</h4>
       {error && <div className="jp-orchest-inline-error">{error}</div>}
+      {runId && cut && (
+        <button
+          type="button"
+          className="jp-orchest-button"
+          data-action="open-full-log"
+          title="The panel keeps the last 512 KiB; open the whole log in a tab"
+          onClick={() => void actions.openLog(runId, step.uuid, step.title)}
+        >
+          Open full log
+        </button>
+      )}
       <pre className="jp-orchest-log" data-step-log={step.uuid} ref={logRef}>
         {runId
           ? (cut ? CUT_NOTICE : '') + text

@@ -20,6 +20,7 @@ export interface StepPatch {
   parameters?: Record<string, unknown>;
   environment?: string;
   kernel?: string;
+  env_variables?: Record<string, string>;
 }
 
 export interface PipelinePatch {
@@ -318,6 +319,9 @@ export class EditablePipeline {
           name: patch.kernel
         };
       }
+      if (patch.env_variables !== undefined) {
+        next.env_variables = patch.env_variables;
+      }
       return next;
     });
   }
@@ -360,10 +364,11 @@ export class EditablePipeline {
     if (
       patch.parameters !== undefined ||
       patch.environment !== undefined ||
-      patch.kernel !== undefined
+      patch.kernel !== undefined ||
+      patch.env_variables !== undefined
     ) {
       throw new FormatLimitError(
-        'Elyra nodes have no Orchest parameters, environment or kernel fields.'
+        'Elyra nodes have no Orchest parameters, environment, kernel or environment variables fields.'
       );
     }
     return this.withElyraNodes(nodes =>

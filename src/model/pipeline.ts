@@ -20,6 +20,8 @@ export interface PipelineStep {
   parameters: Record<string, unknown>;
   environment: string;
   kernel: string;
+  /** The step's own environment variables (`env_variables`). */
+  env: Record<string, string>;
 }
 
 export interface PipelineGraph {
@@ -147,7 +149,8 @@ function parseOrchest(
       kernel:
         isObject(raw.kernel) && typeof raw.kernel.name === 'string'
           ? raw.kernel.name
-          : ''
+          : '',
+      env: stringMap(raw.env_variables)
     });
   }
   return {
@@ -194,7 +197,8 @@ function parseElyra(doc: Record<string, unknown>, path: string): PipelineGraph {
       position: pointFromXY(uiData.x_pos, uiData.y_pos),
       parameters: {},
       environment: '',
-      kernel: ''
+      kernel: '',
+      env: {}
     });
   }
   const name = typeof properties.name === 'string' ? properties.name : '';
@@ -261,6 +265,17 @@ function pointFromXY(x: unknown, y: unknown): Position | null {
 
 function isFiniteNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
+}
+
+/** The string-valued entries of a JSON object (others are left out). */
+function stringMap(value: unknown): Record<string, string> {
+  return isObject(value)
+    ? Object.fromEntries(
+        Object.entries(value).filter(
+          (entry): entry is [string, string] => typeof entry[1] === 'string'
+        )
+      )
+    : {};
 }
 
 function stringList(value: unknown): string[] {

@@ -1,0 +1,151 @@
+/** The step and pipeline forms' fields: text, JSON, a dropdown, `NAME=value` lines. */
+import React from 'react';
+
+import { parseEnvText, parseJsonObject } from '../model/stepDraft';
+
+export function JsonField({
+  label,
+  name,
+  text,
+  onChange
+}: {
+  label: string;
+  name: string;
+  text: string;
+  onChange: (text: string) => void;
+}): JSX.Element {
+  const parsed = parseJsonObject(text);
+  return (
+    <label className="jp-orchest-field">
+      <span>{label}</span>
+      <textarea
+        className="jp-orchest-json"
+        data-field={name}
+        spellCheck={false}
+        value={text}
+        rows={Math.min(12, Math.max(3, text.split('\n').length))}
+        onChange={event => onChange(event.target.value)}
+      />
+      {'error' in parsed && (
+        <span className="jp-orchest-inline-error" data-field-error={name}>
+          {label} {parsed.error}
+        </span>
+      )}
+    </label>
+  );
+}
+
+export function TextField({
+  label,
+  name,
+  value,
+  onChange
+}: {
+  label: string;
+  name: string;
+  value: string;
+  onChange: (value: string) => void;
+}): JSX.Element {
+  return (
+    <label className="jp-orchest-field">
+      <span>{label}</span>
+      <input
+        type="text"
+        data-field={name}
+        value={value}
+        onChange={event => onChange(event.target.value)}
+      />
+    </label>
+  );
+}
+
+/** Options of a dropdown: the choices, plus the current value when it is not one of them. */
+export function Choices({
+  choices,
+  current,
+  missing
+}: {
+  choices: Array<[string, string]>;
+  current: string;
+  missing: string;
+}): JSX.Element {
+  const all = choices.some(([value]) => value === current)
+    ? choices
+    : [
+        [current, current ? `${current} (${missing})` : `(${missing})`] as [
+          string,
+          string
+        ],
+        ...choices
+      ];
+  return (
+    <>
+      {all.map(([value, label]) => (
+        <option key={value} value={value}>
+          {label}
+        </option>
+      ))}
+    </>
+  );
+}
+
+export function SelectField({
+  label,
+  name,
+  value,
+  onChange,
+  children
+}: {
+  label: string;
+  name: string;
+  value: string;
+  onChange: (value: string) => void;
+  children: React.ReactNode;
+}): JSX.Element {
+  return (
+    <label className="jp-orchest-field">
+      <span>{label}</span>
+      <select
+        data-field={name}
+        value={value}
+        onChange={event => onChange(event.target.value)}
+      >
+        {children}
+      </select>
+    </label>
+  );
+}
+
+/** Environment variables as `NAME=value` lines; a line that is not one is named. */
+export function EnvField({
+  label,
+  name,
+  text,
+  onChange
+}: {
+  label: string;
+  name: string;
+  text: string;
+  onChange: (text: string) => void;
+}): JSX.Element {
+  const parsed = parseEnvText(text);
+  return (
+    <label className="jp-orchest-field">
+      <span>{label}</span>
+      <textarea
+        className="jp-orchest-json"
+        data-field={name}
+        spellCheck={false}
+        placeholder="NAME=value, one a line"
+        value={text}
+        rows={Math.min(8, Math.max(2, text.split('\n').length))}
+        onChange={event => onChange(event.target.value)}
+      />
+      {'error' in parsed && (
+        <span className="jp-orchest-inline-error" data-field-error={name}>
+          {label}: {parsed.error}
+        </span>
+      )}
+    </label>
+  );
+}

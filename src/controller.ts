@@ -41,6 +41,12 @@ import {
 import { chooseBackend, FailurePolicy, Preferences } from './model/preferences';
 import { RunState, RunTracker, StatusEvent, TERMINAL } from './model/runState';
 import { stepsInRun } from './model/runSteps';
+import {
+  dirname,
+  relativePath,
+  renamedStepFiles,
+  stepsUsing
+} from './model/paths';
 
 export type { FailurePolicy };
 export type SideTab = 'step' | 'runs' | 'pipeline';
@@ -359,6 +365,32 @@ export class PipelineController {
     });
     if (steps.includes(this._state.inspected ?? '')) {
       this.inspect(null);
+    }
+  }
+
+  /** A file or directory was renamed or moved (root-relative paths): the steps that use
+   * it follow, as an unsaved edit. */
+  fileRenamed(from: string, to: string): void {
+    const graph = this._state.graph;
+    const moved = graph
+      ? renamedStepFiles(graph.steps, this.host.path(), from, to)
+      : [];
+    if (moved.length) {
+      this.edit(doc =>
+        moved.reduce(
+          (next, [uuid, filePath]) =>
+            next.updateStep(uuid, { file_path: filePath }),
+          doc
+        )
+      );
+    }
+  }
+
+  /** A file or directory was deleted: steps that used it show their issue at once. */
+  fileDeleted(path: string): void {
+    const graph = this._state.graph;
+    if (graph && stepsUsing(graph.steps, this.host.path(), path).length) {
+      void this.validate(graph);
     }
   }
 
@@ -744,23 +776,4 @@ export class PipelineController {
   private _redo: string[] = [];
   private _applying = false;
   private _validateTimer: number | undefined;
-}
-
-function dirname(path: string): string {
-  return path.split('/').slice(0, -1).join('/');
-}
-
-/** `path` (relative to the root) relative to `directory` (also relative to the root). */
-export function relativePath(directory: string, path: string): string {
-  const from = directory ? directory.split('/') : [];
-  const to = path.split('/');
-  let common = 0;
-  while (
-    common < from.length &&
-    common < to.length - 1 &&
-    from[common] === to[common]
-  ) {
-    common++;
-  }
-  return [...from.slice(common).map(() => '..'), ...to.slice(common)].join('/');
 }

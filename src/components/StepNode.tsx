@@ -2,6 +2,7 @@
 import { Node, NodeProps, Position } from '@xyflow/react';
 import React, { memo } from 'react';
 
+import { nodeIssueText } from '../model/issues';
 import { KIND_LABELS, PipelineStep } from '../model/pipeline';
 import { StepHandle } from './StepHandle';
 
@@ -66,7 +67,10 @@ function StepNodeView({
       </div>
       {issues.length > 0 && (
         <div className="jp-orchest-node-issues" title={issues.join('\n')}>
-          ⚠ {issues.length === 1 ? issues[0] : `${issues.length} issues`}
+          ⚠{' '}
+          {issues.length === 1
+            ? nodeIssueText(issues[0], step)
+            : `${issues.length} issues`}
         </div>
       )}
       <StepHandle type="source" position={Position.Right} />

@@ -72,6 +72,30 @@ async function pickStepFiles(
     .map(model => app.serviceManager.contents.localPath(model.path));
 }
 
+/** Renames, moves and deletes in JupyterLab reach the open pipelines whose steps use them. */
+function followFileChanges(
+  app: JupyterFrontEnd,
+  tracker: IPipelineTracker
+): void {
+  const contents = app.serviceManager.contents;
+  contents.fileChanged.connect((_, change) => {
+    const from = change.oldValue?.path;
+    const to = change.newValue?.path;
+    if (change.type === 'rename' && from && to) {
+      tracker.forEach(widget =>
+        widget.controller.fileRenamed(
+          contents.localPath(from),
+          contents.localPath(to)
+        )
+      );
+    } else if (change.type === 'delete' && from) {
+      tracker.forEach(widget =>
+        widget.controller.fileDeleted(contents.localPath(from))
+      );
+    }
+  });
+}
+
 export const documentPlugin: JupyterFrontEndPlugin<IPipelineTracker> = {
   id: 'orchest-ext:pipeline-document',
   description: 'Open .orchest and Elyra .pipeline files as pipeline views.',
@@ -127,6 +151,7 @@ export const documentPlugin: JupyterFrontEndPlugin<IPipelineTracker> = {
       widget.context.pathChanged.connect(() => void tracker.save(widget));
       void tracker.add(widget);
     });
+    followFileChanges(app, tracker);
     void restorer?.restore(tracker, {
       command: 'docmanager:open',
       args: widget => ({ path: widget.context.path, factory: FACTORY }),

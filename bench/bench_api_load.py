@@ -40,7 +40,7 @@ from bench_scheduler import NoopExecutor
 from orchest_ext.pipeline import load_pipeline
 from orchest_ext.runs import RunManager
 from orchest_ext.store import Store
-from orchest_ext.testing import TERMINAL, ServerProcess
+from tests.server import TERMINAL, ServerProcess
 
 TARGET_P99_MS = {"GET runs": 50.0, "GET runs/{id}": 20.0, "POST runs": 100.0}
 TARGET_RSS_MIB = 150.0

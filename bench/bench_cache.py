@@ -31,7 +31,7 @@ from _common import (
 
 from orchest_ext.executors.local import LocalExecutor
 from orchest_ext.pipeline import load_pipeline
-from orchest_ext.testing import ServerProcess
+from tests.server import ServerProcess
 
 TARGET_S = 1.0
 INPUT_MB = 100

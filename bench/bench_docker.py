@@ -32,7 +32,7 @@ from _common import chain, median, pipeline_dict, print_json, print_table, rando
 from _common import write_pipeline as write_pipeline_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from orchest_ext.testing import ServerProcess
+from tests.server import ServerProcess
 
 IMAGE = "orchest-ext/step:latest"
 TARGET_RATIO = 0.70

@@ -29,7 +29,7 @@ from pathlib import Path
 from bench_frontend import write_pipeline
 from playwright.sync_api import Page, sync_playwright
 
-from orchest_ext.testing import CHROMIUM_ARGS, ServerProcess
+from tests.server import CHROMIUM_ARGS, ServerProcess
 
 SPANS = """() => {
     const [release, edit, drawn] = ['orchest-pointerup', 'orchest-edit', 'orchest-drawn']

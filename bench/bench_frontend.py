@@ -22,7 +22,7 @@ import _common  # noqa: F401  (puts this checkout first on sys.path)
 from _common import pipeline_dict, random_dag
 from playwright.sync_api import sync_playwright
 
-from orchest_ext.testing import CHROMIUM_ARGS, ServerProcess
+from tests.server import CHROMIUM_ARGS, ServerProcess
 
 OPEN_AND_DRAW = """async ({path, count}) => {
     const t0 = performance.now();

@@ -23,7 +23,7 @@ from typing import Any
 import websocket
 from _common import median, print_json, print_table, temp_dir
 
-from orchest_ext.testing import ServerProcess
+from tests.server import ServerProcess
 
 TARGET_RUNNING = 10.0
 TARGET_KERNEL = 5.0

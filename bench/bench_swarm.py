@@ -24,7 +24,7 @@ import aiodocker
 from _common import chain, median, pipeline_dict, print_json, print_table, temp_dir
 from _common import write_pipeline as write_pipeline_file
 
-from orchest_ext.testing import ServerProcess
+from tests.server import ServerProcess
 
 IMAGE = "orchest-ext/step:latest"
 LABEL = "orchest_ext.bench"

@@ -13,9 +13,9 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Enum, Float, Integer, TraitError, Type, Unicode, default, dlink
 
-from . import contract
 from .events import emitter, register_schemas
-from .handlers import handlers
+from .web import contract
+from .web.routes import handlers
 
 
 class OrchestApp(ExtensionApp):
@@ -107,13 +107,13 @@ class OrchestApp(ExtensionApp):
     ).tag(config=True)
 
     docker_executor_class = Type(
-        "orchest_ext.executors.docker.DockerExecutor",
+        "orchest_ext.executors.containers.docker.DockerExecutor",
         klass="orchest_ext.executors.base.Executor",
         help="Executor class of the 'docker' backend.",
     ).tag(config=True)
 
     swarm_executor_class = Type(
-        "orchest_ext.executors.swarm.SwarmExecutor",
+        "orchest_ext.executors.containers.swarm.SwarmExecutor",
         klass="orchest_ext.executors.base.Executor",
         help="Executor class of the 'swarm' backend.",
     ).tag(config=True)
@@ -167,7 +167,7 @@ class OrchestApp(ExtensionApp):
 
     def configurable_classes(self) -> list[type]:
         """OrchestApp and every class whose options it configures."""
-        from .docker_engine import DockerEngine
+        from .infra.docker_engine import DockerEngine
 
         return [
             type(self),
@@ -198,7 +198,7 @@ class OrchestApp(ExtensionApp):
 
     def _initialize_components(self) -> None:
         """Build the store, the Docker engine, executors, run and session managers."""
-        from .docker_engine import DockerEngine
+        from .infra.docker_engine import DockerEngine
         from .jobs import JobManager
         from .runs import RunManager
 

@@ -15,8 +15,8 @@ from typing import Any
 import psutil
 import pytest
 
-from orchest_ext.executors.kernel_ahead import KernelAhead
 from orchest_ext.executors.local import LocalExecutor
+from orchest_ext.executors.local.kernel_ahead import KernelAhead
 from orchest_ext.pipeline import load_pipeline
 from orchest_ext.runs import RunManager
 from orchest_ext.store import Store

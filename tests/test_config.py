@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchest_ext.testing import ServerProcess
+from .server import ServerProcess
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from orchest_ext.executors.container_ahead import ContainerAhead
-from orchest_ext.executors.docker import DockerExecutor
+from orchest_ext.executors.containers.ahead import ContainerAhead
+from orchest_ext.executors.containers.docker import DockerExecutor
 from orchest_ext.runs import RunManager
 from orchest_ext.store import Store
 

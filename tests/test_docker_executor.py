@@ -18,7 +18,12 @@ from nbformat.v4 import new_code_cell, new_notebook
 from traitlets import TraitError
 
 from orchest_ext.executors.base import STEP_SDK_PATH, ExecutorUnavailable, StepSpec, spec_to_json
-from orchest_ext.executors.docker import SDK_MOUNT, DockerExecutor, container_name, parse_memory
+from orchest_ext.executors.containers.docker import (
+    SDK_MOUNT,
+    DockerExecutor,
+    container_name,
+    parse_memory,
+)
 
 from .docker_support import (
     STEP_IMAGE,
@@ -316,7 +321,7 @@ async def test_engine_lost_mid_run(tmp_path: Path, run_id: str) -> None:
 SERVER_SCRIPT = """
 import asyncio, json, sys
 from orchest_ext.executors.base import spec_from_json
-from orchest_ext.executors.docker import DockerExecutor
+from orchest_ext.executors.containers.docker import DockerExecutor
 
 spec = spec_from_json(sys.argv[1])
 asyncio.run(DockerExecutor().run(spec, lambda h: print(json.dumps(h), flush=True)))

@@ -18,8 +18,8 @@ from typing import Any
 import psutil
 import pytest
 
-from orchest_ext.executors.fork_template import KernelTemplates
 from orchest_ext.executors.local import LocalExecutor
+from orchest_ext.executors.local.fork_template import KernelTemplates
 
 from .helpers import notebook, step_spec
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchest_ext.contract import spec_text
 from orchest_ext.sessions import default_scope
-from orchest_ext.testing import ServerProcess
+from orchest_ext.web.contract import spec_text
 
 from .docker_support import project_containers, require_image
 from .helpers import make_pipeline
 from .launch_support import SESSION_IMAGES, remove_scope
+from .server import ServerProcess
 
 EXAMPLES_PER_OPERATION = 15
 SKIPPED_CHECKS = [

@@ -22,7 +22,6 @@ from orchest_ext.jobs.request import job_settings
 from orchest_ext.pipeline import load_pipeline
 from orchest_ext.runs import RunManager
 from orchest_ext.store import Store
-from orchest_ext.testing import ServerProcess
 
 from .helpers import (
     TERMINAL,
@@ -31,6 +30,7 @@ from .helpers import (
     notebook,
     wait_for_run,
 )
+from .server import ServerProcess
 from .test_events import collect_run_events
 
 PARAMS_STEP = (

@@ -7,9 +7,8 @@ import subprocess
 import sys
 import time
 
-from orchest_ext.testing import ServerProcess
-
 from .helpers import make_pipeline
+from .server import ServerProcess
 
 
 def test_jobs_create_list_show_pause_resume_delete(tmp_path):

@@ -9,7 +9,7 @@ import time
 import pytest
 from jupyter_client.manager import AsyncKernelManager
 
-from orchest_ext.executors.kernel_ready import wait_for_ready
+from orchest_ext.executors.local.kernel_ready import wait_for_ready
 
 
 async def test_a_ready_kernel_answers_with_its_language_and_iopub_is_connected() -> None:

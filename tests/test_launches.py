@@ -15,7 +15,6 @@ import pytest
 from orchest_ext import kernel_launcher
 from orchest_ext.events import LAUNCH_STATUS
 from orchest_ext.sessions import SHIPPED_KERNELSPECS, PipelineSessionManager, default_scope
-from orchest_ext.testing import ServerProcess
 
 from .docker_support import docker
 from .launch_support import (
@@ -27,6 +26,7 @@ from .launch_support import (
     wait_for_status,
     wait_until_gone,
 )
+from .server import ServerProcess
 
 KERNEL_CODE = """
 import os

@@ -20,8 +20,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from orchest_ext.executors.local import LocalExecutor
-from orchest_ext.executors.notebook import inject_parameters, resolve_kernel
-from orchest_ext.executors.process import process_handle
+from orchest_ext.executors.local.notebook import inject_parameters, resolve_kernel
+from orchest_ext.executors.local.process import process_handle
 
 from .helpers import step_spec
 

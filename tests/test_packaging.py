@@ -109,7 +109,7 @@ def test_an_editable_install_imports_the_step_api_from_the_source_tree(tmp_path)
 def test_images_build_from_a_pip_install(installed, tmp_path):
     require_image(BASE_IMAGE)
     where = python_with(
-        installed, "-c", "import orchest_ext.images as i; print(i.IMAGES_DIR)", cwd=tmp_path
+        installed, "-c", "import orchest_ext.infra.images as i; print(i.IMAGES_DIR)", cwd=tmp_path
     )
     assert where.stdout.strip() == str(installed / "orchest_ext" / "dockerfiles"), where.stderr
     tag = f"test-{uuid.uuid4().hex[:12]}"
@@ -120,7 +120,8 @@ def test_images_build_from_a_pip_install(installed, tmp_path):
         assert result.returncode == 0, result.stderr[-3000:]
         assert f"built {image}" in result.stderr
         check = (
-            "import orchest_ext.executors.container_main, orchest_ext; print(orchest_ext.__file__)"
+            "import orchest_ext.executors.containers.container_main, orchest_ext; "
+            "print(orchest_ext.__file__)"
         )
         ran = docker("run", "--rm", image, "python", "-c", check)
         assert ran.returncode == 0 and ran.stdout.startswith("/opt/venv/"), ran.stderr

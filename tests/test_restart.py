@@ -14,10 +14,10 @@ import pytest
 import websocket
 
 from orchest_ext.events import RUN_STATUS
-from orchest_ext.testing import ServerProcess
 
 from .docker_support import project_containers, project_services, require_image, require_swarm
 from .helpers import TERMINAL, make_pipeline, notebook
+from .server import ServerProcess
 
 
 @pytest.fixture

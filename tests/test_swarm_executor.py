@@ -17,8 +17,8 @@ import pytest
 from traitlets import TraitError
 
 from orchest_ext.executors.base import STEP_SDK_PATH, ExecutorUnavailable, StepSpec, spec_to_json
-from orchest_ext.executors.docker import SDK_MOUNT
-from orchest_ext.executors.swarm import SwarmExecutor, service_name
+from orchest_ext.executors.containers.docker import SDK_MOUNT
+from orchest_ext.executors.containers.swarm import SwarmExecutor, service_name
 
 from .docker_support import (
     docker,
@@ -277,7 +277,7 @@ async def test_a_second_cancel_during_clean_up_still_removes_the_service(
 SERVER_SCRIPT = """
 import asyncio, json, sys
 from orchest_ext.executors.base import spec_from_json
-from orchest_ext.executors.swarm import SwarmExecutor
+from orchest_ext.executors.containers.swarm import SwarmExecutor
 
 spec = spec_from_json(sys.argv[1])
 asyncio.run(SwarmExecutor().run(spec, lambda h: print(json.dumps(h), flush=True)))

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from orchest_ext.sessions import PipelineSessionManager, default_scope
-from orchest_ext.testing import ServerProcess
 
 from .docker_support import docker, project_services, remove_services, require_swarm
 from .launch_support import (
@@ -30,6 +29,7 @@ from .launch_support import (
     wait_for_status,
     wait_until_gone,
 )
+from .server import ServerProcess
 
 pytestmark = pytest.mark.docker
 

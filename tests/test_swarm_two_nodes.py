@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from orchest_ext.executors.base import ExecutorUnavailable
-from orchest_ext.executors.swarm import SwarmExecutor
+from orchest_ext.executors.containers.swarm import SwarmExecutor
 from orchest_ext.sessions import PipelineSessionManager
 
 from . import swarm_nodes

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from orchest_ext.executors.base import STEP_SDK_PATH
-from orchest_ext.testing import CHROMIUM_ARGS, ServerProcess
+from tests.server import CHROMIUM_ARGS, ServerProcess
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 CHROMIUM = os.environ.get("ORCHEST_CHROMIUM", "/usr/bin/chromium")

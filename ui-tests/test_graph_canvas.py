@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import node, open_in_lab, wait_for_statuses, write_pipeline
 from playwright.sync_api import Locator, Page
 
-from orchest_ext.testing import ServerProcess
+from tests.server import ServerProcess
 
 TRANSLATE = re.compile(r"translate\(\s*(-?[\d.]+)px,\s*(-?[\d.]+)px\)")
 

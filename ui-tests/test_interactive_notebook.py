@@ -8,7 +8,7 @@ from conftest import open_in_lab, write_pipeline
 from nbformat.v4 import new_code_cell, new_notebook
 from playwright.sync_api import Page, expect
 
-from orchest_ext.testing import ServerProcess
+from tests.server import ServerProcess
 
 LOAD = "import orchest\norchest.output({'rows': [1, 2, 3]}, name='data')\n"
 

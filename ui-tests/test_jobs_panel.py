@@ -8,7 +8,7 @@ import json
 from conftest import open_in_lab, write_pipeline
 from playwright.sync_api import Page
 
-from orchest_ext.testing import ServerProcess
+from tests.server import ServerProcess
 
 PARAM_STEP = "import orchest\nprint('n =', orchest.get_pipeline_param('n'))\n"
 

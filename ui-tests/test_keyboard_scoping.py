@@ -8,7 +8,7 @@ import re
 from conftest import node, open_beside, open_in_lab, write_pipeline
 from playwright.sync_api import Page
 
-from orchest_ext.testing import ServerProcess
+from tests.server import ServerProcess
 
 STEPS = {"A": ("a.sh", "true\n", []), "B": ("b.sh", "true\n", ["A"])}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from conftest import node, open_in_lab, wait_for_statuses, write_pipeline
 from playwright.sync_api import Locator, Page
 
-from orchest_ext.testing import ServerProcess
+from tests.server import ServerProcess
 
 
 def drag(page: Page, source: Locator, target: Locator | tuple[float, float]) -> None:

@@ -11,7 +11,7 @@ import psutil
 from conftest import node, open_in_lab, statuses, wait_for_statuses, write_pipeline
 from playwright.sync_api import Page, WebSocketRoute
 
-from orchest_ext.testing import ServerProcess
+from tests.server import ServerProcess
 
 QUICKSTART = "quickstart/quickstart.orchest"
 SCREENSHOTS = os.environ.get("ORCHEST_SCREENSHOTS")

@@ -11,7 +11,7 @@ from conftest import node, open_in_lab, wait_for_statuses, write_pipeline
 from nbformat.v4 import new_code_cell, new_notebook
 from playwright.sync_api import Page
 
-from orchest_ext.testing import ServerProcess
+from tests.server import ServerProcess
 
 OVERFLOWING = """() => [...document.querySelectorAll('[data-step-uuid]')].flatMap(n => {
     const box = n.getBoundingClientRect();

@@ -9,7 +9,7 @@ import pytest
 from conftest import open_in_lab, write_pipeline
 from playwright.sync_api import Page
 
-from orchest_ext.testing import ServerProcess
+from tests.server import ServerProcess
 
 SETTINGS = "/lab/api/settings/orchest-ext:settings"
 

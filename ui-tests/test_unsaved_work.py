@@ -8,7 +8,7 @@ import json
 from conftest import node, open_in_lab, write_pipeline
 from playwright.sync_api import Browser, Page
 
-from orchest_ext.testing import ServerProcess
+from tests.server import ServerProcess
 
 DIRTY_TAB = ".lm-TabBar-tab.jp-mod-dirty"
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from traitlets import Bool, Enum, Float, Integer, List, TraitError, Unicode, validate
 
-from .app import CLIApp
+from .base import CLIApp
 
 TARGETS = ("airflow", "kfp", "argo")
 OPERATORS = ("docker", "kubernetes")

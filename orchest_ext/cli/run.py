@@ -18,7 +18,7 @@ from ..pipeline.model import RUN_TYPES
 from ..runs import CACHE_MODES, RunManager, RunRequestError
 from ..runs.state import SUCCESS
 from ..store import Store
-from .app import CLIApp
+from .base import CLIApp
 from .progress import Progress, print_summary
 
 # jsonschema (which nbformat imports for notebook steps) registers an "iri" format checker
@@ -192,11 +192,11 @@ jupyter orchest run my.orchest --cache use
     def build_executor(self) -> Any:
         """The executor of ``backend``, configured by this app's config (its parent)."""
         if self.backend == "docker":
-            from ..executors.docker import DockerExecutor
+            from ..executors.containers.docker import DockerExecutor
 
             return DockerExecutor(parent=self, log=self.log)
         if self.backend == "swarm":
-            from ..executors.swarm import SwarmExecutor
+            from ..executors.containers.swarm import SwarmExecutor
 
             return SwarmExecutor(parent=self, log=self.log)
         from ..executors.local import LocalExecutor

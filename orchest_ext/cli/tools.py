@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from .app import CLIApp
+from .base import CLIApp
 
 
 class ToolApp(CLIApp):
@@ -35,7 +35,10 @@ class ImagesApp(ToolApp):
         "distribute: copy them to other Docker engines (swarm nodes without a registry). "
         "`jupyter orchest images build --help` (or distribute --help) lists the options."
     )
-    tools = {"build": "orchest_ext.images:main", "distribute": "orchest_ext.distribute:main"}
+    tools = {
+        "build": "orchest_ext.infra.images:main",
+        "distribute": "orchest_ext.infra.distribute:main",
+    }
 
     def start(self) -> None:
         if not self.extra_args or self.extra_args[0] not in self.tools:
@@ -52,7 +55,7 @@ class EnvironmentsApp(ToolApp):
 
     name = "jupyter-orchest-environments"
     description = "Build the images of Orchest environments (`... environments --help`)."
-    target = "orchest_ext.environments:main"
+    target = "orchest_ext.infra.environments:main"
     command = "environments"
 
 
@@ -64,5 +67,5 @@ class JobsApp(ToolApp):
         "Jobs of a running server: create, list, show, pause, resume, delete "
         "(`jupyter orchest jobs --help`)."
     )
-    target = "orchest_ext.jobs.cli:main"
+    target = "orchest_ext.cli.jobs:main"
     command = "jobs"

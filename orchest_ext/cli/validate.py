@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .app import CLIApp
+from .base import CLIApp
 
 
 class ValidateApp(CLIApp):

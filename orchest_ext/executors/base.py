@@ -10,6 +10,8 @@ from typing import Any, ClassVar
 
 from traitlets.config import LoggingConfigurable
 
+from ..infra.unavailable import ExecutorUnavailable as ExecutorUnavailable
+
 STEP_SDK_PATH = Path(__file__).resolve().parent.parent / "sdk"
 """Put on a step's PYTHONPATH so that ``import orchest`` works inside steps only."""
 
@@ -91,10 +93,6 @@ class Ahead:
 
     async def discard(self) -> None:
         """Stop and remove whatever was started, at once; a no-op once ``run`` took it."""
-
-
-class ExecutorUnavailable(Exception):
-    """The backend cannot accept work right now (e.g. the Docker engine is unreachable)."""
 
 
 class Executor(LoggingConfigurable):

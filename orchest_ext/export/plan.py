@@ -14,8 +14,8 @@ from typing import Any
 
 from croniter import croniter
 
-from ..environments import OrchestEnvironmentError, find_environment
-from ..executors.docker import PACKAGE_DIR, RUNNER_MOUNT, DockerExecutor
+from ..executors.containers.docker import PACKAGE_DIR, RUNNER_MOUNT, DockerExecutor
+from ..infra.environments import OrchestEnvironmentError, find_environment
 from ..pipeline import Pipeline, build_graph, topological_order
 
 TARGETS = ("airflow", "kfp", "argo")

@@ -21,8 +21,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..executors import container_main
 from ..executors.base import StepSpec, spec_to_json
+from ..executors.containers import container_main
 from ..executors.results import SPEC_FILE, read_result, write_json, write_parameters
 from ..pipeline import PipelineError, load_pipeline
 from ..runs.spec import (

@@ -9,7 +9,7 @@ import socket
 import time
 from typing import Any
 
-from ..executors.process import process_identity
+from ..executors.local.process import process_identity
 
 
 class OwnedElsewhere(Exception):

@@ -45,7 +45,8 @@ from traitlets import (
 )
 from traitlets.config import LoggingConfigurable
 
-from ..docker_engine import (
+from ..events import LAUNCH_STATUS, Emit
+from ..infra.docker_engine import (
     BUILD_HINT,
     ENGINE_ERRORS,
     PROJECT,
@@ -54,9 +55,8 @@ from ..docker_engine import (
     checked_memory,
     engine_error_reason,
 )
-from ..events import LAUNCH_STATUS, Emit
-from ..executors.base import ExecutorUnavailable
-from ..executors.swarm import swarm_manager_node
+from ..infra.swarm import swarm_manager_node
+from ..infra.unavailable import ExecutorUnavailable
 from .readiness import POLL_INTERVAL, container_url, probes, raise_if_exited, wait_ready
 from .reconcile import adoptable, group_by_session, reconcile_all
 from .session import (

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiodocker.containers import DockerContainer
 
-from ..docker_engine import PIPELINE_LABEL
+from ..infra.docker_engine import PIPELINE_LABEL
 from .readiness import probe, probes
 from .session import EG, LAUNCHING, SERVER, Session, now
 from .specs import CREATED_LABEL, DIR_LABEL, ROLE_LABEL, SESSION_LABEL

@@ -8,8 +8,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..docker_engine import PIPELINE_LABEL, PROJECT, PROJECT_LABEL, parse_memory
-from ..executors.swarm import bind_mount
+from ..infra.docker_engine import PIPELINE_LABEL, PROJECT, PROJECT_LABEL, parse_memory
+from ..infra.swarm import bind_mount
 from ..kernel_launcher import SETTINGS_PREFIX
 from .session import EG, KERNEL, SERVER, Session
 

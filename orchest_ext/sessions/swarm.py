@@ -16,7 +16,7 @@ from typing import Any
 
 import aiodocker
 
-from ..docker_engine import ENGINE_ERRORS, PROJECT, PROJECT_LABEL, DockerEngine
+from ..infra.docker_engine import ENGINE_ERRORS, PROJECT, PROJECT_LABEL, DockerEngine
 from .session import ROLE_NAMES, LaunchFailed
 from .specs import PORT, SESSION_LABEL
 

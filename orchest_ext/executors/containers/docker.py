@@ -30,7 +30,7 @@ import aiodocker
 from aiodocker.containers import DockerContainer
 from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, Union, validate
 
-from ..docker_engine import (
+from ...infra.docker_engine import (
     BUILD_HINT,
     ENGINE_ERRORS,
     PIPELINE_LABEL,
@@ -41,11 +41,9 @@ from ..docker_engine import (
     engine_error_reason,
     parse_memory,
 )
-from ..environments import OrchestEnvironmentError, environment_image
-from .base import STEP_SDK_PATH, Executor, StepResult, StepSpec, spec_to_json
-from .container_ahead import ContainerAhead
-from .release import make_release_fifo, release_path, try_release
-from .results import (
+from ...infra.environments import OrchestEnvironmentError, environment_image
+from ..base import STEP_SDK_PATH, Executor, StepResult, StepSpec, spec_to_json
+from ..results import (
     SPEC_FILE,
     log_tail,
     read_result,
@@ -54,6 +52,8 @@ from .results import (
     write_parameters,
     write_result,
 )
+from .ahead import ContainerAhead
+from .release import make_release_fifo, release_path, try_release
 
 RUN_LABEL = "orchest_ext.run_id"
 STEP_LABEL = "orchest_ext.step_uuid"
@@ -65,7 +65,7 @@ RUNNER_MOUNT = "/opt/orchest-ext/runner"
 """Where this server's ``orchest_ext`` is mounted read-only for notebook steps, first on their
 PYTHONPATH: the in-container runner is always the code that wrote the step's spec, whatever
 version the image has installed (the image provides the dependencies)."""
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parents[2]
 SCRIPT_INTERPRETERS = {"python": "python", "shell": "bash", "r": "Rscript"}
 """Interpreter (looked up on the image's PATH) per script kind, as ``LocalExecutor`` runs them."""
 
@@ -108,7 +108,7 @@ def step_command(spec: StepSpec, released: bool = False) -> list[str]:
     fifo = str(release_path(spec.step_dir))
     interpreter = SCRIPT_INTERPRETERS.get(spec.kind)
     if interpreter is None:
-        main = ["python", "-m", "orchest_ext.executors.container_main"]
+        main = ["python", "-m", "orchest_ext.executors.containers.container_main"]
         main += ["--spec-file", str(spec_file(spec))]
         return [*main, "--release-fifo", fifo] if released else main
     redirect = 'log="$1"; shift; exec "$@" >>"$log" 2>&1'

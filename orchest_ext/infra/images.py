@@ -5,7 +5,7 @@ image needs into its build context (cached per requirements set) together with a
 of this project, and the Dockerfile installs them with ``pip install --no-index``.
 
 Usage: ``jupyter orchest images build [--base-image IMAGE] [--only NAME] [--no-cache]``
-(or ``python -m orchest_ext.images ...``).
+(or ``python -m orchest_ext.infra.images ...``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from docker import DockerClient
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 PROJECT_ROOT = PACKAGE_DIR.parent
 IMAGES_DIR = next(
     (path for path in (PACKAGE_DIR / "dockerfiles", PROJECT_ROOT / "images") if path.is_dir()),
@@ -314,4 +314,4 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(prog="python -m orchest_ext.images"))
+    sys.exit(main(prog="python -m orchest_ext.infra.images"))

@@ -13,7 +13,7 @@ import aiohttp
 from traitlets import Float, TraitError, Unicode
 from traitlets.config import LoggingConfigurable
 
-from .executors.base import ExecutorUnavailable
+from .unavailable import ExecutorUnavailable
 
 PROJECT_LABEL = "orchest_ext.project"
 PROJECT = "orchest_ext"

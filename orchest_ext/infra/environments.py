@@ -281,4 +281,4 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(prog="python -m orchest_ext.environments"))
+    sys.exit(main(prog="python -m orchest_ext.infra.environments"))

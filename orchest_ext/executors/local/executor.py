@@ -15,11 +15,11 @@ from typing import Any, ClassVar
 from jupyter_core.utils import ensure_async
 from traitlets import Bool, Float, Integer, Unicode
 
-from .base import STEP_SDK_PATH, Executor, StepResult, StepSpec
+from ..base import STEP_SDK_PATH, Executor, StepResult, StepSpec
+from ..results import log_tail, write_parameters
 from .fork_template import KernelTemplates
 from .kernel_ahead import KernelAhead, StartedKernel
 from .process import process_handle, process_identity, terminate_group, wait_exit
-from .results import log_tail, write_parameters
 
 
 class StepFailed(Exception):

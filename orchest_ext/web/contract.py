@@ -15,8 +15,8 @@ from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from .pipeline import short
-from .pipeline.issues import SHORT_VALUE, json_type
+from ..pipeline import short
+from ..pipeline.issues import SHORT_VALUE, json_type
 
 SPEC_PATH = Path(__file__).parent / "openapi.yaml"
 _SPEC_URI = "urn:orchest-ext:openapi"

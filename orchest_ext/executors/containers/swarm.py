@@ -26,15 +26,16 @@ from typing import Any
 import aiodocker
 from traitlets import Dict, Enum, Float, List, TraitError, Unicode, validate
 
-from ..docker_engine import (
+from ...infra.docker_engine import (
     ENGINE_ERRORS,
-    DockerEngine,
     checked_memory,
     engine_error_reason,
     parse_memory,
 )
-from ..environments import OrchestEnvironmentError
-from .base import ExecutorUnavailable, StepResult, StepSpec
+from ...infra.environments import OrchestEnvironmentError
+from ...infra.swarm import bind_mount, swarm_manager_node
+from ..base import ExecutorUnavailable, StepResult, StepSpec
+from ..results import log_tail, write_result
 from .docker import (
     RUN_LABEL,
     SCRIPT_INTERPRETERS,
@@ -46,7 +47,6 @@ from .docker import (
     prepare_step_files,
     step_label_filter,
 )
-from .results import log_tail, write_result
 
 NODE_VARIABLE = "ORCHEST_NODE"
 """Set in a swarm step's environment to the hostname of the node its task runs on."""
@@ -84,35 +84,6 @@ async def _complete(cleanup: Coroutine[Any, Any, None]) -> None:
             if task.done():
                 raise
     task.result()
-
-
-def bind_mount(bind: str) -> dict[str, Any]:
-    """A ``host:container[:ro|rw]`` bind as a service mount."""
-    source, target, *mode = bind.split(":")
-    return {"Type": "bind", "Source": source, "Target": target, "ReadOnly": mode == ["ro"]}
-
-
-async def swarm_manager_node(engine: DockerEngine, setting: str) -> str:
-    """The swarm node id of ``engine``; ``ExecutorUnavailable`` saying why unless it is a
-    manager (``setting`` names the configuration that points at it)."""
-    try:
-        info = await engine.client().system.info()
-    except ENGINE_ERRORS as err:
-        raise ExecutorUnavailable(
-            f"Docker engine {engine.address}: {engine_error_reason(err)}"
-        ) from None
-    swarm = info.get("Swarm") or {}
-    if swarm.get("LocalNodeState") != "active":
-        raise ExecutorUnavailable(
-            f"the Docker engine at {engine.address} is not part of a swarm "
-            "(run `docker swarm init` on it)"
-        )
-    if not swarm.get("ControlAvailable"):
-        raise ExecutorUnavailable(
-            f"the Docker engine at {engine.address} is not a swarm manager "
-            f"(point {setting} at a manager)"
-        )
-    return swarm["NodeID"]
 
 
 def _under(path: str, parent: str) -> bool:

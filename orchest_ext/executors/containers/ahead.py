@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from .base import Ahead
+from ..base import Ahead
 
 if TYPE_CHECKING:
     from aiodocker.containers import DockerContainer

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .pipeline import PipelineError, load_pipeline, validate_pipeline
+from . import PipelineError, load_pipeline, validate_pipeline
 
 PIPELINE_SUFFIXES = (".orchest", ".pipeline")
 SKIPPED_DIRS = {"node_modules", "__pycache__", "site-packages"}

@@ -9,7 +9,7 @@ import importlib
 import logging
 from typing import IO, TYPE_CHECKING
 
-from .base import Ahead, StepSpec
+from ..base import Ahead, StepSpec
 from .fork_template import KernelTemplates
 from .process import terminate_group
 

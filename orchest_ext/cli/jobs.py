@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ..client import ClientError, connect
+from .client import ClientError, connect
 
 
 def parser(prog: str | None = None) -> argparse.ArgumentParser:

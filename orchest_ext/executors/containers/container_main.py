@@ -1,5 +1,5 @@
-"""Entry point inside a step container:
-``python -m orchest_ext.executors.container_main --spec-file PATH [--release-fifo FIFO]``.
+"""Entry point inside a step container: ``python -m
+orchest_ext.executors.containers.container_main --spec-file PATH [--release-fifo FIFO]``.
 
 ``PATH`` holds the ``StepSpec`` as JSON (a file, since a spec with large parameters does not
 fit in one command-line argument); the step runs through ``LocalExecutor``, so its log and
@@ -21,10 +21,10 @@ import threading
 import traceback
 from pathlib import Path
 
-from .base import StepSpec, spec_from_json
-from .local import LocalExecutor
+from ..base import StepSpec, spec_from_json
+from ..local import LocalExecutor
+from ..results import write_result
 from .release import wait_for_release
-from .results import write_result
 
 
 class NotReleased(Exception):
@@ -83,7 +83,9 @@ async def run_step(spec: StepSpec, release_fifo: Path | None = None) -> tuple[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m orchest_ext.executors.container_main")
+    parser = argparse.ArgumentParser(
+        prog="python -m orchest_ext.executors.containers.container_main"
+    )
     parser.add_argument("--spec-file", required=True, type=Path, help="the StepSpec as JSON")
     parser.add_argument(
         "--release-fifo", type=Path, help="start the kernel, then wait until released"

@@ -107,4 +107,4 @@ def _project_images(source: str | None) -> list[str]:
 
 
 if __name__ == "__main__":
-    sys.exit(main(prog="python -m orchest_ext.distribute"))
+    sys.exit(main(prog="python -m orchest_ext.infra.distribute"))

@@ -1,0 +1,1 @@
+"""Infrastructure the engines stand on: the Docker engine client, images and environments."""

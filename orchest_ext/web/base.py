@@ -1,0 +1,155 @@
+"""The base of every REST handler: authentication, JSON errors, requests checked against
+``openapi.yaml``, paths kept under the server's root dir."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from http.client import responses
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from ..pipeline import Pipeline, PipelineError, load_pipeline, parse_pipeline, short
+from .contract import BodyTooLarge, RequestInvalid, parse_json, parse_query, validate_body
+
+Ready = Callable[[], Awaitable[None]]
+
+API = r"/orchest/api"
+
+
+class ApiError(web.HTTPError):
+    """An HTTP error whose JSON body also carries a list of pipeline issues."""
+
+    def __init__(self, status: int, message: str, issues: list[dict] | None = None) -> None:
+        super().__init__(status, "%s", message)
+        self.issues = issues
+
+
+class OrchestHandler(APIHandler):
+    """Base of every route: JSON errors, requests validated against ``openapi.yaml``."""
+
+    auth_resource = "orchest"
+    spec_path = ""
+    """The handler's path in ``openapi.yaml``, whose schemas its requests must match."""
+    ready: Ready | None = None
+    """What must have started before the handler answers (None: nothing)."""
+
+    def initialize(self, max_request_body: int, ready: Ready | None = None) -> None:
+        self.max_request_body = max_request_body
+        self.ready = ready
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self.ready is None:
+            return
+        try:
+            await self.ready()
+        except Exception as err:
+            raise ApiError(
+                503,
+                f"orchest_ext could not start: {str(err) or type(err).__name__} "
+                "(the server log has the details).",
+            ) from None
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "application/json")
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = responses.get(status_code, "Unknown HTTP Error")
+        if isinstance(exc, web.HTTPError) and exc.log_message:
+            message = exc.log_message % exc.args if exc.args else exc.log_message
+        reply: dict[str, Any] = {"status": status_code, "message": message}
+        if getattr(exc, "issues", None):
+            reply["issues"] = exc.issues
+        self.finish(json.dumps(reply))
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        """The HTTP methods this handler answers."""
+        return [
+            method
+            for method in cls.SUPPORTED_METHODS
+            if getattr(cls, method.lower()) is not getattr(web.RequestHandler, method.lower())
+        ]
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """A refused request is logged once, by the server's request log; its message (which
+        the client gets) only at debug level. Anything else as tornado logs it."""
+        if isinstance(value, web.HTTPError) and value.status_code < 500:
+            message = value.log_message % value.args if value.log_message else ""
+            self.log.debug("orchest_ext: %d %s: %s", value.status_code, self.request.path, message)
+            return
+        super().log_exception(typ, value, tb)
+
+    async def json_body(self) -> dict[str, Any]:
+        """The request body, checked (in a thread) against the operation's schema in
+        ``openapi.yaml``."""
+        try:
+            body = await asyncio.to_thread(parse_json, self.request.body, self.max_request_body)
+            await asyncio.to_thread(validate_body, self.spec_path, self.request.method, body)
+        except BodyTooLarge as err:
+            raise ApiError(413, str(err)) from None
+        except RequestInvalid as err:
+            raise ApiError(400, str(err)) from None
+        return body
+
+    def query(self) -> dict[str, Any]:
+        """The query parameters ``openapi.yaml`` documents, converted, checked, defaulted."""
+        try:
+            return parse_query(self.spec_path, self.request.method, self.request.query_arguments)
+        except RequestInvalid as err:
+            raise ApiError(400, str(err)) from None
+
+    def resolve_in_root(self, relative: str, what: str) -> Path:
+        """A path below the server's root dir; 400 if it is absolute or leaves the root."""
+        root = Path(self.serverapp.root_dir).resolve()
+        if Path(relative).is_absolute():
+            raise ApiError(400, f"{what} must be relative to the server's root dir, not absolute.")
+        try:
+            resolved = (root / relative).resolve()
+        except (ValueError, OSError) as err:
+            reason = getattr(err, "strerror", None) or str(err)
+            raise ApiError(
+                400, f"{what} {short(relative)} is not a usable path: {reason}."
+            ) from None
+        if resolved != root and root not in resolved.parents:
+            raise ApiError(400, f"{what} {short(relative)} leaves the server's root dir.")
+        return resolved
+
+    async def existing(self, relative: str, what: str, kind: str) -> Path:
+        """``resolve_in_root`` that must name an existing ``file`` or ``directory``."""
+        path = self.resolve_in_root(relative, what)
+        try:
+            found = await asyncio.to_thread(path.is_file if kind == "file" else path.is_dir)
+        except OSError as err:
+            reason = err.strerror or str(err)
+            raise ApiError(
+                400, f"{what} {short(relative)} is not a usable path: {reason}."
+            ) from None
+        if not found:
+            raise ApiError(400, f"{what} {short(relative)} is not a {kind}.")
+        return path
+
+    async def load_request_pipeline(self, body: dict[str, Any]) -> Pipeline:
+        """The pipeline of a request: ``pipeline_path`` or ``pipeline_description`` + dir."""
+        try:
+            if "pipeline_path" in body:
+                path = await self.existing(body["pipeline_path"], "pipeline_path", "file")
+                return await asyncio.to_thread(load_pipeline, path)
+            directory = await self.existing(body["pipeline_dir"], "pipeline_dir", "directory")
+            edited = body.get("unsaved_edit_of")
+            path = self.resolve_in_root(edited, "unsaved_edit_of") if edited else None
+            return await asyncio.to_thread(
+                parse_pipeline, body["pipeline_description"], directory, path
+            )
+        except PipelineError as err:
+            raise ApiError(
+                422,
+                f"The pipeline has {len(err.issues)} issue(s): {err}",
+                [issue.to_dict() for issue in err.issues],
+            ) from None

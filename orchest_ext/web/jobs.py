@@ -1,0 +1,75 @@
+"""Jobs: create, list, show, pause, resume, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ..jobs import JobManager, JobRequestError
+from ..jobs.request import job_settings
+from ..pipeline import short
+from .base import API, ApiError, OrchestHandler
+
+
+class JobsBaseHandler(OrchestHandler):
+    def initialize(self, jobs: JobManager, **common: Any) -> None:
+        super().initialize(**common)
+        self.jobs = jobs
+
+
+class JobsHandler(JobsBaseHandler):
+    spec_path = "/jobs"
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.finish({"jobs": self.jobs.list()})
+
+    @web.authenticated
+    @authorized(action="execute")
+    async def post(self) -> None:
+        body = await self.json_body()
+        pipeline = await self.load_request_pipeline(body)
+        try:
+            job = await self.jobs.create(pipeline, body, job_settings(body))
+        except JobRequestError as err:
+            raise ApiError(400, str(err)) from None
+        self.set_status(201)
+        self.set_header("Location", f"{self.base_url.rstrip('/')}{API}/jobs/{job['id']}")
+        self.finish(job)
+
+
+class JobHandler(JobsBaseHandler):
+    spec_path = "/jobs/{job_id}"
+
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        query = self.query()
+        job = await self.jobs.get(job_id, query["limit"], query["offset"])
+        if job is None:
+            raise ApiError(404, f"No job with id {short(job_id)}.")
+        self.finish(job)
+
+    @web.authenticated
+    @authorized(action="execute")
+    async def patch(self, job_id: str) -> None:
+        body = await self.json_body()
+        try:
+            job = await self.jobs.update(job_id, body)
+        except JobRequestError as err:
+            raise ApiError(400, str(err)) from None
+        if job is None:
+            raise ApiError(404, f"No job with id {short(job_id)}.")
+        self.finish(job)
+
+    @web.authenticated
+    @authorized(action="execute")
+    async def delete(self, job_id: str) -> None:
+        remove_runs = self.query()["remove_runs"]
+        job = await self.jobs.delete(job_id, remove_runs=remove_runs == "true")
+        if job is None:
+            raise ApiError(404, f"No job with id {short(job_id)}.")
+        self.finish(job)

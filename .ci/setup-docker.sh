@@ -70,7 +70,7 @@ build_images() {
     if jupyter orchest images --help >/dev/null 2>&1; then
         jupyter orchest images build --base-image "$BASE_IMAGE" "$@"
     else
-        python -m orchest_ext.infra.images --base-image "$BASE_IMAGE" "$@"
+        python -m orchest_ext.cli images build --base-image "$BASE_IMAGE" "$@"
     fi
 }
 

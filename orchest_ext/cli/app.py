@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import sys
 
-from .base import CLIApp
+from .base import CommandGroup
 
 
-class OrchestCLI(CLIApp):
+class OrchestCLI(CommandGroup):
     """Runs and validates notebook pipelines, builds the orchest_ext Docker images."""
 
     name = "jupyter-orchest"
@@ -43,16 +43,16 @@ jupyter orchest --help-all            # every option of every configurable class
             "Workflows manifests.",
         ),
         "images": (
-            "orchest_ext.cli.tools.ImagesApp",
+            "orchest_ext.cli.images.ImagesApp",
             "Build the project's Docker images or copy them to other engines "
             "(images build|distribute).",
         ),
         "environments": (
-            "orchest_ext.cli.tools.EnvironmentsApp",
+            "orchest_ext.cli.environments.EnvironmentsApp",
             "Orchest environments: build their images.",
         ),
         "jobs": (
-            "orchest_ext.cli.tools.JobsApp",
+            "orchest_ext.cli.jobs.JobsApp",
             "Jobs of a running server: create, list, show, pause, resume, delete.",
         ),
     }
@@ -64,11 +64,6 @@ jupyter orchest --help-all            # every option of every configurable class
         ):
             self.classes = configurable_classes()
         super().initialize(argv)
-
-    def start(self) -> None:
-        super().start()
-        self.print_help()
-        self.exit(2)
 
 
 def configurable_classes() -> list[type]:

@@ -33,3 +33,20 @@ class CLIApp(JupyterApp):
             self.log.warning(
                 "Error loading config file: %s", SERVER_CONFIG_FILE_NAME, exc_info=True
             )
+
+
+class CommandGroup(CLIApp):
+    """A command whose work its subcommands do: without one it prints its help and exits 2."""
+
+    def start(self) -> None:
+        super().start()
+        self.print_help()
+        self.exit(2)
+
+
+def one_argument(app: CLIApp, what: str) -> str:
+    """The one positional argument of ``app`` (exit 2 naming ``what`` unless there is one)."""
+    if len(app.extra_args) != 1:
+        app.log.critical("%s takes one %s, got %d", app.name, what, len(app.extra_args))
+        app.exit(2)
+    return app.extra_args[0]

@@ -2,65 +2,38 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from collections.abc import Sequence
 from typing import Any
 
-from .client import ClientError, connect
+from traitlets import Bool, Enum, Float, Integer, List, Unicode
+
+from .base import CLIApp, CommandGroup, one_argument
+from .client import Client, ClientError, connect
 
 
-def parser(prog: str | None = None) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description=__doc__)
-    p.add_argument("--url", help="the server (default: the first running Jupyter server)")
-    p.add_argument("--token", help="the server's token (default: from its runtime file)")
-    commands = p.add_subparsers(dest="command", required=True)
+class JobsClientApp(CLIApp):
+    """A `jobs` subcommand: talks to a running server."""
 
-    create = commands.add_parser("create", help="Create a job of a pipeline file.")
-    create.add_argument("pipeline_file", help="local path, or a path relative to the root dir")
-    create.add_argument("--name")
-    when = create.add_mutually_exclusive_group()
-    when.add_argument("--cron", help="cron expression (5 fields, or 6 with seconds last)")
-    when.add_argument("--at", help="run once at this ISO 8601 time (default: once, now)")
-    create.add_argument("--timezone", help="IANA time zone of --cron/--at (default UTC)")
-    create.add_argument(
-        "--grid",
-        action="append",
-        default=[],
-        metavar="STEP.NAME=JSON_LIST",
-        help="grid values, e.g. pipeline_parameters.lr=[0.1,0.2] or Train.epochs=[1,5]",
-    )
-    create.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="STEP.NAME=JSON",
-        help="fixed parameter override, e.g. Train.seed=1",
-    )
-    create.add_argument("--max-parallel", type=int)
-    create.add_argument("--overlap", choices=["allow", "skip", "queue"])
-    create.add_argument("--missed", choices=["run_once", "skip"])
-    create.add_argument("--max-retained-runs", type=int)
-    create.add_argument("--no-snapshot", action="store_true", help="run the live files")
-    create.add_argument("--backend")
-    create.add_argument("--retries", type=int)
-    create.add_argument("--retry-delay", type=float)
-    create.add_argument("--cache", choices=["off", "use", "refresh"], help="step caching")
+    url = Unicode(
+        None, allow_none=True, help="The server (default: the first running Jupyter server)."
+    ).tag(config=True)
+    token = Unicode(
+        None, allow_none=True, help="The server's token (default: from its runtime file)."
+    ).tag(config=True)
 
-    commands.add_parser("list", help="List jobs.")
-    for name, text in (
-        ("show", "Show a job with its runs (JSON)."),
-        ("pause", "Pause a job."),
-        ("resume", "Resume a paused job."),
-        ("delete", "Delete a job; its active runs are aborted."),
-    ):
-        command = commands.add_parser(name, help=text)
-        command.add_argument("job_id")
-    commands.choices["delete"].add_argument(
-        "--remove-runs", action="store_true", help="also delete its runs and snapshot"
-    )
-    return p
+    aliases = {**CLIApp.aliases, "url": "JobsClientApp.url", "token": "JobsClientApp.token"}
+
+    def start(self) -> None:
+        try:
+            self.exit(self.call(connect(self.url, self.token)))
+        except ClientError as err:
+            print(err, file=sys.stderr)
+            self.exit(1)
+
+    def call(self, client: Client) -> int:
+        """Make this subcommand's request(s) and print the answer; return the exit code."""
+        raise NotImplementedError
 
 
 def _assignments(pairs: list[str], option: str) -> dict[str, dict[str, Any]]:
@@ -70,7 +43,7 @@ def _assignments(pairs: list[str], option: str) -> dict[str, dict[str, Any]]:
         target, sep, value = pair.partition("=")
         step, dot, name = target.rpartition(".")
         if not sep or not dot or not step or not name:
-            raise SystemExit(f"{option} expects STEP.NAME=JSON, got {pair!r}")
+            raise ValueError(f"{option} expects STEP.NAME=JSON, got {pair!r}")
         try:
             result.setdefault(step, {})[name] = json.loads(value)
         except json.JSONDecodeError:
@@ -78,38 +51,196 @@ def _assignments(pairs: list[str], option: str) -> dict[str, dict[str, Any]]:
     return result
 
 
-def create_body(args: argparse.Namespace, pipeline_path: str) -> dict[str, Any]:
-    """The ``POST jobs`` body of ``jobs create``."""
-    body: dict[str, Any] = {"pipeline_path": pipeline_path}
-    schedule: dict[str, Any] = {}
-    if args.cron:
-        schedule["cron"] = args.cron
-    if args.at:
-        schedule["at"] = args.at
-    if args.timezone:
-        schedule["timezone"] = args.timezone
-    if schedule:
-        body["schedule"] = schedule
-    if args.grid:
-        body["parameter_grid"] = _assignments(args.grid, "--grid")
-    if args.param:
-        body["parameters"] = _assignments(args.param, "--param")
-    if args.no_snapshot:
-        body["snapshot"] = False
-    for option, field in (
-        ("name", "name"),
-        ("max_parallel", "max_parallel"),
-        ("overlap", "overlap_policy"),
-        ("missed", "missed_fire_policy"),
-        ("max_retained_runs", "max_retained_runs"),
-        ("backend", "backend"),
-        ("retries", "retries"),
-        ("retry_delay", "retry_delay"),
-        ("cache", "cache"),
-    ):
-        if getattr(args, option) is not None:
-            body[field] = getattr(args, option)
-    return body
+class CreateJobApp(JobsClientApp):
+    """Create a job of a pipeline file."""
+
+    name = "jupyter-orchest-jobs-create"
+    description = (
+        "Create a job of a pipeline file (a local path, or a path relative to the server's "
+        "root dir): once now (default), once --at a time, or on a --cron schedule."
+    )
+    examples = """
+jupyter orchest jobs create p/pipeline.orchest --name nightly --cron "0 3 * * *"
+jupyter orchest jobs create p/pipeline.orchest --grid Train.lr=[0.1,0.2] --param Train.seed=1
+"""
+    job_name = Unicode(None, allow_none=True, help="The job's name.").tag(config=True)
+    cron = Unicode(
+        None, allow_none=True, help="Cron expression (5 fields, or 6 with seconds last)."
+    ).tag(config=True)
+    at = Unicode(
+        None, allow_none=True, help="Run once at this ISO 8601 time (default: once, now)."
+    ).tag(config=True)
+    timezone = Unicode(
+        None, allow_none=True, help="IANA time zone of --cron/--at (default UTC)."
+    ).tag(config=True)
+    grid = List(
+        Unicode(),
+        help="Grid values as STEP.NAME=JSON_LIST, e.g. pipeline_parameters.lr=[0.1,0.2] or "
+        "Train.epochs=[1,5]; repeat the option for several.",
+    ).tag(config=True)
+    param = List(
+        Unicode(),
+        help="Fixed parameter override as STEP.NAME=JSON, e.g. Train.seed=1; repeat the "
+        "option for several.",
+    ).tag(config=True)
+    max_parallel = Integer(None, allow_none=True, help="Most runs of the job at once.").tag(
+        config=True
+    )
+    overlap = Enum(
+        ["allow", "skip", "queue"], None, allow_none=True, help="Overlap policy of its runs."
+    ).tag(config=True)
+    missed = Enum(["run_once", "skip"], None, allow_none=True, help="Missed fire policy.").tag(
+        config=True
+    )
+    max_retained_runs = Integer(None, allow_none=True, help="Runs to keep.").tag(config=True)
+    no_snapshot = Bool(False, help="Run the live files (no snapshot).").tag(config=True)
+    backend = Unicode(None, allow_none=True, help="Backend of its runs.").tag(config=True)
+    retries = Integer(None, allow_none=True, help="Retries of a failed step.").tag(config=True)
+    retry_delay = Float(None, allow_none=True, help="Seconds between retries.").tag(config=True)
+    cache = Enum(["off", "use", "refresh"], None, allow_none=True, help="Step caching.").tag(
+        config=True
+    )
+
+    aliases = {
+        **JobsClientApp.aliases,
+        **{
+            option: f"CreateJobApp.{trait}"
+            for option, trait in (
+                ("name", "job_name"),
+                ("cron", "cron"),
+                ("at", "at"),
+                ("timezone", "timezone"),
+                ("grid", "grid"),
+                ("param", "param"),
+                ("max-parallel", "max_parallel"),
+                ("overlap", "overlap"),
+                ("missed", "missed"),
+                ("max-retained-runs", "max_retained_runs"),
+                ("backend", "backend"),
+                ("retries", "retries"),
+                ("retry-delay", "retry_delay"),
+                ("cache", "cache"),
+            )
+        },
+    }
+    flags = {
+        **JobsClientApp.flags,
+        "no-snapshot": ({"CreateJobApp": {"no_snapshot": True}}, no_snapshot.help),
+    }
+
+    def start(self) -> None:
+        if self.cron is not None and self.at is not None:
+            self.log.critical("--cron and --at exclude each other")
+            self.exit(2)
+        super().start()
+
+    def call(self, client: Client) -> int:
+        pipeline_file = one_argument(self, "pipeline file")
+        job = client.request("POST", "jobs", self.body(client.server_path(pipeline_file)))
+        print(_line(job))
+        return 0
+
+    def body(self, pipeline_path: str) -> dict[str, Any]:
+        """The ``POST jobs`` body."""
+        body: dict[str, Any] = {"pipeline_path": pipeline_path}
+        schedule = {
+            key: value
+            for key, value in (("cron", self.cron), ("at", self.at), ("timezone", self.timezone))
+            if value
+        }
+        if schedule:
+            body["schedule"] = schedule
+        if self.grid:
+            body["parameter_grid"] = self.assignments(self.grid, "--grid")
+        if self.param:
+            body["parameters"] = self.assignments(self.param, "--param")
+        if self.no_snapshot:
+            body["snapshot"] = False
+        for trait, field in (
+            ("job_name", "name"),
+            ("max_parallel", "max_parallel"),
+            ("overlap", "overlap_policy"),
+            ("missed", "missed_fire_policy"),
+            ("max_retained_runs", "max_retained_runs"),
+            ("backend", "backend"),
+            ("retries", "retries"),
+            ("retry_delay", "retry_delay"),
+            ("cache", "cache"),
+        ):
+            if getattr(self, trait) is not None:
+                body[field] = getattr(self, trait)
+        return body
+
+    def assignments(self, pairs: list[str], option: str) -> dict[str, dict[str, Any]]:
+        """``STEP.NAME=JSON`` pairs as ``{STEP: {NAME: value}}``; exit 2 on a malformed one."""
+        try:
+            return _assignments(pairs, option)
+        except ValueError as err:
+            self.log.critical("%s", err)
+            self.exit(2)
+            raise
+
+
+class ListJobsApp(JobsClientApp):
+    """List jobs."""
+
+    name = "jupyter-orchest-jobs-list"
+
+    def call(self, client: Client) -> int:
+        jobs = client.request("GET", "jobs")["jobs"]
+        for job in jobs:
+            print(_line(job))
+        if not jobs:
+            print("No jobs.")
+        return 0
+
+
+class ShowJobApp(JobsClientApp):
+    """Show a job with its runs (JSON)."""
+
+    name = "jupyter-orchest-jobs-show"
+
+    def call(self, client: Client) -> int:
+        job_id = one_argument(self, "job id")
+        print(json.dumps(client.request("GET", f"jobs/{job_id}"), indent=2))
+        return 0
+
+
+class PauseJobApp(JobsClientApp):
+    """Pause a job."""
+
+    name = "jupyter-orchest-jobs-pause"
+    paused = True
+
+    def call(self, client: Client) -> int:
+        job_id = one_argument(self, "job id")
+        print(_line(client.request("PATCH", f"jobs/{job_id}", {"paused": self.paused})))
+        return 0
+
+
+class ResumeJobApp(PauseJobApp):
+    """Resume a paused job."""
+
+    name = "jupyter-orchest-jobs-resume"
+    paused = False
+
+
+class DeleteJobApp(JobsClientApp):
+    """Delete a job; its active runs are aborted."""
+
+    name = "jupyter-orchest-jobs-delete"
+    remove_runs = Bool(False, help="Also delete its runs and snapshot.").tag(config=True)
+    flags = {
+        **JobsClientApp.flags,
+        "remove-runs": ({"DeleteJobApp": {"remove_runs": True}}, remove_runs.help),
+    }
+
+    def call(self, client: Client) -> int:
+        job_id = one_argument(self, "job id")
+        remove = "true" if self.remove_runs else "false"
+        job = client.request("DELETE", f"jobs/{job_id}", remove_runs=remove)
+        print(f"{job['id']}  deleted")
+        return 0
 
 
 def _line(job: dict[str, Any]) -> str:
@@ -123,35 +254,39 @@ def _line(job: dict[str, Any]) -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    args = parser(prog).parse_args(argv)
-    try:
-        client = connect(args.url, args.token)
-        if args.command == "create":
-            job = client.request(
-                "POST", "jobs", create_body(args, client.server_path(args.pipeline_file))
-            )
-            print(_line(job))
-        elif args.command == "list":
-            jobs = client.request("GET", "jobs")["jobs"]
-            for job in jobs:
-                print(_line(job))
-            if not jobs:
-                print("No jobs.")
-        elif args.command == "show":
-            print(json.dumps(client.request("GET", f"jobs/{args.job_id}"), indent=2))
-        elif args.command in ("pause", "resume"):
-            body = {"paused": args.command == "pause"}
-            print(_line(client.request("PATCH", f"jobs/{args.job_id}", body)))
-        else:
-            remove = "true" if args.remove_runs else "false"
-            job = client.request("DELETE", f"jobs/{args.job_id}", remove_runs=remove)
-            print(f"{job['id']}  deleted")
-    except ClientError as err:
-        print(err, file=sys.stderr)
-        return 1
-    return 0
+JOB_COMMANDS: dict[str, type[JobsClientApp]] = {
+    "create": CreateJobApp,
+    "list": ListJobsApp,
+    "show": ShowJobApp,
+    "pause": PauseJobApp,
+    "resume": ResumeJobApp,
+    "delete": DeleteJobApp,
+}
 
 
-if __name__ == "__main__":
-    sys.exit(main(prog="python -m orchest_ext.jobs.cli"))
+class JobsApp(CommandGroup):
+    """Jobs of a running server: `jupyter orchest jobs create|list|show|pause|resume|delete`."""
+
+    name = "jupyter-orchest-jobs"
+    description = (
+        "Jobs of a running server: create, list, show, pause, resume, delete "
+        "(`jupyter orchest jobs create --help`). --url and --token may come before the "
+        "command too."
+    )
+    subcommands = {name: (app, app.__doc__) for name, app in JOB_COMMANDS.items()}
+
+    def parse_command_line(self, argv: list[str] | None = None) -> None:
+        """Options of the server connection may come first: `jobs --url U create ...`."""
+        argv = list(argv or [])
+        super().parse_command_line(_command_first(argv, self.subcommands))
+
+
+def _command_first(argv: list[str], commands: dict[str, Any]) -> list[str]:
+    """``argv`` with its first command word moved to the front (skipping option values)."""
+    index = 0
+    while index < len(argv):
+        word = argv[index]
+        if word in commands:
+            return [word, *argv[:index], *argv[index + 1 :]]
+        index += 2 if word in ("--url", "--token") else 1
+    return argv

@@ -1,11 +1,10 @@
-"""`jupyter orchest images distribute`: copy images from this machine's Docker engine to the
+"""Copy images from this machine's Docker engine to the
 engines of other swarm nodes, for clusters without a registry (save on one engine, streamed
-into load on the other, over the engine API; blocking docker SDK, no event loop runs here)."""
+into load on the other, over the engine API; blocking docker SDK, no event loop runs here).
+`jupyter orchest images distribute` (``cli/images.py``) is its command."""
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Sequence
 
 import docker
@@ -55,45 +54,7 @@ def _client(url: str | None) -> docker.DockerClient:
     return client
 
 
-def parser(prog: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser of the ``images distribute`` command."""
-    p = argparse.ArgumentParser(
-        prog=prog,
-        description="Copy the project's images (or --image ones) from this machine's Docker "
-        "engine to other engines, e.g. every node of a swarm without a registry.",
-    )
-    p.add_argument(
-        "--engine",
-        action="append",
-        required=True,
-        metavar="URL",
-        help="Docker engine to copy to (repeatable): unix:///path.sock, tcp://node2:2376, "
-        "ssh://user@node2",
-    )
-    p.add_argument(
-        "--image",
-        action="append",
-        metavar="NAME",
-        help="image to copy (repeatable; default: the project's images that this engine has)",
-    )
-    p.add_argument("--source", metavar="URL", help="engine to copy from (default: DOCKER_HOST)")
-    return p
-
-
-def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    """Distribute images from the command line; return the exit code."""
-    args = parser(prog).parse_args(argv)
-    try:
-        images = args.image or _project_images(args.source)
-        for engine, image, what in distribute(images, args.engine, args.source):
-            print(f"{engine}: {image} {what}")
-    except DistributeError as err:
-        log(str(err))
-        return 1
-    return 0
-
-
-def _project_images(source: str | None) -> list[str]:
+def project_images(source: str | None) -> list[str]:
     """The project's images present on the source engine."""
     client = _client(source)
     present = []
@@ -104,7 +65,3 @@ def _project_images(source: str | None) -> list[str]:
             continue
         present.append(image.name)
     return present
-
-
-if __name__ == "__main__":
-    sys.exit(main(prog="python -m orchest_ext.infra.distribute"))

@@ -13,14 +13,11 @@ IMAGE] [--force]``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
 import json
 import shutil
-import sys
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -235,50 +232,3 @@ def _build(
                 f"Building environment {environment.name!r} ({environment.uuid}) failed: "
                 f"{chunk['error'].strip()}\n--- build log ---\n{''.join(log)[-6000:]}"
             )
-
-
-def parser(prog: str | None = None) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description="Build Orchest environments' images.")
-    commands = p.add_subparsers(dest="command", required=True)
-    build = commands.add_parser("build", help="Build the images of a project's environments.")
-    build.add_argument("project_dir", nargs="?", default=".", type=Path)
-    build.add_argument("--only", action="append", metavar="UUID", help="only this environment")
-    build.add_argument(
-        "--base-image",
-        default=DEFAULT_BASE_IMAGE,
-        help=f"image to build on (default {DEFAULT_BASE_IMAGE}, the step image)",
-    )
-    build.add_argument("--force", action="store_true", help="rebuild even if unchanged")
-    return p
-
-
-def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    """Build environments from the command line; return the exit code."""
-    import docker
-
-    args = parser(prog).parse_args(argv)
-    try:
-        environments = project_environments(args.project_dir.resolve())
-        unknown = set(args.only or ()) - {env.uuid for env in environments}
-        if unknown or not environments:
-            where = args.project_dir / ENVIRONMENTS_SUBDIR
-            missing = ", ".join(sorted(unknown)) or "any environment"
-            raise OrchestEnvironmentError(f"No {missing} in {where}.")
-        client = docker.from_env()
-        for environment in environments:
-            if args.only and environment.uuid not in args.only:
-                continue
-            tag, built = build_environment(client, environment, args.base_image, args.force)
-            state = "built" if built else "up to date"
-            print(f"{environment.name} ({environment.uuid}): {tag} {state}", flush=True)
-    except OrchestEnvironmentError as err:
-        print(err, file=sys.stderr)
-        return 1
-    except docker.errors.DockerException as err:
-        print(f"Docker engine unreachable: {err}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(prog="python -m orchest_ext.infra.environments"))

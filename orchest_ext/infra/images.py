@@ -4,13 +4,12 @@ Builds need no network inside the container: the host's pip downloads the wheels
 image needs into its build context (cached per requirements set) together with a wheel
 of this project, and the Dockerfile installs them with ``pip install --no-index``.
 
-Usage: ``jupyter orchest images build [--base-image IMAGE] [--only NAME] [--no-cache]``
-(or ``python -m orchest_ext.infra.images ...``).
+Command: ``jupyter orchest images build [--base-image IMAGE] [--only NAME] [--no-cache]``
+(``cli/images.py``).
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import importlib.metadata
@@ -275,43 +274,3 @@ def build_images(
                 raise BuildError(f"Building {image.name} failed: {err}") from None
             log(f"built {built[-1]} in {time.monotonic() - started:.1f} s")
     return built
-
-
-def parser(prog: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser of the ``images build`` command."""
-    p = argparse.ArgumentParser(prog=prog, description="Build the orchest_ext Docker images.")
-    p.add_argument(
-        "--base-image",
-        help="image to build FROM (default: each Dockerfile's BASE_IMAGE, python:3.11-slim)",
-    )
-    p.add_argument(
-        "--only",
-        action="append",
-        choices=sorted(IMAGES),
-        metavar="NAME",
-        help="build only this image (repeatable): "
-        + "; ".join(f"{name}: {image.description}" for name, image in IMAGES.items()),
-    )
-    p.add_argument("--no-cache", action="store_true", help="do not use docker's build cache")
-    p.add_argument(
-        "--tag",
-        default="latest",
-        help="tag of the images built (default: latest, which the "
-        "executors and sessions use unless configured otherwise)",
-    )
-    return p
-
-
-def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    """Build images from the command line; return the exit code."""
-    args = parser(prog).parse_args(argv)
-    try:
-        build_images(args.only, base_image=args.base_image, no_cache=args.no_cache, tag=args.tag)
-    except BuildError as err:
-        log(str(err))
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(prog="python -m orchest_ext.infra.images"))

@@ -125,6 +125,24 @@ export interface JobRun extends RunSummary {
 }
 
 /** Calls the API with the server's settings (base URL, token, XSRF). */
+export type ExportTarget = 'airflow' | 'kfp' | 'argo';
+
+/** `POST pipelines/export`: which engine, and where its steps find files and images. */
+export interface ExportRequest {
+  pipeline_path: string;
+  target: ExportTarget;
+  volume?: string;
+  registry?: string;
+  namespace?: string;
+  schedule?: string;
+}
+
+export interface ExportResult {
+  target: ExportTarget;
+  /** The files written, relative to the server's root dir. */
+  files: string[];
+}
+
 export class OrchestApi {
   constructor(
     readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
@@ -255,6 +273,14 @@ export class OrchestApi {
       {},
       { limit: String(limit) }
     );
+  }
+
+  /** Write the pipeline for another engine into `<pipeline dir>/export/<target>/`. */
+  exportPipeline(request: ExportRequest): Promise<ExportResult> {
+    return this.request('pipelines/export', {
+      method: 'POST',
+      body: JSON.stringify(request)
+    });
   }
 
   createJob(request: JobRequest): Promise<Job> {

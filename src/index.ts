@@ -3,6 +3,7 @@ import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { commandsPlugin } from './plugins/commands';
 import { documentPlugin } from './plugins/document';
+import { exportCommandPlugin } from './plugins/exportCommand';
 import { fileCommandsPlugin } from './plugins/fileCommands';
 import { jobsPanelPlugin } from './plugins/jobsPanel';
 import { pipelinesPanelPlugin } from './plugins/pipelinesPanel';
@@ -18,7 +19,8 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   commandsPlugin,
   fileCommandsPlugin,
   pipelinesPanelPlugin,
-  jobsPanelPlugin
+  jobsPanelPlugin,
+  exportCommandPlugin
 ];
 
 export default plugins;

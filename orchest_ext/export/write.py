@@ -8,6 +8,8 @@ from pathlib import Path
 from ..pipeline import load_pipeline
 from .plan import ExportOptions, Plan, build_plan
 
+EXPORT_SUBDIR = "export"
+"""Where exports next to a pipeline go: ``<pipeline dir>/export/<target>/``."""
 MODULES = {"airflow": "airflow", "kfp": "kfp_target", "argo": "argo"}
 """The module that writes each target (imported when used: kfp and hera are optional)."""
 
@@ -27,3 +29,9 @@ def export_pipeline(
     cannot do (or a missing optional dependency)."""
     plan = build_plan(load_pipeline(pipeline_file), options)
     return write_plan(plan, Path(output))
+
+
+def export_next_to(pipeline_file: Path, options: ExportOptions) -> list[Path]:
+    """``export_pipeline`` into ``<pipeline dir>/export/<target>/``."""
+    output = Path(pipeline_file).parent / EXPORT_SUBDIR / options.target
+    return export_pipeline(pipeline_file, output, options)

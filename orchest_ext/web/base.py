@@ -148,8 +148,13 @@ class OrchestHandler(APIHandler):
                 parse_pipeline, body["pipeline_description"], directory, path
             )
         except PipelineError as err:
-            raise ApiError(
-                422,
-                f"The pipeline has {len(err.issues)} issue(s): {err}",
-                [issue.to_dict() for issue in err.issues],
-            ) from None
+            raise pipeline_issues(err) from None
+
+
+def pipeline_issues(err: PipelineError) -> ApiError:
+    """The 422 of an invalid pipeline, with its issues."""
+    return ApiError(
+        422,
+        f"The pipeline has {len(err.issues)} issue(s): {err}",
+        [issue.to_dict() for issue in err.issues],
+    )

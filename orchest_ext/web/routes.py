@@ -12,6 +12,7 @@ from ..pipeline.discovery import PipelineFinder
 from ..runs import RunManager
 from ..sessions import PipelineSessionManager
 from .base import API, OrchestHandler, Ready
+from .exports import ExportHandler
 from .jobs import JobHandler, JobsHandler
 from .pipelines import PipelinesHandler, ValidateHandler
 from .runs import RunHandler, RunsHandler, StepLogHandler, StepNotebookHandler
@@ -49,6 +50,7 @@ def handlers(
         (rf"{API}/jobs/{JOB_ID}", JobHandler, job_deps),
         (rf"{API}/pipelines", PipelinesHandler, {**run_deps, "finder": PipelineFinder(root_dir)}),
         (rf"{API}/pipelines/validate", ValidateHandler, common),
+        (rf"{API}/pipelines/export", ExportHandler, {"backends": backends, **common}),
         (
             rf"{API}/backends",
             BackendsHandler,

@@ -31,8 +31,7 @@ import {
   IPipelineTracker,
   TRANSLATION_DOMAIN
 } from '../tokens';
-import { PipelineDocument } from '../widgets/PipelineDocument';
-import { selectedPipelineFile } from './fileBrowser';
+import { currentOrSelectedPipeline } from './fileBrowser';
 
 export const EXPORT_COMMAND = 'orchest:export-pipeline';
 
@@ -102,17 +101,8 @@ export const exportCommandPlugin: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null
   ) => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
-    const localPath = (path: string) =>
-      app.serviceManager.contents.localPath(path);
-    /** The current pipeline tab's file, else the file browser's selected pipeline file. */
-    const pipelinePath = (): string | null => {
-      const widget = app.shell.currentWidget;
-      if (widget instanceof PipelineDocument && tracker.has(widget)) {
-        return localPath(widget.context.path);
-      }
-      const file = selectedPipelineFile(fileBrowser);
-      return file ? localPath(file) : null;
-    };
+    const pipelinePath = () =>
+      currentOrSelectedPipeline(app, tracker, fileBrowser);
     app.commands.addCommand(EXPORT_COMMAND, {
       label: trans.__('Export Pipeline to Airflow, Kubeflow or Argo…'),
       caption: trans.__(

@@ -19,8 +19,7 @@ import {
   TRANSLATION_DOMAIN
 } from '../tokens';
 import { JobsPanel } from '../widgets/JobsPanel';
-import { PipelineDocument } from '../widgets/PipelineDocument';
-import { selectedPipelineFile } from './fileBrowser';
+import { currentOrSelectedPipeline } from './fileBrowser';
 
 const JOB_COMMANDS = {
   createJob: 'orchest:create-job-of-pipeline',
@@ -73,15 +72,8 @@ export const jobsPanelPlugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(panel, 'left', { rank: 211 });
     restorer?.add(panel, 'orchest-jobs');
 
-    /** The current pipeline tab's file, else the file browser's selected pipeline file. */
-    const jobPipeline = (): string | null => {
-      const widget = app.shell.currentWidget;
-      if (widget instanceof PipelineDocument && tracker.has(widget)) {
-        return localPath(widget.context.path);
-      }
-      const file = selectedPipelineFile(fileBrowser);
-      return file ? localPath(file) : null;
-    };
+    const jobPipeline = () =>
+      currentOrSelectedPipeline(app, tracker, fileBrowser);
     app.commands.addCommand(JOB_COMMANDS.createJob, {
       label: trans.__('Create Job of Pipeline…'),
       caption: trans.__(

@@ -108,6 +108,8 @@ export const DRAWN_MARK = 'orchest-drawn';
 export interface CanvasView {
   visibleArea(): Area;
   layout(): Layout;
+  /** Fit the view to the graph once the graph drawn next is in place. */
+  fitNext(): void;
 }
 
 /** The visible area assumed before the graph is drawn. */
@@ -403,15 +405,15 @@ export class PipelineController {
     this.graphCommands?.selectAll();
   }
 
-  move(positions: Map<string, Position>): void {
-    this.edit(doc => doc.move(positions));
+  move(positions: Map<string, Position>): boolean {
+    return this.edit(doc => doc.move(positions));
   }
 
   /** Lay the whole graph out again, parents left of children (undoable like any edit). */
   tidyUp(): void {
     const graph = this._state.graph;
-    if (graph) {
-      this.move(layeredLayout(graph.steps));
+    if (graph && this.move(layeredLayout(graph.steps))) {
+      this.canvas?.fitNext();
     }
   }
 

@@ -155,6 +155,12 @@ def test_tidy_up_lays_out_overlapping_nodes_on_request(page: Page, lab: ServerPr
     assert boxes["A"]["x"] + boxes["A"]["width"] <= boxes["B"]["x"]
     assert boxes["B"]["x"] + boxes["B"]["width"] <= boxes["C"]["x"]
     assert len(set(tidied.values())) == 4
+    canvas = page.locator(".jp-orchest-graph").bounding_box()
+    for box in boxes.values():
+        assert canvas["x"] <= box["x"] and box["x"] + box["width"] <= canvas["x"] + canvas["width"]
+        assert (
+            canvas["y"] <= box["y"] and box["y"] + box["height"] <= canvas["y"] + canvas["height"]
+        )
     save(page)
     assert stored_positions(path) == {k: (round(x), round(y)) for k, (x, y) in tidied.items()}
 

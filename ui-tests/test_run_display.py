@@ -151,3 +151,50 @@ def test_the_runs_tab_pages_past_fifty_runs(page: Page, lab: ServerProcess, lab_
     shown = rows.evaluate_all("els => els.map(e => e.dataset.runId)")
     assert sorted(shown) == sorted(run_ids)
     assert more.count() == 0
+
+
+COUNT_TICKERS = """() => {
+    // Counts the live one-second intervals (the running steps' duration ticker is one).
+    window.orchestTickers = new Set();
+    const set = window.setInterval, clear = window.clearInterval;
+    window.setInterval = function (fn, ms, ...rest) {
+        const id = set.call(window, fn, ms, ...rest);
+        if (ms === 1000) window.orchestTickers.add(id);
+        return id;
+    };
+    window.clearInterval = function (id) {
+        window.orchestTickers.delete(id);
+        return clear.call(window, id);
+    };
+}"""
+
+
+def test_the_duration_ticker_stops_with_the_run_and_with_the_view(
+    page: Page, lab: ServerProcess, lab_root
+):
+    directory = lab_root / "ticker"
+    release = directory / "release"
+    name, uuids = write_pipeline(
+        directory,
+        {"Wait": ("wait.sh", f"while [ ! -f '{release}' ]; do sleep 0.05; done\n", [])},
+    )
+    page.add_init_script(f"({COUNT_TICKERS})()")
+    open_in_lab(page, lab, f"ticker/{name}")
+    page.wait_for_selector("[data-step-uuid]")
+    idle = page.evaluate("() => window.orchestTickers.size")
+    run_with(page, "orchest:run-all")
+    wait_for_statuses(page, {uuids["Wait"]: "STARTED"})
+    page.wait_for_function("n => window.orchestTickers.size === n + 1", arg=idle)
+    release.write_text("go")
+    wait_for_statuses(page, {uuids["Wait"]: "SUCCESS"})
+    page.wait_for_function("n => window.orchestTickers.size === n", arg=idle)
+
+    release.unlink()
+    run_with(page, "orchest:run-all")
+    wait_for_statuses(page, {uuids["Wait"]: "STARTED"})
+    page.wait_for_function("n => window.orchestTickers.size === n + 1", arg=idle)
+    page.locator(".jp-orchest-view").click(position={"x": 5, "y": 5})
+    page.keyboard.press("Alt+w")
+    page.wait_for_selector(".jp-orchest-view", state="detached")
+    page.wait_for_function("n => window.orchestTickers.size === n", arg=idle)
+    release.write_text("go")

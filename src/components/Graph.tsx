@@ -269,6 +269,7 @@ export function Graph({
   const layoutRef = useRef(layout);
   layoutRef.current = layout;
   const flow = useReactFlow();
+  const fitPending = useRef(false);
   const container = useRef<HTMLDivElement>(null);
   const rfId = useStore(state => state.rfId);
   const noPanClassName = useStore(state => state.noPanClassName);
@@ -294,7 +295,10 @@ export function Graph({
         });
         return { ...from, width: to.x - from.x, height: to.y - from.y };
       },
-      layout: () => layoutRef.current
+      layout: () => layoutRef.current,
+      fitNext: () => {
+        fitPending.current = true;
+      }
     });
     return () => {
       editing.setScreenToFlow(null);
@@ -328,6 +332,15 @@ export function Graph({
     element?.addEventListener('pointerup', mark, true);
     return () => element?.removeEventListener('pointerup', mark, true);
   }, []);
+
+  useEffect(() => {
+    // The first layout after Tidy up: React Flow's store has its nodes by now (its
+    // effects run before this one).
+    if (fitPending.current) {
+      fitPending.current = false;
+      void flow.fitView(FIT_VIEW);
+    }
+  }, [layout, flow]);
 
   useLayoutEffect(() => {
     const frame = requestAnimationFrame(() => {

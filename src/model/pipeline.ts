@@ -20,8 +20,8 @@ export interface PipelineStep {
   parameters: Record<string, unknown>;
   environment: string;
   kernel: string;
-  /** The step's own environment variables (`env_variables`). */
-  env: Record<string, string>;
+  /** The step's own environment variables (`env_variables`); none when absent. */
+  env?: Record<string, string>;
 }
 
 export interface PipelineGraph {

@@ -71,7 +71,7 @@ export function draftOf(step: PipelineStep): StepDraft {
     filePath: step.filePath,
     environment: step.environment,
     kernel: step.kernel,
-    env: envText(step.env),
+    env: envText(step.env ?? {}),
     parameters: prettyJson(step.parameters)
   };
 }
@@ -103,7 +103,7 @@ export function draftPatch(
   if (orchestFields && draft.kernel !== step.kernel) {
     patch.kernel = draft.kernel;
   }
-  if (orchestFields && envText(env.value) !== envText(step.env)) {
+  if (orchestFields && envText(env.value) !== envText(step.env ?? {})) {
     patch.env_variables = env.value;
   }
   if (prettyJson(parameters.value) !== prettyJson(step.parameters)) {

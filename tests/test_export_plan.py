@@ -8,6 +8,7 @@ import uuid as uuidlib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from orchest_ext.export.plan import ExportError, ExportOptions, build_plan
 from orchest_ext.export.step_main import main as step_main
@@ -198,3 +199,26 @@ def test_cli_refuses_what_the_target_cannot_do(tmp_path):
     assert not list(tmp_path.glob("*.yaml"))
     missing = orchest("export", str(pipeline_file))
     assert missing.returncode == 2 and "--to is required" in missing.stderr
+
+
+def test_cli_takes_images_from_the_docker_backends_config(tmp_path, monkeypatch):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "jupyter_server_config.py").write_text(
+        "c.DockerExecutor.default_image = 'team/step:2'\n"
+        "c.DockerExecutor.environment_images = {'gpu': 'team/gpu:1'}\n"
+    )
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(config))
+    pipeline_file, uuids = data_pipeline(tmp_path / "p")
+    set_fields(pipeline_file, uuids, Double={"environment": "gpu"})
+    out = tmp_path / "out"
+    args = ["--output", str(out), "--volume", "c", "--registry", "registry.example.com"]
+    proc = orchest("export", "--to", "argo", str(pipeline_file), *args)
+    assert proc.returncode == 0, proc.stderr
+    workflow = yaml.safe_load((out / "export-data.workflow.yaml").read_text())
+    images = {t["name"]: t["container"]["image"] for t in workflow["spec"]["templates"][:-1]}
+    assert images == {
+        "load": "registry.example.com/team/step:2",
+        "double": "registry.example.com/team/gpu:1",
+        "report": "registry.example.com/team/step:2",
+    }

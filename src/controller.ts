@@ -41,6 +41,7 @@ import {
 import { chooseBackend, FailurePolicy, Preferences } from './model/preferences';
 import { RunState, RunTracker, StatusEvent, TERMINAL } from './model/runState';
 import { stepsInRun } from './model/runSteps';
+import { EditHistory } from './model/history';
 import {
   dirname,
   relativePath,
@@ -86,8 +87,9 @@ export interface PipelineHost {
   settleStepFiles(filePaths: string[]): Promise<boolean>;
   /** Whether the document has unsaved changes. */
   isDirty(): boolean;
-  /** Replace the document's text (it becomes dirty; JupyterLab's save writes it). */
-  setText(text: string): void;
+  /** Replace the document's text; `unsaved`: it differs from the file (JupyterLab's
+   * save writes it). */
+  setText(text: string, unsaved: boolean): void;
   /** Tell the user a change needs Orchest's format and offer a copy as `.orchest`. */
   offerOrchestCopy(reason: string, graph: PipelineGraph): Promise<void>;
   /** Let the user pick files to add as steps, starting in `directory` (relative to the root). */
@@ -117,9 +119,6 @@ const DEFAULT_AREA: Area = { x: 0, y: 0, width: 800, height: 600 };
 
 /** Runs the history loads at a time. */
 export const RUNS_PAGE = 50;
-
-/** Most edits undo remembers. */
-const UNDO_LIMIT = 200;
 
 /** Seconds without an event while the shown run is active before the view resyncs. */
 const STALL_SECONDS = 10;
@@ -180,8 +179,10 @@ export class PipelineController {
       return;
     }
     if (!this._applying) {
-      this._undo = [];
-      this._redo = [];
+      this.history.clear();
+      if (!this.host.isDirty()) {
+        this.history.markSaved(text);
+      }
     }
     this._text = text;
     this._doc = doc;
@@ -200,8 +201,8 @@ export class PipelineController {
     this.update({
       graph,
       formatError: null,
-      canUndo: this._undo.length > 0,
-      canRedo: this._redo.length > 0
+      canUndo: this.history.canUndo,
+      canRedo: this.history.canRedo
     });
     if (!first) {
       this.scheduleValidation(graph);
@@ -310,11 +311,7 @@ export class PipelineController {
       }
       return false;
     }
-    this._undo.push(this._text);
-    if (this._undo.length > UNDO_LIMIT) {
-      this._undo.shift();
-    }
-    this._redo = [];
+    this.history.record(this._text);
     this.apply(next.toText(), next);
     return true;
   }
@@ -426,25 +423,28 @@ export class PipelineController {
   }
 
   undo(): void {
-    const previous = this._undo.pop();
+    const previous = this.history.undo(this._text);
     if (previous !== undefined) {
-      this._redo.push(this._text);
       this.apply(previous);
     }
   }
 
   redo(): void {
-    const next = this._redo.pop();
+    const next = this.history.redo(this._text);
     if (next !== undefined) {
-      this._undo.push(this._text);
       this.apply(next);
     }
+  }
+
+  /** The document was saved (or reverted): `text` is what the file holds. */
+  markSaved(text: string): void {
+    this.history.markSaved(text);
   }
 
   private apply(text: string, doc: EditablePipeline | null = null): void {
     this._applying = true;
     try {
-      this.host.setText(text);
+      this.host.setText(text, !this.history.isSaved(text));
       void this.load(text, doc);
     } finally {
       this._applying = false;
@@ -774,8 +774,7 @@ export class PipelineController {
   private _text = '';
   /** The parsed JSON of `_text` when an edit made it (saves parsing it again). */
   private _doc: EditablePipeline | null = null;
-  private _undo: string[] = [];
-  private _redo: string[] = [];
+  private readonly history = new EditHistory();
   private _applying = false;
   private _validateTimer: number | undefined;
 }

@@ -139,3 +139,30 @@ def test_a_run_of_unsaved_pipeline_edits_leaves_the_file_alone(
         assert saved["steps"][uuids["A"]]["title"] == "Other"
     finally:
         other.context.close()
+
+
+def test_undoing_back_to_the_saved_state_clears_the_unsaved_mark(
+    page: Page, lab: ServerProcess, lab_root
+):
+    name, uuids = write_pipeline(
+        lab_root / "undo-saved", {"A": ("a.sh", "true\n", []), "B": ("b.sh", "true\n", ["A"])}
+    )
+    open_in_lab(page, lab, f"undo-saved/{name}")
+    node(page, uuids["B"]).click()
+    page.keyboard.press("Delete")
+    page.wait_for_selector(DIRTY_TAB)
+    page.keyboard.press("Control+z")
+    node(page, uuids["B"]).wait_for()
+    page.wait_for_selector(DIRTY_TAB, state="detached")
+    page.keyboard.press("Control+Shift+z")
+    node(page, uuids["B"]).wait_for(state="detached")
+    page.wait_for_selector(DIRTY_TAB)
+
+    page.keyboard.press("Control+s")
+    page.wait_for_selector(DIRTY_TAB, state="detached")
+    page.keyboard.press("Control+z")
+    node(page, uuids["B"]).wait_for()
+    page.wait_for_selector(DIRTY_TAB)
+    page.keyboard.press("Control+Shift+z")
+    node(page, uuids["B"]).wait_for(state="detached")
+    page.wait_for_selector(DIRTY_TAB, state="detached")

@@ -144,9 +144,9 @@ export class PipelineWidgetFactory extends ABCWidgetFactory<
           )
         ),
       isDirty: () => context.model.dirty,
-      setText: text => {
+      setText: (text, unsaved) => {
         replaceChanged(context.model.sharedModel, text);
-        context.model.dirty = true;
+        context.model.dirty = unsaved;
       },
       offerOrchestCopy: (reason, graph) =>
         this.deps.offerOrchestCopy(reason, graph, path()),
@@ -172,6 +172,11 @@ export class PipelineWidgetFactory extends ABCWidgetFactory<
       void controller.load(context.model.toString());
       context.model.contentChanged.connect(reload);
       context.pathChanged.connect(() => void controller.pathChanged());
+      context.model.stateChanged.connect((_, change) => {
+        if (change.name === 'dirty' && !change.newValue) {
+          controller.markSaved(context.model.toString());
+        }
+      });
     });
     widget.disposed.connect(() => {
       window.clearTimeout(timer);

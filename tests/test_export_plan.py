@@ -95,6 +95,8 @@ def test_docker_steps_mount_the_pipeline_directory_at_its_own_path(tmp_path):
             "mount_runner",
         ),
         ({"target": "airflow", "schedule": "every day"}, "is not a cron expression", "schedule"),
+        ({"target": "airflow", "step_timeout": 1e12}, "at most 31622400", "step_timeout"),
+        ({"target": "airflow", "retry_delay": -1}, "retry_delay must be", "retry_delay"),
         (
             {"target": "argo", "volume": "c", "data_path": "data"},
             "must be an absolute path",

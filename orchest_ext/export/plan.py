@@ -24,6 +24,8 @@ KUBERNETES = "kubernetes"
 DEFAULT_IMAGE = DockerExecutor.default_image.default_value
 DEFAULT_DATA_PATH = "/orchest/pipeline"
 """Where the pipeline directory is mounted in a Kubernetes step's container, by default."""
+MAX_SECONDS = 366 * 24 * 3600
+"""Longest step timeout and retry delay (a year): every engine's duration holds it."""
 PIPELINE_SCOPE = "pipeline"
 STEP_MAIN = ["python", "-m", "orchest_ext.export.step_main"]
 
@@ -250,8 +252,13 @@ def _checked_options(options: ExportOptions) -> None:
         raise ExportError(
             "mount_runner mounts a local directory: Airflow with Docker only.", "mount_runner"
         )
-    if options.step_timeout is not None and options.step_timeout <= 0:
-        raise ExportError("step_timeout must be a positive number of seconds.", "step_timeout")
+    if options.step_timeout is not None and not 0 < options.step_timeout <= MAX_SECONDS:
+        raise ExportError(
+            f"step_timeout must be a positive number of seconds, at most {MAX_SECONDS}.",
+            "step_timeout",
+        )
+    if not 0 <= options.retry_delay <= MAX_SECONDS:
+        raise ExportError(f"retry_delay must be 0 to {MAX_SECONDS} seconds.", "retry_delay")
     if options.data_path is not None and not PurePosixPath(options.data_path).is_absolute():
         raise ExportError(f"data_path {options.data_path!r} must be an absolute path.", "data_path")
     if options.namespace and options.runs_on == DOCKER:

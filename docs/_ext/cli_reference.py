@@ -1,5 +1,5 @@
-"""Sphinx extension: the command-line reference, each `jupyter orchest` command's own help,
-written as MyST at every build.
+"""Sphinx extension: the command-line reference, each `jupyter orchest` command's own help
+(what it does, its subcommands, its options, its examples), written as MyST at every build.
 
 The commands are discovered, not listed: the installed console script `jupyter-orchest`
 names a ``main``; the traitlets Application named like the script in
@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import io
 from collections.abc import Iterator
-from contextlib import redirect_stdout
 from importlib.metadata import entry_points
 from typing import Any
 
-from mdtext import generated_page
+from jupyter_core.application import JupyterApp
+from mdtext import code, generated_page, text
 from sphinx.application import Sphinx
 from traitlets.config import Application
 from traitlets.utils.importstring import import_item
@@ -48,19 +47,50 @@ def commands(app: type[Application], words: str) -> Iterator[tuple[str, type[App
             yield from commands(sub_class, f"{words} {name}")
 
 
-def help_text(app: type[Application]) -> str:
-    """What ``--help`` prints for the command (its description, options and examples)."""
-    out = io.StringIO()
-    with redirect_stdout(out):
-        app().print_help(classes=False)
-    return out.getvalue().strip()
+def option_blocks(app: Application) -> list[list[str]]:
+    """The app's flags and aliases as ``--help`` describes them, one block of lines each."""
+    blocks: list[list[str]] = []
+    for line in [*app.emit_flag_help(), *app.emit_alias_help()]:
+        if line and not line[0].isspace():
+            blocks.append([line])
+        elif blocks:
+            blocks[-1].append(line)
+    return blocks
+
+
+def option_name(block: list[str]) -> str:
+    return block[0].split("=", 1)[0].split(" ", 1)[0]
+
+
+def command_lines(words: str, app: Application, common: set[str]) -> list[str]:
+    """A command's section: what it does, its subcommands, its own options, its examples."""
+    out = [f"## `{words}`", ""]
+    description = " ".join(app.emit_description()).strip()
+    if description and description != "A Jupyter Application":
+        out += [text(description), ""]
+    for name, (_sub, summary) in app.subcommands.items():
+        out.append(f"- {code(f'{words} {name}')}: {text(summary)}")
+    if app.subcommands:
+        out.append("")
+    own = [b for b in option_blocks(app) if option_name(b) not in common]
+    if own:
+        out += ["```text", *(line for block in own for line in block), "```", ""]
+    if app.examples.strip():
+        out += ["Examples:", "", "```bash", app.examples.strip(), "```", ""]
+    return out
 
 
 def reference_lines() -> list[str]:
-    lines: list[str] = []
-    for words, app in commands(top_command(), "jupyter orchest"):
-        fence = "`" * 3
-        lines += [f"## `{words}`", "", f"{fence}text", help_text(app), fence, ""]
+    generic = JupyterApp()
+    common = {option_name(block) for block in option_blocks(generic)}
+    lines = [
+        "Every command also takes Jupyter's common options: "
+        + ", ".join(code(name) for name in sorted(common))
+        + "; and `--help` (its options), `--help-all` (every configurable option).",
+        "",
+    ]
+    for words, app_class in commands(top_command(), "jupyter orchest"):
+        lines += command_lines(words, app_class(), common)
     return lines
 
 

@@ -4,6 +4,7 @@ document the server validates requests against and serves), at every build."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from importlib.resources import files
 from pathlib import Path
@@ -16,6 +17,7 @@ from sphinx.application import Sphinx
 
 METHODS = ("get", "post", "put", "patch", "delete")
 OUTPUT = "_generated/rest-api.md"
+DOCS = Path(__file__).resolve().parent.parent
 
 
 def openapi_path() -> Path:
@@ -157,7 +159,10 @@ class OpenAPIWriter:
 def reference_lines() -> list[str]:
     path = openapi_path()
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return OpenAPIWriter(spec).lines()
+    source = "/" + os.path.relpath(path, DOCS)  # a leading / is the docs directory, for Sphinx
+    version = code(f"OpenAPI {spec['openapi']}")
+    download = f"The document itself ({version}): {{download}}`{path.name} <{source}>`."
+    return [download, "", *OpenAPIWriter(spec).lines()]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

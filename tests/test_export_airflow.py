@@ -33,11 +33,15 @@ print(json.dumps({
             "retries": task.retries,
             "retry_delay": task.retry_delay.total_seconds(),
             "timeout": task.execution_timeout and task.execution_timeout.total_seconds(),
+            "limits": task.container_resources and task.container_resources.limits,
         }
         for task in dag.tasks
     },
 }))
 """
+
+
+LIMITS = {"cpu": "0.5", "memory": str(256 * 2**20)}
 
 
 def airflow_env(home: Path, dags: Path) -> dict[str, str]:
@@ -67,7 +71,9 @@ def test_airflow_dags_test_runs_the_dag_passing_data_and_parameters(tmp_path):
     venv = airflow_venv()
     pipeline_file, uuids = data_pipeline(tmp_path / "p")
     dags = tmp_path / "dags"
-    options = ExportOptions(target="airflow", mount_runner=True, step_timeout=300)
+    options = ExportOptions(
+        target="airflow", mount_runner=True, step_timeout=300, memory_limit="1g"
+    )
     [dag_file] = export_pipeline(pipeline_file, dags, options)
     env = airflow_env(tmp_path / "airflow", dags)
     migrate = run(venv, env, "airflow", "db", "migrate")
@@ -98,6 +104,8 @@ def test_the_kubernetes_pod_operator_dag_loads_with_its_schedule_retries_and_par
         namespace="ml",
         schedule="0 3 * * *",
         step_timeout=120,
+        cpu_limit=0.5,
+        memory_limit="256m",
     )
     export_pipeline(pipeline_file, dags, options)
     env = airflow_env(tmp_path / "airflow", dags)
@@ -114,6 +122,7 @@ def test_the_kubernetes_pod_operator_dag_loads_with_its_schedule_retries_and_par
             "retries": 1,
             "retry_delay": 1.0,
             "timeout": 120.0,
+            "limits": LIMITS,
         },
         "double": {
             "operator": "KubernetesPodOperator",
@@ -121,6 +130,7 @@ def test_the_kubernetes_pod_operator_dag_loads_with_its_schedule_retries_and_par
             "retries": 0,
             "retry_delay": 0.0,
             "timeout": 120.0,
+            "limits": LIMITS,
         },
         "report": {
             "operator": "KubernetesPodOperator",
@@ -128,6 +138,7 @@ def test_the_kubernetes_pod_operator_dag_loads_with_its_schedule_retries_and_par
             "retries": 0,
             "retry_delay": 0.0,
             "timeout": 120.0,
+            "limits": LIMITS,
         },
     }
 

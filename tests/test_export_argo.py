@@ -31,6 +31,9 @@ def test_every_manifest_validates_against_argos_schema(tmp_path):
         schedule="0 3 * * *",
         step_timeout=600,
         registry="registry.example.com/team",
+        cpu_limit=1.5,
+        memory_limit="512m",
+        gpus=1,
     )
     assert {name: doc["kind"] for name, doc in docs.items()} == {
         "workflow": "Workflow",
@@ -51,6 +54,9 @@ def test_every_manifest_validates_against_argos_schema(tmp_path):
     load = next(t for t in spec["templates"] if t["name"] == "load")
     assert load["container"]["image"] == "registry.example.com/team/orchest-ext/step:latest"
     assert load["activeDeadlineSeconds"] == 600
+    assert load["container"]["resources"] == {
+        "limits": {"cpu": "1.5", "memory": str(512 * 2**20), "nvidia.com/gpu": "1"}
+    }
     assert load["retryStrategy"] == {"limit": 1, "backoff": {"duration": "1s"}}
     assert load["container"]["volumeMounts"] == [
         {"name": "orchest-data", "mountPath": "/orchest/pipeline"}

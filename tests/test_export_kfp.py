@@ -17,8 +17,8 @@ from .docker_support import require_image
 from .export_support import data_pipeline
 
 
-def export(pipeline_file, out):
-    options = ExportOptions(target="kfp", volume="pipelines")
+def export(pipeline_file, out, **limits):
+    options = ExportOptions(target="kfp", volume="pipelines", **limits)
     [path] = export_pipeline(pipeline_file, out, options)
     return path
 
@@ -27,7 +27,7 @@ def test_the_package_loads_back_with_its_tasks_parameters_retries_and_volume(tmp
     from kfp import components
 
     pipeline_file, _ = data_pipeline(tmp_path / "p")
-    path = export(pipeline_file, tmp_path / "out")
+    path = export(pipeline_file, tmp_path / "out", cpu_limit=2, memory_limit="1g", gpus=1)
     component = components.load_component_from_file(str(path))
     assert component.name == "export-data"
     assert set(component.component_spec.inputs) == {
@@ -44,6 +44,11 @@ def test_the_package_loads_back_with_its_tasks_parameters_retries_and_volume(tmp
     }
     assert tasks["load"]["retryPolicy"]["maxRetryCount"] == 1
     assert tasks["report"]["taskInfo"]["name"] == "Report"
+    resources = pipeline_spec["deploymentSpec"]["executors"]["exec-load"]["container"]["resources"]
+    assert resources["resourceCpuLimit"] == "2"
+    assert resources["resourceMemoryLimit"] == str(2**30)
+    assert resources["accelerator"]["resourceType"] == "nvidia.com/gpu"
+    assert resources["accelerator"]["resourceCount"] == "1"
     executors = platform_spec["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     for executor in executors.values():
         assert executor["pvcMount"][0]["mountPath"] == DEFAULT_DATA_PATH

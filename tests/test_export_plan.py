@@ -96,6 +96,9 @@ def test_docker_steps_mount_the_pipeline_directory_at_its_own_path(tmp_path):
         ),
         ({"target": "airflow", "schedule": "every day"}, "is not a cron expression", "schedule"),
         ({"target": "airflow", "step_timeout": 1e12}, "at most 31622400", "step_timeout"),
+        ({"target": "airflow", "cpu_limit": 2}, "cannot limit CPUs", "cpu_limit"),
+        ({"target": "argo", "volume": "c", "memory_limit": "lots"}, "not a size", "memory_limit"),
+        ({"target": "argo", "volume": "c", "gpus": 0}, "at least 1", "gpus"),
         ({"target": "airflow", "retry_delay": -1}, "retry_delay must be", "retry_delay"),
         (
             {"target": "argo", "volume": "c", "data_path": "data"},

@@ -79,6 +79,15 @@ jupyter orchest export --to argo my.orchest --output out/ --volume pipelines --n
     retry_delay = Float(0.0, min=0.0, help="Seconds between retries, if a step sets none.").tag(
         config=True
     )
+    cpu_limit = Float(
+        None,
+        allow_none=True,
+        help="CPU cores a step may use (Kubernetes targets; DockerOperator cannot limit CPUs).",
+    ).tag(config=True)
+    memory_limit = Unicode(
+        None, allow_none=True, help="Memory a step may use, e.g. 512m or 2g."
+    ).tag(config=True)
+    gpus = Integer(None, allow_none=True, help="GPUs of each step (a count).").tag(config=True)
     airflow_operator = Enum(
         OPERATORS,
         "docker",
@@ -105,6 +114,9 @@ jupyter orchest export --to argo my.orchest --output out/ --volume pipelines --n
         "step-timeout": "ExportApp.step_timeout",
         "retries": "ExportApp.retries",
         "retry-delay": "ExportApp.retry_delay",
+        "cpu-limit": "ExportApp.cpu_limit",
+        "memory-limit": "ExportApp.memory_limit",
+        "gpus": "ExportApp.gpus",
         "airflow-operator": "ExportApp.airflow_operator",
     }
     flags = {
@@ -145,6 +157,9 @@ jupyter orchest export --to argo my.orchest --output out/ --volume pipelines --n
             retries=self.retries,
             retry_delay=self.retry_delay,
             airflow_operator=self.airflow_operator,
+            cpu_limit=self.cpu_limit,
+            memory_limit=self.memory_limit,
+            gpus=self.gpus,
             mount_runner=self.mount_runner,
         )
 

@@ -34,7 +34,7 @@ from airflow.sdk import DAG, Param
 
 DOCKER_IMPORTS = """\
 from airflow.providers.docker.operators.docker import DockerOperator
-from docker.types import Mount
+from docker.types import DeviceRequest, Mount
 """
 
 KUBERNETES_IMPORTS = """\
@@ -52,6 +52,8 @@ def step_task(step):
         environment=ENVIRONMENT,
         user=USER,
         mounts=[Mount(**mount) for mount in MOUNTS],
+        mem_limit=MEMORY_LIMIT,
+        device_requests=[DeviceRequest(count=GPUS, capabilities=[["gpu"]])] if GPUS else None,
         docker_url=DOCKER_URL,
         mount_tmp_dir=False,
         auto_remove="success",
@@ -78,6 +80,7 @@ def step_task(step):
             )
         ],
         volume_mounts=[k8s.V1VolumeMount(name=VOLUME_NAME, mount_path=DATA_PATH)],
+        container_resources=k8s.V1ResourceRequirements(limits=LIMITS) if LIMITS else None,
         get_logs=True,
         on_finish_action="delete_succeeded_pod",
         retries=step["retries"],
@@ -153,12 +156,15 @@ def _constants(plan: Plan) -> dict[str, Any]:
             "DOCKER_URL": "unix://var/run/docker.sock",
             "USER": plan.user,
             "MOUNTS": _mounts(plan),
+            "MEMORY_LIMIT": plan.limits.memory,
+            "GPUS": plan.limits.gpus,
         }
     else:
         constants |= {
             "NAMESPACE": options.namespace or "default",
             "CLAIM": plan.volume,
             "VOLUME_NAME": VOLUME_NAME,
+            "LIMITS": plan.limits.kubernetes(),
         }
     constants["STEPS"] = _steps(plan)
     return constants

@@ -40,6 +40,7 @@ def reference(parameter: PlanParameter) -> str:
 def _template(plan: Plan, step: PlanStep, hera: Any) -> Any:
     """The step's container template."""
     m = hera.models
+    limits = plan.limits.kubernetes()
     retry = None
     if step.retries:
         backoff = m.Backoff(duration=f"{int(step.retry_delay)}s") if step.retry_delay else None
@@ -50,6 +51,7 @@ def _template(plan: Plan, step: PlanStep, hera: Any) -> Any:
         command=step.command(plan, RUN_ID, reference),
         env=[m.EnvVar(name=key, value=value) for key, value in plan.env.items()],
         volume_mounts=[m.VolumeMount(name=VOLUME_NAME, mount_path=plan.data_path)],
+        resources=m.ResourceRequirements(limits=limits) if limits else None,
         retry_strategy=retry,
         active_deadline_seconds=int(step.timeout) if step.timeout else None,
         annotations={"orchest_ext/step-title": step.title, "orchest_ext/step-uuid": step.uuid},

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .plan import ExportError, Plan, PlanParameter, PlanStep
+from .plan import GPU_RESOURCE, ExportError, Limits, Plan, PlanParameter, PlanStep
 
 RUN_ID = "run_id"
 KFP_TYPES: dict[type, type] = {bool: bool, int: int, float: float, str: str, list: list, dict: dict}
@@ -70,8 +70,19 @@ def _task(plan: Plan, step: PlanStep, component: Any, values: dict[str, Any], sd
         task.set_retry(step.retries, backoff_duration=f"{int(step.retry_delay)}s")
     for key, value in plan.env.items():
         task.set_env_variable(key, value)
+    _limit(task, plan.limits)
     kubernetes.mount_pvc(task, pvc_name=plan.volume, mount_path=plan.data_path)
     return task
+
+
+def _limit(task: Any, limits: Limits) -> None:
+    """Set the task's CPU, memory and GPU limits."""
+    if limits.cpu:
+        task.set_cpu_limit(f"{limits.cpu:g}")
+    if limits.memory:
+        task.set_memory_limit(str(limits.memory))
+    if limits.gpus:
+        task.set_accelerator_type(GPU_RESOURCE).set_accelerator_limit(limits.gpus)
 
 
 def pipeline(plan: Plan) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 from croniter import croniter
 
 from ..executors.containers.docker import PACKAGE_DIR, RUNNER_MOUNT, DockerExecutor
+from ..infra.docker_engine import parse_memory
 from ..infra.environments import OrchestEnvironmentError, find_environment
 from ..pipeline import Pipeline, build_graph, topological_order
 
@@ -26,6 +27,8 @@ DEFAULT_DATA_PATH = "/orchest/pipeline"
 """Where the pipeline directory is mounted in a Kubernetes step's container, by default."""
 MAX_SECONDS = 366 * 24 * 3600
 """Longest step timeout and retry delay (a year): every engine's duration holds it."""
+GPU_RESOURCE = "nvidia.com/gpu"
+"""The Kubernetes resource of a GPU (NVIDIA's device plugin)."""
 PIPELINE_SCOPE = "pipeline"
 STEP_MAIN = ["python", "-m", "orchest_ext.export.step_main"]
 
@@ -65,6 +68,12 @@ class ExportOptions:
     retry_delay: float = 0.0
     airflow_operator: str = DOCKER
     """``docker`` (DockerOperator) or ``kubernetes`` (KubernetesPodOperator)."""
+    cpu_limit: float | None = None
+    """CPU cores a step may use (None: no limit)."""
+    memory_limit: str | None = None
+    """Memory a step may use, docker-style (``512m``, ``2g``; None: no limit)."""
+    gpus: int | None = None
+    """GPUs of each step (None: none)."""
     mount_runner: bool = False
     """Docker only: mount this machine's ``orchest_ext`` into step containers (as the docker
     backend does for notebooks), for images older than the export."""
@@ -75,6 +84,25 @@ class ExportOptions:
         if self.target == "airflow" and self.airflow_operator == DOCKER:
             return DOCKER
         return KUBERNETES
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a step container may use, each None when unlimited."""
+
+    cpu: float | None = None
+    memory: int | None = None
+    """Bytes."""
+    gpus: int | None = None
+
+    def kubernetes(self) -> dict[str, str]:
+        """The limits as Kubernetes container resource limits."""
+        limits = {"cpu": f"{self.cpu:g}"} if self.cpu else {}
+        if self.memory:
+            limits["memory"] = str(self.memory)
+        if self.gpus:
+            limits[GPU_RESOURCE] = str(self.gpus)
+        return limits
 
 
 @dataclass(frozen=True)
@@ -154,6 +182,7 @@ class Plan:
     """``uid:gid`` step containers run as (Docker: the exporting user, as the docker backend)."""
     runner_mount: tuple[str, str] | None
     """(host ``orchest_ext`` directory, container path) when ``mount_runner``."""
+    limits: Limits
     options: ExportOptions
 
 
@@ -335,8 +364,33 @@ def build_plan(pipeline: Pipeline, options: ExportOptions) -> Plan:
         env=_container_env(options),
         user=f"{os.getuid()}:{os.getgid()}" if options.runs_on == DOCKER else None,
         runner_mount=_runner_mount(options),
+        limits=_limits(options),
         options=options,
     )
+
+
+def _limits(options: ExportOptions) -> Limits:
+    """The step containers' limits; ``ExportError`` for one the target cannot set."""
+    if options.cpu_limit is not None and not options.cpu_limit > 0:
+        raise ExportError("cpu_limit must be a positive number of cores.", "cpu_limit")
+    if options.cpu_limit and options.runs_on == DOCKER:
+        raise ExportError(
+            "Airflow's DockerOperator cannot limit CPUs (its cpus are relative shares): "
+            "export without a CPU limit, or with the kubernetes operator.",
+            "cpu_limit",
+        )
+    if options.gpus is not None and options.gpus < 1:
+        raise ExportError("gpus must be a count of at least 1.", "gpus")
+    memory = None
+    if options.memory_limit is not None:
+        try:
+            memory = parse_memory(options.memory_limit)
+        except ValueError:
+            raise ExportError(
+                f"memory_limit {options.memory_limit!r} is not a size like '512m' or '2g'.",
+                "memory_limit",
+            ) from None
+    return Limits(options.cpu_limit, memory, options.gpus)
 
 
 def _runner_mount(options: ExportOptions) -> tuple[str, str] | None:

@@ -1,5 +1,7 @@
-"""Durable state in SQLite: runs, steps, jobs and the step cache, on one worker thread."""
+"""Durable state in SQLite: runs, steps, jobs and the step cache, on one worker thread, with
+a versioned schema (``migrations``)."""
 
-from .database import SCHEMA, CacheEntries, Store
+from .database import CacheEntries, Store
+from .migrations import MIGRATIONS, SCHEMA, SchemaTooNew
 
-__all__ = ["SCHEMA", "CacheEntries", "Store"]
+__all__ = ["MIGRATIONS", "SCHEMA", "CacheEntries", "SchemaTooNew", "Store"]

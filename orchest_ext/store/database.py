@@ -11,109 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    pipeline_uuid TEXT NOT NULL,
-    pipeline_name TEXT NOT NULL,
-    pipeline_path TEXT,
-    pipeline_dir TEXT NOT NULL,
-    run_type TEXT NOT NULL,
-    uuids TEXT NOT NULL,
-    inclusive INTEGER NOT NULL,
-    backend TEXT NOT NULL,
-    failure_policy TEXT NOT NULL,
-    parameters TEXT NOT NULL,
-    env TEXT NOT NULL,
-    write_back INTEGER NOT NULL,
-    run_dir TEXT NOT NULL,
-    status TEXT NOT NULL,
-    message TEXT,
-    seq INTEGER NOT NULL,
-    created_time TEXT NOT NULL,
-    started_time TEXT,
-    finished_time TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_by_pipeline ON runs (pipeline_uuid, created_time);
-CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
-CREATE INDEX IF NOT EXISTS runs_by_path ON runs (pipeline_path, created_time);
-CREATE TABLE IF NOT EXISTS run_pipelines (
-    run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
-    pipeline_json TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS steps (
-    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-    uuid TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    title TEXT NOT NULL,
-    file_path TEXT NOT NULL,
-    parents TEXT NOT NULL,
-    status TEXT NOT NULL,
-    message TEXT,
-    handle TEXT,
-    started_time TEXT,
-    finished_time TEXT,
-    PRIMARY KEY (run_id, uuid)
-);
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    status TEXT NOT NULL,
-    spec TEXT NOT NULL,
-    pipeline_uuid TEXT NOT NULL,
-    pipeline_name TEXT NOT NULL,
-    pipeline_json TEXT NOT NULL,
-    pipeline_path TEXT,
-    pipeline_dir TEXT NOT NULL,
-    job_dir TEXT NOT NULL,
-    fires TEXT NOT NULL,
-    next_fire_time TEXT,
-    last_fire_time TEXT,
-    message TEXT,
-    created_time TEXT NOT NULL,
-    updated_time TEXT NOT NULL,
-    owner TEXT
-);
-CREATE TABLE IF NOT EXISTS job_runs (
-    run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
-    job_id TEXT NOT NULL,
-    fire_time TEXT NOT NULL,
-    parameters TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS job_runs_by_job ON job_runs (job_id);
-CREATE TABLE IF NOT EXISTS owners (
-    id TEXT PRIMARY KEY,
-    host TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    identity TEXT,
-    root_dir TEXT,
-    heartbeat REAL NOT NULL
-);
-"""
-STEP_COLUMNS_ADDED = {
-    "attempt": "INTEGER NOT NULL DEFAULT 1",
-    "retries": "INTEGER NOT NULL DEFAULT 0",
-    "retry_delay": "REAL NOT NULL DEFAULT 0",
-    "cache_key": "TEXT",
-    "run_reason": "TEXT",
-    "cached": "INTEGER NOT NULL DEFAULT 0",
-    "cached_from": "TEXT",
-}
-"""Step columns newer than the first schema: added to older databases on open."""
-RUN_COLUMNS_ADDED = {"owner": "TEXT", "cache": "TEXT NOT NULL DEFAULT 'off'"}
-"""Run columns newer than the first schema (``owner``: the id of the server process driving
-the run, see ``owners``; ``cache``: the run's cache option)."""
-INDEXES_ON_ADDED = """
-CREATE INDEX IF NOT EXISTS steps_by_cache_key ON steps (cache_key);
-CREATE INDEX IF NOT EXISTS steps_by_uuid ON steps (uuid);
-CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_time);
-"""
+from .migrations import migrate
+
 CacheEntries = dict[str, tuple[list[tuple[str, str]], bool]]
 """Step uuid -> (runs that executed it with the key asked for, newest first: (run id, run
 dir); whether any run recorded a key for it at all)."""
-JOB_COLUMNS_ADDED = {"owner": "TEXT"}
-"""Job columns newer than the first jobs schema (``owner``: the server process that fires
-the job)."""
 JOB_JSON_FIELDS = ("spec", "fires")
 
 RUN_JSON_FIELDS = ("uuids", "parameters", "env")
@@ -173,17 +75,7 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
-        for table, added in (
-            ("steps", STEP_COLUMNS_ADDED),
-            ("runs", RUN_COLUMNS_ADDED),
-            ("jobs", JOB_COLUMNS_ADDED),
-        ):
-            existing = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
-            for name, declaration in added.items():
-                if name not in existing:
-                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
-        self._db.executescript(INDEXES_ON_ADDED)
+        migrate(self._db)
 
     async def close(self) -> None:
         await self.flush()

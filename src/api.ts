@@ -306,7 +306,12 @@ export class OrchestApi {
     );
   }
 
-  listLaunches(): Promise<{ launches: Launch[] }> {
+  /** The sessions, and whether one can be launched now (and why not). */
+  listLaunches(): Promise<{
+    launches: Launch[];
+    available?: boolean;
+    reason?: string | null;
+  }> {
     return this.request('launches');
   }
 

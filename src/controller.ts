@@ -73,6 +73,8 @@ export interface ViewState {
   failurePolicy: FailurePolicy;
   inclusive: boolean;
   launch: Launch | null;
+  /** Why no session can be launched here (no Docker engine answers); null when one can. */
+  sessionsUnavailable: string | null;
   starting: boolean;
   canUndo: boolean;
   canRedo: boolean;
@@ -385,8 +387,9 @@ export class PipelineController {
     }
   }
 
-  /** A file or directory was deleted: steps that used it show their issue at once. */
-  fileDeleted(path: string): void {
+  /** A file or directory appeared, changed or was deleted: the steps that use it show
+   * their issues (or lose them) at once. */
+  fileChanged(path: string): void {
     const graph = this._state.graph;
     if (graph && stepsUsing(graph.steps, this.host.path(), path).length) {
       void this.validate(graph);
@@ -604,9 +607,13 @@ export class PipelineController {
       if (graph !== this._state.graph) {
         return;
       }
+      // A refused run's "N issues" message is stale now: the list shows the issues as they are.
+      const stale =
+        this._state.error !== null && this._state.error === this._issuesError;
       this.update({
         issues: result.issues,
-        pipelineUuid: result.pipeline?.uuid ?? (graph.uuid || null)
+        pipelineUuid: result.pipeline?.uuid ?? (graph.uuid || null),
+        ...(stale ? { error: null } : {})
       });
     });
   }
@@ -629,9 +636,10 @@ export class PipelineController {
       return;
     }
     await this.call(async () => {
-      const { launches } = await this.api.listLaunches();
+      const { launches, available, reason } = await this.api.listLaunches();
       this.update({
-        launch: launches.find(l => l.pipeline_uuid === uuid) ?? null
+        launch: launches.find(l => l.pipeline_uuid === uuid) ?? null,
+        sessionsUnavailable: available === false ? (reason ?? '') : null
       });
     });
   }
@@ -725,10 +733,8 @@ export class PipelineController {
     } catch (err) {
       if (err instanceof ApiError && err.issues.length) {
         const count = err.issues.length;
-        this.update({
-          error: `The pipeline has ${count} issue${count === 1 ? '' : 's'}; see the list below.`,
-          issues: err.issues
-        });
+        this._issuesError = `The pipeline has ${count} issue${count === 1 ? '' : 's'}; see the list below.`;
+        this.update({ error: this._issuesError, issues: err.issues });
       } else {
         this.update({ error: (err as Error).message });
       }
@@ -762,6 +768,7 @@ export class PipelineController {
     failurePolicy: 'continue',
     inclusive: false,
     launch: null,
+    sessionsUnavailable: null,
     starting: false,
     canUndo: false,
     canRedo: false
@@ -775,6 +782,8 @@ export class PipelineController {
   /** The parsed JSON of `_text` when an edit made it (saves parsing it again). */
   private _doc: EditablePipeline | null = null;
   private readonly history = new EditHistory();
+  /** The banner message of the last run refused for the pipeline's issues. */
+  private _issuesError: string | null = null;
   private _applying = false;
   private _validateTimer: number | undefined;
 }

@@ -204,7 +204,8 @@ async def test_validate_and_run_agree_on_empty_pipelines_and_shared_titles(api, 
     description = json.loads((jp_root_dir / "p" / "pipeline.orchest").read_text())
     description["steps"][uuids["B"]]["title"] = "A"
     empty = {**description, "steps": {}}
-    for broken, words in [(description, ["same title", "'A'"]), (empty, ["no steps"])]:
+    both = ["same title", f"'A' (a.sh, {uuids['A']})", f"'A' (b.sh, {uuids['B']})"]
+    for broken, words in [(description, both), (empty, ["no steps"])]:
         source = {"pipeline_description": broken, "pipeline_dir": "p"}
         code, validated = await api("POST", "pipelines", "validate", body=source)
         assert code == 200 and not validated["valid"]

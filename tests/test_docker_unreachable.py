@@ -16,6 +16,7 @@ def jp_server_config(tmp_path: Path) -> dict[str, Any]:
         "ServerApp": {"jpserver_extensions": {"orchest_ext": True}},
         "OrchestApp": {"db_path": str(tmp_path / "state" / "orchest.db")},
         "DockerExecutor": {"docker_url": f"unix://{tmp_path}/no-engine.sock"},
+        "PipelineSessionManager": {"docker_url": f"unix://{tmp_path}/no-engine.sock"},
     }
 
 
@@ -31,3 +32,10 @@ async def test_docker_run_answers_503_when_the_engine_is_unreachable(api, jp_roo
     assert code == 200 and page["total"] == 0
     code, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
     assert code == 202, run
+
+
+async def test_sessions_say_why_they_cannot_launch_when_the_engine_is_unreachable(api):
+    code, reply = await api("GET", "launches")
+    assert code == 200, reply
+    assert reply["launches"] == [] and reply["available"] is False
+    assert "no-engine.sock" in reply["reason"], reply

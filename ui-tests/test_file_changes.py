@@ -78,3 +78,29 @@ def test_a_deleted_step_file_marks_its_node_at_once(page: Page, lab: ServerProce
     assert issues.evaluate("el => el.scrollWidth <= el.clientWidth"), "cut off sideways"
     assert node(page, uuids["Keep"]).get_attribute("class").count("jp-orchest-node-invalid") == 0
     assert page.locator(DIRTY_TAB).count() == 0
+
+
+def test_the_issue_banners_go_when_the_missing_file_is_created(
+    page: Page, lab: ServerProcess, lab_root
+):
+    name, _ = write_pipeline(
+        lab_root / "follow-create",
+        {"First": ("first.sh", "true\n", []), "Later": ("later.py", "print(1)\n", ["First"])},
+    )
+    (lab_root / "follow-create" / "later.py").unlink()
+    open_in_lab(page, lab, f"follow-create/{name}")
+    page.wait_for_selector('[data-banner="issues"]')
+    page.locator('.jp-orchest-view [data-command="orchest:run-all"]').click()
+    error = page.locator('[data-banner="error"]')
+    error.wait_for()
+    assert "1 issue" in error.inner_text()
+
+    page.evaluate(
+        """() => window.jupyterapp.serviceManager.contents.save('follow-create/later.py',
+            {type: 'file', format: 'text', content: 'print(1)\\n'}).then(() => null)"""
+    )
+    page.wait_for_selector('[data-banner="issues"]', state="detached")
+    error.wait_for(state="detached")
+    assert page.locator(".jp-orchest-node-invalid").count() == 0
+    code, runs = lab.request("GET", f"/orchest/api/runs?pipeline_path=follow-create/{name}")
+    assert code == 200 and runs["total"] == 0, runs

@@ -315,6 +315,8 @@ def test_executed_notebook_opens_read_only(page: Page, lab: ServerProcess, lab_r
         ".textContent.includes('mean=25.25')"
     )
     assert page.locator(".jp-orchest-NotebookViewer [contenteditable=true]").count() == 0
+    # A tab beside the pipeline's, not a split squeezing the canvas.
+    assert page.locator("#jp-main-dock-panel .lm-DockPanel-tabBar").count() == 1
     assert (lab_root / "quickstart" / "report.ipynb").read_text() == source
 
 

@@ -486,16 +486,19 @@ def _parameters(
 
 def _check_titles(steps: dict[str, Step], checker: Checker) -> None:
     """Runs and parameters name steps by title too, so two steps must not share one."""
-    first: dict[str, str] = {}
+    first: dict[str, tuple[str, Step]] = {}
     for key, step in steps.items():
         if not isinstance(step.title, str):
             continue
         if step.title not in first:
-            first[step.title] = key
+            first[step.title] = (key, step)
             continue
+        other_key, other = first[step.title]
+        title = short(step.title)
         checker.add(
-            f"Steps {short(step.title)} ({first[step.title]}) and ({key}) have the same title: "
-            "give each step its own title (runs and parameters name steps by title).",
+            f"Steps {title} ({other.file_path}, {other_key}) and {title} ({step.file_path}, "
+            f"{key}) have the same title: give each step its own title (runs and parameters "
+            "name steps by title).",
             key,
             "title",
         )

@@ -46,7 +46,14 @@ class LaunchesHandler(SessionsBaseHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.finish({"launches": [await self.shown(launch) for launch in self.sessions.list()]})
+        launches = [await self.shown(launch) for launch in self.sessions.list()]
+        try:
+            await self.sessions.check_available(self.sessions.backend)
+        except ExecutorUnavailable as err:
+            reason: str | None = str(err)
+        else:
+            reason = None
+        self.finish({"launches": launches, "available": reason is None, "reason": reason})
 
     @web.authenticated
     @authorized(action="execute")

@@ -14,6 +14,7 @@ export function SessionControl({
   const active =
     status === 'LAUNCHING' || status === 'RUNNING' || status === 'STOPPING';
   const url = state.launch?.server_info?.url;
+  const unavailable = state.sessionsUnavailable;
   return (
     <span className="jp-orchest-session" data-session-status={status}>
       {status && (
@@ -52,8 +53,13 @@ export function SessionControl({
           type="button"
           className="jp-orchest-button"
           data-command="orchest:start-session"
-          title="Start Enterprise Gateway and a Jupyter server whose kernels run in containers"
-          disabled={!state.pipelineUuid}
+          title={
+            unavailable !== null
+              ? `Sessions are not available here: ${unavailable}`
+              : 'Start Enterprise Gateway and a Jupyter server whose kernels run in containers'
+          }
+          data-unavailable={unavailable ?? undefined}
+          disabled={!state.pipelineUuid || unavailable !== null}
           onClick={() => void controller.startSession()}
         >
           Start session

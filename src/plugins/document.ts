@@ -72,7 +72,8 @@ async function pickStepFiles(
     .map(model => app.serviceManager.contents.localPath(model.path));
 }
 
-/** Renames, moves and deletes in JupyterLab reach the open pipelines whose steps use them. */
+/** Files created, saved, renamed, moved or deleted in JupyterLab reach the open pipelines
+ * whose steps use them. */
 function followFileChanges(
   app: JupyterFrontEnd,
   tracker: IPipelineTracker
@@ -88,10 +89,15 @@ function followFileChanges(
           contents.localPath(to)
         )
       );
-    } else if (change.type === 'delete' && from) {
-      tracker.forEach(widget =>
-        widget.controller.fileDeleted(contents.localPath(from))
-      );
+    }
+    // What a step uses appeared, changed or went away: its issues are current at once.
+    const touched = change.type === 'delete' ? [from] : [from, to];
+    for (const path of touched) {
+      if (path) {
+        tracker.forEach(widget =>
+          widget.controller.fileChanged(contents.localPath(path))
+        );
+      }
     }
   });
 }

@@ -3,18 +3,25 @@ import React from 'react';
 
 import { parseEnvText, parseJsonObject } from '../model/stepDraft';
 
-export function JsonField({
-  label,
-  name,
-  text,
-  onChange
-}: {
+interface TextAreaProps {
   label: string;
   name: string;
   text: string;
   onChange: (text: string) => void;
+}
+
+/** A multi-line field that says what is wrong with its text (`error`), under it. */
+function CheckedTextArea({
+  label,
+  name,
+  text,
+  onChange,
+  error,
+  placeholder
+}: TextAreaProps & {
+  error: string | null;
+  placeholder?: string;
 }): JSX.Element {
-  const parsed = parseJsonObject(text);
   return (
     <label className="jp-orchest-field">
       <span>{label}</span>
@@ -22,16 +29,28 @@ export function JsonField({
         className="jp-orchest-json"
         data-field={name}
         spellCheck={false}
+        placeholder={placeholder}
         value={text}
         rows={Math.min(12, Math.max(3, text.split('\n').length))}
         onChange={event => onChange(event.target.value)}
       />
-      {'error' in parsed && (
+      {error && (
         <span className="jp-orchest-inline-error" data-field-error={name}>
-          {label} {parsed.error}
+          {label} {error}
         </span>
       )}
     </label>
+  );
+}
+
+/** A JSON object. */
+export function JsonField(props: TextAreaProps): JSX.Element {
+  const parsed = parseJsonObject(props.text);
+  return (
+    <CheckedTextArea
+      {...props}
+      error={'error' in parsed ? parsed.error : null}
+    />
   );
 }
 
@@ -117,35 +136,13 @@ export function SelectField({
 }
 
 /** Environment variables as `NAME=value` lines; a line that is not one is named. */
-export function EnvField({
-  label,
-  name,
-  text,
-  onChange
-}: {
-  label: string;
-  name: string;
-  text: string;
-  onChange: (text: string) => void;
-}): JSX.Element {
-  const parsed = parseEnvText(text);
+export function EnvField(props: TextAreaProps): JSX.Element {
+  const parsed = parseEnvText(props.text);
   return (
-    <label className="jp-orchest-field">
-      <span>{label}</span>
-      <textarea
-        className="jp-orchest-json"
-        data-field={name}
-        spellCheck={false}
-        placeholder="NAME=value, one a line"
-        value={text}
-        rows={Math.min(8, Math.max(2, text.split('\n').length))}
-        onChange={event => onChange(event.target.value)}
-      />
-      {'error' in parsed && (
-        <span className="jp-orchest-inline-error" data-field-error={name}>
-          {label}: {parsed.error}
-        </span>
-      )}
-    </label>
+    <CheckedTextArea
+      {...props}
+      placeholder="NAME=value, one a line"
+      error={'error' in parsed ? parsed.error : null}
+    />
   );
 }

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from orchest_ext.pipeline.discovery import PipelineFinder
 
 from .helpers import make_pipeline, wait_for_run
 
@@ -88,3 +94,80 @@ async def test_validate_names_the_valid_pipeline(api, jp_root_dir):
         body={"pipeline_description": {"name": "x", "steps": 3}, "pipeline_dir": ""},
     )
     assert code == 200 and not body["valid"] and body["pipeline"] is None
+
+
+async def test_concurrent_listings_while_files_change(api, jp_root_dir):
+    """Many GET pipelines at once while another thread writes, rewrites and deletes pipeline
+    files: every answer is a 200 with a consistent list, and a new file shows up."""
+    for index in range(5):
+        make_pipeline(jp_root_dir / f"p{index}", {"A": ("a.sh", "true\n", [])})
+    stop = threading.Event()
+
+    def churn() -> None:
+        round_ = 0
+        while not stop.is_set():
+            directory = jp_root_dir / f"churn{round_ % 4}"
+            if directory.exists():
+                shutil.rmtree(directory, ignore_errors=True)
+            else:
+                make_pipeline(directory, {"A": ("a.sh", "true\n", [])}, name=f"n{round_}")
+            pipeline = jp_root_dir / f"p{round_ % 5}" / "pipeline.orchest"
+            pipeline.write_text(pipeline.read_text())
+            round_ += 1
+
+    writer = threading.Thread(target=churn, daemon=True)
+    writer.start()
+    try:
+        for _ in range(10):
+            answers = await asyncio.gather(*(api("GET", "pipelines") for _ in range(10)))
+            for code, body in answers:
+                assert code == 200, body
+                paths = [p["path"] for p in body["pipelines"]]
+                assert paths == sorted(paths) and len(paths) == len(set(paths))
+                assert {f"p{i}/pipeline.orchest" for i in range(5)} <= set(paths)
+    finally:
+        stop.set()
+        writer.join(timeout=10)
+
+    make_pipeline(jp_root_dir / "late", {"A": ("a.sh", "true\n", [])})
+    deadline = time.monotonic() + 30
+    while True:
+        code, body = await api("GET", "pipelines")
+        if "late/pipeline.orchest" in {p["path"] for p in body["pipelines"]}:
+            break
+        assert time.monotonic() < deadline, "a new pipeline file never showed up"
+        await asyncio.sleep(0.2)
+
+
+def test_finder_shared_between_threads(tmp_path):
+    """The finder itself, called from 8 threads while files come and go, never raises (a file
+    deleted between the walk and the read is left out)."""
+    for index in range(100):
+        make_pipeline(tmp_path / f"s{index}", {"A": ("a.sh", "true\n", [])})
+    finder = PipelineFinder(tmp_path, walk_ttl=0)
+    stop = threading.Event()
+
+    def churn() -> None:
+        round_ = 0
+        while not stop.is_set():
+            directory = tmp_path / f"d{round_ % 20}"
+            if directory.exists():
+                shutil.rmtree(directory, ignore_errors=True)
+            else:
+                make_pipeline(directory, {"A": ("a.sh", "true\n", [])})
+            round_ += 1
+
+    def list_many() -> None:
+        for _ in range(30):
+            summaries, _ = finder.find()
+            assert all(s["error"] is None for s in summaries if s["path"].startswith("s"))
+
+    writer = threading.Thread(target=churn, daemon=True)
+    writer.start()
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            for future in [pool.submit(list_many) for _ in range(8)]:
+                future.result(timeout=120)
+    finally:
+        stop.set()
+        writer.join(timeout=10)

@@ -4,6 +4,8 @@ in a thread)."""
 from __future__ import annotations
 
 import os
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,15 +24,39 @@ class _Key:
 
 
 class PipelineFinder:
-    """Walks the root dir for pipeline files; summaries are cached by modification time."""
+    """Finds pipeline files under the root dir; safe to call from several threads at once.
 
-    def __init__(self, root: Path | str, limit: int = 2000) -> None:
+    The list of files is walked at most once per ``walk_ttl`` seconds; each summary is cached
+    by the file's modification time and size, so a changed file is re-read on the next call.
+    """
+
+    def __init__(self, root: Path | str, limit: int = 2000, walk_ttl: float = 2.0) -> None:
         self.root = Path(root).resolve()
         self.limit = limit
+        self.walk_ttl = walk_ttl
         self._cache: dict[Path, tuple[_Key, dict[str, Any]]] = {}
+        self._walked: tuple[float, list[Path], bool] | None = None
+        self._lock = threading.Lock()
 
     def find(self) -> tuple[list[dict[str, Any]], bool]:
         """Summaries of the pipeline files (sorted by path) and whether the walk was cut short."""
+        with self._lock:
+            paths, truncated = self._paths()
+            found = [(path, self.summarise(path)) for path in paths]
+            summaries = [summary for _, summary in found if summary is not None]
+            live = {path for path, summary in found if summary is not None}
+            for stale in [path for path in self._cache if path not in live]:
+                del self._cache[stale]
+        return summaries, truncated
+
+    def _paths(self) -> tuple[list[Path], bool]:
+        """The pipeline files under the root, walked again only when the last walk is stale."""
+        now = time.monotonic()
+        if self._walked is None or now - self._walked[0] >= self.walk_ttl:
+            self._walked = (now, *self._walk())
+        return self._walked[1], self._walked[2]
+
+    def _walk(self) -> tuple[list[Path], bool]:
         paths: list[Path] = []
         truncated = False
         for directory, dirnames, filenames in os.walk(self.root):
@@ -44,23 +70,22 @@ class PipelineFinder:
                 truncated = True
                 paths = paths[: self.limit]
                 break
-        summaries = [self.summarise(path) for path in paths]
-        live = set(paths)
-        for stale in [path for path in self._cache if path not in live]:
-            del self._cache[stale]
-        return summaries, truncated
+        return paths, truncated
 
-    def summarise(self, path: Path) -> dict[str, Any]:
-        """Name, uuid, format, step count and issue count of one pipeline file."""
+    def summarise(self, path: Path) -> dict[str, Any] | None:
+        """Name, uuid, format, step count and issue count of one pipeline file (None once the
+        file is gone)."""
         try:
             stat = path.stat()
+            key = _Key(stat.st_mtime_ns, stat.st_size)
+            cached = self._cache.get(path)
+            if cached and cached[0] == key:
+                return cached[1]
+            summary = self._read(path, stat.st_size)
+        except FileNotFoundError:
+            return None
         except OSError as err:
             return self._unreadable(path, err.strerror or str(err))
-        key = _Key(stat.st_mtime_ns, stat.st_size)
-        cached = self._cache.get(path)
-        if cached and cached[0] == key:
-            return cached[1]
-        summary = self._read(path, stat.st_size)
         self._cache[path] = (key, summary)
         return summary
 

@@ -132,6 +132,25 @@ class OrchestApp(ExtensionApp):
     def _default_db_path(self) -> str:
         return str(Path(jupyter_data_dir()) / "orchest_ext" / "orchest.db")
 
+    secret_source = Enum(
+        ["environment", "file"],
+        "environment",
+        help='Where env values given as {"secret": NAME} resolve: the server\'s environment, '
+        "or secret_file.",
+    ).tag(config=True)
+
+    secret_file = Unicode(
+        "",
+        help="JSON object of secret names to values (with secret_source 'file'); it must be "
+        "owned by the server user and readable by no one else (chmod 600).",
+    ).tag(config=True)
+
+    show_env_values = Bool(
+        False,
+        help="Show runs' and jobs' env values to users allowed to 'execute' (users allowed "
+        "only to 'read' never see them; without this setting nobody does: values are masked).",
+    ).tag(config=True)
+
     recover_runs = Bool(
         True,
         help="Resume (docker) or fail (local) the runs under this server's root dir whose "
@@ -201,6 +220,7 @@ class OrchestApp(ExtensionApp):
         from .infra.docker_engine import DockerEngine
         from .jobs import JobManager
         from .runs import RunManager
+        from .runs.secrets import SecretStore
 
         register_schemas(self.serverapp.event_logger)
         emit = emitter(self.serverapp.event_logger)
@@ -230,6 +250,7 @@ class OrchestApp(ExtensionApp):
         ):
             dlink((self, name), (self.runs, name))
         dlink((self, "server_lease"), (self.runs, "owner_lease"))
+        self.runs.secrets = SecretStore(self.secret_source, self.secret_file)
         self.jobs = JobManager(self.store, self.runs, emit, parent=self, log=self.log)
         for ours, theirs in (
             ("job_max_runs", "max_runs"),
@@ -260,6 +281,7 @@ class OrchestApp(ExtensionApp):
                 default_backend=lambda: self.default_backend,
                 root_dir=self.serverapp.root_dir,
                 max_request_body=self.max_request_body,
+                show_env_values=lambda: self.show_env_values,
             )
         )
 

@@ -247,6 +247,7 @@ async def test_out_of_memory(tmp_path: Path, run_id: str) -> None:
     result = await ex.run(spec)
     assert result.status == "FAILURE"
     assert "ran out of memory (memory_limit=64m)" in result.message
+    assert "OOMKilled" in result.message and "exit code 137" in result.message
     await ex.removed()
     assert run_containers(run_id) == []
     await ex.close()

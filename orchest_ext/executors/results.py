@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from typing import Any
 
 RESULT_FILE = "container-result.json"
@@ -63,3 +64,15 @@ def log_tail(path: str | os.PathLike[str]) -> str:
     except OSError:
         return ""
     return "\n".join(lines[1 if start else 0 :][-_TAIL_LINES:])
+
+
+def describe_exit(returncode: int) -> str:
+    """How a process ended, from its return code as Python reports it (negative: the signal
+    that killed it; the exit code is then given as a shell reports it, 128 + signal)."""
+    if returncode >= 0:
+        return f"exited with code {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = str(-returncode)
+    return f"killed by signal {name} (exit code {128 - returncode})"

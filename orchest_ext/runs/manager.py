@@ -30,6 +30,7 @@ from .recovery import (
     settle_unrebuildable,
 )
 from .scheduler import Scheduler
+from .secrets import SecretError, SecretStore
 from .spec import (
     RunRequestError,
     build_spec,
@@ -99,6 +100,8 @@ class RunManager(LoggingConfigurable):
         super().__init__(**kwargs)
         self.store = store
         self.executors = executors
+        self.secrets = SecretStore()
+        """Where ``{"secret": NAME}`` env values resolve (the app sets the configured one)."""
         self.root_dir = root_dir
         self.owner_id = uuidlib.uuid4().hex
         self._heartbeat: asyncio.Task[None] | None = None
@@ -158,6 +161,10 @@ class RunManager(LoggingConfigurable):
                 f"use one of {', '.join(FAILURE_POLICIES)}."
             )
         check_env(env or {})
+        try:
+            await asyncio.to_thread(self.secrets.check_refs, env or {})
+        except SecretError as err:
+            raise RunRequestError(f"{err}.") from None
         graph = select_steps(pipeline, run_type, uuids, inclusive)
         if not graph:
             raise RunRequestError(
@@ -198,6 +205,7 @@ class RunManager(LoggingConfigurable):
             run_dir=run_dir(pipeline, run_id),
             steps=steps,
             cache=cache,
+            secrets=self.secrets,
         )
         await self.journal.insert(run, owner=self.owner_id)
         self._runs[run_id] = _Active(run)
@@ -328,6 +336,7 @@ class RunManager(LoggingConfigurable):
         try:
             if item.run is None:
                 raise RuntimeError(item.error)
+            item.run.secrets = self.secrets
             executor = self.executors.get(item.run.backend)
             if executor is not None and executor.recoverable:
                 await executor.remove_unstarted(item.run.id, pending_steps(item.run))

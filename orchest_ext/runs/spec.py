@@ -10,6 +10,7 @@ from typing import Any
 from ..executors.base import StepSpec
 from ..executors.results import PARAMETERS_FILE, PARAMETERS_FILE_VARIABLE
 from ..pipeline import Pipeline, short_list
+from .secrets import SecretStore
 from .state import RunState, StepState
 
 RUNS_SUBDIR = Path(".orchest") / "runs"
@@ -100,8 +101,11 @@ def pipeline_parameters(run: RunState) -> dict[str, Any]:
 
 
 def user_env(run: RunState, uuid: str) -> dict[str, str]:
-    """A step's user environment: the pipeline's, the step's, then the run's variables."""
-    return {**run.pipeline.env_variables, **run.pipeline.steps[uuid].env_variables, **run.env}
+    """A step's user environment: the pipeline's, the step's, then the run's variables (secret
+    references resolved; blocking when the secret store is a file)."""
+    secrets = run.secrets or SecretStore()
+    env = secrets.resolve_env(run.env)
+    return {**run.pipeline.env_variables, **run.pipeline.steps[uuid].env_variables, **env}
 
 
 def build_spec(run: RunState, step: StepState) -> StepSpec:

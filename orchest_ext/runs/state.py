@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..pipeline import Pipeline
+from .secrets import SecretStore
 
 PENDING, STARTED, SUCCESS, FAILURE, ABORTED = "PENDING", "STARTED", "SUCCESS", "FAILURE", "ABORTED"
 TERMINAL = frozenset({SUCCESS, FAILURE, ABORTED})
@@ -143,7 +144,8 @@ class RunState:
     backend: str
     failure_policy: str
     parameters: dict[str, Any]
-    env: dict[str, str]
+    env: dict[str, Any]
+    """Values are strings or secret references ``{"secret": NAME}`` (never their values)."""
     write_back: bool
     run_dir: Path
     steps: dict[str, StepState]
@@ -159,6 +161,8 @@ class RunState:
     abort_requested: bool = False
     stopping: bool = False
     """The run is being stopped (abort, fail_fast, shutdown): no step starts or retries."""
+    secrets: SecretStore | None = field(default=None, repr=False, compare=False)
+    """Where the run's secret references resolve (None: it has none to resolve)."""
     _sorter: TopologicalSorter = field(init=False, repr=False)
     _children: dict[str, list[str]] = field(init=False, repr=False)
     _unfinished: int = field(init=False, repr=False)

@@ -10,10 +10,12 @@ from http.client import responses
 from pathlib import Path
 from typing import Any
 
+from jupyter_core.utils import ensure_async
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..pipeline import Pipeline, PipelineError, load_pipeline, parse_pipeline, short
+from ..runs.secrets import is_secret_ref
 from .contract import BodyTooLarge, RequestInvalid, parse_json, parse_query, validate_body
 
 Ready = Callable[[], Awaitable[None]]
@@ -37,13 +39,24 @@ class OrchestHandler(APIHandler):
     """The handler's path in ``openapi.yaml``, whose schemas its requests must match."""
     ready: Ready | None = None
     """What must have started before the handler answers (None: nothing)."""
+    masks_env = False
+    """Whether ``env`` values in this handler's answers are masked (see ``finish``)."""
 
-    def initialize(self, max_request_body: int, ready: Ready | None = None) -> None:
+    def initialize(
+        self,
+        max_request_body: int,
+        ready: Ready | None = None,
+        show_env_values: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.max_request_body = max_request_body
         self.ready = ready
+        self.show_env_values = show_env_values
+        self.env_visible = False
 
     async def prepare(self) -> None:
         await super().prepare()
+        if self.masks_env and self.show_env_values() and self.current_user is not None:
+            self.env_visible = await self.may_execute()
         if self.ready is None:
             return
         try:
@@ -54,6 +67,24 @@ class OrchestHandler(APIHandler):
                 f"orchest_ext could not start: {str(err) or type(err).__name__} "
                 "(the server log has the details).",
             ) from None
+
+    async def may_execute(self) -> bool:
+        """Whether the user may ``execute`` (only then do tokens, and env values with
+        ``show_env_values``, reach them)."""
+        return bool(
+            await ensure_async(
+                self.authorizer.is_authorized(
+                    self, self.current_user, "execute", self.auth_resource
+                )
+            )
+        )
+
+    def finish(self, chunk: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """Answers of a ``masks_env`` handler show ``env`` names but not their values, unless
+        the user may ``execute`` and the server's ``show_env_values`` is set."""
+        if self.masks_env and not self.env_visible and isinstance(chunk, (dict, list)):
+            chunk = mask_env_values(chunk)
+        return super().finish(chunk, *args, **kwargs)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.set_header("Content-Type", "application/json")
@@ -158,3 +189,24 @@ def pipeline_issues(err: PipelineError) -> ApiError:
         f"The pipeline has {len(err.issues)} issue(s): {err}",
         [issue.to_dict() for issue in err.issues],
     )
+
+
+MASKED_VALUE = "***"
+
+
+def mask_env_values(data: Any) -> Any:
+    """``data`` with the value of every ``env`` entry (at any depth) replaced by ``***``;
+    secret references ``{"secret": NAME}`` name no value and stay."""
+    if isinstance(data, list):
+        return [mask_env_values(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    masked = {}
+    for key, value in data.items():
+        if key == "env" and isinstance(value, dict):
+            masked[key] = {
+                name: item if is_secret_ref(item) else MASKED_VALUE for name, item in value.items()
+            }
+        else:
+            masked[key] = mask_env_values(value)
+    return masked

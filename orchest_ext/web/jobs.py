@@ -14,6 +14,8 @@ from .base import API, ApiError, OrchestHandler
 
 
 class JobsBaseHandler(OrchestHandler):
+    masks_env = True
+
     def initialize(self, jobs: JobManager, **common: Any) -> None:
         super().initialize(**common)
         self.jobs = jobs

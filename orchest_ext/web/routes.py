@@ -35,9 +35,10 @@ def handlers(
     default_backend: Callable[[], str],
     root_dir: str,
     max_request_body: int,
+    show_env_values: Callable[[], bool] = lambda: False,
 ) -> list[tuple[str, type[OrchestHandler], dict[str, Any]]]:
     """The routes, each handler with what it needs."""
-    common = {"max_request_body": max_request_body}
+    common = {"max_request_body": max_request_body, "show_env_values": show_env_values}
     run_deps = {"runs": runs, "ready": runs_ready, **common}
     session_deps = {"sessions": sessions, "ready": sessions_ready, **common}
     job_deps = {"jobs": jobs, "ready": runs_ready, **common}

@@ -13,6 +13,7 @@ from tornado import web
 from ..executors.base import ExecutorUnavailable
 from ..pipeline import UnknownStepsError, short
 from ..runs import TERMINAL, OwnedElsewhere, RunManager, RunRequestError, step_files
+from ..runs.secrets import SecretError, mask
 from ..runs.spec import attempt_log_path
 from .base import API, ApiError, OrchestHandler
 
@@ -20,6 +21,8 @@ LOG_CHUNK_LIMIT = 1 << 20
 
 
 class RunsBaseHandler(OrchestHandler):
+    masks_env = True
+
     def initialize(self, runs: RunManager, **common: Any) -> None:
         super().initialize(**common)
         self.runs = runs
@@ -86,6 +89,13 @@ class RunLookupHandler(RunsBaseHandler):
             raise ApiError(404, f"No run with id {short(run_id)}.")
         return run
 
+    async def secret_values(self, run: dict[str, Any]) -> list[bytes]:
+        """The values of the secrets the run references, to mask in its output."""
+        try:
+            return await asyncio.to_thread(self.runs.secrets.masked_values, run["env"])
+        except SecretError as err:
+            raise ApiError(503, f"The run's output cannot be shown safely: {err}.") from None
+
     async def step_or_404(self, run_id: str, step_uuid: str) -> tuple[dict, dict]:
         run = await self.run_or_404(run_id)
         for step in run["steps"]:
@@ -130,8 +140,9 @@ class StepLogHandler(RunLookupHandler):
         if attempt < step["attempt"]:
             path = attempt_log_path(path, attempt)
         finished = step["status"] in TERMINAL or attempt < step["attempt"]
+        secrets = await self.secret_values(run)
         text, read, size = await asyncio.to_thread(
-            _read_text_chunk, path, offset, LOG_CHUNK_LIMIT, finished
+            _read_text_chunk, path, offset, LOG_CHUNK_LIMIT, finished, secrets
         )
         next_offset = offset + read
         self.finish(
@@ -160,8 +171,9 @@ class StepNotebookHandler(RunLookupHandler):
         if not step["file_path"].lower().endswith(".ipynb"):
             raise ApiError(404, f"Step {title} is not a notebook; read its log instead.")
         path = step_files(run["run_dir"], step_uuid, step["file_path"]).notebook_path
+        secrets = await self.secret_values(run)
         try:
-            content = await asyncio.to_thread(path.read_bytes)
+            content = mask(await asyncio.to_thread(path.read_bytes), secrets)
         except FileNotFoundError:
             status = step["status"]
             when = f"it ended {status} before running" if status in TERMINAL else f"it is {status}"
@@ -169,17 +181,39 @@ class StepNotebookHandler(RunLookupHandler):
         self.finish(content, set_content_type="application/x-ipynb+json")
 
 
-def _read_text_chunk(path: Path, offset: int, limit: int, finished: bool) -> tuple[str, int, int]:
+def _read_text_chunk(
+    path: Path, offset: int, limit: int, finished: bool, secrets: list[bytes]
+) -> tuple[str, int, int]:
     """At most ``limit`` bytes of a log from ``offset``, as text: the text, the bytes it used
     and the log's size (blocking). A UTF-8 character cut by ``limit`` or by a write in progress
-    is left for the next read, unless the log is ``finished`` and the chunk ends it."""
+    is left for the next read, unless the log is ``finished`` and the chunk ends it. Secret
+    values are masked (read with a margin, so one cut by the chunk's edges is masked too); the
+    start of one still being written is left for the next read."""
+    margin = max((len(secret) for secret in secrets), default=1) - 1
     try:
         with path.open("rb") as handle:
             size = handle.seek(0, 2)
-            handle.seek(min(offset, size))
-            data = handle.read(limit)
+            start = min(offset, size)
+            handle.seek(max(0, start - margin))
+            data = mask(handle.read(start - max(0, start - margin) + limit + margin), secrets)
     except FileNotFoundError:
         return "", 0, 0
+    data = data[start - max(0, start - margin) :][:limit]
+    if not finished and start + len(data) >= size:
+        data = data[: len(data) - _secret_prefix_length(data, secrets)]
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     text = decoder.decode(data, final=finished and offset + len(data) >= size)
     return text, len(data) - len(decoder.getstate()[0]), size
+
+
+def _secret_prefix_length(data: bytes, secrets: list[bytes]) -> int:
+    """The length of the longest end of ``data`` that begins a secret value (0: none)."""
+    return max(
+        (
+            length
+            for secret in secrets
+            for length in range(1, min(len(secret), len(data) + 1))
+            if data.endswith(secret[:length])
+        ),
+        default=0,
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
@@ -19,12 +18,6 @@ class SessionsBaseHandler(OrchestHandler):
     def initialize(self, sessions: PipelineSessionManager, **common: Any) -> None:
         super().initialize(**common)
         self.sessions = sessions
-
-    async def may_execute(self) -> bool:
-        """Whether the user may ``execute``: only then do session tokens reach them."""
-        return await ensure_async(
-            self.authorizer.is_authorized(self, self.current_user, "execute", self.auth_resource)
-        )
 
     async def shown(self, launch: dict[str, Any]) -> dict[str, Any]:
         """A launch as this user may see it: without tokens unless they may ``execute``."""

@@ -556,10 +556,15 @@ class DockerExecutor(Executor):
     async def _failure_message(self, container: DockerContainer, spec: StepSpec, code: int) -> str:
         """What ``container_main`` reported, else the exit and the last output."""
         result = await asyncio.to_thread(_stored_result, spec)
-        if result is not None and result.message:
-            return result.message
-        if code == 137 and (await container.show())["State"].get("OOMKilled"):
-            return f"the step ran out of memory (memory_limit={self.memory_limit}) and was killed"
+        reported = result.message if result is not None and result.message else None
+        if (await container.show())["State"].get("OOMKilled"):
+            return (
+                f"the step ran out of memory (memory_limit={self.memory_limit}) and was killed "
+                f"(OOMKilled, {exit_message(code)}, exit code {code})"
+                + (f": {reported}" if reported else "")
+            )
+        if reported:
+            return reported
         if spec.kind in SCRIPT_INTERPRETERS:
             output = await asyncio.to_thread(log_tail, spec.log_path)
         else:

@@ -7,7 +7,6 @@ import contextlib
 import importlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from typing import Any, ClassVar
@@ -16,7 +15,7 @@ from jupyter_core.utils import ensure_async
 from traitlets import Bool, Float, Integer, Unicode
 
 from ..base import STEP_SDK_PATH, Executor, StepResult, StepSpec
-from ..results import log_tail, write_parameters
+from ..results import describe_exit, log_tail, write_parameters
 from .fork_template import KernelTemplates
 from .kernel_ahead import KernelAhead, StartedKernel
 from .process import process_handle, process_identity, terminate_group, wait_exit
@@ -217,7 +216,7 @@ class LocalExecutor(Executor):
             return StepResult("SUCCESS")
         tail = await asyncio.to_thread(log_tail, spec.log_path)
         return StepResult(
-            "FAILURE", _exit_message(code) + (f"; last output:\n{tail}" if tail else "")
+            "FAILURE", describe_exit(code) + (f"; last output:\n{tail}" if tail else "")
         )
 
     async def _run_notebook(
@@ -283,12 +282,3 @@ def _prepare(spec: StepSpec) -> None:
     if not spec.source_path.is_file():
         raise StepFailed(f"Step file not found: {spec.file_path}")
     write_parameters(spec.env, spec.parameters, spec.pipeline_parameters)
-
-
-def _exit_message(code: int) -> str:
-    if code >= 0:
-        return f"exited with code {code}"
-    try:
-        return f"killed by signal {signal.Signals(-code).name}"
-    except ValueError:
-        return f"killed by signal {-code}"

@@ -25,6 +25,14 @@ class ForkProvisioner(LocalProvisioner):  # type: ignore[misc]
     forked: ForkedKernel | None = None
     _waiting = 0
     """``wait`` calls in progress: the forked kernel's descriptors stay open meanwhile."""
+    exit_code: int | None = None
+    """The kernel's return code once it was seen to end (negative: the signal that killed it);
+    kept after cleanup, so a step can say how its kernel died."""
+
+    def _ended(self, code: int | None) -> int | None:
+        if code is not None and code != -1 and self.exit_code is None:
+            self.exit_code = code
+        return code
 
     @property
     def has_process(self) -> bool:
@@ -55,16 +63,20 @@ class ForkProvisioner(LocalProvisioner):  # type: ignore[misc]
 
     async def poll(self) -> int | None:
         if self.forked is not None:
-            return self.forked.poll()
+            return self._ended(self.forked.poll())
+        if self.process is not None:
+            return self._ended(await super().poll())
         return await super().poll()
 
     async def wait(self) -> int | None:
         forked = self.forked
         if forked is None:
+            if self.process is not None:
+                return self._ended(await super().wait())
             return await super().wait()
         self._waiting += 1
         try:
-            code = await forked.wait()
+            code = self._ended(await forked.wait())
         finally:
             self._waiting -= 1
         if not self._waiting:

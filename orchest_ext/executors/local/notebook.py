@@ -4,6 +4,7 @@ file and the executed notebook saved after every cell."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import keyword
 import logging
@@ -24,6 +25,7 @@ from nbformat import NotebookNode
 from nbformat.corpus.words import generate_corpus_id
 from traitlets import Float
 
+from ..results import describe_exit
 from .fork_provisioner import kernel_manager
 from .fork_template import KernelTemplates
 from .kernel_ready import wait_for_ready
@@ -32,6 +34,8 @@ from .process import process_identity, terminate_group
 SKIP_TAG = "skip"
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
+KERNEL_EXIT_WAIT = 5.0
+"""Seconds to wait for a dead kernel's exit code, to say how it ended."""
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 
@@ -243,10 +247,23 @@ class StepNotebookClient(NotebookClient):
             failure = f"{self._cell_name()} timed out after {self.timeout} s"
         except DeadKernelError:
             failure = f"The kernel died while running {self._cell_name().lower()}"
+            failure += await self._kernel_exit()
         else:
             failure = None
         await self.save()
         return failure
+
+    async def _kernel_exit(self) -> str:
+        """How the dead kernel ended (`` (killed by signal SIGKILL (exit code 137))``), or
+        nothing if its process cannot tell in a few seconds."""
+        provisioner = self._provisioner or (self.km.provisioner if self.km is not None else None)
+        if provisioner is None:
+            return ""
+        if getattr(provisioner, "exit_code", None) is None and provisioner.has_process:
+            with contextlib.suppress(asyncio.TimeoutError, OSError, RuntimeError):
+                await asyncio.wait_for(provisioner.wait(), KERNEL_EXIT_WAIT)
+        code = getattr(provisioner, "exit_code", None)
+        return f" ({describe_exit(code)})" if code is not None else ""
 
     def _cell_name(self) -> str:
         """The running cell as the executed notebook shows it: ``Cell 3 (In [2])``, its

@@ -6,7 +6,7 @@ import { PipelineController, ViewState } from '../controller';
 export function useViewState(controller: PipelineController): ViewState {
   const [state, setState] = useState(controller.state);
   useEffect(() => {
-    const onChange = (_: PipelineController, next: ViewState) => setState(next);
+    const onChange = (_: unknown, next: ViewState) => setState(next);
     controller.changed.connect(onChange);
     setState(controller.state);
     return () => {

@@ -15,6 +15,8 @@ from jupyter_core.utils import ensure_async
 from traitlets import Bool, Float, Integer, Unicode
 
 from ..base import STEP_SDK_PATH, Executor, StepResult, StepSpec
+from ..languages import KernelMissing
+from ..r_library import RMissing, install_package, r_libs
 from ..results import describe_exit, log_tail, write_parameters
 from .fork_template import KernelTemplates
 from .kernel_ahead import KernelAhead, StartedKernel
@@ -38,7 +40,9 @@ class LocalExecutor(Executor):
         2.0, help="Seconds between SIGTERM and SIGKILL when killing a step's process group."
     ).tag(config=True)
     default_kernel = Unicode(
-        "python3", help="Kernel used for notebooks whose kernel is not installed."
+        "python3",
+        help="Kernel used for notebooks whose kernel is not installed and names no known "
+        "language (a kernel of the notebook's language is used otherwise).",
     ).tag(config=True)
     kernel_shutdown_wait = Float(
         1.0,
@@ -105,7 +109,7 @@ class LocalExecutor(Executor):
                 return await self._run_notebook(spec, on_started, ahead)
             argv = self._command(spec)
             return await self._run_process(spec, await self._start(spec, argv), on_started)
-        except StepFailed as e:
+        except (StepFailed, RMissing) as e:
             return StepResult("FAILURE", str(e))
         except Exception as e:
             self.log.exception("Step %s (%s) failed unexpectedly", spec.title, spec.step_uuid)
@@ -137,10 +141,15 @@ class LocalExecutor(Executor):
     @staticmethod
     def _added_variables(step_env: dict[str, str]) -> dict[str, str]:
         """The step's own variables, unbuffered Python output, and the step API on
-        PYTHONPATH."""
+        PYTHONPATH (and, for R, the run's R library on R_LIBS)."""
         added = {"PYTHONUNBUFFERED": "1", **step_env}
         inherited = step_env.get("PYTHONPATH", os.environ.get("PYTHONPATH"))
         added["PYTHONPATH"] = os.pathsep.join(filter(None, [str(STEP_SDK_PATH), inherited]))
+        libs = r_libs(
+            step_env.get("ORCHEST_RUN_DIR"), step_env.get("R_LIBS", os.environ.get("R_LIBS"))
+        )
+        if libs:
+            added["R_LIBS"] = libs
         return added
 
     def _env(self, spec: StepSpec) -> dict[str, str]:
@@ -167,13 +176,18 @@ class LocalExecutor(Executor):
         if spec.kind == "r":
             rscript = shutil.which("Rscript")
             if rscript is None:
-                raise StepFailed("Rscript is not installed; install R to run .R steps")
+                raise StepFailed(
+                    "Rscript is not installed: .R steps need R "
+                    "(Debian: apt-get install r-base-core r-cran-jsonlite)"
+                )
             return [rscript, path]
         raise StepFailed(f"Unsupported step kind: {spec.kind!r}")
 
     def _spawn(self, spec: StepSpec, argv: list[str]) -> subprocess.Popen:
         """Prepare the step's files and start its process (blocking: runs on a thread)."""
         _prepare(spec)
+        if spec.kind == "r":
+            _install_r_package(spec)
         with open(spec.log_path, "ab") as log_file:
             try:
                 return subprocess.Popen(
@@ -231,9 +245,18 @@ class LocalExecutor(Executor):
             reason = getattr(err, "message", None) or str(err) or type(err).__name__
             raise StepFailed(f"{spec.file_path} is not a readable notebook: {reason}") from None
         requested = spec.kernel_name or nb.metadata.get("kernelspec", {}).get("name")
-        kernel, language, note = await asyncio.to_thread(
-            notebook.resolve_kernel, requested, self.default_kernel, self.log
-        )
+        try:
+            kernel, language, note = await asyncio.to_thread(
+                notebook.resolve_kernel,
+                requested,
+                self.default_kernel,
+                self.log,
+                notebook.notebook_language(nb),
+            )
+        except KernelMissing as err:
+            raise StepFailed(str(err)) from None
+        if language.lower() == "r":
+            await asyncio.to_thread(_install_r_package, spec)
         parameters = {**spec.pipeline_parameters, **spec.parameters}
         try:
             notebook.inject_parameters(nb, parameters, kernel, language)
@@ -282,3 +305,10 @@ def _prepare(spec: StepSpec) -> None:
     if not spec.source_path.is_file():
         raise StepFailed(f"Step file not found: {spec.file_path}")
     write_parameters(spec.env, spec.parameters, spec.pipeline_parameters)
+
+
+def _install_r_package(spec: StepSpec) -> None:
+    """Put the orchest R package in the run's R library (blocking), in a run."""
+    run_dir = spec.env.get("ORCHEST_RUN_DIR")
+    if run_dir:
+        install_package(run_dir)

@@ -123,7 +123,11 @@ class KernelAhead(Ahead):
         nb = await asyncio.to_thread(notebook.read_notebook, spec.source_path)
         requested = spec.kernel_name or nb.metadata.get("kernelspec", {}).get("name")
         self.kernel_name, _, _ = await asyncio.to_thread(
-            notebook.resolve_kernel, requested, default_kernel, self.log
+            notebook.resolve_kernel,
+            requested,
+            default_kernel,
+            self.log,
+            notebook.notebook_language(nb),
         )
         self._output = await asyncio.to_thread(_open_kernel_log, spec)
         km = notebook.kernel_manager(

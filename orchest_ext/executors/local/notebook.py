@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 import nbformat
-from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpecManager
+from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
@@ -25,6 +25,7 @@ from nbformat import NotebookNode
 from nbformat.corpus.words import generate_corpus_id
 from traitlets import Float
 
+from ..languages import kernel_for, language_named
 from ..results import describe_exit
 from .fork_provisioner import kernel_manager
 from .fork_template import KernelTemplates
@@ -48,16 +49,25 @@ class ResolvedKernel(NamedTuple):
     note: str | None = None
 
 
-def resolve_kernel(requested: str | None, default: str, log: logging.Logger) -> ResolvedKernel:
-    """Map a requested kernel name onto an installed kernelspec (a ``python*`` name onto the
-    Python kernel, anything else missing onto ``default``) (blocking: scans kernel dirs)."""
+def resolve_kernel(
+    requested: str | None, default: str, log: logging.Logger, language: str | None = None
+) -> ResolvedKernel:
+    """Map a requested kernel name onto an installed kernelspec (blocking: scans kernel dirs).
+
+    A name of a known language (Orchest's ``python``, ``r``, ``julia``; ``ir``) or, for a name
+    not installed, the notebook's own ``language`` picks an installed kernel of that language,
+    never one of another: ``KernelMissing`` when there is none. Only a name of no known
+    language falls back to ``default``, with a note for the step log."""
     specs = KernelSpecManager()
-    installed = specs.find_kernel_specs()
+    installed = {
+        name: specs.get_kernel_spec(name).language.lower() for name in specs.find_kernel_specs()
+    }
     note = None
+    wanted = language_named(requested) or language_named(language)
     if requested in installed:
         name = requested
-    elif requested and requested.startswith("python") and NATIVE_KERNEL_NAME in installed:
-        name = NATIVE_KERNEL_NAME
+    elif wanted is not None:
+        name = kernel_for(wanted, installed, requested or wanted.name)
     else:
         name = default
         if requested:
@@ -66,6 +76,14 @@ def resolve_kernel(requested: str | None, default: str, log: logging.Logger) -> 
                 f"Kernel {requested!r} is not installed: this notebook runs on {name!r} instead.\n"
             )
     return ResolvedKernel(name, specs.get_kernel_spec(name).language, note)
+
+
+def notebook_language(nb: NotebookNode) -> str | None:
+    """The language a notebook says it is written in (its kernelspec's or language_info's)."""
+    metadata = nb.metadata
+    return metadata.get("kernelspec", {}).get("language") or metadata.get("language_info", {}).get(
+        "name"
+    )
 
 
 def output_text(output: NotebookNode) -> str:

@@ -3,8 +3,12 @@ Outside a run, a developed step's output goes to the pipeline's ``.orchest/inter
 directory, and its inputs are its parents' newest outputs from successful runs or from their
 own development.
 
-Objects are pickled with protocol 5 and their large buffers (numpy arrays, Arrow
-data, bytes) are written out of band, straight from memory to the file.
+Values that JSON holds exactly (dicts with string keys, lists, strings, numbers, booleans,
+None) are written as JSON, which steps in other languages (R) read too; pandas data frames
+are pickled and written as CSV besides, for R. Other objects are pickled with protocol 5 and
+their large buffers (numpy arrays, Arrow data, bytes) are written out of band, straight from
+memory to the file. ``meta.json`` names the format: ``pickle5``, ``json`` or ``csv`` (data
+frames from R).
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from .utils import OrchestError, context, in_run, json_context
 
 OUTPUT_DIR = "output"
 DATA_FILE = "data.pickle5"
+JSON_FILE = "data.json"
+CSV_FILE = "data.csv"
+_JSON_TYPES = (dict, list, str, int, float, bool, type(None))
 META_FILE = "meta.json"
 UNNAMED = "unnamed"
 _LENGTH = struct.Struct("<Q")
@@ -40,11 +47,6 @@ def output(data: Any, name: str | None = None) -> None:
     if name == UNNAMED:
         raise OutputError(f"{UNNAMED!r} is reserved for unnamed outputs; choose another name")
     label = repr(name) if name is not None else "(unnamed)"
-    buffers: list[pickle.PickleBuffer] = []
-    try:
-        header = pickle.dumps(data, protocol=5, buffer_callback=buffers.append)
-    except Exception as err:
-        raise OutputError(f"Cannot serialize output {label}: {type(err).__name__}: {err}") from err
     if in_run():
         directory = Path(context("ORCHEST_STEP_DIR")) / OUTPUT_DIR
         step_uuid = os.environ.get("ORCHEST_STEP_UUID")
@@ -52,9 +54,52 @@ def output(data: Any, name: str | None = None) -> None:
         step = developed_step()
         directory, step_uuid = step.output_dir, step.uuid
     directory.mkdir(parents=True, exist_ok=True)
-    _write_data(directory / DATA_FILE, header, [buffer.raw() for buffer in buffers])
-    meta = {"name": name, "step_uuid": step_uuid, "format": "pickle5"}
+    meta = {"name": name, "step_uuid": step_uuid}
+    text = _exact_json(data)
+    if text is not None:
+        _atomic_write(directory / JSON_FILE, text.encode())
+        meta["format"] = "json"
+    else:
+        buffers: list[pickle.PickleBuffer] = []
+        try:
+            header = pickle.dumps(data, protocol=5, buffer_callback=buffers.append)
+        except Exception as err:
+            raise OutputError(
+                f"Cannot serialize output {label}: {type(err).__name__}: {err}"
+            ) from err
+        _write_data(directory / DATA_FILE, header, [buffer.raw() for buffer in buffers])
+        meta["format"] = "pickle5"
+        if _is_data_frame(data):
+            data.to_csv(directory / CSV_FILE, index=False)
+            meta["also"] = ["csv"]
     _atomic_write(directory / META_FILE, json.dumps(meta).encode())
+
+
+def _exact_json(data: Any) -> str | None:
+    """``data`` as JSON if JSON gives it back exactly (no tuples, int keys, NaN...), else
+    None."""
+    if not isinstance(data, _JSON_TYPES):
+        return None
+    try:
+        text = json.dumps(data, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    return text if _same(json.loads(text), data) else None
+
+
+def _same(decoded: Any, data: Any) -> bool:
+    """Equal and of the same types all the way down (JSON has no tuples; ``1 == True``)."""
+    if type(decoded) is not type(data):
+        return False
+    if isinstance(data, dict):
+        return decoded.keys() == data.keys() and all(_same(decoded[k], data[k]) for k in data)
+    if isinstance(data, list):
+        return len(decoded) == len(data) and all(map(_same, decoded, data))
+    return decoded == data
+
+
+def _is_data_frame(data: Any) -> bool:
+    return type(data).__module__.startswith("pandas.") and type(data).__name__ == "DataFrame"
 
 
 def get_inputs() -> dict[str, Any]:
@@ -63,7 +108,7 @@ def get_inputs() -> dict[str, Any]:
     inputs: dict[str, Any] = {UNNAMED: []}
     for directory in _parent_outputs():
         meta = json.loads((directory / META_FILE).read_text())
-        value = _read_data(directory / DATA_FILE)
+        value = _read_value(directory, meta.get("format", "pickle5"))
         if meta["name"] is None:
             inputs[UNNAMED].append(value)
         else:
@@ -105,6 +150,23 @@ def _output_dir(step_uuid: str, parent_in_run: bool) -> Path | None:
         if meta.parent != current
     ]
     return max(earlier, key=lambda d: (d / META_FILE).stat().st_mtime, default=None)
+
+
+def _read_value(directory: Path, data_format: str) -> Any:
+    """An output's value in the format its ``meta.json`` names."""
+    if data_format == "json":
+        return json.loads((directory / JSON_FILE).read_text(encoding="utf-8"))
+    if data_format == "csv":
+        try:
+            import pandas
+        except ImportError:
+            raise OutputError(
+                f"{directory} holds a data frame (CSV): install pandas to read it"
+            ) from None
+        return pandas.read_csv(directory / CSV_FILE)
+    if data_format == "pickle5":
+        return _read_data(directory / DATA_FILE)
+    raise OutputError(f"{directory} holds an output in an unknown format: {data_format!r}")
 
 
 def _write_data(path: Path, header: bytes, buffers: list[memoryview]) -> None:

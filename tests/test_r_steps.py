@@ -1,0 +1,125 @@
+"""R steps: R notebooks (IRkernel) and .R scripts with parameters, passing data to and from
+Python steps through the orchest R package; a notebook never runs in another language."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from .helpers import make_pipeline, notebook, steps_by_title
+from .test_data_passing import notebook_outputs, run_pipeline, step_log
+
+
+def r_notebook(*sources: str, parameters: int | None = None, kernel: str = "ir") -> str:
+    """An R notebook (IRkernel's metadata) with a cell per source."""
+    nb = new_notebook(cells=[new_code_cell(source) for source in sources])
+    if parameters is not None:
+        nb.cells[parameters].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {"name": kernel, "display_name": "R", "language": "R"}
+    return nbformat.writes(nb)
+
+
+SYSTEM_KERNELS = [Path("/usr/share/jupyter/kernels"), Path("/usr/local/share/jupyter/kernels")]
+
+
+def require_r(data_dir: Path) -> None:
+    """R and IRkernel must be installed (fail, not skip, in CI: tests/run.sh installs them);
+    IRkernel's kernelspec is copied where the test server looks (pytest-jupyter hides the
+    system's)."""
+    ir = next((d / "ir" for d in SYSTEM_KERNELS if (d / "ir" / "kernel.json").is_file()), None)
+    if shutil.which("Rscript") is None or ir is None:
+        pytest.fail("R and IRkernel are not installed: apt-get install r-base-core r-cran-irkernel")
+    shutil.copytree(ir, data_dir / "kernels" / "ir", dirs_exist_ok=True)
+
+
+def set_kernels(pipeline_file, uuids: dict[str, str], kernels: dict[str, str]) -> None:
+    """Give steps Orchest's kernel names (``r``, ``python``)."""
+    description = json.loads(pipeline_file.read_text())
+    for title, name in kernels.items():
+        description["steps"][uuids[title]]["kernel"] = {"name": name, "display_name": name}
+    pipeline_file.write_text(json.dumps(description))
+
+
+MIXED = {
+    "Make": (
+        "make.py",
+        "import orchest\norchest.output({'xs': [1, 2, 3], 'label': 'py'}, name='made')\n",
+        [],
+    ),
+    "Scale": (
+        "scale.ipynb",
+        r_notebook(
+            "factor <- 1",
+            "inputs <- orchest::get_inputs()\n"
+            "scaled <- inputs$made$xs * factor\n"
+            "orchest::output(list(scaled = scaled, label = inputs$made$label), name = 'scaled')\n"
+            "cat('scaled', scaled, '\\n')",
+            parameters=0,
+        ),
+        ["Make"],
+    ),
+    "Frame": (
+        "frame.R",
+        "inputs <- orchest::get_inputs()\n"
+        "offset <- orchest::get_step_param('offset', 0)\n"
+        "df <- data.frame(x = inputs$scaled$scaled + offset, who = 'R')\n"
+        "orchest::output(df, name = 'frame')\n"
+        "cat('offset', offset, 'seed', orchest::get_pipeline_param('seed'), '\\n')\n",
+        ["Scale"],
+    ),
+    "Check": (
+        "check.ipynb",
+        notebook(
+            "import orchest\ninputs = orchest.get_inputs()\n"
+            "frame = inputs['frame']\n"
+            "print('frame', frame['x'].tolist(), frame['who'].tolist())\n"
+            "print('scaled', inputs['scaled'])"
+        ),
+        ["Frame", "Scale"],
+    ),
+}
+
+
+async def test_r_and_python_steps_pass_data_both_ways(api, jp_root_dir, jp_data_dir, backend):
+    if backend == "local":
+        require_r(jp_data_dir)
+    pipeline_file, uuids = make_pipeline(jp_root_dir / "p", MIXED)
+    set_kernels(pipeline_file, uuids, {"Scale": "r"})
+    description = json.loads(pipeline_file.read_text())
+    description["parameters"] = {"seed": 7}
+    description["steps"][uuids["Scale"]]["parameters"] = {"factor": 10}
+    description["steps"][uuids["Frame"]]["parameters"] = {"offset": 0.5}
+    pipeline_file.write_text(json.dumps(description))
+
+    run = await run_pipeline(api, backend)
+
+    assert run["status"] == "SUCCESS", [(s["title"], s["message"]) for s in run["steps"]]
+    assert "scaled 10 20 30" in notebook_outputs(run, "Scale")
+    assert (await step_log(api, run, "Frame")).strip() == "offset 0.5 seed 7"
+    check = notebook_outputs(run, "Check")
+    assert "frame [10.5, 20.5, 30.5] ['R', 'R', 'R']" in check
+    assert "scaled {'scaled': [10, 20, 30], 'label': 'py'}" in check
+
+
+async def test_an_r_notebook_never_runs_on_a_python_kernel(api, jp_root_dir, monkeypatch):
+    """With no R kernel installed, an R notebook fails naming the kernel and how to get one
+    (before, it ran on python3: ``print("R")`` is valid Python too)."""
+    monkeypatch.setenv("JUPYTER_PATH", str(jp_root_dir / "no-kernels"))
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(jp_root_dir / "no-kernels"))
+    pipeline_file, uuids = make_pipeline(
+        jp_root_dir / "p", {"R": ("r.ipynb", r_notebook('print("R")', kernel="ir"), [])}
+    )
+    set_kernels(pipeline_file, uuids, {"R": "r"})
+
+    run = await run_pipeline(api, "local")
+
+    step = steps_by_title(run)["R"]
+    assert step["status"] == "FAILURE"
+    message = step["message"]
+    assert "Kernel 'r' runs R and no R kernel is installed" in message, message
+    assert "r-cran-irkernel" in message

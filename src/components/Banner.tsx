@@ -3,6 +3,7 @@ import React from 'react';
 
 import { Issue } from '../api';
 import { PipelineGraph } from '../model/pipeline';
+import { useTranslation } from './translation';
 
 export interface BannerProps {
   graph: PipelineGraph | null;
@@ -22,6 +23,7 @@ function Dismissible({
   message: string;
   onDismiss: () => void;
 }): JSX.Element {
+  const trans = useTranslation();
   return (
     <div
       className={`jp-orchest-banner jp-orchest-banner-${kind === 'error' ? 'error' : 'info'}`}
@@ -33,7 +35,7 @@ function Dismissible({
         type="button"
         className="jp-orchest-dismiss"
         onClick={onDismiss}
-        title="Dismiss"
+        title={trans.__('Dismiss')}
       >
         ×
       </button>
@@ -48,6 +50,7 @@ export function Banner({
   notice,
   onDismiss
 }: BannerProps): JSX.Element | null {
+  const trans = useTranslation();
   const titles = new Map(
     graph?.steps.map(step => [step.uuid, step.title]) ?? []
   );
@@ -68,8 +71,11 @@ export function Banner({
           data-banner="issues"
         >
           <strong>
-            The pipeline has {issues.length} issue
-            {issues.length === 1 ? '' : 's'}:
+            {trans._n(
+              'The pipeline has %1 issue:',
+              'The pipeline has %1 issues:',
+              issues.length
+            )}
           </strong>
           <ul>
             {issues.slice(0, 20).map((issue, index) => (
@@ -80,7 +86,9 @@ export function Banner({
                 {issue.message}
               </li>
             ))}
-            {issues.length > 20 && <li>… and {issues.length - 20} more</li>}
+            {issues.length > 20 && (
+              <li>{trans.__('… and %1 more', issues.length - 20)}</li>
+            )}
           </ul>
         </div>
       )}

@@ -11,6 +11,7 @@ import { RunHistory } from './RunHistory';
 import { StepActions, StepDetails } from './StepDetails';
 import { StepEditor } from './StepForm';
 import { Toolbar } from './Toolbar';
+import { useTranslation } from './translation';
 import { useViewState } from './useViewState';
 
 const SIDE_TABS: Array<[SideTab, string]> = [
@@ -27,6 +28,7 @@ export function PipelineApp({
   actions: StepActions;
 }): JSX.Element {
   const state = useViewState(controller);
+  const trans = useTranslation();
   const editing = useMemo<GraphEditing>(
     () => ({
       move: positions => controller.move(positions),
@@ -65,11 +67,12 @@ export function PipelineApp({
           role="alert"
           data-banner="format-error"
         >
-          <h3>This file cannot be shown as a pipeline</h3>
+          <h3>{trans.__('This file cannot be shown as a pipeline')}</h3>
           <p>{state.formatError}</p>
           <p>
-            Open it with the text editor (right-click → Open With → Editor) to
-            fix it.
+            {trans.__(
+              'Open it with the text editor (right-click → Open With → Editor) to fix it.'
+            )}
           </p>
         </div>
       </div>
@@ -103,7 +106,9 @@ export function PipelineApp({
             />
           </ReactFlowProvider>
         ) : (
-          <div className="jp-orchest-graph jp-orchest-empty">Loading…</div>
+          <div className="jp-orchest-graph jp-orchest-empty">
+            {trans.__('Loading…')}
+          </div>
         )}
         <div className="jp-orchest-side">
           <div className="jp-orchest-tabs" role="tablist">
@@ -117,7 +122,7 @@ export function PipelineApp({
                 className={state.sideTab === tab ? 'jp-mod-current' : ''}
                 onClick={() => controller.setSideTab(tab)}
               >
-                {label}
+                {trans.__(label)}
               </button>
             ))}
           </div>

@@ -2,6 +2,7 @@
 import React from 'react';
 
 import { PipelineController, ViewState } from '../controller';
+import { useTranslation } from './translation';
 
 export function SessionControl({
   controller,
@@ -15,6 +16,7 @@ export function SessionControl({
     status === 'LAUNCHING' || status === 'RUNNING' || status === 'STOPPING';
   const url = state.launch?.server_info?.url;
   const unavailable = state.sessionsUnavailable;
+  const trans = useTranslation();
   return (
     <span className="jp-orchest-session" data-session-status={status}>
       {status && (
@@ -22,7 +24,7 @@ export function SessionControl({
           className={`jp-orchest-badge jp-orchest-session-${status.toLowerCase()}`}
           title={state.launch?.reason ?? ''}
         >
-          Session {status}
+          {trans.__('Session %1', status)}
           {status === 'FAILED' && state.launch?.reason
             ? `: ${state.launch.reason}`
             : ''}
@@ -35,7 +37,7 @@ export function SessionControl({
           target="_blank"
           rel="noreferrer"
         >
-          open
+          {trans.__('open')}
         </a>
       )}
       {active ? (
@@ -46,7 +48,7 @@ export function SessionControl({
           disabled={status === 'STOPPING'}
           onClick={() => void controller.stopSession()}
         >
-          Stop session
+          {trans.__('Stop session')}
         </button>
       ) : (
         <button
@@ -55,14 +57,16 @@ export function SessionControl({
           data-command="orchest:start-session"
           title={
             unavailable !== null
-              ? `Sessions are not available here: ${unavailable}`
-              : 'Start Enterprise Gateway and a Jupyter server whose kernels run in containers'
+              ? trans.__('Sessions are not available here: %1', unavailable)
+              : trans.__(
+                  'Start Enterprise Gateway and a Jupyter server whose kernels run in containers'
+                )
           }
           data-unavailable={unavailable ?? undefined}
           disabled={!state.pipelineUuid || unavailable !== null}
           onClick={() => void controller.startSession()}
         >
-          Start session
+          {trans.__('Start session')}
         </button>
       )}
     </span>

@@ -3,6 +3,7 @@ import React from 'react';
 
 import { FailurePolicy, PipelineController, ViewState } from '../controller';
 import { SessionControl } from './SessionControl';
+import { useTranslation } from './translation';
 
 export const COMMANDS = {
   runAll: 'orchest:run-all',
@@ -58,40 +59,47 @@ export function Toolbar({
   const noGraph = state.graph === null || state.starting;
   const noSelection = noGraph || state.selected.length === 0;
   const count = state.selected.length;
+  const trans = useTranslation();
   return (
     <div className="jp-orchest-toolbar" role="toolbar">
       <CommandButton
         command={COMMANDS.runAll}
-        label="Run all"
-        title="Run every step"
+        label={trans.__('Run all')}
+        title={trans.__('Run every step')}
         disabled={noGraph}
         onClick={() => void controller.runAll()}
         primary
       />
       <CommandButton
         command={COMMANDS.runChanged}
-        label="Run changed"
-        title="Run the steps whose code, parameters or inputs changed (and what depends on them); the others reuse their last results"
+        label={trans.__('Run changed')}
+        title={trans.__(
+          'Run the steps whose code, parameters or inputs changed (and what depends on them); the others reuse their last results'
+        )}
         disabled={noGraph}
         onClick={() => void controller.runChanged()}
       />
       <CommandButton
         command={COMMANDS.runSelected}
-        label={count ? `Run selected (${count})` : 'Run selected'}
-        title="Run exactly the selected steps, in DAG order"
+        label={
+          count
+            ? trans.__('Run selected (%1)', count)
+            : trans.__('Run selected')
+        }
+        title={trans.__('Run exactly the selected steps, in DAG order')}
         disabled={noSelection}
         onClick={() => void controller.runSelected()}
       />
       <CommandButton
         command={COMMANDS.runIncoming}
-        label="Run ancestors"
-        title="Run the steps the selection depends on"
+        label={trans.__('Run ancestors')}
+        title={trans.__('Run the steps the selection depends on')}
         disabled={noSelection}
         onClick={() => void controller.runIncoming()}
       />
       <label
         className="jp-orchest-check"
-        title="Also run the selected steps after their ancestors"
+        title={trans.__('Also run the selected steps after their ancestors')}
       >
         <input
           type="checkbox"
@@ -99,54 +107,61 @@ export function Toolbar({
           checked={state.inclusive}
           onChange={event => controller.setInclusive(event.target.checked)}
         />
-        include selection
+        {trans.__('include selection')}
       </label>
       <CommandButton
         command={COMMANDS.runDescendants}
-        label="Run descendants"
-        title="Run the selection and everything downstream of it"
+        label={trans.__('Run descendants')}
+        title={trans.__('Run the selection and everything downstream of it')}
         disabled={noSelection}
         onClick={() => void controller.runDescendants()}
       />
       <CommandButton
         command={COMMANDS.abort}
-        label="Abort"
-        title="Abort the shown run"
+        label={trans.__('Abort')}
+        title={trans.__('Abort the shown run')}
         disabled={!controller.canAbort}
         onClick={() => void controller.abort()}
       />
       <span className="jp-orchest-toolbar-separator" />
       <CommandButton
         command={COMMANDS.addStep}
-        label="Add step"
-        title="Add steps from files (or drag files from the file browser onto the canvas)"
+        label={trans.__('Add step')}
+        title={trans.__(
+          'Add steps from files (or drag files from the file browser onto the canvas)'
+        )}
         disabled={state.graph === null}
         onClick={() => void controller.addStepFromPicker()}
       />
       <CommandButton
         command={COMMANDS.tidyUp}
-        label="Tidy up"
-        title="Lay the steps out again, parents left of children (undoable)"
+        label={trans.__('Tidy up')}
+        title={trans.__(
+          'Lay the steps out again, parents left of children (undoable)'
+        )}
         disabled={state.graph === null || state.graph.steps.length === 0}
         onClick={() => controller.tidyUp()}
       />
       <CommandButton
         command={COMMANDS.undo}
-        label="Undo"
-        title="Undo the last edit (Ctrl+Z)"
+        label={trans.__('Undo')}
+        title={trans.__('Undo the last edit (Ctrl+Z)')}
         disabled={!state.canUndo}
         onClick={() => controller.undo()}
       />
       <CommandButton
         command={COMMANDS.redo}
-        label="Redo"
-        title="Redo (Ctrl+Shift+Z)"
+        label={trans.__('Redo')}
+        title={trans.__('Redo (Ctrl+Shift+Z)')}
         disabled={!state.canRedo}
         onClick={() => controller.redo()}
       />
       <span className="jp-orchest-toolbar-spacer" />
-      <label className="jp-orchest-select" title="Where the steps run">
-        Backend
+      <label
+        className="jp-orchest-select"
+        title={trans.__('Where the steps run')}
+      >
+        {trans.__('Backend')}
         <select
           data-option="backend"
           value={state.backend}
@@ -161,9 +176,9 @@ export function Toolbar({
       </label>
       <label
         className="jp-orchest-select"
-        title="What a failing step does to the rest of the run"
+        title={trans.__('What a failing step does to the rest of the run')}
       >
-        On failure
+        {trans.__('On failure')}
         <select
           data-option="failure-policy"
           value={state.failurePolicy}
@@ -171,8 +186,10 @@ export function Toolbar({
             controller.setFailurePolicy(event.target.value as FailurePolicy)
           }
         >
-          <option value="continue">continue other branches</option>
-          <option value="fail_fast">stop the run</option>
+          <option value="continue">
+            {trans.__('continue other branches')}
+          </option>
+          <option value="fail_fast">{trans.__('stop the run')}</option>
         </select>
       </label>
       <SessionControl controller={controller} state={state} />

@@ -137,6 +137,7 @@ export const documentPlugin: JupyterFrontEndPlugin<IPipelineTracker> = {
       {
         api,
         events,
+        trans,
         preferences: () => settings.preferences,
         actions: pipelinePath =>
           stepActions(app, api, rendermime, trans, pipelinePath),

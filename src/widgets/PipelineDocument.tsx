@@ -3,6 +3,7 @@ import { ReactWidget } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import { Drag } from '@lumino/dragdrop';
 import { Message } from '@lumino/messaging';
+import { TranslationBundle } from '@jupyterlab/translation';
 import {
   ABCWidgetFactory,
   DocumentRegistry,
@@ -12,6 +13,7 @@ import React from 'react';
 
 import { OrchestApi } from '../api';
 import { PipelineApp } from '../components/PipelineApp';
+import { TranslationContext } from '../components/translation';
 import { StepActions } from '../components/StepDetails';
 import { PipelineController } from '../controller';
 import { OrchestEvents } from '../events';
@@ -43,7 +45,8 @@ export class PipelineView extends ReactWidget {
   constructor(
     readonly controller: PipelineController,
     private readonly actions: StepActions,
-    private readonly localPath: (path: string) => string
+    private readonly localPath: (path: string) => string,
+    private readonly trans: TranslationBundle
   ) {
     super();
     this.addClass('jp-orchest-PipelineView');
@@ -86,7 +89,11 @@ export class PipelineView extends ReactWidget {
   }
 
   render(): JSX.Element {
-    return <PipelineApp controller={this.controller} actions={this.actions} />;
+    return (
+      <TranslationContext.Provider value={this.trans}>
+        <PipelineApp controller={this.controller} actions={this.actions} />
+      </TranslationContext.Provider>
+    );
   }
 }
 
@@ -102,6 +109,8 @@ export class PipelineDocument extends DocumentWidget<
 export interface PipelineFactoryDeps {
   api: OrchestApi;
   events: OrchestEvents;
+  /** The extension's strings in the user's language. */
+  trans: TranslationBundle;
   /** The user's settings now (a new view starts from them). */
   preferences: () => Preferences;
   /** Opening files and executed notebooks, for the pipeline at this root-relative path. */
@@ -156,7 +165,8 @@ export class PipelineWidgetFactory extends ABCWidgetFactory<
     const content = new PipelineView(
       controller,
       this.deps.actions(path),
-      this.deps.localPath
+      this.deps.localPath,
+      this.deps.trans
     );
     const widget = new PipelineDocument({ context, content });
     widget.title.icon = pipelineIcon;

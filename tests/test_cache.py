@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from orchest_ext.events import STEP_STATUS
-from orchest_ext.store import SCHEMA, Store
+from orchest_ext.store import SCHEMA, CacheEntry, Store
 
 from .docker_support import require_image
 from .helpers import make_pipeline, notebook, steps_by_title, wait_for_run
@@ -223,7 +223,57 @@ async def test_cache_is_off_by_default(api, jp_root_dir):
     default = await run(api)
     assert default["cache"] == "off"
     assert set(reasons(default).values()) == {"cache_off"}
-    assert {step["cache_key"] for step in default["steps"]} == {None}
+    assert not any(step["cached"] for step in default["steps"])
+
+
+async def test_run_changed_right_after_a_run_all_reruns_nothing(api, jp_root_dir):
+    chain(jp_root_dir / "p")
+    edit_pipeline(jp_root_dir / "p", "D", cache=False)
+    run_all = await run(api)
+    assert set(reasons(run_all).values()) == {"cache_off"}
+    keys = {s["title"]: s["cache_key"] for s in run_all["steps"]}
+    assert all(keys[title] for title in "ABC") and keys["D"] is None  # D opted out
+    changed = await run(api, cache="use")
+    assert reasons(changed) == {"A": None, "B": None, "C": None, "D": "opted_out"}
+    assert {s["cached_from"] for s in changed["steps"] if s["cached"]} == {run_all["id"]}
+
+
+async def test_ran_because_names_what_changed(api, jp_root_dir):
+    directory = jp_root_dir / "p"
+    uuids = chain(directory)
+    (directory / "data.csv").write_text("1\n")
+    edit_pipeline(directory, "D", cache={"inputs": ["data.csv"]})
+    await run(api)
+
+    def changes(run_: dict) -> dict[str, tuple[list[str], list[str]] | None]:
+        return {
+            title: (step["changed"], step["changed_parents"])
+            for title, step in steps_by_title(run_).items()
+            if step["run_reason"] == "key_changed"
+        }
+
+    (directory / "b.py").write_text(CONSUME + "import orchest\norchest.output('b2', name='b')\n")
+    (directory / "data.csv").write_text("2\n")
+    first = await run(api, cache="use")
+    assert changes(first) == {
+        "B": (["code"], []),
+        "C": (["parents"], [uuids["B"]]),
+        "D": (["inputs"], []),
+    }
+    overridden = await run(api, cache="use", parameters={"A": {"n": 3}})
+    assert changes(overridden) == {
+        "A": (["parameters"], []),
+        "B": (["parents"], [uuids["A"]]),
+        "C": (["parents"], [uuids["B"]]),
+    }
+    with_env = await run(api, cache="use", parameters={"A": {"n": 3}}, env={"WHO": "me"})
+    assert changes(with_env) == {
+        "A": (["environment"], []),
+        "B": (["environment", "parents"], [uuids["A"]]),
+        "C": (["environment", "parents"], [uuids["B"]]),
+        "D": (["environment"], []),
+    }
+    assert all(step["changed"] is None for step in first["steps"] if step["cached"])
 
 
 async def test_cached_step_events_say_so(api, jp_root_dir, jp_ws_fetch):
@@ -280,13 +330,14 @@ async def test_a_store_from_before_caching_gains_its_columns(tmp_path):
     store = Store(path)
     await store.open()
     try:
-        assert await store.cache_entries("pipeline", {"step": "key"}) == {"step": ([], False)}
+        entries = await store.cache_entries("pipeline", {"step": "key"})
+        assert entries == {"step": CacheEntry([], had_key=False, latest_parts=None)}
     finally:
         await store.close()
     with sqlite3.connect(path) as db:
         steps = {row[1] for row in db.execute("PRAGMA table_info(steps)")}
         runs = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-    assert {"cache_key", "run_reason", "cached", "cached_from"} <= steps
+    assert {"cache_key", "run_reason", "cached", "cached_from", "cache_parts", "changed"} <= steps
     assert "cache" in runs
 
 

@@ -1,10 +1,12 @@
 """Step caching: which steps of a run reuse an earlier run's result, and the reuse itself.
 
-A run with ``cache: use`` computes every step's key (``cache_key``) before its first step
-starts, off the IOLoop, and looks the keys up among the steps earlier runs executed
-successfully (the store's ``steps`` rows). A step with a match whose step directory still
-exists is not run: its files are hard-linked (or copied) into this run's step directory and
-it ends SUCCESS with ``cached: true``. Every other step records why it ran (``run_reason``).
+Every run computes every step's key (``cache_key``) and its parts before its first step
+starts, off the IOLoop, and records them, whatever its ``cache`` option, so a later run with
+``cache: use`` can reuse any successful result. That run looks the keys up among the steps
+earlier runs executed successfully (the store's ``steps`` rows). A step with a match whose
+step directory still exists is not run: its files are hard-linked (or copied) into this run's
+step directory and it ends SUCCESS with ``cached: true``. Every other step records why it ran
+(``run_reason``) and, when its key changed, what changed (``changed``, ``changed_parents``).
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ import asyncio
 import logging
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from ..executors.base import Executor
-from ..store import CacheEntries, Store
+from ..store import CacheEntries, CacheEntry, Store
 from .cache_key import KeyHasher
+from .changes import what_changed
 from .spec import build_spec, step_files
 from .state import CacheDecision, RunState, StepState
 
@@ -47,15 +52,21 @@ class StepCache:
         undecided = [uuid for uuid, step in run.steps.items() if step.undecided]
         try:
             images = await self._images(run)
-            keys = await asyncio.to_thread(KeyHasher(run, images).keys)
+            hasher = KeyHasher(run, images)
+            keys = await asyncio.to_thread(hasher.keys)
             entries: CacheEntries = {}
             if run.cache == "use":
                 wanted = {u: keys[u] for u in undecided if run.pipeline.steps[u].cache_enabled}
                 entries = await self.store.cache_entries(run.pipeline.uuid, wanted)
-            return await asyncio.to_thread(_decisions, run, undecided, keys, entries)
+            decisions = await asyncio.to_thread(_decisions, run, undecided, keys, entries)
         except Exception:
             self.log.exception("Could not compute the cache keys of run %s", run.id)
-            return {uuid: CacheDecision(None, CACHE_ERROR) for uuid in undecided}
+            reason = CACHE_OFF if run.cache == "off" else CACHE_ERROR
+            return {uuid: CacheDecision(None, reason) for uuid in undecided}
+        return {
+            uuid: _with_parts(decision, hasher.parts[uuid], entries.get(uuid))
+            for uuid, decision in decisions.items()
+        }
 
     async def reuse(self, run: RunState, step: StepState) -> bool:
         """Link the earlier result of a cache hit into this run; False if it is gone."""
@@ -90,7 +101,9 @@ def _decisions(
     decisions = {}
     for uuid in undecided:
         model = run.pipeline.steps[uuid]
-        if not model.cache_enabled:
+        if run.cache == "off":
+            decisions[uuid] = CacheDecision(keys[uuid] if model.cache_enabled else None, CACHE_OFF)
+        elif not model.cache_enabled:
             decisions[uuid] = CacheDecision(None, OPTED_OUT)
         elif run.cache != "use":
             decisions[uuid] = CacheDecision(keys[uuid], REFRESH)
@@ -99,15 +112,30 @@ def _decisions(
     return decisions
 
 
+def _with_parts(
+    decision: CacheDecision, parts: dict[str, Any], entry: CacheEntry | None
+) -> CacheDecision:
+    """A decision with its key's parts (recorded, so a later run can say what changed) and,
+    for a step whose key changed, what changed since its last successful run."""
+    if decision.key is None:
+        return decision
+    if decision.reason != KEY_CHANGED or entry is None or entry.latest_parts is None:
+        return replace(decision, parts=parts)
+    changed, parents = what_changed(parts, entry.latest_parts)
+    return replace(decision, parts=parts, changed=changed, changed_parents=parents)
+
+
 def _lookup(uuid: str, file_path: str, key: str, entries: CacheEntries) -> CacheDecision:
-    matches, had_key = entries.get(uuid, ([], False))
-    for run_id, run_dir in matches:
+    entry = entries.get(uuid, CacheEntry([], had_key=False))
+    for run_id, run_dir in entry.matches:
         source = step_files(run_dir, uuid, file_path).step_dir
         if source.is_dir():
             return CacheDecision(key, None, run_id, source)
-    if matches:
+    if entry.matches:
         return CacheDecision(key, SOURCE_MISSING)
-    return CacheDecision(key, KEY_CHANGED if had_key else NO_EARLIER_KEY)
+    if not entry.had_key:
+        return CacheDecision(key, NO_EARLIER_KEY)
+    return CacheDecision(key, KEY_CHANGED)
 
 
 def _link_tree(source: Path, target: Path) -> None:

@@ -64,6 +64,8 @@ class KeyHasher:
         self.images = images
         self.directory = run.pipeline.directory
         self._files: dict[Path, str] = {}
+        self.parts: dict[str, dict[str, Any]] = {}
+        """Each step's key material in parts (``changes.key_parts``), once ``keys`` ran."""
 
     def keys(self) -> dict[str, str]:
         """Every step's key, parents first. A step that opted out (``cache: false``) gets a
@@ -71,7 +73,10 @@ class KeyHasher:
         keys: dict[str, str] = {}
         order = TopologicalSorter({uuid: s.parents for uuid, s in self.run.steps.items()})
         for uuid in order.static_order():
-            keys[uuid] = digest(self.material(uuid, keys))
+            material = self.material(uuid, keys)
+            keys[uuid] = digest(material)
+            connections = self.run.pipeline.steps[uuid].incoming_connections
+            self.parts[uuid] = key_parts(material, connections)
         return keys
 
     def material(self, uuid: str, keys: dict[str, str]) -> dict[str, Any]:
@@ -131,3 +136,16 @@ class KeyHasher:
             return None
         mtime, meta = max(outputs)
         return f"{meta.relative_to(runs).as_posix()}@{mtime}"
+
+
+def key_parts(material: dict[str, Any], connections: list[str]) -> dict[str, Any]:
+    """A key's material (``KeyHasher.material``) as one digest per kind of change, and each
+    parent's key (or earlier output) by parent uuid (``connections``: the step's incoming
+    connections, the order of ``material["parents"]``)."""
+    return {
+        "code": digest([material["kind"], material["file"], material["kernel"]]),
+        "parameters": digest([material["parameters"], material["pipeline_parameters"]]),
+        "environment": digest([material["env"], material["image"]]),
+        "inputs": digest(material["inputs"]),
+        "parents": dict(zip(connections, material["parents"], strict=True)),
+    }

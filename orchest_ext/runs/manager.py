@@ -4,6 +4,7 @@ journal, the scheduler and the executors together; each of those does one job.""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid as uuidlib
 from dataclasses import dataclass, field
@@ -17,8 +18,9 @@ from ..executors.base import Executor
 from ..pipeline import Pipeline, select_steps
 from ..store import Store
 from .ahead import AheadPool, default_limit
-from .cache import CACHE_OFF, SOURCE_MISSING, StepCache
+from .cache import SOURCE_MISSING, StepCache
 from .execute import execute_step, time_left
+from .history import ran_pipeline
 from .journal import Journal
 from .outcome import record_outcome
 from .owners import OwnedElsewhere, in_root, is_gone, owner_row
@@ -54,6 +56,9 @@ from .state import (
     StepState,
     Transition,
 )
+
+PRIVATE_STEP_FIELDS = ("run_id", "position", "handle", "cache_parts")
+"""Step columns the API does not show."""
 
 
 @dataclass
@@ -187,7 +192,6 @@ class RunManager(LoggingConfigurable):
                 parents=[p for p in pipeline.steps[uuid].incoming_connections if p in graph],
                 retries=_first(pipeline.steps[uuid].retries, retries),
                 retry_delay=float(_first(pipeline.steps[uuid].retry_delay, retry_delay)),
-                run_reason=CACHE_OFF if cache == "off" else None,
             )
             for position, uuid in enumerate(graph)
         }
@@ -209,20 +213,18 @@ class RunManager(LoggingConfigurable):
         )
         await self.journal.insert(run, owner=self.owner_id)
         self._runs[run_id] = _Active(run)
-        if cache == "off":
-            self._prepare(run)
-            self._apply(run, run.begin())
-        else:
-            self._apply(run, run.announce())
-            self._prepare(run, decide=True)
+        self._apply(run, run.announce())
+        self._prepare(run)
         return run
 
     async def get(self, run_id: str) -> dict[str, Any] | None:
         """The run with its steps, from memory while active, else from the store."""
         active = self._runs.get(run_id)
         if active is not None:
-            return active.run.to_dict()
-        stored = await self.store.get_run(run_id, pipeline=False)
+            run = active.run
+            pipeline = ran_pipeline(run.pipeline.to_dict(), run.parameters)
+            return {**run.to_dict(), "pipeline": pipeline}
+        stored = await self.store.get_run(run_id, pipeline=True)
         if stored is None or not in_root(stored["pipeline_dir"], self.root_dir):
             return None
         return _public_run(stored)
@@ -487,7 +489,7 @@ class RunManager(LoggingConfigurable):
             self._apply(run, run.reuse_step(step.uuid))
             self.scheduler.release(run, step.uuid)
             return True
-        missing = CacheDecision(step.cache_key, SOURCE_MISSING)
+        missing = CacheDecision(step.cache_key, SOURCE_MISSING, parts=step.cache_parts)
         self._apply(run, run.decide_cache({step.uuid: missing}))
         return False
 
@@ -497,13 +499,11 @@ class RunManager(LoggingConfigurable):
         if active is not None and not active.detached and run.steps[uuid].status not in TERMINAL:
             self._apply(run, run.finish_step(uuid, ABORTED, run.message or "aborted"))
 
-    def _prepare(self, run: RunState, decide: bool = False) -> None:
-        """Create the step directories on a thread; a failure is logged (executors still make
-        sure their step's directory exists, and fail the step if they cannot). With
-        ``decide``, then make the cache decisions of the run's steps and begin the run."""
-        task = asyncio.get_running_loop().create_task(
-            self._decide_and_begin(run) if decide else asyncio.to_thread(make_step_dirs, run)
-        )
+    def _prepare(self, run: RunState) -> None:
+        """Create the step directories on a thread, then make the cache decisions of the run's
+        steps and begin the run; a failure to create them is logged (executors still make
+        sure their step's directory exists, and fail the step if they cannot)."""
+        task = asyncio.get_running_loop().create_task(self._decide_and_begin(run))
         self._preparing.add(task)
 
         def prepared(task: asyncio.Task[None]) -> None:
@@ -533,8 +533,8 @@ class RunManager(LoggingConfigurable):
         self._runs[run.id] = _Active(run)
         for step in running_steps(run):
             self.scheduler.follow(run, step.uuid, self._run_step(run, step.uuid, step.handle or {}))
-        if run.cache != "off" and any(step.undecided for step in run.steps.values()):
-            self._prepare(run, decide=True)
+        if any(step.undecided for step in run.steps.values()):
+            self._prepare(run)
         else:
             self._apply(run, run.begin())
 
@@ -557,7 +557,8 @@ def _public_run(stored: dict[str, Any]) -> dict[str, Any]:
     run = {k: v for k, v in stored.items() if k not in ("pipeline_json", "owner")}
     if "steps" in run:
         run["steps"] = [
-            {k: v for k, v in step.items() if k not in ("run_id", "position", "handle")}
-            for step in run["steps"]
+            {k: v for k, v in step.items() if k not in PRIVATE_STEP_FIELDS} for step in run["steps"]
         ]
+    if stored.get("pipeline_json") is not None:
+        run["pipeline"] = ran_pipeline(json.loads(stored["pipeline_json"]), stored["parameters"])
     return run

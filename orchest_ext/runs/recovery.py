@@ -63,6 +63,9 @@ def restore(stored: dict[str, Any]) -> RunState:
             run_reason=row["run_reason"],
             cached=row["cached"],
             cached_from=row["cached_from"],
+            cache_parts=row.get("cache_parts"),
+            changed=row.get("changed"),
+            changed_parents=row.get("changed_parents"),
         )
         for row in stored["steps"]
     }

@@ -38,6 +38,12 @@ class CacheDecision:
     reason: str | None = None
     source_run: str | None = None
     source_dir: Path | None = None
+    parts: dict[str, Any] | None = None
+    """What the key is made of, in parts (``changes.key_parts``)."""
+    changed: list[str] | None = None
+    """With ``key_changed``: which parts differ from the step's last successful run."""
+    changed_parents: list[str] | None = None
+    """With ``key_changed``: the parents whose results differ from that run's."""
 
 
 @dataclass
@@ -64,6 +70,13 @@ class StepState:
     cached: bool = False
     cached_from: str | None = None
     """The run whose result a cached step reused."""
+    cache_parts: dict[str, Any] | None = None
+    """What ``cache_key`` is made of, in parts: stored, so a later run can say what changed."""
+    changed: list[str] | None = None
+    """Why a ``key_changed`` step ran: ``code``, ``parameters``, ``environment``, ``parents``,
+    ``inputs`` (those that differ from the step's last successful run)."""
+    changed_parents: list[str] | None = None
+    """The parents (uuids) whose results differ from those of that run."""
     reuse: CacheDecision | None = field(default=None, repr=False)
     """The earlier result this step is to reuse (a cache hit not acted on yet)."""
 
@@ -85,11 +98,18 @@ class StepState:
             "run_reason": self.run_reason,
             "cached": self.cached,
             "cached_from": self.cached_from,
+            "changed": self.changed,
+            "changed_parents": self.changed_parents,
         }
 
     def to_row(self) -> dict[str, Any]:
         """The step as the store keeps it."""
-        return {**self.to_dict(), "position": self.position, "handle": self.handle}
+        return {
+            **self.to_dict(),
+            "position": self.position,
+            "handle": self.handle,
+            "cache_parts": self.cache_parts,
+        }
 
     def can_retry(self, run: RunState) -> bool:
         """Whether a failed attempt gets another one: retries left and the run not stopping
@@ -233,8 +253,16 @@ class RunState:
             if step.status != PENDING:
                 continue
             step.cache_key, step.run_reason = decision.key, decision.reason
+            step.cache_parts = decision.parts
+            step.changed, step.changed_parents = decision.changed, decision.changed_parents
             step.reuse = decision if decision.source_dir else None
-            fields = {"cache_key": step.cache_key, "run_reason": step.run_reason}
+            fields = {
+                "cache_key": step.cache_key,
+                "run_reason": step.run_reason,
+                "cache_parts": step.cache_parts,
+                "changed": step.changed,
+                "changed_parents": step.changed_parents,
+            }
             transition.changes.append(Change(fields, uuid, emit=False))
         return transition
 

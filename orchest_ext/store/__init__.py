@@ -3,5 +3,6 @@ a versioned schema (``migrations``)."""
 
 from .database import CacheEntries, Store
 from .migrations import MIGRATIONS, SCHEMA, SchemaTooNew
+from .run_rows import CacheEntry
 
-__all__ = ["MIGRATIONS", "SCHEMA", "CacheEntries", "SchemaTooNew", "Store"]
+__all__ = ["MIGRATIONS", "SCHEMA", "CacheEntries", "CacheEntry", "SchemaTooNew", "Store"]

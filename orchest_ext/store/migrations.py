@@ -154,7 +154,14 @@ def unversioned_to_1(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: list[Migration] = [unversioned_to_1]
+def add_step_changes(db: sqlite3.Connection) -> None:
+    """Version 2: what a step's cache key is made of (``cache_parts``), and why a step whose
+    key changed ran (``changed``: the kinds of change; ``changed_parents``: which parents)."""
+    for name in ("cache_parts", "changed", "changed_parents"):
+        db.execute(f"ALTER TABLE steps ADD COLUMN {name} TEXT")
+
+
+MIGRATIONS: list[Migration] = [unversioned_to_1, add_step_changes]
 """The ordered migrations: ``MIGRATIONS[n]`` takes a database from version n to n + 1."""
 
 

@@ -3,9 +3,10 @@ queries, ownership claims. Each function runs on the store's thread with its con
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from .rows import (
     RUN_BOOL_FIELDS,
@@ -18,9 +19,21 @@ from .rows import (
     transaction,
 )
 
-CacheEntries = dict[str, tuple[list[tuple[str, str]], bool]]
-"""Step uuid -> (runs that executed it with the key asked for, newest first: (run id, run
-dir); whether any run recorded a key for it at all)."""
+
+class CacheEntry(NamedTuple):
+    """What earlier runs recorded of a step, for a cache look-up of its key."""
+
+    matches: list[tuple[str, str]]
+    """The runs that executed it successfully with the key asked for, newest first: (run id,
+    run dir)."""
+    had_key: bool
+    """Whether any successful run of it recorded a key at all."""
+    latest_parts: dict[str, Any] | None = None
+    """The key parts of its newest successful run with a key (to say what changed)."""
+
+
+CacheEntries = dict[str, CacheEntry]
+"""Step uuid -> what earlier runs recorded of it."""
 
 
 def insert_run(db: sqlite3.Connection, run, steps, pipeline_json: Callable[[], str]) -> None:
@@ -125,16 +138,17 @@ def cache_entries(db: sqlite3.Connection, pipeline_uuid: str, keys: dict[str, st
             "ORDER BY runs.created_time DESC, runs.rowid DESC LIMIT 20",
             (key, uuid, pipeline_uuid),
         ).fetchall()
-        had_key = bool(matches) or (
-            db.execute(
-                "SELECT 1 FROM steps JOIN runs ON runs.id = steps.run_id "
-                "WHERE steps.uuid = ? AND runs.pipeline_uuid = ? "
-                "AND steps.cache_key IS NOT NULL AND steps.status = 'SUCCESS' LIMIT 1",
-                (uuid, pipeline_uuid),
-            ).fetchone()
-            is not None
+        latest = db.execute(
+            "SELECT steps.cache_parts FROM steps JOIN runs ON runs.id = steps.run_id "
+            "WHERE steps.uuid = ? AND runs.pipeline_uuid = ? AND steps.cache_key IS NOT NULL "
+            "AND steps.status = 'SUCCESS' ORDER BY runs.created_time DESC, runs.rowid DESC LIMIT 1",
+            (uuid, pipeline_uuid),
+        ).fetchone()
+        entries[uuid] = CacheEntry(
+            [(row[0], row[1]) for row in matches],
+            had_key=bool(matches) or latest is not None,
+            latest_parts=json.loads(latest[0]) if latest and latest[0] else None,
         )
-        entries[uuid] = ([(row[0], row[1]) for row in matches], had_key)
     return entries
 
 

@@ -9,11 +9,11 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Enum, Float, Integer, TraitError, Type, Unicode, default, dlink
 
 from .events import emitter, register_schemas
+from .store.location import default_db_path
 from .web import contract
 from .web.routes import handlers
 
@@ -130,7 +130,7 @@ class OrchestApp(ExtensionApp):
 
     @default("db_path")
     def _default_db_path(self) -> str:
-        return str(Path(jupyter_data_dir()) / "orchest_ext" / "orchest.db")
+        return default_db_path()
 
     secret_source = Enum(
         ["environment", "file"],

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ from orchest_ext.cli.app import configurable_classes
 
 from .docker_support import require_image
 from .helpers import make_pipeline
+from .server import ServerProcess
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "quickstart"
 JUPYTER = Path(sys.executable).parent / "jupyter"
@@ -29,6 +31,14 @@ def config_dir(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "jupyter-config"
     path.mkdir()
     monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(path))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """A Jupyter data dir of the test's own: `run` records runs in the store there."""
+    path = tmp_path / "jupyter-data"
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(path))
     return path
 
 
@@ -320,6 +330,82 @@ def test_cache_use_reruns_only_what_changed(tmp_path):
     assert f"First: SUCCESS (cached: reused the result of run {first_id})" in second.stdout
     assert "First: STARTED" not in second.stdout
     assert f"First [SUCCESS] cached from run {first_id}" in second.stdout
-    assert "Second [SUCCESS] ran: key changed" in second.stdout
-    assert (tmp_path / "p" / ".orchest" / "cli.db").is_file()
+    assert "Second [SUCCESS] ran: key changed (code)" in second.stdout
     assert orchest("run", str(pipeline), "--cache", "sometimes").returncode != 0
+
+
+def run_id_of(result: subprocess.CompletedProcess[str]) -> str:
+    return result.stdout.split("\nRun ")[1].split(":")[0]
+
+
+def test_runs_from_the_terminal_are_in_the_servers_history(tmp_path, data_dir):
+    root = tmp_path / "root"
+    pipeline, uuids = make_pipeline(
+        root / "p",
+        {
+            "Show": (
+                "show.py",
+                "import orchest\nprint(orchest.get_step_param('x'), "
+                "orchest.get_pipeline_param('seed'), orchest.get_step_param('name'))\n",
+                [],
+            ),
+        },
+    )
+    server_db = data_dir / "orchest_ext" / "orchest.db"  # the server's default db_path
+    server = ServerProcess(root, tmp_path / "state", db_path=server_db).start()
+    try:
+        result = orchest(
+            "run",
+            str(pipeline),
+            "--param",
+            "Show.x=[1, 2]",
+            "--param",
+            "Show.name=plain text",
+            "--pipeline-param",
+            'seed={"a": 1}',
+        )
+        assert result.returncode == 0, result.stderr
+        run_id = run_id_of(result)
+        log = next((root / "p" / ".orchest" / "runs" / run_id).glob("steps/*/step.log"))
+        assert log.read_text() == "[1, 2] {'a': 1} plain text\n"
+
+        code, listing = server.request("GET", "/orchest/api/runs")
+        assert code == 200 and [r["id"] for r in listing["runs"]] == [run_id], listing
+        code, shown = server.request("GET", f"/orchest/api/runs/{run_id}")
+        assert code == 200 and shown["status"] == "SUCCESS", shown
+        ran = shown["pipeline"]
+        assert ran["steps"][uuids["Show"]]["parameters"] == {"x": [1, 2], "name": "plain text"}
+        assert ran["parameters"] == {"seed": {"a": 1}}
+
+        in_memory = orchest("run", str(pipeline), "--db", ":memory:")
+        assert in_memory.returncode == 0, in_memory.stderr
+        code, listing = server.request("GET", "/orchest/api/runs")
+        assert [r["id"] for r in listing["runs"]] == [run_id]
+        assert server.process is not None and server.process.poll() is None
+    finally:
+        server.stop()
+
+
+def test_run_uses_the_servers_configured_db_path(tmp_path, config_dir):
+    db = tmp_path / "elsewhere" / "runs.db"
+    (config_dir / "jupyter_server_config.json").write_text(
+        json.dumps({"OrchestApp": {"db_path": str(db)}})
+    )
+    pipeline, _ = make_pipeline(tmp_path / "p", {"A": ("a.sh", "echo a\n", [])})
+    result = orchest("run", str(pipeline))
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(db) as connection:
+        ids = [row[0] for row in connection.execute("SELECT id FROM runs")]
+    assert ids == [run_id_of(result)]
+
+
+def test_bad_parameter_options_say_what_they_expect(tmp_path):
+    pipeline, _ = make_pipeline(tmp_path / "p", {"A": ("a.sh", "echo a\n", [])})
+    result = orchest("run", str(pipeline), "--param", "nodot=1")
+    assert result.returncode != 0
+    assert "--param expects STEP.NAME=JSON, got 'nodot=1'" in result.stderr
+    result = orchest("run", str(pipeline), "--pipeline-param", "=1")
+    assert result.returncode != 0 and "--pipeline-param expects NAME=JSON" in result.stderr
+    result = orchest("run", str(pipeline), "--param", "Ghost.x=1")
+    assert result.returncode == 2
+    assert "Cannot run: parameters name no step of the pipeline: 'Ghost'" in result.stderr

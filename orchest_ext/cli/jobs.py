@@ -8,6 +8,7 @@ from typing import Any
 
 from traitlets import Bool, Enum, Float, Integer, List, Unicode
 
+from .assignments import step_assignments
 from .base import CLIApp, CommandGroup, one_argument
 from .client import Client, ClientError, connect
 
@@ -34,21 +35,6 @@ class JobsClientApp(CLIApp):
     def call(self, client: Client) -> int:
         """Make this subcommand's request(s) and print the answer; return the exit code."""
         raise NotImplementedError
-
-
-def _assignments(pairs: list[str], option: str) -> dict[str, dict[str, Any]]:
-    """``STEP.NAME=JSON`` pairs as ``{STEP: {NAME: value}}``."""
-    result: dict[str, dict[str, Any]] = {}
-    for pair in pairs:
-        target, sep, value = pair.partition("=")
-        step, dot, name = target.rpartition(".")
-        if not sep or not dot or not step or not name:
-            raise ValueError(f"{option} expects STEP.NAME=JSON, got {pair!r}")
-        try:
-            result.setdefault(step, {})[name] = json.loads(value)
-        except json.JSONDecodeError:
-            result.setdefault(step, {})[name] = value
-    return result
 
 
 class CreateJobApp(JobsClientApp):
@@ -174,7 +160,7 @@ jupyter orchest jobs create p/pipeline.orchest --grid Train.lr=[0.1,0.2] --param
     def assignments(self, pairs: list[str], option: str) -> dict[str, dict[str, Any]]:
         """``STEP.NAME=JSON`` pairs as ``{STEP: {NAME: value}}``; exit 2 on a malformed one."""
         try:
-            return _assignments(pairs, option)
+            return step_assignments(pairs, option)
         except ValueError as err:
             self.log.critical("%s", err)
             self.exit(2)

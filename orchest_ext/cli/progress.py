@@ -51,5 +51,6 @@ def _cache_note(step: StepState) -> str:
     if step.cached:
         return f" cached from run {step.cached_from}"
     if step.run_reason and step.run_reason != "cache_off":
-        return f" ran: {step.run_reason.replace('_', ' ')}"
+        changed = f" ({', '.join(step.changed)})" if step.changed else ""
+        return f" ran: {step.run_reason.replace('_', ' ')}{changed}"
     return ""

@@ -16,8 +16,11 @@ from traitlets.config import DeferredConfig
 from ..pipeline import PipelineError, load_pipeline
 from ..pipeline.model import RUN_TYPES
 from ..runs import CACHE_MODES, RunManager, RunRequestError
+from ..runs.spec import PIPELINE_PARAMETERS
 from ..runs.state import SUCCESS
 from ..store import Store
+from ..store.location import default_db_path
+from .assignments import name_assignments, step_assignments
 from .base import CLIApp
 from .progress import Progress, print_summary
 
@@ -31,8 +34,9 @@ BACKENDS = ("local", "docker", "swarm")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 """Signals that stop a run as Ctrl-C does (``kill``, ``timeout``, a closed terminal): it is
 aborted, its processes and containers stopped."""
-CLI_DB = ".orchest/cli.db"
 FAILURE_POLICIES = ("continue", "fail_fast")
+SERVER_SETTING_TRAITS = {"default_backend": "backend", "db_path": "db"}
+"""This command's traits whose default is a server setting of another name."""
 
 
 class RunApp(CLIApp):
@@ -52,6 +56,8 @@ jupyter orchest run examples/quickstart/quickstart.orchest
 jupyter orchest run my.orchest --steps Report --steps Train --run-type incoming --inclusive
 jupyter orchest run my.orchest --backend docker --env WHO=world --env DEBUG=1
 jupyter orchest run my.orchest --cache use
+jupyter orchest run my.orchest --param Train.lr=0.5 --param 'Train.layers=[64]' --pipeline-param n=7
+jupyter orchest run my.orchest --db :memory:     # record the run nowhere
 """
     stopped_by = 0
     """The signal that stopped the run, if one did (see ``STOP_SIGNALS``)."""
@@ -108,9 +114,20 @@ jupyter orchest run my.orchest --cache use
         "run reuses that run's result) or refresh (every step runs and records its key).",
     ).tag(config=True)
     db = Unicode(
-        "",
-        help="SQLite file to record the run in (default: none, or with --cache use or refresh "
-        f"<pipeline dir>/{CLI_DB}, where later runs find the cache keys).",
+        help="SQLite file to record the run in: by default the server's (c.OrchestApp.db_path, "
+        "else <jupyter data dir>/orchest_ext/orchest.db), so the run is in the history the "
+        "server shows (GET runs, the Runs tab) and later runs find its cache keys; :memory: "
+        "records it nowhere.",
+    ).tag(config=True)
+    param = List(
+        Unicode(),
+        help="STEP.NAME=VALUE: a step parameter for this run (STEP: a uuid or unique title; "
+        "VALUE: JSON, else a string); repeat the option for several.",
+    ).tag(config=True)
+    pipeline_param = List(
+        Unicode(),
+        help="NAME=VALUE: a pipeline parameter for this run (VALUE: JSON, else a string); "
+        "repeat the option for several.",
     ).tag(config=True)
 
     aliases = {
@@ -124,6 +141,8 @@ jupyter orchest run my.orchest --cache use
         "step-timeout": "RunApp.step_timeout",
         "db": "RunApp.db",
         "cache": "RunApp.cache",
+        "param": "RunApp.param",
+        "pipeline-param": "RunApp.pipeline_param",
     }
     flags = {
         **CLIApp.flags,
@@ -139,6 +158,10 @@ jupyter orchest run my.orchest --cache use
     def _default_backend(self) -> str:
         return self._server_setting("default_backend", "local")
 
+    @default("db")
+    def _default_db(self) -> str:
+        return self._server_setting("db_path", None) or default_db_path()
+
     @default("step_timeout")
     def _default_step_timeout(self) -> float | None:
         return self._server_setting("step_timeout", None)
@@ -147,7 +170,7 @@ jupyter orchest run my.orchest --cache use
         """The server extension's setting (``c.OrchestApp.<name>``), else ``fallback``."""
         section = self.config.OrchestApp if "OrchestApp" in self.config else {}
         value = section.get(name, fallback)
-        trait = self.traits()[{"default_backend": "backend"}.get(name, name)]
+        trait = self.traits()[SERVER_SETTING_TRAITS.get(name, name)]
         return value.get_value(trait) if isinstance(value, DeferredConfig) else value
 
     @validate("max_parallel")
@@ -162,6 +185,22 @@ jupyter orchest run my.orchest --cache use
             key, sep, _ = pair.partition("=")
             if not sep or not key:
                 raise TraitError(f"--env expects KEY=VALUE, got {pair!r}.")
+        return proposal["value"]
+
+    @validate("param")
+    def _valid_param(self, proposal: dict[str, Any]) -> list[str]:
+        try:
+            step_assignments(proposal["value"], "--param")
+        except ValueError as err:
+            raise TraitError(str(err)) from None
+        return proposal["value"]
+
+    @validate("pipeline_param")
+    def _valid_pipeline_param(self, proposal: dict[str, Any]) -> list[str]:
+        try:
+            name_assignments(proposal["value"], "--pipeline-param")
+        except ValueError as err:
+            raise TraitError(str(err)) from None
         return proposal["value"]
 
     def start(self) -> None:
@@ -185,9 +224,13 @@ jupyter orchest run my.orchest --cache use
     def env_dict(self) -> dict[str, str]:
         return dict(pair.partition("=")[::2] for pair in self.env)
 
-    def default_db(self, pipeline_dir: Path) -> str:
-        """No file, unless the run uses the cache: then one in the pipeline directory."""
-        return ":memory:" if self.cache == "off" else str(pipeline_dir / CLI_DB)
+    def parameter_overrides(self) -> dict[str, dict[str, Any]]:
+        """The run's ``parameters`` (Orchest's format) from --param and --pipeline-param."""
+        overrides = step_assignments(self.param, "--param")
+        if self.pipeline_param:
+            pipeline = name_assignments(self.pipeline_param, "--pipeline-param")
+            overrides.setdefault(PIPELINE_PARAMETERS, {}).update(pipeline)
+        return overrides
 
     def build_executor(self) -> Any:
         """The executor of ``backend``, configured by this app's config (its parent)."""
@@ -219,7 +262,7 @@ jupyter orchest run my.orchest --cache use
         executor = self.build_executor()
         if self.backend == "local" and any(s.kind == "notebook" for s in pipeline.steps.values()):
             executor.kernel_templates()  # the kernel template imports while the run sets up
-        store = Store(self.db or self.default_db(pipeline.directory))
+        store = Store(self.db)
         await store.open()
         manager = RunManager(
             store=store,
@@ -240,6 +283,7 @@ jupyter orchest run my.orchest --cache use
                     uuids=self.steps,
                     inclusive=self.inclusive,
                     env=self.env_dict(),
+                    parameters=self.parameter_overrides(),
                     failure_policy=self.failure_policy,
                     write_back=self.write_back,
                     cache=self.cache,

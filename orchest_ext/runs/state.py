@@ -39,7 +39,7 @@ class CacheDecision:
     source_run: str | None = None
     source_dir: Path | None = None
     parts: dict[str, Any] | None = None
-    """What the key is made of, in parts (``changes.key_parts``)."""
+    """What the key is made of, in parts (``cache_key.key_parts``)."""
     changed: list[str] | None = None
     """With ``key_changed``: which parts differ from the step's last successful run."""
     changed_parents: list[str] | None = None
@@ -64,7 +64,7 @@ class StepState:
     """Times a failed attempt is followed by another before the step counts as failed."""
     retry_delay: float = 0.0
     cache_key: str | None = None
-    """The step's cache key (runs with ``cache`` use or refresh; None when it opted out)."""
+    """The step's cache key, recorded whatever the run's ``cache`` (None: it opted out)."""
     run_reason: str | None = None
     """Why the step ran instead of reusing an earlier result (None: not decided, or cached)."""
     cached: bool = False

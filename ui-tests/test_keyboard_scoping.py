@@ -106,3 +106,32 @@ def test_backspace_in_a_step_field_edits_text_not_the_graph(
     page.keyboard.press("Backspace")
     assert title.input_value() == ""
     assert node(page, uuids["A"]).count() == 1
+
+
+def test_the_edit_menu_undoes_the_current_pipelines_edit(page: Page, lab: ServerProcess, lab_root):
+    name, uuids = write_pipeline(lab_root / "keys-menu", STEPS)
+    open_in_lab(page, lab, f"keys-menu/{name}")
+    node(page, uuids["B"]).click()
+    page.keyboard.press("Delete")
+    node(page, uuids["B"]).wait_for(state="detached")
+    page.locator('.lm-MenuBar-item:has-text("Edit")').click()
+    page.locator('.lm-Menu-item[data-command="editmenu:undo"]').click()
+    node(page, uuids["B"]).wait_for()
+
+
+def test_ctrl_z_in_a_step_field_undoes_typing_not_a_graph_edit(
+    page: Page, lab: ServerProcess, lab_root
+):
+    name, uuids = write_pipeline(lab_root / "keys-field-undo", STEPS)
+    open_in_lab(page, lab, f"keys-field-undo/{name}")
+    node(page, uuids["B"]).click()
+    page.keyboard.press("Delete")
+    node(page, uuids["B"]).wait_for(state="detached")
+    node(page, uuids["A"]).click()
+    title = page.locator(f'[data-step-editor="{uuids["A"]}"] [data-field="title"]')
+    title.click()
+    page.keyboard.press("End")
+    page.keyboard.type("x")
+    page.keyboard.press("Control+z")
+    page.wait_for_function("el => el.value === 'A'", arg=title.element_handle())
+    assert node(page, uuids["B"]).count() == 0

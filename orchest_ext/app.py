@@ -75,6 +75,14 @@ class OrchestApp(ExtensionApp):
         "directory is refused (400) unless the job sets snapshot: false.",
     ).tag(config=True)
 
+    build_environments_on_demand = Bool(
+        True,
+        help="On the docker and swarm backends, build a step's Orchest environment "
+        "(.orchest/environments/<uuid>) when its image is missing or out of date before the "
+        "step runs, one build shared by the steps that wait for it, its output at the head of "
+        "their logs; False fails such steps, naming the command that builds it.",
+    ).tag(config=True)
+
     kernels_ahead = Integer(
         min=0,
         help="Most kernels (and containers) started ahead of need that may wait at once, "
@@ -231,6 +239,11 @@ class OrchestApp(ExtensionApp):
             "docker": self.docker_executor_class(parent=self, log=self.log, engine=self.engine),
             "swarm": self.swarm_executor_class(parent=self, log=self.log, engine=self.engine),
         }
+        for backend in ("docker", "swarm"):
+            dlink(
+                (self, "build_environments_on_demand"),
+                (self.executors[backend], "build_environments_on_demand"),
+            )
         self.runs = RunManager(
             self.store,
             self.executors,

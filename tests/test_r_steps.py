@@ -11,6 +11,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from .docker_support import require_image
 from .helpers import make_pipeline, notebook, steps_by_title
 from .test_data_passing import notebook_outputs, run_pipeline, step_log
 
@@ -85,12 +86,39 @@ MIXED = {
 }
 
 
-async def test_r_and_python_steps_pass_data_both_ways(api, jp_root_dir, jp_data_dir, backend):
-    if backend == "local":
+R_ENVIRONMENT = "3c1b5e4e-r-test-environment"
+"""An R environment of the test projects: a fixed uuid and content, so its image (built on
+demand by the first run that needs it) serves every later run."""
+
+
+def add_r_environment(project_dir: Path) -> None:
+    """Give a project the R environment (``"language": "r"``) with a setup script."""
+    directory = project_dir / ".orchest" / "environments" / R_ENVIRONMENT
+    directory.mkdir(parents=True)
+    properties = {"name": "R test", "language": "r", "gpu_support": False}
+    (directory / "properties.json").write_text(json.dumps(properties))
+    (directory / "setup_script.sh").write_text("#!/bin/bash\necho R environment setup ran\n")
+
+
+@pytest.fixture(params=["local", "docker"])
+def r_backend(request, jp_data_dir) -> str:
+    """Each backend R steps run on: local needs R and IRkernel on this machine, docker the
+    engine and the step image (the R environment is built on demand)."""
+    if request.param == "local":
         require_r(jp_data_dir)
+    else:
+        require_image()
+    return request.param
+
+
+async def test_r_and_python_steps_pass_data_both_ways(api, jp_root_dir, r_backend):
+    backend = r_backend
     pipeline_file, uuids = make_pipeline(jp_root_dir / "p", MIXED)
     set_kernels(pipeline_file, uuids, {"Scale": "r"})
+    add_r_environment(jp_root_dir / "p")
     description = json.loads(pipeline_file.read_text())
+    for title in ("Scale", "Frame"):
+        description["steps"][uuids[title]]["environment"] = R_ENVIRONMENT
     description["parameters"] = {"seed": 7}
     description["steps"][uuids["Scale"]]["parameters"] = {"factor": 10}
     description["steps"][uuids["Frame"]]["parameters"] = {"offset": 0.5}

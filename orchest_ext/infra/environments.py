@@ -18,6 +18,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,16 +34,41 @@ ENVIRONMENT_LABEL = "orchest_ext.environment"
 HASH_LABEL = "orchest_ext.environment_hash"
 DEFAULT_BASE_IMAGE = "orchest-ext/step:latest"
 PROJECT_MOUNT = "/project-dir"
+LANGUAGE_PACKAGES = {
+    "python": "",
+    "r": "r-base-core r-cran-irkernel r-cran-jsonlite",
+}
+"""Debian packages an environment's image adds to the step image, by language (R: R,
+IRkernel with its kernelspec ``ir``, and jsonlite for the orchest R package). Julia is in
+none of the registries the project's images are built from."""
+_APT_INSTALL = """\
+RUN apt-get update \\
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {packages} \\
+    && rm -rf /var/lib/apt/lists/*
+"""
 DOCKERFILE = f"""\
 ARG BASE_IMAGE
 FROM ${{BASE_IMAGE}}
 USER root
-COPY project {PROJECT_MOUNT}
+{{language_layer}}COPY project {PROJECT_MOUNT}
 ARG SETUP_SCRIPT
 RUN cd {PROJECT_MOUNT} && if [ -f "$SETUP_SCRIPT" ]; then bash -e "$SETUP_SCRIPT"; fi \\
     && rm -rf {PROJECT_MOUNT}
 WORKDIR /tmp
 """
+
+
+def dockerfile(language: str) -> str:
+    """The Dockerfile of an environment of ``language``; ``OrchestEnvironmentError`` for a
+    language no image can be built for."""
+    packages = LANGUAGE_PACKAGES.get(language.lower())
+    if packages is None:
+        raise OrchestEnvironmentError(
+            f"Language {language!r} is not supported: environments are Python or R "
+            "(Julia is not installable from the registries the images are built from)."
+        )
+    layer = _APT_INSTALL.format(packages=packages) if packages else ""
+    return DOCKERFILE.replace("{language_layer}", layer)
 
 
 class OrchestEnvironmentError(RuntimeError):
@@ -70,7 +96,7 @@ class Environment:
             (self.directory / "properties.json").read_bytes(),
             self.setup_script.read_bytes() if self.setup_script.exists() else b"",
             base_image_id.encode(),
-            DOCKERFILE.encode(),
+            dockerfile(self.language).encode(),
         ):
             digest.update(hashlib.sha256(part).digest())
         return digest.hexdigest()[:16]
@@ -122,10 +148,16 @@ def find_environment(start: Path, uuid: str) -> Environment | None:
     return None
 
 
-async def environment_image(docker: Any, start: Path, uuid: str, base_image: str) -> str | None:
+async def environment_image(
+    docker: Any,
+    start: Path,
+    uuid: str,
+    base_image: str,
+    build: Callable[[Environment, str], Awaitable[str]] | None = None,
+) -> str | None:
     """The built image of environment ``uuid`` for a step in ``start`` (aiodocker client);
-    None when no such environment is defined; ``OrchestEnvironmentError`` when it is defined but
-    not built as it is now."""
+    None when no such environment is defined. One not built as it is now is built by
+    ``build(environment, tag)``; without it, ``OrchestEnvironmentError``."""
     environment = await asyncio.to_thread(find_environment, start, uuid)
     if environment is None:
         return None
@@ -145,25 +177,31 @@ async def environment_image(docker: Any, start: Path, uuid: str, base_image: str
     except aiodocker.DockerError as err:
         if err.status != 404:
             raise
-        raise OrchestEnvironmentError(
-            f"Environment {environment.name!r} ({uuid}) is not built as it is now: {hint}."
-        ) from None
+        if build is None:
+            raise OrchestEnvironmentError(
+                f"Environment {environment.name!r} ({uuid}) is not built as it is now: {hint}."
+            ) from None
+        return await build(environment, tag)
     return tag
 
 
 def build_environment(
-    client: DockerClient, environment: Environment, base_image: str, force: bool = False
+    client: DockerClient,
+    environment: Environment,
+    base_image: str,
+    force: bool = False,
+    on_output: Callable[[str], None] | None = None,
 ) -> tuple[str, bool]:
     """Build an environment's image unless an image of the same inputs exists (``force``
     rebuilds); returns its tag and whether it was built. A failing setup script raises
-    ``OrchestEnvironmentError`` with the build log."""
+    ``OrchestEnvironmentError`` with the build log. ``on_output`` gets the build's output as
+    it comes."""
     import docker
 
-    if environment.language.lower() != "python":
-        raise OrchestEnvironmentError(
-            f"Environment {environment.name!r}: language {environment.language!r} is not "
-            "supported (the step image is Python)."
-        )
+    try:
+        text = dockerfile(environment.language)
+    except OrchestEnvironmentError as err:
+        raise OrchestEnvironmentError(f"Environment {environment.name!r}: {err}") from None
     try:
         base_id = client.images.get(base_image).id
     except docker.errors.ImageNotFound:
@@ -179,7 +217,7 @@ def build_environment(
             pass
     with tempfile.TemporaryDirectory(prefix="orchest-environment-") as tmp:
         context = Path(tmp)
-        (context / "Dockerfile").write_text(DOCKERFILE)
+        (context / "Dockerfile").write_text(text)
         shutil.copytree(
             environment.project_dir,
             context / "project",
@@ -187,7 +225,7 @@ def build_environment(
             symlinks=True,
         )
         script = environment.setup_script.relative_to(environment.project_dir).as_posix()
-        _build(client, context, tag, environment, base_image, script, base_id)
+        _build(client, context, tag, environment, base_image, script, on_output)
     return tag, True
 
 
@@ -210,7 +248,7 @@ def _build(
     environment: Environment,
     base_image: str,
     script: str,
-    base_id: str,
+    on_output: Callable[[str], None] | None,
 ) -> None:
     log: list[str] = []
     stream = client.api.build(
@@ -227,6 +265,8 @@ def _build(
         text = chunk.get("stream", "")
         if text:
             log.append(text)
+            if on_output is not None:
+                on_output(text)
         if "error" in chunk:
             raise OrchestEnvironmentError(
                 f"Building environment {environment.name!r} ({environment.uuid}) failed: "

@@ -41,7 +41,8 @@ from ...infra.docker_engine import (
     engine_error_reason,
     parse_memory,
 )
-from ...infra.environments import OrchestEnvironmentError, environment_image
+from ...infra.environment_builds import EnvironmentBuilds
+from ...infra.environments import Environment, OrchestEnvironmentError, environment_image
 from ..base import STEP_SDK_PATH, Executor, StepResult, StepSpec, spec_to_json
 from ..results import (
     SPEC_FILE,
@@ -66,8 +67,9 @@ RUNNER_MOUNT = "/opt/orchest-ext/runner"
 PYTHONPATH: the in-container runner is always the code that wrote the step's spec, whatever
 version the image has installed (the image provides the dependencies)."""
 PACKAGE_DIR = Path(__file__).resolve().parents[2]
-SCRIPT_INTERPRETERS = {"python": "python", "shell": "bash", "r": "Rscript"}
-"""Interpreter (looked up on the image's PATH) per script kind, as ``LocalExecutor`` runs them."""
+SCRIPT_INTERPRETERS = {"python": "python", "shell": "bash"}
+"""Interpreter (looked up on the image's PATH) per script kind, as ``LocalExecutor`` runs them.
+R scripts run through ``container_main``, which installs the orchest R package first."""
 
 
 def step_label_filter(run_id: str | None = None, step_uuid: str | None = None) -> list[str]:
@@ -199,6 +201,13 @@ class DockerExecutor(Executor):
         config=True,
         help="GPUs for step containers: 'all' or a count (None: no GPUs).",
     )
+    build_environments_on_demand = Bool(
+        True,
+        config=True,
+        help="Build a step's Orchest environment when its image is missing or out of date, "
+        "its build output at the head of the step's log (set by "
+        "OrchestApp.build_environments_on_demand); False fails the step instead.",
+    )
     start_containers_ahead = Bool(
         True,
         config=True,
@@ -241,6 +250,7 @@ class DockerExecutor(Executor):
             engine = DockerEngine(parent=self, log=self.log, **overrides)
         self.engine = engine
         self._removing: dict[str, asyncio.Task[None]] = {}
+        self._builds: EnvironmentBuilds | None = None
         """Containers of finished steps being removed, by container name."""
 
     @validate("memory_limit")
@@ -301,14 +311,24 @@ class DockerExecutor(Executor):
             return self.environment_images[spec.environment]
         return built or spec.pipeline_image or self.default_image
 
-    async def environment_image(self, spec: StepSpec) -> str | None:
-        """The image ``jupyter orchest environments build`` made of the step's Orchest
-        environment (None: the step names no environment defined in its project, or one
-        mapped in ``environment_images``); ``OrchestEnvironmentError`` if it is not built."""
+    async def environment_image(self, spec: StepSpec, build: bool = False) -> str | None:
+        """The image of the step's Orchest environment (None: the step names no environment
+        defined in its project, or one mapped in ``environment_images``). One not built as it
+        is now is built with ``build`` and ``build_environments_on_demand`` (its output going
+        to the step's log); else ``OrchestEnvironmentError``."""
         if spec.image or not spec.environment or spec.environment in self.environment_images:
             return None
+        builder = None
+        if build and self.build_environments_on_demand:
+            if self._builds is None:
+                self._builds = EnvironmentBuilds(self.docker_url or self.engine.address)
+            builds = self._builds
+
+            async def builder(environment: Environment, tag: str) -> str:
+                return await builds.build(environment, self.default_image, tag, spec.log_path)
+
         return await environment_image(
-            self.engine.client(), spec.pipeline_dir, spec.environment, self.default_image
+            self.engine.client(), spec.pipeline_dir, spec.environment, self.default_image, builder
         )
 
     async def image_identity(self, spec: StepSpec) -> str | None:
@@ -470,7 +490,8 @@ class DockerExecutor(Executor):
                 if not await asyncio.to_thread(prepare_step_files, spec):
                     return StepResult("FAILURE", f"Step file not found: {spec.file_path}")
                 try:
-                    config = self.container_config(spec, await self.environment_image(spec))
+                    built = await self.environment_image(spec, build=True)
+                    config = self.container_config(spec, built)
                 except OrchestEnvironmentError as err:
                     return StepResult("FAILURE", str(err))
                 except ENGINE_ERRORS as err:

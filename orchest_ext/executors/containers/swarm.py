@@ -258,7 +258,7 @@ class SwarmExecutor(DockerExecutor):
         if not await asyncio.to_thread(prepare_step_files, spec):
             return StepResult("FAILURE", f"Step file not found: {spec.file_path}")
         try:
-            built = await self.environment_image(spec)
+            built = await self.environment_image(spec, build=True)
         except OrchestEnvironmentError as err:
             return StepResult("FAILURE", str(err))
         except ENGINE_ERRORS as err:

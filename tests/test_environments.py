@@ -18,6 +18,15 @@ from .helpers import make_pipeline, wait_for_run
 pytestmark = pytest.mark.docker
 
 
+@pytest.fixture
+def jp_server_config(jp_server_config):
+    """Environments are not built on demand here: steps fail naming the build command."""
+    return {
+        **jp_server_config,
+        "OrchestApp": {**jp_server_config["OrchestApp"], "build_environments_on_demand": False},
+    }
+
+
 def write_wheel(directory: Path, package: str, value: str) -> Path:
     """A minimal pure-Python wheel of ``package`` whose ``VALUE`` is ``value``."""
     directory.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the whole test suite: install the project with its test and docs extras (this builds
-# the JupyterLab extension), make sure a Docker engine, the project's images and Chromium are
+# the JupyterLab extension), make sure R with IRkernel, a Docker engine, the project's images and Chromium are
 # there and the engine is a swarm manager (undone at the end if this made it one), run the
 # frontend's unit tests and linters, build the documentation with warnings as errors (about
 # 15 s), then pytest: tests/, then the browser tests in ui-tests/
@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 python3 -m pip install --quiet --disable-pip-version-check -e ".[test,docs]"
 bash .ci/setup-browser.sh
+bash .ci/setup-r.sh       # R, IRkernel and jsonlite from Debian, for the R step tests
 bash .ci/setup-docker.sh
 bash .ci/setup-airflow.sh >/dev/null   # Airflow in a venv of its own, for the export tests
 bash .ci/setup-swarm.sh init

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import {
+  kindLabel,
   parsePipeline,
   PipelineFormatError,
   stepKind
@@ -90,6 +91,16 @@ describe('parsePipeline', () => {
       'r',
       'unknown'
     ]);
+  });
+
+  it('labels notebooks by the language their kernel names', () => {
+    const label = (kind: 'notebook' | 'r', kernel: string) =>
+      kindLabel({ kind, kernel });
+    expect(label('notebook', 'r')).toBe('R notebook');
+    expect(label('notebook', 'ir')).toBe('R notebook');
+    expect(label('notebook', 'python')).toBe('Notebook');
+    expect(label('notebook', '')).toBe('Notebook');
+    expect(label('r', '')).toBe('R');
   });
 });
 

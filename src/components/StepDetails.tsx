@@ -5,7 +5,7 @@ import React, { useEffect, useRef, useState } from 'react';
 import { OrchestApi } from '../api';
 import { PipelineController, ViewState } from '../controller';
 import { formatDuration, formatTime } from '../model/format';
-import { KIND_LABELS } from '../model/pipeline';
+import { kindLabel } from '../model/pipeline';
 import { TERMINAL } from '../model/runState';
 
 /** How much of a log the panel keeps (the tail). */
@@ -195,7 +195,7 @@ export function StepDetails({
           >
             {step.filePath || '(none)'}
           </button>{' '}
-          ({KIND_LABELS[step.kind]})
+          ({kindLabel(step)})
         </dd>
         <dt>Status</dt>
         <dd data-step-status={stepState?.status ?? ''}>

@@ -3,13 +3,13 @@ import { Node, NodeProps, Position } from '@xyflow/react';
 import React, { memo } from 'react';
 
 import { nodeIssueText } from '../model/issues';
-import { KIND_LABELS, PipelineStep } from '../model/pipeline';
+import { kindLabel, PipelineStep } from '../model/pipeline';
 import { StepHandle } from './StepHandle';
 
 /** What a node shows of its step (not its connections: adding one redraws no node). */
 export type StepLabel = Pick<
   PipelineStep,
-  'uuid' | 'title' | 'filePath' | 'kind'
+  'uuid' | 'title' | 'filePath' | 'kind' | 'kernel'
 >;
 
 export interface StepNodeData extends Record<string, unknown> {
@@ -50,7 +50,7 @@ function StepNodeView({
       <div className="jp-orchest-node-title">{step.title}</div>
       <div className="jp-orchest-node-meta">
         <span className={`jp-orchest-kind jp-orchest-kind-${step.kind}`}>
-          {KIND_LABELS[step.kind]}
+          {kindLabel(step)}
         </span>
         {status && <span className="jp-orchest-node-status">{status}</span>}
         {cached && (

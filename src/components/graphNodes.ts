@@ -42,9 +42,9 @@ function nodeData(
   const data = new Map<string, StepNodeData>();
   for (const step of graph.steps) {
     const state = run?.steps[step.uuid];
-    const { uuid, title, filePath, kind } = step;
+    const { uuid, title, filePath, kind, kernel } = step;
     data.set(step.uuid, {
-      step: { uuid, title, filePath, kind },
+      step: { uuid, title, filePath, kind, kernel },
       status: state?.status ?? '',
       cachedFrom: state?.cached ? (state.cached_from ?? '') : null,
       duration: stepDuration(state, now),
@@ -59,7 +59,8 @@ function sameStep(a: StepLabel, b: StepLabel): boolean {
     a.uuid === b.uuid &&
     a.title === b.title &&
     a.filePath === b.filePath &&
-    a.kind === b.kind
+    a.kind === b.kind &&
+    a.kernel === b.kernel
   );
 }
 

@@ -73,6 +73,24 @@ export const KIND_LABELS: Record<StepKind, string> = {
   unknown: 'File'
 };
 
+/** Notebook labels by the language a step's kernel names (Orchest's `r`, IRkernel's `ir`). */
+const NOTEBOOK_LANGUAGE_LABELS: Record<string, string> = {
+  r: 'R notebook',
+  ir: 'R notebook',
+  julia: 'Julia notebook'
+};
+
+/** How the view labels a step's kind: its file kind, notebooks also by kernel language. */
+export function kindLabel(step: Pick<PipelineStep, 'kind' | 'kernel'>): string {
+  if (step.kind === 'notebook') {
+    const language = NOTEBOOK_LANGUAGE_LABELS[step.kernel.toLowerCase()];
+    if (language) {
+      return language;
+    }
+  }
+  return KIND_LABELS[step.kind];
+}
+
 /** Parse a pipeline file's text; throws `PipelineFormatError` when it is not a pipeline. */
 export function parsePipeline(text: string, path: string): PipelineGraph {
   if (text.length > MAX_PIPELINE_BYTES) {

@@ -15,6 +15,11 @@ from .launch_support import INPUT_TEXT, SESSION_IMAGES
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that restart the Docker engine run last, so no other test meets the outage."""
+    items.sort(key=lambda item: item.get_closest_marker("restarts_engine") is not None)
+
+
 @pytest.fixture
 def jp_server_config(tmp_path: Path) -> dict[str, Any]:
     return {

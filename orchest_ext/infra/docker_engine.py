@@ -21,6 +21,12 @@ PIPELINE_LABEL = "orchest_ext.pipeline_uuid"
 BUILD_HINT = "build the images with `jupyter orchest images build`"
 ENGINE_ERRORS = (aiodocker.DockerError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
 """What a call to the engine raises when the engine refuses or cannot be reached."""
+ENGINE_STOP_EXITS = (137, 143)
+"""Exit codes of a container the engine stopped (SIGKILL, SIGTERM) as it shut down."""
+ENGINE_STOP_GRACE = 20.0
+"""Seconds within which an engine that stopped a step's container stops answering, if it did
+so because it is shutting down (it answers while it stops containers: 6 s measured here)."""
+ENGINE_STOP_POLL = 0.2
 _MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*$", re.IGNORECASE)
 
@@ -98,6 +104,20 @@ class DockerEngine(LoggingConfigurable):
                 f"Docker engine unreachable at {self.address}: {engine_error_reason(err)}"
                 + (f". {needed_for}" if needed_for else "")
             ) from None
+
+    async def stops_answering(self, within: float) -> bool:
+        """Whether the engine stops answering within ``within`` seconds (it is shutting down
+        or restarting): how a container it stopped itself is told from one stopped by
+        anything else."""
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            try:
+                await asyncio.wait_for(self.client().version(), self.connect_timeout)
+            except (*ENGINE_ERRORS, ExecutorUnavailable, ValueError):
+                return True
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(ENGINE_STOP_POLL)
 
     async def close(self) -> None:
         if self._docker is not None:

@@ -33,6 +33,8 @@ from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, Union, 
 from ...infra.docker_engine import (
     BUILD_HINT,
     ENGINE_ERRORS,
+    ENGINE_STOP_EXITS,
+    ENGINE_STOP_GRACE,
     PIPELINE_LABEL,
     PROJECT,
     PROJECT_LABEL,
@@ -43,7 +45,14 @@ from ...infra.docker_engine import (
 )
 from ...infra.environment_builds import EnvironmentBuilds
 from ...infra.environments import Environment, OrchestEnvironmentError, environment_image
-from ..base import STEP_SDK_PATH, Executor, StepResult, StepSpec, spec_to_json
+from ..base import (
+    STEP_SDK_PATH,
+    Executor,
+    ExecutorUnavailable,
+    StepResult,
+    StepSpec,
+    spec_to_json,
+)
 from ..results import (
     SPEC_FILE,
     log_tail,
@@ -97,6 +106,19 @@ def exit_message(code: int) -> str:
         except ValueError:
             pass
     return f"exited with code {code}"
+
+
+DISCARD_RETRY_WINDOW = 90.0
+"""Seconds a finished step's container removal is retried while the engine is away."""
+DISCARD_RETRY_DELAY = 1.0
+
+
+def engine_stopped_message(how: str, code: int) -> str:
+    """The failure of a step whose container the engine stopped as it shut down."""
+    return (
+        "the Docker engine stopped (restarted or shut down) while the step ran and stopped its "
+        f"container ({how}, exit code {code})"
+    )
 
 
 def spec_file(spec: StepSpec) -> Path:
@@ -576,9 +598,19 @@ class DockerExecutor(Executor):
 
     async def _failure_message(self, container: DockerContainer, spec: StepSpec, code: int) -> str:
         """What ``container_main`` reported, else the exit and the last output."""
+        try:
+            out_of_memory = (await container.show())["State"].get("OOMKilled")
+        except ENGINE_ERRORS:
+            out_of_memory = False
+        if (
+            not out_of_memory
+            and code in ENGINE_STOP_EXITS
+            and await self.engine.stops_answering(ENGINE_STOP_GRACE)
+        ):
+            return engine_stopped_message(exit_message(code), code)
         result = await asyncio.to_thread(_stored_result, spec)
         reported = result.message if result is not None and result.message else None
-        if (await container.show())["State"].get("OOMKilled"):
+        if out_of_memory:
             return (
                 f"the step ran out of memory (memory_limit={self.memory_limit}) and was killed "
                 f"(OOMKilled, {exit_message(code)}, exit code {code})"
@@ -595,9 +627,10 @@ class DockerExecutor(Executor):
     async def _engine_failure(
         self, container: DockerContainer | None, name: str, started: bool, err: BaseException
     ) -> StepResult:
-        """A step that failed because the engine refused or lost it; clean up if possible."""
+        """A step that failed because the engine refused or lost it; its container is removed
+        in the background once the engine answers."""
         if container is not None and not self.keep_failed_containers:
-            await self._discard(container.id)
+            self._remove_soon(container.id, name)
         reason = engine_error_reason(err)
         engine = self.engine.address
         if started:
@@ -610,13 +643,22 @@ class DockerExecutor(Executor):
         )
 
     async def _discard(self, ref: str) -> None:
-        """Remove a finished step's container; failing to do so does not change its result."""
-        try:
-            await asyncio.wait_for(
-                self.engine.remove_container(ref), self.stop_timeout + self.engine.connect_timeout
-            )
-        except ENGINE_ERRORS as err:
-            self.log.warning("Could not remove step container %s: %s", ref, err)
+        """Remove a finished step's container, retrying while the engine is away (restarting)
+        for up to ``DISCARD_RETRY_WINDOW`` seconds; failing does not change the step's result."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DISCARD_RETRY_WINDOW
+        while True:
+            try:
+                await asyncio.wait_for(
+                    self.engine.remove_container(ref),
+                    self.stop_timeout + self.engine.connect_timeout,
+                )
+                return
+            except (*ENGINE_ERRORS, ExecutorUnavailable) as err:
+                if loop.time() > deadline:
+                    self.log.warning("Could not remove step container %s: %s", ref, err)
+                    return
+            await asyncio.sleep(DISCARD_RETRY_DELAY)
 
     async def _stop_and_remove(self, ref: str) -> None:
         """Give a cancelled step ``stop_timeout`` seconds to end, then remove its container."""

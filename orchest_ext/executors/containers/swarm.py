@@ -28,6 +28,8 @@ from traitlets import Dict, Enum, Float, List, TraitError, Unicode, validate
 
 from ...infra.docker_engine import (
     ENGINE_ERRORS,
+    ENGINE_STOP_EXITS,
+    ENGINE_STOP_GRACE,
     checked_memory,
     engine_error_reason,
     parse_memory,
@@ -43,6 +45,7 @@ from .docker import (
     DockerExecutor,
     _stored_result,
     container_name,
+    engine_stopped_message,
     exit_message,
     prepare_step_files,
     step_label_filter,
@@ -374,6 +377,8 @@ class SwarmExecutor(DockerExecutor):
                 f"image {image!r} is not on node {node} ({err}): copy it there with "
                 "`jupyter orchest images distribute` or push it to a registry"
             )
+        if code in ENGINE_STOP_EXITS and await self.engine.stops_answering(ENGINE_STOP_GRACE):
+            return engine_stopped_message(f"{exit_message(code)} on node {node}", code)
         result = await asyncio.to_thread(_stored_result, spec)
         if result is not None and result.message:
             return result.message

@@ -1,0 +1,61 @@
+"""Stopping and starting the machine's real Docker engine (dockerd), as an engine restart
+does; the engine is always left running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+DOCKERD_PID_FILE = Path("/var/run/docker.pid")
+DOCKERD_LOG = Path(os.environ.get("DOCKERD_LOG", "/var/log/dockerd.log"))
+ENGINE_WAIT = 90.0
+
+
+def engine_answers() -> bool:
+    proc = subprocess.run(["docker", "info"], capture_output=True, timeout=30, check=False)
+    return proc.returncode == 0
+
+
+def dockerd_command(pid: int) -> list[str]:
+    """The command line dockerd ``pid`` was started with."""
+    return [arg.decode() for arg in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if arg]
+
+
+def start_dockerd(command: list[str]) -> None:
+    """Start dockerd in a session of its own (it outlives the tests), until it answers."""
+    with DOCKERD_LOG.open("ab") as log:
+        subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd="/"
+        )
+    deadline = time.monotonic() + ENGINE_WAIT
+    while not engine_answers():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"dockerd did not answer within {ENGINE_WAIT} s ({DOCKERD_LOG})")
+        time.sleep(0.5)
+
+
+def stop_dockerd() -> list[str]:
+    """Stop the engine (SIGTERM, as a service manager does) and wait until it is gone;
+    returns its command line to start it again."""
+    pid = int(DOCKERD_PID_FILE.read_text().strip())
+    command = dockerd_command(pid)
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + ENGINE_WAIT
+    while Path(f"/proc/{pid}").exists():
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+    return command
+
+
+def restart_dockerd() -> None:
+    """Stop and start the engine (blocking); whatever happens, it is running afterwards."""
+    command = ["dockerd"]
+    try:
+        command = stop_dockerd()
+    finally:
+        if not engine_answers():
+            start_dockerd(command)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from pathlib import Path
 
 import nbformat
@@ -151,3 +152,127 @@ async def test_an_r_notebook_never_runs_on_a_python_kernel(api, jp_root_dir, mon
     message = step["message"]
     assert "Kernel 'r' runs R and no R kernel is installed" in message, message
     assert "r-cran-irkernel" in message
+
+
+R_ENV = "d469c87b-cead-41d7-8bf1-c5f23a3a615c"
+PY_ENV = "a6e0082d-6e63-49f9-b922-5c5a015fdbc5"
+
+
+def orchest_notebook(*sources: str, env: str, language: str) -> str:
+    """A notebook as Orchest saved them: kernelspec ``orchest-kernel-<environment uuid>``
+    (never installed outside Orchest) with the language."""
+    nb = new_notebook(cells=[new_code_cell(source) for source in sources])
+    nb.metadata["kernelspec"] = {
+        "display_name": language.capitalize(),
+        "language": language,
+        "name": f"orchest-kernel-{env}",
+    }
+    return nbformat.writes(nb)
+
+
+def write_r_python_mix(project: Path) -> None:
+    """The structure of Orchest's published R/Python example project
+    (orchest-examples/orchest-pipeline-r-python-mix: an R step with parameters feeding a
+    Python and an R step, and an R step writing and reading a file), recreated: its R code
+    reached the Python SDK through reticulate and a conda Python, which do not exist here,
+    and the repository names no licence, so nothing of it is copied."""
+    for env, name, language in ((R_ENV, "R", "r"), (PY_ENV, "Python", "python")):
+        directory = project / ".orchest" / "environments" / env
+        directory.mkdir(parents=True)
+        properties = {
+            "uuid": env,
+            "gpu_support": False,
+            "name": name,
+            "language": language,
+            "base_image": f"orchest/base-kernel-{'r' if language == 'r' else 'py'}",
+        }
+        (directory / "properties.json").write_text(json.dumps(properties))
+    (project / ".orchest" / "environments" / R_ENV / "setup_script.sh").write_text(
+        "#!/bin/bash\necho R environment setup ran\n"
+    )
+    notebooks = {
+        "r-code.ipynb": orchest_notebook(
+            "params <- orchest::get_params()",
+            "params[[1]]$numeric",
+            'orchest::output(params[[1]]$numeric, name = "Test")',
+            env=R_ENV,
+            language="r",
+        ),
+        "python-code.ipynb": orchest_notebook(
+            "import orchest\ndata = orchest.get_inputs()\nprint('python got', data['Test'])",
+            env=PY_ENV,
+            language="python",
+        ),
+        "r-notebook-receive-data.ipynb": orchest_notebook(
+            "data <- orchest::get_inputs()\ncat('R got', data$Test, '\\n')",
+            env=R_ENV,
+            language="r",
+        ),
+        "r-read-data-from-file-manager.ipynb": orchest_notebook(
+            'dir.create("data", showWarnings = FALSE)\n'
+            'writeLines(c("Hello", "World"), "data/test.txt")',
+            'cat(readLines("data/test.txt"), "\\n")',
+            env=R_ENV,
+            language="r",
+        ),
+    }
+    for name, text in notebooks.items():
+        (project / name).write_text(text)
+    steps = {
+        "R mixed with Python": (
+            "r-code.ipynb",
+            R_ENV,
+            "r",
+            [],
+            {"numeric": 0.01, "test_param": True},
+        ),
+        "Pyton receive": ("python-code.ipynb", PY_ENV, "python", ["R mixed with Python"], {}),
+        "R notebook receive data": (
+            "r-notebook-receive-data.ipynb",
+            R_ENV,
+            "r",
+            ["R mixed with Python"],
+            {},
+        ),
+        "R read data from file manager": (
+            "r-read-data-from-file-manager.ipynb",
+            R_ENV,
+            "r",
+            [],
+            {},
+        ),
+    }
+    uuids = {title: str(uuid.uuid4()) for title in steps}
+    description = {
+        "name": "Main",
+        "parameters": {},
+        "settings": {"auto_eviction": False, "data_passing_memory_size": "1GB"},
+        "steps": {
+            uuids[title]: {
+                "environment": env,
+                "file_path": file_path,
+                "incoming_connections": [uuids[parent] for parent in parents],
+                "kernel": {"display_name": kernel.capitalize(), "name": kernel},
+                "meta_data": {"hidden": False, "position": [0, 0]},
+                "parameters": parameters,
+                "title": title,
+                "uuid": uuids[title],
+            }
+            for title, (file_path, env, kernel, parents, parameters) in steps.items()
+        },
+        "uuid": str(uuid.uuid4()),
+        "version": "1.0.0",
+    }
+    (project / "main.orchest").write_text(json.dumps(description, indent=4))
+
+
+async def test_orchest_r_python_example_structure_runs(api, jp_root_dir, r_backend):
+    write_r_python_mix(jp_root_dir / "mix")
+
+    run = await run_pipeline(api, r_backend, path="mix/main.orchest")
+
+    assert run["status"] == "SUCCESS", [(s["title"], s["message"]) for s in run["steps"]]
+    assert "[1] 0.01" in notebook_outputs(run, "R mixed with Python")
+    assert "python got 0.01" in notebook_outputs(run, "Pyton receive")
+    assert "R got 0.01" in notebook_outputs(run, "R notebook receive data")
+    assert "Hello World" in notebook_outputs(run, "R read data from file manager")

@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -331,15 +330,19 @@ async def test_an_interpreter_that_cannot_start_fails_the_step_naming_it(
     )
 
 
-async def test_r_step_without_rscript(executor: LocalExecutor, tmp_path: Path) -> None:
-    if shutil.which("Rscript"):
-        pytest.skip("Rscript is installed")
+async def test_r_step_without_rscript(
+    executor: LocalExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R not on the server's PATH: the step fails naming what to install."""
+    monkeypatch.setenv("PATH", str(tmp_path / "no-r-here"))
     spec = make_spec(tmp_path, "step.R", 'print("hi")\n')
 
     result = await executor.run(spec)
 
     assert result == result.__class__(
-        "FAILURE", "Rscript is not installed; install R to run .R steps"
+        "FAILURE",
+        "Rscript is not installed: .R steps need R (Debian: apt-get install r-base-core "
+        "r-cran-jsonlite)",
     )
 
 

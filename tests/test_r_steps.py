@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from .docker_support import require_image
+from .docker_support import require_image, require_swarm
 from .helpers import make_pipeline, notebook, steps_by_title
 from .test_data_passing import notebook_outputs, run_pipeline, step_log
 
@@ -101,14 +101,16 @@ def add_r_environment(project_dir: Path) -> None:
     (directory / "setup_script.sh").write_text("#!/bin/bash\necho R environment setup ran\n")
 
 
-@pytest.fixture(params=["local", "docker"])
+@pytest.fixture(params=["local", "docker", "swarm"])
 def r_backend(request, jp_data_dir) -> str:
     """Each backend R steps run on: local needs R and IRkernel on this machine, docker the
-    engine and the step image (the R environment is built on demand)."""
+    engine and the step image, swarm a swarm manager (R environments are built on demand)."""
     if request.param == "local":
         require_r(jp_data_dir)
-    else:
+    elif request.param == "docker":
         require_image()
+    else:
+        require_swarm()
     return request.param
 
 

@@ -4,6 +4,7 @@ Python steps through the orchest R package; a notebook never runs in another lan
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import uuid
 from pathlib import Path
@@ -11,6 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
+
+from orchest_ext.executors.languages import KernelMissing
+from orchest_ext.executors.local.notebook import resolve_kernel
 
 from .docker_support import require_image, require_swarm
 from .helpers import make_pipeline, notebook, steps_by_title
@@ -278,3 +282,22 @@ async def test_orchest_r_python_example_structure_runs(api, jp_root_dir, r_backe
     assert "python got 0.01" in notebook_outputs(run, "Pyton receive")
     assert "R got 0.01" in notebook_outputs(run, "R notebook receive data")
     assert "Hello World" in notebook_outputs(run, "R read data from file manager")
+
+
+def test_kernel_names_stand_for_languages(jp_environ, jp_data_dir) -> None:
+    """Orchest's ``r`` runs on any installed R kernel; ``julia`` with none installed fails
+    naming what to install; ``python`` runs on python3 (pytest-jupyter hides the system's
+    kernels, so only the ones written here and python3 are installed)."""
+    log = logging.getLogger("test")
+    with pytest.raises(KernelMissing, match=r"Kernel 'r' runs R and no R kernel is installed"):
+        resolve_kernel("r", "python3", log)
+    spec_dir = jp_data_dir / "kernels" / "my-r"
+    spec_dir.mkdir(parents=True)
+    kernel = {"argv": ["R", "{connection_file}"], "display_name": "R", "language": "R"}
+    (spec_dir / "kernel.json").write_text(json.dumps(kernel))
+
+    assert resolve_kernel("r", "python3", log)[:2] == ("my-r", "R")
+    assert resolve_kernel("orchest-kernel-x", "python3", log, "r")[:2] == ("my-r", "R")
+    assert resolve_kernel("python", "python3", log)[:2] == ("python3", "python")
+    with pytest.raises(KernelMissing, match="Julia is not in the package registries"):
+        resolve_kernel("julia", "python3", log)

@@ -13,6 +13,8 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Enum, Float, Integer, TraitError, Type, Unicode, default, dlink
 
 from .events import emitter, register_schemas
+from .infra.docker_engine import DockerEngine
+from .notify import Notifier, WebhookDelivery, WebhookList
 from .store.location import default_db_path
 from .web import contract
 from .web.routes import handlers
@@ -192,13 +194,14 @@ class OrchestApp(ExtensionApp):
         "what is left then is abandoned with an error in the log.",
     ).tag(config=True)
 
+    webhooks = WebhookList().tag(config=True)
+
     def configurable_classes(self) -> list[type]:
         """OrchestApp and every class whose options it configures."""
-        from .infra.docker_engine import DockerEngine
-
         return [
             type(self),
             DockerEngine,
+            WebhookDelivery,
             self.local_executor_class,
             self.docker_executor_class,
             self.swarm_executor_class,
@@ -225,7 +228,6 @@ class OrchestApp(ExtensionApp):
 
     def _initialize_components(self) -> None:
         """Build the store, the Docker engine, executors, run and session managers."""
-        from .infra.docker_engine import DockerEngine
         from .jobs import JobManager
         from .runs import RunManager
         from .runs.secrets import SecretStore
@@ -233,6 +235,8 @@ class OrchestApp(ExtensionApp):
         register_schemas(self.serverapp.event_logger)
         emit = emitter(self.serverapp.event_logger)
         self.store = self.store_class(self.db_path)
+        root_dir = str(Path(self.serverapp.root_dir).resolve())
+        self.notifier = Notifier(self.store, root_dir, self.webhooks, parent=self, log=self.log)
         self.engine = DockerEngine(parent=self, log=self.log)
         self.executors = {
             "local": self.local_executor_class(parent=self, log=self.log),
@@ -248,7 +252,8 @@ class OrchestApp(ExtensionApp):
             self.store,
             self.executors,
             emit,
-            root_dir=str(Path(self.serverapp.root_dir).resolve()),
+            root_dir=root_dir,
+            notifier=self.notifier,
             parent=self,
             log=self.log,
         )
@@ -264,7 +269,7 @@ class OrchestApp(ExtensionApp):
             dlink((self, name), (self.runs, name))
         dlink((self, "server_lease"), (self.runs, "owner_lease"))
         self.runs.secrets = SecretStore(self.secret_source, self.secret_file)
-        self.jobs = JobManager(self.store, self.runs, emit, parent=self, log=self.log)
+        self.jobs = JobManager(self.store, self.runs, emit, self.notifier, parent=self)
         for ours, theirs in (
             ("job_max_runs", "max_runs"),
             ("job_missed_fire_policy", "missed_fire_policy"),
@@ -288,6 +293,7 @@ class OrchestApp(ExtensionApp):
                 runs=self.runs,
                 runs_ready=self.runs_ready,
                 jobs=self.jobs,
+                notifier=self.notifier,
                 sessions=self.sessions,
                 sessions_ready=self.sessions_ready,
                 backends=self.executors,
@@ -320,6 +326,7 @@ class OrchestApp(ExtensionApp):
 
     async def _start_runs(self) -> None:
         await self.store.open()
+        await self.notifier.start()
         await self.runs.start(recover=self.recover_runs)
         await self.jobs.start()
         self.log.info("orchest_ext is ready (store: %s)", self.db_path)
@@ -333,6 +340,7 @@ class OrchestApp(ExtensionApp):
         if _succeeded(self._runs_started):
             parts.append(("jobs", self.jobs.shutdown))
             parts.append(("runs", self.runs.shutdown))
+            parts.append(("webhook deliveries", self.notifier.close))
         if _succeeded(self._sessions_started):
             parts.append(("sessions", self.sessions.shutdown))
         parts += [(f"{name} executor", ex.close) for name, ex in self.executors.items()]

@@ -1,6 +1,7 @@
 """Authorization: reading needs ``read`` on ``orchest``; starting or aborting runs, launching
-or stopping sessions and seeing a session's tokens need ``execute`` (pytest-jupyter's
-authorizer, with the identity's permissions set per test)."""
+or stopping sessions and seeing a session's tokens need ``execute``; registering, changing,
+deleting or testing webhooks need ``write`` (pytest-jupyter's authorizer, with the
+identity's permissions set per test)."""
 
 from __future__ import annotations
 
@@ -63,6 +64,9 @@ READS = [
     ("GET", ("launches", "PIPELINE")),
     ("GET", ("jobs",)),
     ("GET", ("jobs", "JOB")),
+    ("GET", ("webhooks",)),
+    ("GET", ("webhooks", "HOOK")),
+    ("GET", ("webhooks", "HOOK", "deliveries")),
 ]
 EXECUTES = [
     ("POST", ("runs",)),
@@ -72,6 +76,12 @@ EXECUTES = [
     ("POST", ("jobs",)),
     ("PATCH", ("jobs", "JOB")),
     ("DELETE", ("jobs", "JOB")),
+]
+WRITES = [
+    ("POST", ("webhooks",)),
+    ("PATCH", ("webhooks", "HOOK")),
+    ("POST", ("webhooks", "HOOK", "test")),
+    ("DELETE", ("webhooks", "HOOK")),
 ]
 
 
@@ -88,11 +98,15 @@ async def test_a_read_only_identity_reads_but_cannot_run_abort_or_launch(
         body={"pipeline_path": "p/pipeline.orchest", "schedule": {"cron": "0 3 * * *"}},
     )
     assert code == 201, job
+    hook = {"url": "http://127.0.0.1:9/hook", "events": ["run.failed"]}
+    code, webhook = await api("POST", "webhooks", body=hook)
+    assert code == 201, webhook
     ids = {
         "RUN": run["id"],
         "STEP": run["steps"][0]["uuid"],
         "PIPELINE": "nothing-launched",
         "JOB": job["id"],
+        "HOOK": webhook["id"],
     }
     bodies = {
         ("runs",): {"pipeline_path": "p/pipeline.orchest"},
@@ -100,10 +114,13 @@ async def test_a_read_only_identity_reads_but_cannot_run_abort_or_launch(
         ("jobs", "JOB"): {"paused": True},
         ("pipelines", "validate"): {"pipeline_path": "p/pipeline.orchest"},
         ("launches",): {"pipeline_uuid": "demo", "pipeline_dir": "p"},
+        ("webhooks",): hook,
+        ("webhooks", "HOOK"): {"events": ["run.aborted"]},
+        ("webhooks", "HOOK", "test"): {},
     }
     authorizer.permissions = READ_ONLY
     authorizer.asked.clear()
-    for method, path in READS + EXECUTES:
+    for method, path in READS + EXECUTES + WRITES:
         concrete = tuple(ids.get(part, part) for part in path)
         response = await jp_fetch(
             "orchest",
@@ -113,7 +130,7 @@ async def test_a_read_only_identity_reads_but_cannot_run_abort_or_launch(
             body=json.dumps(bodies[path]) if method in ("POST", "PATCH") else None,
             raise_error=False,
         )
-        if (method, path) in EXECUTES:
+        if (method, path) in EXECUTES + WRITES:
             assert response.code == 403, (method, path, response.body)
         else:
             assert response.code != 403, (method, path, response.body)
@@ -123,6 +140,9 @@ async def test_a_read_only_identity_reads_but_cannot_run_abort_or_launch(
         ("POST", "execute"),
         ("PATCH", "execute"),
         ("DELETE", "execute"),
+        ("POST", "write"),
+        ("PATCH", "write"),
+        ("DELETE", "write"),
     }
     assert sorted(path for method, path, action in authorizer.asked if action == "execute") == [
         "/orchest/api/jobs",
@@ -133,6 +153,14 @@ async def test_a_read_only_identity_reads_but_cannot_run_abort_or_launch(
         "/orchest/api/runs",
         f"/orchest/api/runs/{run['id']}",
     ]
+    assert sorted(path for method, path, action in authorizer.asked if action == "write") == [
+        "/orchest/api/webhooks",
+        f"/orchest/api/webhooks/{webhook['id']}",
+        f"/orchest/api/webhooks/{webhook['id']}",
+        f"/orchest/api/webhooks/{webhook['id']}/test",
+    ]
+    code, webhooks = await api("GET", "webhooks")
+    assert [w["events"] for w in webhooks["webhooks"]] == [["run.failed"]]
     code, jobs = await api("GET", "jobs")
     assert [j["status"] for j in jobs["jobs"]] == ["ACTIVE"]
     code, listing = await api("GET", "runs")

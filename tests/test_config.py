@@ -13,6 +13,15 @@ from .server import ServerProcess
         ("--OrchestApp.max_parallel=0", "max_parallel"),
         ("--DockerExecutor.memory_limit=lots", "DockerExecutor.memory_limit"),
         ("--DockerExecutor.extra_mounts=['nocolon']", "DockerExecutor.extra_mounts"),
+        (
+            "--OrchestApp.webhooks={'url': 'ftp://x.org', 'events': ['run.failed']}",
+            "OrchestApp.webhooks[0]: url",
+        ),
+        (
+            "--OrchestApp.webhooks={'url': 'https://x.org', 'events': ['run.exploded']}",
+            "run.exploded",
+        ),
+        ("--WebhookDelivery.max_attempts=0", "max_attempts"),
     ],
 )
 def test_invalid_settings_stop_the_server(tmp_path, argument, setting):

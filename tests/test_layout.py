@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "runs": 3,
     "sessions": 3,
     "executors": 2,
+    "notify": 2,
     "store": 1,
     "events": 1,
     "kernel_launcher": 1,

@@ -23,6 +23,7 @@ from traitlets.config import LoggingConfigurable
 
 from ..events import JOB_STATUS, Emit
 from ..executors.base import ExecutorUnavailable
+from ..notify import Notifier
 from ..pipeline import Pipeline, PipelineError, load_pipeline, parse_pipeline, select_steps
 from ..runs import FAILURE_POLICIES, RunManager, RunRequestError
 from ..runs.owners import in_root, is_gone
@@ -106,6 +107,7 @@ class JobManager(LoggingConfigurable):
         store: Store,
         runs: RunManager,
         emit: Emit,
+        notifier: Notifier | None = None,
         clock: Clock = utc_now,
         **kwargs: Any,
     ) -> None:
@@ -113,6 +115,7 @@ class JobManager(LoggingConfigurable):
         self.store = store
         self.runs = runs
         self.emit = emit
+        self.notifier = notifier
         self.clock = clock
         self._jobs: dict[str, _Job] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -230,7 +233,7 @@ class JobManager(LoggingConfigurable):
                     resumed = job.schedule.next_fire(now)
                     if resumed is not None:
                         job.row["next_fire_time"] = resumed.isoformat()
-            await self._save(job)
+            await self._save(job, notice="job.paused" if action == "paused" else None)
         self._event(job, action)
         self._arm(job)
         self._spawn(self._pump(job))
@@ -418,7 +421,9 @@ class JobManager(LoggingConfigurable):
         overrides = fire["pending"][0]
         try:
             pipeline = await asyncio.to_thread(self._load_pipeline, job)
-            run = await self.runs.submit(pipeline, parameters=overrides, **job.settings.run_options)
+            run = await self.runs.submit(
+                pipeline, parameters=overrides, job_id=job.id, **job.settings.run_options
+            )
         except (PipelineError, RunRequestError, ExecutorUnavailable, OSError, ValueError) as err:
             fire["pending"].pop(0)
             job.row["message"] = f"a run could not start: {err}"
@@ -509,13 +514,22 @@ class JobManager(LoggingConfigurable):
         idle = not job.fires and job.row["next_fire_time"] is None
         job.row["status"] = DONE if idle else ACTIVE
 
-    async def _save(self, job: _Job) -> None:
+    async def _save(self, job: _Job, notice: str | None = None) -> None:
+        """Store the job; with the webhook deliveries of ``notice`` (an event of the job,
+        such as ``job.paused``) in the same transaction."""
         if job.row["status"] == DELETED:
             return
         job.row["spec"]["settings"] = job.settings.to_dict()
         job.row["spec"]["schedule"] = job.schedule.to_dict()
         job.row["updated_time"] = self.clock().isoformat()
-        await self.store.save_job(job.row)
+        outbox = []
+        if notice is not None and self.notifier is not None:
+            outbox = self.notifier.outbox_rows(
+                notice, job.row["pipeline_path"], job.id, lambda: job_data(job.row)
+            )
+        await self.store.save_job(job.row, outbox)
+        if outbox:
+            self.notifier.wake()
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -570,3 +584,18 @@ class JobManager(LoggingConfigurable):
 def _next_fire_shown(row: dict[str, Any]) -> str | None:
     """The next fire a job will make: none while it is paused (the stored one is kept)."""
     return None if row["status"] == PAUSED else row["next_fire_time"]
+
+
+def job_data(row: dict[str, Any]) -> dict[str, Any]:
+    """What a delivery of a job's event says about the job."""
+    return {
+        "job_id": row["id"],
+        "job_name": row["name"],
+        "pipeline": {
+            "uuid": row["pipeline_uuid"],
+            "name": row["pipeline_name"],
+            "path": row["pipeline_path"],
+        },
+        "status": row["status"],
+        "time": row["updated_time"],
+    }

@@ -1,5 +1,8 @@
 """The only writer of run state: numbers each change (``seq``), persists it, then emits it.
 
+The webhook deliveries a change makes are queued with the change itself, so the store writes
+them in the same transaction: a delivery exists exactly when the change it reports does.
+
 A change's ``seq`` and row fields are queued in the store at once; its event is emitted only
 after the store has committed them. So a client never sees a ``seq`` that a server killed a
 moment later had not made durable, and the resumed run after a restart continues the
@@ -16,17 +19,23 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..events import RUN_STATUS, STEP_STATUS, Emit
+from ..notify import Notifier
 from ..store import Store
+from .notices import notify_change
 from .state import Change, RunState
 
 
 class Journal:
     """Records the changes of runs: store first, events once the store has them."""
 
-    def __init__(self, store: Store, emit: Emit, log: logging.Logger) -> None:
+    def __init__(
+        self, store: Store, emit: Emit, log: logging.Logger, notifier: Notifier | None = None
+    ) -> None:
         self.store = store
         self.emit = emit
         self.log = log
+        self.notifier = notifier
+        """Queues the webhook deliveries of a change with it (in the store's same batch)."""
         self._outbox: list[tuple[str, dict[str, Any]]] = []
         self._emitter: asyncio.Task[None] | None = None
 
@@ -51,6 +60,8 @@ class Journal:
                 continue
             run.seq += 1
             self.store.update_run(run.id, {"seq": run.seq})
+            if self.notifier is not None:
+                notify_change(self.notifier, run, change)
             self._outbox.append(_event(run, change))
         if self._outbox and self._emitter is None:
             self._emitter = asyncio.get_running_loop().create_task(self._emit_durable())

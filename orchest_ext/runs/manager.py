@@ -15,6 +15,7 @@ from traitlets.config import LoggingConfigurable
 
 from ..events import Emit
 from ..executors.base import Executor
+from ..notify import Notifier
 from ..pipeline import Pipeline, select_steps
 from ..store import Store
 from .ahead import AheadPool, default_limit
@@ -100,6 +101,7 @@ class RunManager(LoggingConfigurable):
         executors: dict[str, Executor],
         emit: Emit,
         root_dir: str | None = None,
+        notifier: Notifier | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -111,7 +113,7 @@ class RunManager(LoggingConfigurable):
         self.owner_id = uuidlib.uuid4().hex
         self._heartbeat: asyncio.Task[None] | None = None
         self._recovering = asyncio.Lock()
-        self.journal = Journal(store, emit, self.log)
+        self.journal = Journal(store, emit, self.log, notifier)
         self.scheduler = Scheduler(self.max_parallel, self._run_step, self._step_task_ended)
         self.cache = StepCache(store, executors, self.log)
         self.ahead = AheadPool(executors, self.kernels_ahead, self.ahead_min_free_memory, self.log)
@@ -146,6 +148,7 @@ class RunManager(LoggingConfigurable):
         retries: int | None = None,
         retry_delay: float | None = None,
         cache: str = "off",
+        job_id: str | None = None,
     ) -> RunState:
         """Store a new run with every step PENDING and start it; returns at once. A step's
         ``retries`` and ``retry_delay`` come from the pipeline file, else from these
@@ -209,6 +212,7 @@ class RunManager(LoggingConfigurable):
             run_dir=run_dir(pipeline, run_id),
             steps=steps,
             cache=cache,
+            job_id=job_id,
             secrets=self.secrets,
         )
         await self.journal.insert(run, owner=self.owner_id)

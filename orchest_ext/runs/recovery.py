@@ -83,6 +83,7 @@ def restore(stored: dict[str, Any]) -> RunState:
         run_dir=Path(stored["run_dir"]),
         steps=steps,
         cache=stored["cache"],
+        job_id=stored.get("job_id"),
         status=stored["status"],
         message=stored["message"],
         seq=stored["seq"],

@@ -171,6 +171,8 @@ class RunState:
     steps: dict[str, StepState]
     cache: str = "off"
     """``off``, ``use`` (reuse earlier results of unchanged steps) or ``refresh``."""
+    job_id: str | None = None
+    """The job whose fire made the run (None: a run of its own)."""
     status: str = PENDING
     message: str | None = None
     seq: int = 0
@@ -213,6 +215,7 @@ class RunState:
             "env": self.env,
             "write_back": self.write_back,
             "cache": self.cache,
+            "job_id": self.job_id,
             "run_dir": str(self.run_dir),
             "status": self.status,
             "message": self.message,

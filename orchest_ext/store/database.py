@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import job_rows, run_rows
+from . import job_rows, notify_rows, run_rows
 from .migrations import migrate
 from .rows import JOB_JSON_FIELDS, encode
 from .run_rows import CacheEntries
@@ -79,6 +79,11 @@ class Store:
     def update_step(self, run_id: str, uuid: str, fields: dict[str, Any]) -> None:
         """Queue an update of a step row."""
         self._queue(("step", run_id, uuid), fields)
+
+    def queue_outbox(self, row: dict[str, Any]) -> None:
+        """Queue a webhook delivery: written in the batch (the transaction) that writes the
+        updates queued before it, so it exists exactly when the change it reports does."""
+        self._queue(("outbox", row["id"], ""), row)
 
     def _queue(self, key: tuple[str, str, str], fields: dict[str, Any]) -> None:
         self._pending.setdefault(key, {}).update(fields)
@@ -213,9 +218,10 @@ class Store:
 
     # -- jobs ---------------------------------------------------------------------------------
 
-    async def save_job(self, job: dict[str, Any]) -> None:
-        """Insert or replace a job row, durably."""
-        await self._sql(job_rows.save_job, encode(job, JOB_JSON_FIELDS))
+    async def save_job(self, job: dict[str, Any], outbox: list[dict[str, Any]] = ()) -> None:
+        """Insert or replace a job row, durably (with the webhook deliveries reporting the
+        change, in the same transaction)."""
+        await self._sql(job_rows.save_job, encode(job, JOB_JSON_FIELDS), list(outbox))
 
     async def list_jobs(self) -> list[dict[str, Any]]:
         """Every job, oldest first."""
@@ -243,3 +249,44 @@ class Store:
         """Delete runs with their steps (and job links), durably."""
         await self.flush()
         await self._sql(run_rows.delete_runs, run_ids)
+
+    # -- webhooks and their outbox ------------------------------------------------------------
+
+    async def save_webhook(self, row: dict[str, Any]) -> None:
+        """Insert or replace a webhook, durably."""
+        await self._sql(notify_rows.save_webhook, row)
+
+    async def list_webhooks(self) -> list[dict[str, Any]]:
+        return await self._sql(notify_rows.list_webhooks)
+
+    async def delete_webhook(self, webhook_id: str) -> None:
+        """Delete a webhook with its deliveries and their attempts."""
+        await self._sql(notify_rows.delete_webhook, webhook_id)
+
+    async def replace_configured_webhooks(self, rows: list[dict[str, Any]]) -> None:
+        """Make the stored webhooks of the server's configuration exactly ``rows``."""
+        await self._sql(notify_rows.replace_configured, rows)
+
+    async def add_outbox(self, rows: list[dict[str, Any]]) -> None:
+        """Write deliveries now, in their own transaction."""
+        await self._sql(notify_rows.add_outbox, rows)
+
+    async def due_deliveries(self, now: float, limit: int, busy: list[str]) -> list[dict]:
+        """Pending deliveries due by ``now``, oldest due first, except those in ``busy``."""
+        return await self._sql(notify_rows.due_deliveries, now, limit, busy)
+
+    async def next_delivery_due(self, busy: list[str]) -> float | None:
+        return await self._sql(notify_rows.next_due, busy)
+
+    async def record_delivery_attempt(
+        self, attempt: dict[str, Any], delivery: dict[str, Any]
+    ) -> None:
+        """An attempt of a delivery and the delivery's new state, durably."""
+        await self._sql(notify_rows.record_attempt, attempt, delivery)
+
+    async def webhook_deliveries(
+        self, webhook_id: str, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A webhook's deliveries, newest first, with their attempts; and their number."""
+        await self.flush()
+        return await self._sql(notify_rows.deliveries, webhook_id, limit, offset)

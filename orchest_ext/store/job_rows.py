@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from .notify_rows import insert_outbox
 from .rows import JOB_JSON_FIELDS, decode, insert_sql, transaction
 
 
@@ -28,9 +29,11 @@ def remove_owner(db: sqlite3.Connection, owner_id: str) -> None:
         db.execute("DELETE FROM owners WHERE id = ?", (owner_id,))
 
 
-def save_job(db: sqlite3.Connection, row: dict[str, Any]) -> None:
+def save_job(db: sqlite3.Connection, row: dict[str, Any], outbox: list[dict[str, Any]]) -> None:
     with transaction(db):
         db.execute(insert_sql("jobs", row).replace("INSERT", "INSERT OR REPLACE", 1), row)
+        for delivery in outbox:
+            insert_outbox(db, delivery)
 
 
 def list_jobs(db: sqlite3.Connection) -> list[dict[str, Any]]:

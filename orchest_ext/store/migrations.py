@@ -161,7 +161,54 @@ def add_step_changes(db: sqlite3.Connection) -> None:
         db.execute(f"ALTER TABLE steps ADD COLUMN {name} TEXT")
 
 
-MIGRATIONS: list[Migration] = [unversioned_to_1, add_step_changes]
+WEBHOOKS_SCHEMA = """
+CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    events TEXT NOT NULL,
+    secret TEXT,
+    format TEXT NOT NULL,
+    job_uuid TEXT,
+    pipeline_path TEXT,
+    origin TEXT NOT NULL,
+    created_time TEXT NOT NULL,
+    updated_time TEXT NOT NULL
+);
+CREATE TABLE webhook_outbox (
+    id TEXT PRIMARY KEY,
+    webhook_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_time TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt REAL NOT NULL
+);
+CREATE INDEX webhook_outbox_due ON webhook_outbox (state, next_attempt);
+CREATE INDEX webhook_outbox_by_webhook ON webhook_outbox (webhook_id, created_time);
+CREATE TABLE webhook_attempts (
+    delivery_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    time TEXT NOT NULL,
+    status_code INTEGER,
+    error TEXT,
+    duration_ms REAL NOT NULL,
+    PRIMARY KEY (delivery_id, attempt)
+);
+ALTER TABLE runs ADD COLUMN job_id TEXT
+"""
+"""Webhooks, their outbox (a delivery per row, written in the transaction of the change it
+reports; no foreign key, so a webhook deleted meanwhile never fails that transaction) and
+each delivery's attempts; and the job a run belongs to."""
+
+
+def add_webhooks(db: sqlite3.Connection) -> None:
+    """Version 3: webhooks, their outbox and delivery attempts; ``runs.job_id``."""
+    for statement in statements(WEBHOOKS_SCHEMA):
+        db.execute(statement)
+
+
+MIGRATIONS: list[Migration] = [unversioned_to_1, add_step_changes, add_webhooks]
 """The ordered migrations: ``MIGRATIONS[n]`` takes a database from version n to n + 1."""
 
 

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from .notify_rows import insert_outbox
 from .rows import (
     RUN_BOOL_FIELDS,
     RUN_JSON_FIELDS,
@@ -52,7 +53,9 @@ def insert_run(db: sqlite3.Connection, run, steps, pipeline_json: Callable[[], s
 def write_batch(db: sqlite3.Connection, batch: dict[tuple[str, str, str], dict[str, Any]]) -> None:
     with transaction(db):
         for (kind, run_id, uuid), fields in batch.items():
-            if kind == "run":
+            if kind == "outbox":
+                insert_outbox(db, fields)
+            elif kind == "run":
                 encoded = encode(fields, RUN_JSON_FIELDS)
                 sets = ", ".join(f"{k} = :{k}" for k in encoded)
                 db.execute(f"UPDATE runs SET {sets} WHERE id = :_id", {**encoded, "_id": run_id})

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..executors.base import Executor
 from ..jobs import JobManager
+from ..notify import Notifier
 from ..pipeline.discovery import PipelineFinder
 from ..runs import RunManager
 from ..sessions import PipelineSessionManager
@@ -18,17 +19,25 @@ from .pipelines import PipelinesHandler, ValidateHandler
 from .runs import RunHandler, RunsHandler, StepLogHandler, StepNotebookHandler
 from .service import BackendsHandler, OpenAPIHandler
 from .sessions import LaunchesHandler, LaunchHandler
+from .webhooks import (
+    WebhookDeliveriesHandler,
+    WebhookHandler,
+    WebhooksHandler,
+    WebhookTestHandler,
+)
 
 RUN_ID = r"(?P<run_id>[^/]+)"
 STEP_UUID = r"(?P<step_uuid>[^/]+)"
 PIPELINE_UUID_ARG = r"(?P<pipeline_uuid>[^/]+)"
 JOB_ID = r"(?P<job_id>[^/]+)"
+WEBHOOK_ID = r"(?P<webhook_id>[^/]+)"
 
 
 def handlers(
     runs: RunManager,
     runs_ready: Ready,
     jobs: JobManager,
+    notifier: Notifier,
     sessions: PipelineSessionManager,
     sessions_ready: Ready,
     backends: Mapping[str, Executor],
@@ -42,6 +51,7 @@ def handlers(
     run_deps = {"runs": runs, "ready": runs_ready, **common}
     session_deps = {"sessions": sessions, "ready": sessions_ready, **common}
     job_deps = {"jobs": jobs, "ready": runs_ready, **common}
+    webhook_deps = {"notifier": notifier, "ready": runs_ready, **common}
     return [
         (rf"{API}/runs", RunsHandler, run_deps),
         (rf"{API}/runs/{RUN_ID}", RunHandler, run_deps),
@@ -49,6 +59,10 @@ def handlers(
         (rf"{API}/runs/{RUN_ID}/steps/{STEP_UUID}/notebook", StepNotebookHandler, run_deps),
         (rf"{API}/jobs", JobsHandler, job_deps),
         (rf"{API}/jobs/{JOB_ID}", JobHandler, job_deps),
+        (rf"{API}/webhooks", WebhooksHandler, webhook_deps),
+        (rf"{API}/webhooks/{WEBHOOK_ID}", WebhookHandler, webhook_deps),
+        (rf"{API}/webhooks/{WEBHOOK_ID}/deliveries", WebhookDeliveriesHandler, webhook_deps),
+        (rf"{API}/webhooks/{WEBHOOK_ID}/test", WebhookTestHandler, webhook_deps),
         (rf"{API}/pipelines", PipelinesHandler, {**run_deps, "finder": PipelineFinder(root_dir)}),
         (rf"{API}/pipelines/validate", ValidateHandler, common),
         (rf"{API}/pipelines/export", ExportHandler, {"backends": backends, **common}),

@@ -1,6 +1,7 @@
 /** The orchest_ext REST API (`<base_url>/orchest/api/`) as typed calls. */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import { ISignal, Signal } from '@lumino/signaling';
 
 import { ApiRun, Status } from './model/runState';
 
@@ -124,6 +125,11 @@ export interface JobRun extends RunSummary {
   job_parameters: Record<string, Record<string, unknown>> | null;
 }
 
+export interface StartedRun {
+  request: RunRequest;
+  run: ApiRun;
+}
+
 /** Calls the API with the server's settings (base URL, token, XSRF). */
 export type ExportTarget = 'airflow' | 'kfp' | 'argo';
 
@@ -212,11 +218,18 @@ export class OrchestApi {
     return this.request('backends');
   }
 
-  startRun(request: RunRequest): Promise<ApiRun> {
-    return this.request('runs', {
+  /** A run started through this client: the request and the server's answer. */
+  get runStarted(): ISignal<this, StartedRun> {
+    return this._runStarted;
+  }
+
+  async startRun(request: RunRequest): Promise<ApiRun> {
+    const run = await this.request<ApiRun>('runs', {
       method: 'POST',
       body: JSON.stringify(request)
     });
+    this._runStarted.emit({ request, run });
+    return run;
   }
 
   getRun(runId: string): Promise<ApiRun> {
@@ -330,4 +343,6 @@ export class OrchestApi {
       method: 'DELETE'
     });
   }
+
+  private _runStarted = new Signal<this, StartedRun>(this);
 }

@@ -6,6 +6,7 @@ import { documentPlugin } from './plugins/document';
 import { exportCommandPlugin } from './plugins/exportCommand';
 import { fileCommandsPlugin } from './plugins/fileCommands';
 import { jobsPanelPlugin } from './plugins/jobsPanel';
+import { notificationsPlugin } from './plugins/notifications';
 import { pipelinesPanelPlugin } from './plugins/pipelinesPanel';
 import { servicePlugin } from './plugins/service';
 import { settingsPlugin } from './plugins/settings';
@@ -20,7 +21,8 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   fileCommandsPlugin,
   pipelinesPanelPlugin,
   jobsPanelPlugin,
-  exportCommandPlugin
+  exportCommandPlugin,
+  notificationsPlugin
 ];
 
 export default plugins;

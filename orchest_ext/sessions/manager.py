@@ -57,6 +57,7 @@ from ..infra.docker_engine import (
 )
 from ..infra.swarm import swarm_manager_node
 from ..infra.unavailable import ExecutorUnavailable
+from .liveness import first_stopped_container
 from .readiness import POLL_INTERVAL, container_url, probes, raise_if_exited, wait_ready
 from .reconcile import adoptable, group_by_session, reconcile_all
 from .session import (
@@ -237,6 +238,13 @@ class PipelineSessionManager(LoggingConfigurable):
         config=True,
         help="Label value that marks the sessions of this server, so servers that share a "
         "Docker engine leave each other's sessions alone (default: a hash of the root dir).",
+    )
+    liveness_interval = Float(
+        2.0,
+        min=0.1,
+        config=True,
+        help="Seconds between checks that a running docker session's EG and server containers "
+        "still run; a session whose container stopped (engine restart, OOM kill) ends FAILED.",
     )
     connect_timeout = Float(
         None,
@@ -452,6 +460,41 @@ class PipelineSessionManager(LoggingConfigurable):
         if session.status == LAUNCHING:
             session.started_time = now()
             self._set_status(session, RUNNING)
+            self._watch(session)
+
+    def _watch(self, session: Session) -> None:
+        """End a running docker session FAILED, with the reason, once one of its EG and
+        server containers stops (checked every ``liveness_interval`` seconds)."""
+        if session.backend != "docker":
+            return
+
+        def watching() -> bool:
+            return (
+                session.status == RUNNING and self._sessions.get(session.pipeline_uuid) is session
+            )
+
+        async def watch() -> None:
+            names = {role: session.container_name(role) for role in (EG, SERVER)}
+            found = await first_stopped_container(
+                self.engine, names, self.liveness_interval, watching
+            )
+            if found is None or not watching():
+                return
+            session.failed_container, session.reason = found
+            session.log_tail = await self._log_tail(found[0])
+            try:
+                await self._teardown(session.session_id)
+            except Exception as err:
+                self.log.error(
+                    "Cleaning up session %s failed: %s",
+                    session.session_id,
+                    engine_error_reason(err),
+                )
+            finally:
+                if watching():
+                    self._set_status(session, FAILED)
+
+        self._spawn(watch())
 
     async def _prepare(self, session: Session) -> tuple[SpecSettings, dict[str, dict[str, Any]]]:
         """The session's network and kernelspecs; its EG and server container configs."""
@@ -732,6 +775,7 @@ class PipelineSessionManager(LoggingConfigurable):
         if session is not None and session.pipeline_uuid not in self._sessions:
             self._sessions[session.pipeline_uuid] = session
             self._set_status(session, RUNNING)
+            self._watch(session)
             return
         self.log.info("Removing the leftovers of session %s", session_id)
         await self._teardown(session_id)

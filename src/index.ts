@@ -8,6 +8,7 @@ import { fileCommandsPlugin } from './plugins/fileCommands';
 import { jobsPanelPlugin } from './plugins/jobsPanel';
 import { notificationsPlugin } from './plugins/notifications';
 import { pipelinesPanelPlugin } from './plugins/pipelinesPanel';
+import { runViewPlugin } from './plugins/runView';
 import { servicePlugin } from './plugins/service';
 import { settingsPlugin } from './plugins/settings';
 
@@ -21,6 +22,7 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   fileCommandsPlugin,
   pipelinesPanelPlugin,
   jobsPanelPlugin,
+  runViewPlugin,
   exportCommandPlugin,
   notificationsPlugin
 ];

@@ -19,6 +19,9 @@ import { ExecutedNotebookViewer } from './widgets/NotebookViewer';
 import { FACTORY } from './widgets/PipelineDocument';
 import { StepLogViewer } from './widgets/StepLogViewer';
 
+/** The command that opens a run's own pipeline, read-only (args `{"runId": "..."}`). */
+export const OPEN_RUN_COMMAND = 'orchest:open-run';
+
 /** How deep the File field looks into the pipeline's folders, and how many files it lists. */
 const STEP_FILES_DEPTH = 3;
 const STEP_FILES_MAX = 1000;
@@ -202,6 +205,9 @@ export function stepActions(
       await app.commands.execute('docmanager:open', {
         path: PathExt.join(directory(), filePath)
       });
+    },
+    async openRun(runId) {
+      await app.commands.execute(OPEN_RUN_COMMAND, { runId });
     },
     async openLog(runId, stepUuid, title) {
       try {

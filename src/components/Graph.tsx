@@ -48,6 +48,8 @@ export interface GraphProps {
   onSelect: (uuids: string[]) => void;
   onInspect: (uuid: string | null) => void;
   editing: GraphEditing;
+  /** Draw only: no dragging or connecting (a past run's pipeline). */
+  readOnly?: boolean;
 }
 
 export function Graph({
@@ -56,7 +58,8 @@ export function Graph({
   issues,
   onSelect,
   onInspect,
-  editing
+  editing,
+  readOnly = false
 }: GraphProps): JSX.Element {
   const layout = useMemo<Layout>(() => layoutSteps(graph.steps), [graph]);
   const edges = useEdges(graph, layout);
@@ -128,6 +131,8 @@ export function Graph({
           multiSelectionKeyCode={MULTI_SELECT_KEYS}
           selectionKeyCode="Shift"
           deleteKeyCode={null}
+          nodesDraggable={!readOnly}
+          nodesConnectable={!readOnly}
           nodeDragThreshold={4}
           minZoom={0.05}
           fitView

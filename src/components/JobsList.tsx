@@ -32,6 +32,8 @@ export interface JobsListActions {
   remove(job: Job): void;
   toggleRun(run: JobRun): void;
   openStep(run: JobRun, step: JobRunStep): void;
+  /** The run's own pipeline as it ran, read-only, in a tab. */
+  openRun(run: JobRun): void;
 }
 
 const JOB_STYLE: React.CSSProperties = {
@@ -109,6 +111,20 @@ function RunsTable({
               </td>
               <td>{formatTime(run.fire_time ?? run.created_time)}</td>
               <td>{parameters(run)}</td>
+              <td>
+                <button
+                  type="button"
+                  className="jp-orchest-linkbutton"
+                  data-action="open-run"
+                  title="Open the pipeline as this run ran it (read-only)"
+                  onClick={event => {
+                    event.stopPropagation();
+                    actions.openRun(run);
+                  }}
+                >
+                  Open
+                </button>
+              </td>
             </tr>
             {state.openRun === run.id &&
               state.steps.map(step => (
@@ -122,7 +138,7 @@ function RunsTable({
                   <td style={{ paddingLeft: 16 }}>
                     <Badge status={step.status} />
                   </td>
-                  <td colSpan={2} style={{ paddingLeft: 16 }}>
+                  <td colSpan={3} style={{ paddingLeft: 16 }}>
                     {step.title}
                     {(step.attempt ?? 1) > 1
                       ? ` (attempt ${step.attempt})`

@@ -135,14 +135,18 @@ export function PipelineApp({
                   state={state}
                 />
                 <StepDetails
-                  controller={controller}
+                  api={controller.api}
                   state={state}
                   actions={actions}
                 />
               </>
             )}
             {state.sideTab === 'runs' && (
-              <RunHistory controller={controller} state={state} />
+              <RunHistory
+                controller={controller}
+                state={state}
+                actions={actions}
+              />
             )}
             {state.sideTab === 'pipeline' && state.graph && (
               <PipelineProperties controller={controller} graph={state.graph} />

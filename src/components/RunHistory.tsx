@@ -1,16 +1,22 @@
-/** The pipeline's runs, newest first; choosing one shows its statuses on the graph. */
+/** The pipeline's runs, newest first; choosing one shows its statuses on the graph, its
+ * Open button opens the run's own pipeline as it ran. */
 import React from 'react';
 
 import { PipelineController, RUNS_PAGE, ViewState } from '../controller';
 import { formatDuration, formatTime, RUN_TYPE_LABELS } from '../model/format';
+import { StepActions } from './StepDetails';
+import { useTranslation } from './translation';
 
 export function RunHistory({
   controller,
-  state
+  state,
+  actions
 }: {
   controller: PipelineController;
   state: ViewState;
+  actions: StepActions;
 }): JSX.Element {
+  const trans = useTranslation();
   if (!state.runs.length) {
     return <div className="jp-orchest-empty">No runs yet.</div>;
   }
@@ -23,6 +29,7 @@ export function RunHistory({
           <th>Run</th>
           <th>Started</th>
           <th>Duration</th>
+          <th />
         </tr>
       </thead>
       <tbody>
@@ -48,6 +55,22 @@ export function RunHistory({
               <td>{RUN_TYPE_LABELS[run.run_type] ?? run.run_type}</td>
               <td>{formatTime(live.started_time ?? live.created_time)}</td>
               <td>{formatDuration(live.started_time, live.finished_time)}</td>
+              <td>
+                <button
+                  type="button"
+                  className="jp-orchest-linkbutton"
+                  data-action="open-run"
+                  title={trans.__(
+                    'Open the pipeline as this run ran it (read-only)'
+                  )}
+                  onClick={event => {
+                    event.stopPropagation();
+                    void actions.openRun(run.id);
+                  }}
+                >
+                  {trans.__('Open')}
+                </button>
+              </td>
             </tr>
           );
         })}
@@ -55,7 +78,7 @@ export function RunHistory({
       {more > 0 && (
         <tfoot>
           <tr>
-            <td colSpan={4}>
+            <td colSpan={5}>
               <button
                 type="button"
                 className="jp-orchest-button"

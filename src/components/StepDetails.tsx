@@ -3,7 +3,7 @@
 import React, { useEffect, useRef, useState } from 'react';
 
 import { OrchestApi } from '../api';
-import { PipelineController, ViewState } from '../controller';
+import { ViewState } from '../controller';
 import { formatDuration, formatTime } from '../model/format';
 import { kindLabel } from '../model/pipeline';
 import { TERMINAL } from '../model/runState';
@@ -35,6 +35,8 @@ export interface StepActions {
     asCopy: boolean
   ): Promise<void>;
   openSource(filePath: string): Promise<void>;
+  /** A run's own pipeline, read-only, in a tab (`orchest:open-run`). */
+  openRun(runId: string): Promise<void>;
   /** A step's whole log in a tab. */
   openLog(runId: string, stepUuid: string, title: string): Promise<void>;
   /** The files under the pipeline's directory that can be steps (relative to it). */
@@ -148,25 +150,29 @@ function ExecutedNotebookButtons({
   );
 }
 
+/** What the step panel shows: the drawn graph, the inspected step, the run and issues. */
+export type StepDetailsState = Pick<
+  ViewState,
+  'graph' | 'inspected' | 'run' | 'issues'
+>;
+
 export function StepDetails({
-  controller,
+  api,
   state,
-  actions
+  actions,
+  changed
 }: {
-  controller: PipelineController;
-  state: ViewState;
+  api: OrchestApi;
+  state: StepDetailsState;
   actions: StepActions;
+  /** What made each step of the run run (the parts of its cache key that changed). */
+  changed?: Record<string, string[]>;
 }): JSX.Element {
   const step = state.graph?.steps.find(s => s.uuid === state.inspected);
   const stepState = step ? state.run?.steps[step.uuid] : undefined;
   const runId = stepState ? (state.run?.id ?? null) : null;
   const active = stepState !== undefined && !TERMINAL.has(stepState.status);
-  const { text, cut, error } = useStepLog(
-    controller.api,
-    runId,
-    step?.uuid ?? '',
-    active
-  );
+  const { text, cut, error } = useStepLog(api, runId, step?.uuid ?? '', active);
   const logRef = useRef<HTMLPreElement>(null);
   useEffect(() => {
     const element = logRef.current;
@@ -182,6 +188,7 @@ export function StepDetails({
     );
   }
   const issues = state.issues.filter(issue => issue.step === step.uuid);
+  const changedParts = changed?.[step.uuid];
   return (
     <div className="jp-orchest-step-details" data-step-details={step.uuid}>
       <h3 className="jp-orchest-step-title">{step.title}</h3>
@@ -211,13 +218,23 @@ export function StepDetails({
             <dd>{stepState.message}</dd>
           </>
         )}
-        {stepState?.run_reason && stepState.run_reason !== 'cache_off' && (
+        {changedParts ? (
           <>
             <dt>Ran because</dt>
-            <dd data-run-reason={stepState.run_reason}>
-              {RUN_REASONS[stepState.run_reason] ?? stepState.run_reason}
+            <dd data-ran-because={changedParts.join(' ')}>
+              {changedParts.join(', ')} changed
             </dd>
           </>
+        ) : (
+          stepState?.run_reason &&
+          stepState.run_reason !== 'cache_off' && (
+            <>
+              <dt>Ran because</dt>
+              <dd data-run-reason={stepState.run_reason}>
+                {RUN_REASONS[stepState.run_reason] ?? stepState.run_reason}
+              </dd>
+            </>
+          )
         )}
         {stepState?.started_time && (
           <>

@@ -66,6 +66,7 @@ export const jobsPanelPlugin: JupyterFrontEndPlugin<void> = {
           : null,
       openNotebook: (runId, stepUuid) =>
         notebooks.openExecutedNotebook(runId, stepUuid, false),
+      openRun: runId => notebooks.openRun(runId),
       addToMain: widget => app.shell.add(widget, 'main', { mode: 'tab-after' })
     });
     panel.title.caption = trans.__('Pipeline jobs');

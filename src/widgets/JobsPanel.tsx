@@ -192,6 +192,8 @@ export interface JobsPanelDeps {
   currentPipeline: () => string | null;
   /** Open a notebook step's executed notebook. */
   openNotebook: (runId: string, stepUuid: string) => Promise<void>;
+  /** Open a run's own pipeline as it ran (`orchest:open-run`). */
+  openRun: (runId: string) => Promise<void>;
   /** Show a widget in the main area. */
   addToMain: (widget: Widget) => void;
 }
@@ -253,7 +255,9 @@ export class JobsPanel extends ReactWidget {
       remove: job => void this.remove(job),
       toggleRun: (run: JobRun) => void this.model.toggleRun(run.id),
       openStep: (run, step) =>
-        void this.openStep(run, step).catch(failed('Cannot open the step'))
+        void this.openStep(run, step).catch(failed('Cannot open the step')),
+      openRun: run =>
+        void this.deps.openRun(run.id).catch(failed('Cannot open the run'))
     };
     return <JobsView model={this.model} actions={actions} />;
   }

@@ -1,0 +1,172 @@
+/**
+ * One past (or running) run shown as it ran: the pipeline stored with the run, its statuses
+ * kept live from the event bus, and how today's pipeline file differs from it.
+ */
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { OrchestApi } from '../api';
+import { OrchestEvents } from '../events';
+import { rootRelative } from '../model/paths';
+import { PipelineGraph } from '../model/pipeline';
+import {
+  graphOfRun,
+  PipelineChanges,
+  pipelineChanges,
+  RanPipeline
+} from '../model/ranPipeline';
+import {
+  ApiRun,
+  RunState,
+  RunTracker,
+  StatusEvent,
+  TERMINAL
+} from '../model/runState';
+
+/** A step of `GET runs/{id}` with what made it run. */
+interface RanStepState {
+  uuid: string;
+  changed?: string[] | null;
+  changed_parents?: string[] | null;
+}
+
+export interface RunViewState {
+  /** The pipeline the run ran; null until loaded. */
+  graph: PipelineGraph | null;
+  run: RunState | null;
+  /** The pipeline file's path (relative to the root) the run is listed under. */
+  path: string | null;
+  /** What made each step run: the parts of its cache key that changed. */
+  changed: Record<string, string[]>;
+  /** How today's file differs from the run's pipeline; null until compared. */
+  changes: PipelineChanges | null;
+  inspected: string | null;
+  error: string | null;
+}
+
+/** Today's text of a pipeline file; null when it is gone. */
+export type ReadFile = (path: string) => Promise<string | null>;
+
+/** Today's pipeline from its file's text (null: gone, or no longer a pipeline). */
+export type ParseToday = (text: string, path: string) => PipelineGraph | null;
+
+export class RunViewController {
+  constructor(
+    readonly api: OrchestApi,
+    private readonly events: OrchestEvents,
+    readonly runId: string,
+    /** The server's root directory (absolute): runs record absolute paths. */
+    private readonly rootDir: string,
+    private readonly readFile: ReadFile,
+    private readonly parseToday: ParseToday
+  ) {
+    this.tracker = new RunTracker(
+      id => this.api.getRun(id),
+      run => this.update({ run }),
+      () => undefined,
+      err => this.update({ error: err.message })
+    );
+    events.status.connect(this.onStatusEvent, this);
+  }
+
+  get changed(): ISignal<RunViewController, RunViewState> {
+    return this._changed;
+  }
+
+  get state(): RunViewState {
+    return this._state;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.events.status.disconnect(this.onStatusEvent, this);
+  }
+
+  /** Fetch the run and its pipeline, then compare it with today's file. */
+  async load(): Promise<void> {
+    try {
+      const run = await this.api.getRun(this.runId);
+      this.received(run);
+      await this.compare();
+    } catch (err) {
+      this.update({ error: (err as Error).message });
+    }
+  }
+
+  /** Compare the run's pipeline with what its file holds now. */
+  async compare(): Promise<void> {
+    const { graph, path } = this._state;
+    if (!graph) {
+      return;
+    }
+    const text = path ? await this.readFile(path) : null;
+    const today = text === null || !path ? null : this.parseToday(text, path);
+    this.update({ changes: pipelineChanges(graph, today) });
+  }
+
+  inspect(uuid: string | null): void {
+    this.update({ inspected: uuid });
+  }
+
+  private received(run: ApiRun): void {
+    const withPipeline = run as ApiRun & { pipeline?: RanPipeline };
+    const recorded = run.pipeline_path;
+    const path = recorded ? rootRelative(recorded, this.rootDir) : null;
+    const changed: Record<string, string[]> = {};
+    for (const step of (run.steps ?? []) as RanStepState[]) {
+      const parts = [...(step.changed ?? [])];
+      if (step.changed_parents?.length) {
+        parts.push(...step.changed_parents.map(parent => `parent ${parent}`));
+      }
+      if (parts.length) {
+        changed[step.uuid] = parts;
+      }
+    }
+    const graph =
+      this._state.graph ??
+      (withPipeline.pipeline
+        ? graphOfRun(withPipeline.pipeline, path ?? '')
+        : null);
+    this.update({
+      graph,
+      path,
+      changed,
+      error: graph ? null : 'This run has no stored pipeline.'
+    });
+    this.tracker.show(run);
+  }
+
+  private onStatusEvent(_: OrchestEvents, event: StatusEvent): void {
+    if (event.run_id !== this.runId) {
+      return;
+    }
+    this.tracker.handle(event);
+    if (TERMINAL.has(event.status)) {
+      // the record of a step that ended says what made it run
+      void this.api.getRun(this.runId).then(
+        run => !this.disposed && this.received(run),
+        () => undefined
+      );
+    }
+  }
+
+  private update(patch: Partial<RunViewState>): void {
+    if (this.disposed) {
+      return;
+    }
+    this._state = { ...this._state, ...patch };
+    this._changed.emit(this._state);
+  }
+
+  private readonly tracker: RunTracker;
+  private readonly _changed = new Signal<RunViewController, RunViewState>(this);
+  private _state: RunViewState = {
+    graph: null,
+    run: null,
+    path: null,
+    changed: {},
+    changes: null,
+    inspected: null,
+    error: null
+  };
+  private disposed = false;
+}

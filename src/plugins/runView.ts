@@ -1,0 +1,98 @@
+/** `orchest:open-run`: a run's own pipeline, as it ran, in a read-only tab. */
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { MainAreaWidget } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+
+import { RunViewController } from '../controllers/runView';
+import { pipelineIcon } from '../icons';
+import { PipelineGraph, parsePipeline } from '../model/pipeline';
+import { OPEN_RUN_COMMAND, stepActions } from '../openers';
+import { IOrchestService, TRANSLATION_DOMAIN } from '../tokens';
+import { RunView, runViewWidget } from '../widgets/RunView';
+
+/** Today's graph of a pipeline file's text; null when it is no longer a pipeline. */
+function parseToday(text: string, path: string): PipelineGraph | null {
+  try {
+    return parsePipeline(text, path);
+  } catch {
+    return null;
+  }
+}
+
+export const runViewPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'orchest-ext:run-view',
+  description: "A run's own pipeline as it ran, read-only (orchest:open-run).",
+  autoStart: true,
+  requires: [IOrchestService, IRenderMimeRegistry],
+  optional: [ITranslator],
+  activate: (
+    app: JupyterFrontEnd,
+    service: IOrchestService,
+    rendermime: IRenderMimeRegistry,
+    translator: ITranslator | null
+  ) => {
+    const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
+    const contents = app.serviceManager.contents;
+    const readFile = async (path: string): Promise<string | null> => {
+      try {
+        const model = await contents.get(path, {
+          type: 'file',
+          format: 'text',
+          content: true
+        });
+        return typeof model.content === 'string' ? model.content : null;
+      } catch {
+        return null;
+      }
+    };
+    const open = new Map<string, MainAreaWidget<RunView>>();
+    app.commands.addCommand(OPEN_RUN_COMMAND, {
+      label: trans.__('Open Run as It Ran'),
+      caption: trans.__("A run's own pipeline, parameters and statuses"),
+      icon: pipelineIcon,
+      execute: async args => {
+        const runId = typeof args.runId === 'string' ? args.runId : '';
+        if (!runId) {
+          throw new Error(trans.__('orchest:open-run needs {"runId": "..."}'));
+        }
+        const known = open.get(runId);
+        if (known && !known.isDisposed) {
+          app.shell.activateById(known.id);
+          return;
+        }
+        const controller = new RunViewController(
+          service.api,
+          service.events,
+          runId,
+          PageConfig.getOption('serverRoot'),
+          readFile,
+          parseToday
+        );
+        const actions = stepActions(
+          app,
+          service.api,
+          rendermime,
+          trans,
+          () => controller.state.path ?? ''
+        );
+        const content = new RunView(
+          controller,
+          actions,
+          path => void app.commands.execute('docmanager:open', { path }),
+          trans
+        );
+        const widget = runViewWidget(content, trans);
+        open.set(runId, widget);
+        widget.disposed.connect(() => open.delete(runId));
+        app.shell.add(widget, 'main', { mode: 'tab-after' });
+        app.shell.activateById(widget.id);
+        await controller.load();
+      }
+    });
+  }
+};

@@ -160,6 +160,16 @@ async def test_unknown_secret_is_a_400_naming_the_entry(api, jp_root_dir, allowe
     assert (
         code == 400 and "env.TOKEN" in body["message"] and "NO_SUCH_SECRET_HERE" in body["message"]
     )
+    code, body = await api(
+        "POST",
+        "jobs",
+        body={
+            "pipeline_path": "p/pipeline.orchest",
+            "schedule": {"cron": "0 3 * * *"},
+            "env": {"TOKEN": {"secret": "NO_SUCH_SECRET_HERE"}},
+        },
+    )
+    assert code == 400 and "env.TOKEN" in body["message"], body
     code, body = await submit(api, {"TOKEN": {"secret": "X", "extra": 1}})
     assert code == 400 and "env" in body["message"], body
 

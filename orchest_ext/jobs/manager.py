@@ -27,6 +27,7 @@ from ..notify import Notifier
 from ..pipeline import Pipeline, PipelineError, load_pipeline, parse_pipeline, select_steps
 from ..runs import FAILURE_POLICIES, RunManager, RunRequestError
 from ..runs.owners import in_root, is_gone
+from ..runs.secrets import SecretError
 from ..runs.spec import resolve_parameter_overrides
 from ..store import Store
 from .grid import check_grid, combinations
@@ -132,6 +133,12 @@ class JobManager(LoggingConfigurable):
         if "parameter_grid" in body:
             settings.parameter_grid = check_grid(body["parameter_grid"], self.max_runs)
         self._check_runs(pipeline, settings)
+        try:
+            await asyncio.to_thread(
+                self.runs.secrets.check_refs, settings.run_options.get("env") or {}
+            )
+        except SecretError as err:
+            raise JobRequestError("env", str(err)) from None
         name = body.get("name") or pipeline.name
         if not isinstance(name, str):
             raise JobRequestError("name", "must be a string")

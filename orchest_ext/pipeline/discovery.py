@@ -26,11 +26,13 @@ class _Key:
 class PipelineFinder:
     """Finds pipeline files under the root dir; safe to call from several threads at once.
 
-    The list of files is walked at most once per ``walk_ttl`` seconds; each summary is cached
-    by the file's modification time and size, so a changed file is re-read on the next call.
+    The list of files is walked at most once per ``walk_ttl`` seconds (requests arriving
+    together share one walk); each summary is cached by the file's modification time and size,
+    so a changed file is re-read on the next call. The TTL is below the 300 ms the Pipelines
+    panel waits after a file change before it lists again, so that listing sees the change.
     """
 
-    def __init__(self, root: Path | str, limit: int = 2000, walk_ttl: float = 2.0) -> None:
+    def __init__(self, root: Path | str, limit: int = 2000, walk_ttl: float = 0.25) -> None:
         self.root = Path(root).resolve()
         self.limit = limit
         self.walk_ttl = walk_ttl

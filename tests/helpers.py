@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import time
 import uuid as uuidlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,23 @@ def make_pipeline(
     pipeline_file = directory / file_name
     pipeline_file.write_text(json.dumps(description, indent=2))
     return pipeline_file, uuids
+
+
+async def until(
+    condition: Callable[[], Any], what: str = "the condition", timeout: float = 120.0
+) -> Any:
+    """Poll ``condition`` (a function or a coroutine function) until it returns something
+    truthy, and return that; fail naming ``what`` once ``timeout`` seconds have passed (a
+    deadline for a state that must come, generous on a loaded machine, not a timing claim)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"still waiting for {what} after {timeout:g} s"
+        await asyncio.sleep(0.02)
 
 
 async def wait_for_run(api, run_id: str, timeout: float = 120) -> dict[str, Any]:

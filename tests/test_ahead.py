@@ -8,7 +8,7 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from orchest_ext.pipeline import load_pipeline
 from orchest_ext.runs import RunManager
 from orchest_ext.store import Store
 
-from .helpers import make_pipeline, notebook
+from .helpers import make_pipeline, notebook, until
 
 WAIT_FOR_FLAG = (
     "import pathlib, time\n"
@@ -54,14 +54,6 @@ def manager(tmp_path: Path, jp_asyncio_loop: asyncio.AbstractEventLoop) -> Itera
     jp_asyncio_loop.run_until_complete(manager.shutdown())
     jp_asyncio_loop.run_until_complete(executor.close())
     jp_asyncio_loop.run_until_complete(store.close())
-
-
-async def until(condition: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-    return value
 
 
 async def ready_kernels(manager: RunManager, run_id: str, uuids: list[str]) -> dict[str, int]:

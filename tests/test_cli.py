@@ -199,17 +199,17 @@ def test_server_config_files_apply_to_run(tmp_path, config_dir):
         f"c.LocalExecutor.python_interpreter = {str(wrapper)!r}\n"
     )
     (config_dir / "jupyter_orchest_ext_config.json").write_text(
-        json.dumps({"OrchestApp": {"step_timeout": 0.5}})
+        json.dumps({"OrchestApp": {"step_timeout": 5}})
     )
     step = "import os, time\nprint('via' + os.environ.get('VIA', ' nothing'))\ntime.sleep(60)\n"
     pipeline, _ = make_pipeline(tmp_path / "p", {"A": ("a.py", step, [])})
     result = orchest("run", str(pipeline))
     assert result.returncode == 1
-    assert "A: FAILURE (timed out after 0.5 s" in result.stdout
+    assert "A: FAILURE (timed out after 5 s" in result.stdout
     log = next((tmp_path / "p" / ".orchest" / "runs").glob("*/steps/*/step.log"))
     assert log.read_text().startswith("via wrapper\n")
-    result = orchest("run", str(pipeline), "--step-timeout", "1.5")
-    assert result.returncode == 1 and "A: FAILURE (timed out after 1.5 s" in result.stdout
+    result = orchest("run", str(pipeline), "--step-timeout", "6.5")
+    assert result.returncode == 1 and "A: FAILURE (timed out after 6.5 s" in result.stdout
 
 
 @pytest.mark.docker

@@ -28,8 +28,8 @@ from .docker_support import (
     remove_containers,
     require_image,
 )
-from .helpers import make_pipeline, notebook, step_spec
-from .test_ahead import broken_kernelspec, submit, until
+from .helpers import make_pipeline, notebook, step_spec, until
+from .test_ahead import broken_kernelspec, submit
 
 pytestmark = pytest.mark.docker
 
@@ -190,13 +190,13 @@ async def test_step_timeout_counts_from_the_release_not_from_the_container_start
 ) -> None:
     """B's container waits through both attempts of A and the delay between them, longer
     than the step timeout; B itself is quick and succeeds."""
-    manager.step_timeout = 3
+    manager.step_timeout = 10
     fail_once = "[ -e tried ] && exit 0\ntouch tried\nexit 1\n"
     pipeline_file, uuids = make_pipeline(
         tmp_path / "p",
         {"A": ("a.sh", fail_once, []), "B": ("b.sh", "hostname > host-B\n", ["A"])},
     )
-    run = await submit(manager, pipeline_file, backend="docker", retries=1, retry_delay=4)
+    run = await submit(manager, pipeline_file, backend="docker", retries=1, retry_delay=12)
     container = (await made_ahead(manager, run.id, [uuids["B"]]))[uuids["B"]]
     await manager.wait(run.id)
     assert run.status == "SUCCESS", run.to_dict()

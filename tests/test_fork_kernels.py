@@ -10,8 +10,7 @@ import os
 import signal
 import stat
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import pytest
 from orchest_ext.executors.local import LocalExecutor
 from orchest_ext.executors.local.fork_template import KernelTemplates
 
-from .helpers import notebook, step_spec
+from .helpers import notebook, step_spec, until
 
 REPORT = (
     "import json, os, sys, helper\n"
@@ -38,14 +37,6 @@ def executor(jp_asyncio_loop: asyncio.AbstractEventLoop) -> Iterator[LocalExecut
     executor = LocalExecutor(kill_grace_seconds=0.5, kernel_shutdown_wait=0.5)
     yield executor
     jp_asyncio_loop.run_until_complete(executor.close())
-
-
-async def until(condition: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-    return value
 
 
 def gone(pid: int) -> bool:

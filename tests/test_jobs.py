@@ -9,7 +9,6 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
@@ -28,6 +27,7 @@ from .helpers import (
     assert_no_step_containers,
     make_pipeline,
     notebook,
+    until,
     wait_for_run,
 )
 from .server import ServerProcess
@@ -37,17 +37,6 @@ PARAMS_STEP = (
     "import orchest\n"
     "print('a=%s b=%s' % (orchest.get_pipeline_param('a'), orchest.get_step_param('b')))\n"
 )
-
-
-async def wait_until(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 120) -> Any:
-    """Poll ``check`` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"still waiting for {what} after {timeout} s"
-        await asyncio.sleep(0.1)
 
 
 def job_getter(api, job_id: str) -> Callable[[], Awaitable[dict]]:
@@ -80,7 +69,7 @@ async def test_cron_job_fires_on_its_schedule_and_pauses(api, jp_root_dir):
         finished = [r for r in current["runs"] if r["status"] == "SUCCESS"]
         return current if len(finished) >= 2 else None
 
-    current = await wait_until(two_finished_runs, "two fires of the job")
+    current = await until(two_finished_runs, "two fires of the job")
     fires = sorted({datetime.fromisoformat(r["fire_time"]) for r in current["runs"]})
     assert len(fires) >= 2
     for fire in fires:
@@ -148,7 +137,7 @@ async def test_grid_of_two_by_three_makes_six_runs_with_their_parameters(api, jp
         current = await get()
         return current if current["status"] == "DONE" else None
 
-    current = await wait_until(done, "the job's six runs")
+    current = await until(done, "the job's six runs")
     runs = current["runs"]
     assert len(runs) == 6 and {r["status"] for r in runs} == {"SUCCESS"}
     seen = set()
@@ -176,7 +165,7 @@ async def test_a_snapshot_job_runs_the_files_as_they_were(api, jp_root_dir):
         current = await job_getter(api, job["id"])()
         return next((r for r in current["runs"] if r["status"] == "SUCCESS"), None)
 
-    run = await wait_until(a_finished_run, "a run of the job")
+    run = await until(a_finished_run, "a run of the job")
     await api("DELETE", "jobs", job["id"])
     _, run = await api("GET", "runs", run["id"])
     code, log = await api("GET", "runs", run["id"], "steps", run["steps"][0]["uuid"], "log")
@@ -211,7 +200,7 @@ async def test_retention_removes_the_oldest_finished_runs_never_an_active_one(ap
         statuses = sorted(r["status"] for r in current["runs"])
         return current if statuses == ["STARTED", "SUCCESS"] else None
 
-    current = await wait_until(fast_ones_settled, "retention of the three fast runs")
+    current = await until(fast_ones_settled, "retention of the three fast runs")
     active = next(r for r in current["runs"] if r["status"] == "STARTED")
     assert active["job_parameters"] == {"Step": {"slow": True}}
     assert Path(active["run_dir"]).is_dir()
@@ -222,7 +211,7 @@ async def test_retention_removes_the_oldest_finished_runs_never_an_active_one(ap
         dirs = await asyncio.to_thread(lambda: sorted(runs_dir.iterdir()))
         return dirs if len(dirs) == 2 else None
 
-    run_dirs = await wait_until(two_run_dirs_left, "the removed runs' directories to go")
+    run_dirs = await until(two_run_dirs_left, "the removed runs' directories to go")
     assert Path(active["run_dir"]) in run_dirs
 
     release.write_text("go")
@@ -233,7 +222,7 @@ async def test_retention_removes_the_oldest_finished_runs_never_an_active_one(ap
         current = await get()
         return current if len(current["runs"]) == 1 and current["status"] == "DONE" else None
 
-    current = await wait_until(one_left, "retention after the slow run")
+    current = await until(one_left, "retention after the slow run")
     (kept,) = current["runs"]
     assert kept["id"] == active["id"], "the newest run is kept"
     assert len(list((jp_root_dir / "p" / ".orchest" / "runs").iterdir())) == 1
@@ -255,7 +244,7 @@ async def test_deleting_a_job_aborts_its_active_runs(api, backend, jp_root_dir):
         _, log = await api("GET", "runs", run["id"], "steps", run["steps"][0]["uuid"], "log")
         return run if "started" in log.get("text", "") else None
 
-    run = await wait_until(running_step, "the job's step to start")
+    run = await until(running_step, "the job's step to start")
     code, deleted = await api("DELETE", "jobs", job["id"])
     assert code == 200, deleted
     run = await wait_for_run(api, run["id"])
@@ -356,7 +345,7 @@ async def test_a_fire_missed_while_down_follows_the_policy(tmp_path: Path, polic
         ran = len(current["runs"]) == (1 if policy == "run_once" else 0)
         return current if finished and ran and current["active_runs"] == 0 else None
 
-    job = await wait_until(settled, "the missed fire to be settled")
+    job = await until(settled, "the missed fire to be settled")
     assert job["next_fire_time"] == "2030-01-03T02:00:00+00:00"
     if policy == "run_once":
         (run,) = job["runs"]
@@ -472,7 +461,7 @@ async def test_overlapping_fires_follow_the_overlap_policy(api, jp_root_dir, pol
         later = datetime.fromisoformat(current["last_fire_time"])
         return current if (later - first).total_seconds() >= 2 else None
 
-    busy = await wait_until(fired_again_while_busy, "two more fires during the first run")
+    busy = await until(fired_again_while_busy, "two more fires during the first run")
     assert len(busy["runs"]) == 1 and busy["active_runs"] == 1, "max_parallel 1 holds"
     if policy == "skip":
         assert busy["queued_runs"] == 1  # the first fire's second combination only
@@ -491,7 +480,7 @@ async def test_overlapping_fires_follow_the_overlap_policy(api, jp_root_dir, pol
         idle = current["active_runs"] == current["queued_runs"] == 0
         return current if idle and {r["status"] for r in current["runs"]} <= TERMINAL else None
 
-    current = await wait_until(drained, "the queued runs")
+    current = await until(drained, "the queued runs")
     runs = sorted(current["runs"], key=lambda r: r["created_time"])
     assert {r["status"] for r in runs} == {"SUCCESS"}
     if policy == "skip":

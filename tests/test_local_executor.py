@@ -8,8 +8,7 @@ import logging
 import os
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from orchest_ext.executors.local import LocalExecutor
 from orchest_ext.executors.local.notebook import inject_parameters, resolve_kernel
 from orchest_ext.executors.local.process import process_handle
 
-from .helpers import step_spec
+from .helpers import step_spec, until
 
 
 @pytest.fixture
@@ -52,13 +51,6 @@ def is_gone(pid: int) -> bool:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
-
-
-async def wait_until(condition: Callable[[], Any], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 def descendants(pid: int) -> list[int]:
@@ -350,7 +342,7 @@ async def test_log_written_while_running(executor: LocalExecutor, tmp_path: Path
     spec = make_spec(tmp_path, "step.sh", "echo started\nsleep 100\n")
     task = asyncio.create_task(executor.run(spec))
 
-    await wait_until(lambda: spec.log_path.exists() and "started" in spec.log_path.read_text())
+    await until(lambda: spec.log_path.exists() and "started" in spec.log_path.read_text())
 
     assert not task.done()
     task.cancel()
@@ -362,7 +354,7 @@ async def test_cancel_kills_process_group(executor: LocalExecutor, tmp_path: Pat
     spec = make_spec(tmp_path, "step.sh", "sleep 100 &\nsleep 100\n")
     handles: list[dict[str, Any]] = []
     task = asyncio.create_task(executor.run(spec, handles.append))
-    await wait_until(lambda: handles and len(descendants(handles[0]["pid"])) >= 2)
+    await until(lambda: handles and len(descendants(handles[0]["pid"])) >= 2)
     pids = [handles[0]["pid"], *descendants(handles[0]["pid"])]
     assert handles[0]["pgid"] == handles[0]["pid"] == os.getpgid(pids[-1])
 
@@ -370,7 +362,7 @@ async def test_cancel_kills_process_group(executor: LocalExecutor, tmp_path: Pat
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    await wait_until(lambda: all(is_gone(pid) for pid in pids), timeout=1.0)
+    await until(lambda: all(is_gone(pid) for pid in pids))
 
 
 async def test_timeout_kills_process(executor: LocalExecutor, tmp_path: Path) -> None:
@@ -380,7 +372,7 @@ async def test_timeout_kills_process(executor: LocalExecutor, tmp_path: Path) ->
     with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(executor.run(spec, handles.append), 0.5)
 
-    await wait_until(lambda: is_gone(handles[0]["pid"]), timeout=1.0)
+    await until(lambda: is_gone(handles[0]["pid"]))
 
 
 async def test_cancel_kills_kernel(executor: LocalExecutor, tmp_path: Path) -> None:
@@ -393,7 +385,7 @@ async def test_cancel_kills_kernel(executor: LocalExecutor, tmp_path: Path) -> N
     spec = make_spec(tmp_path, "step.ipynb", notebook(code))
     handles: list[dict[str, Any]] = []
     task = asyncio.create_task(executor.run(spec, handles.append))
-    await wait_until(lambda: spec.log_path.exists() and "child" in spec.log_path.read_text())
+    await until(lambda: spec.log_path.exists() and "child" in spec.log_path.read_text())
     child_pid = int(spec.log_path.read_text().split()[1])
     kernel_pid = handles[0]["pid"]
 
@@ -401,13 +393,13 @@ async def test_cancel_kills_kernel(executor: LocalExecutor, tmp_path: Path) -> N
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    await wait_until(lambda: is_gone(kernel_pid) and is_gone(child_pid), timeout=1.0)
+    await until(lambda: is_gone(kernel_pid) and is_gone(child_pid))
 
 
 async def test_cleanup_orphan_kills_process_group(executor: LocalExecutor) -> None:
     script = "setsid bash -c 'sleep 100 & sleep 100' >/dev/null 2>&1 </dev/null & echo $!"
     leader = int(subprocess.run(["bash", "-c", script], capture_output=True, text=True).stdout)
-    await wait_until(lambda: len(descendants(leader)) >= 2 and os.getpgid(leader) == leader)
+    await until(lambda: len(descendants(leader)) >= 2 and os.getpgid(leader) == leader)
     pids = [leader, *descendants(leader)]
     handle = process_handle(leader)
 
@@ -416,7 +408,7 @@ async def test_cleanup_orphan_kills_process_group(executor: LocalExecutor) -> No
 
     await executor.cleanup_orphan(handle)
 
-    await wait_until(lambda: all(is_gone(pid) for pid in pids), timeout=1.0)
+    await until(lambda: all(is_gone(pid) for pid in pids))
     await executor.cleanup_orphan(handle)
 
 
@@ -432,7 +424,7 @@ async def test_cancel_during_kernel_startup(executor: LocalExecutor, tmp_path: P
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    await wait_until(lambda: is_gone(handles[0]["pid"]), timeout=1.0)
+    await until(lambda: is_gone(handles[0]["pid"]))
 
 
 async def test_cell_timeout(tmp_path: Path) -> None:
@@ -445,4 +437,4 @@ async def test_cell_timeout(tmp_path: Path) -> None:
 
     assert result.status == "FAILURE"
     assert result.message == "Cell 2 (In [1]) timed out after 1 s"
-    await wait_until(lambda: is_gone(handles[0]["pid"]), timeout=1.0)
+    await until(lambda: is_gone(handles[0]["pid"]))

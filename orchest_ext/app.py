@@ -4,6 +4,7 @@ module that knows every part and puts them together."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -209,22 +210,12 @@ class OrchestApp(ExtensionApp):
         ]
 
     def _link_jupyter_server_extension(self, serverapp) -> None:
-        with self._exit_on_invalid_config():
+        with exit_on_invalid_config(self.log):
             super()._link_jupyter_server_extension(serverapp)
 
     def initialize_settings(self) -> None:
-        with self._exit_on_invalid_config():
+        with exit_on_invalid_config(self.log):
             self._initialize_components()
-
-    @contextmanager
-    def _exit_on_invalid_config(self) -> Iterator[None]:
-        """Stop the server on an invalid setting: Jupyter Server would only log a warning
-        and go on without (or with a half-configured) extension."""
-        try:
-            yield
-        except TraitError as err:
-            self.log.critical("orchest_ext: invalid configuration: %s", err)
-            raise SystemExit(f"orchest_ext: invalid configuration: {err}") from None
 
     def _initialize_components(self) -> None:
         """Build the store, the Docker engine, executors, run and session managers."""
@@ -244,10 +235,8 @@ class OrchestApp(ExtensionApp):
             "swarm": self.swarm_executor_class(parent=self, log=self.log, engine=self.engine),
         }
         for backend in ("docker", "swarm"):
-            dlink(
-                (self, "build_environments_on_demand"),
-                (self.executors[backend], "build_environments_on_demand"),
-            )
+            dlink((self, ON_DEMAND), (self.executors[backend], ON_DEMAND))
+        root_dir = str(Path(self.serverapp.root_dir).resolve())
         self.runs = RunManager(
             self.store,
             self.executors,
@@ -257,17 +246,8 @@ class OrchestApp(ExtensionApp):
             parent=self,
             log=self.log,
         )
-        for name in (
-            "max_parallel",
-            "step_timeout",
-            "default_backend",
-            "step_retries",
-            "step_retry_delay",
-            "kernels_ahead",
-            "ahead_min_free_memory",
-        ):
-            dlink((self, name), (self.runs, name))
-        dlink((self, "server_lease"), (self.runs, "owner_lease"))
+        for ours, theirs in RUN_SETTINGS.items():
+            dlink((self, ours), (self.runs, theirs))
         self.runs.secrets = SecretStore(self.secret_source, self.secret_file)
         self.jobs = JobManager(self.store, self.runs, emit, self.notifier, parent=self)
         for ours, theirs in (
@@ -358,9 +338,45 @@ class OrchestApp(ExtensionApp):
                 self.log.exception("orchest_ext: stopping the %s failed", name)
 
 
+ON_DEMAND = "build_environments_on_demand"
+"""The OrchestApp setting the docker and swarm executors follow."""
+RUN_SETTINGS = {
+    **{
+        name: name
+        for name in (
+            "max_parallel",
+            "step_timeout",
+            "default_backend",
+            "step_retries",
+            "step_retry_delay",
+            "kernels_ahead",
+            "ahead_min_free_memory",
+        )
+    },
+    "server_lease": "owner_lease",
+}
+"""OrchestApp settings -> the RunManager settings that follow them."""
+JOB_SETTINGS = {
+    "job_max_runs": "max_runs",
+    "job_missed_fire_policy": "missed_fire_policy",
+    "job_max_retained_runs": "max_retained_runs",
+    "job_snapshot_max_bytes": "snapshot_max_bytes",
+}
+"""OrchestApp settings -> the JobManager settings that follow them."""
 MIN_STOP_SECONDS = 1.0
 """What each part gets to stop once ``shutdown_timeout`` has passed."""
 
 
 def _succeeded(task: asyncio.Task[None] | None) -> bool:
     return task is not None and task.done() and not task.cancelled() and not task.exception()
+
+
+@contextmanager
+def exit_on_invalid_config(log: logging.Logger) -> Iterator[None]:
+    """Stop the server on an invalid setting: Jupyter Server would only log a warning and go
+    on without (or with a half-configured) extension."""
+    try:
+        yield
+    except TraitError as err:
+        log.critical("orchest_ext: invalid configuration: %s", err)
+        raise SystemExit(f"orchest_ext: invalid configuration: {err}") from None

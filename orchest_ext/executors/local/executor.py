@@ -233,9 +233,9 @@ class LocalExecutor(Executor):
             "FAILURE", describe_exit(code) + (f"; last output:\n{tail}" if tail else "")
         )
 
-    async def _run_notebook(
-        self, spec: StepSpec, on_started: Any, ahead: KernelAhead | None
-    ) -> StepResult:
+    async def _prepare_notebook(self, spec: StepSpec) -> tuple[Any, Any, str, str | None]:
+        """The notebook module, the step's notebook with its parameters injected, the kernel it
+        runs on and a note on that kernel's choice (``StepFailed`` saying why it cannot run)."""
         # imported on first use, on a thread: nbclient and nbformat take a while to import,
         # which runs without notebooks (and the IOLoop meanwhile) should not wait for
         notebook = await asyncio.to_thread(importlib.import_module, ".notebook", __package__)
@@ -262,6 +262,12 @@ class LocalExecutor(Executor):
             notebook.inject_parameters(nb, parameters, kernel, language)
         except ValueError as err:
             raise StepFailed(str(err)) from None
+        return notebook, nb, kernel, note
+
+    async def _run_notebook(
+        self, spec: StepSpec, on_started: Any, ahead: KernelAhead | None
+    ) -> StepResult:
+        notebook, nb, kernel, note = await self._prepare_notebook(spec)
         env = self._env(spec)
         started: StartedKernel | None = None
         if ahead is not None:

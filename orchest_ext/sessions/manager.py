@@ -24,6 +24,7 @@ import json
 import os
 import secrets
 import shutil
+import weakref
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -301,10 +302,18 @@ class PipelineSessionManager(LoggingConfigurable):
         self.engine = engine
         self._emit = emit or (lambda schema_id, data: None)
         self._sessions: dict[str, Session] = {}
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        """One lock per pipeline uuid (client-supplied), kept only while it is used."""
         self._tasks: set[asyncio.Task[None]] = set()
         self.services = SessionServices(self.engine)
         self._node_id = ""
+
+    def _lock(self, pipeline_uuid: str) -> asyncio.Lock:
+        """The lock of a pipeline's session; forgotten once no one holds or awaits it."""
+        lock = self._locks.get(pipeline_uuid)
+        if lock is None:
+            lock = self._locks[pipeline_uuid] = asyncio.Lock()
+        return lock
 
     async def check_available(self, backend: str = "docker") -> None:
         """Raise ``ExecutorUnavailable`` when the Docker engine does not answer (on swarm:
@@ -333,7 +342,7 @@ class PipelineSessionManager(LoggingConfigurable):
         """Start launching a session (on ``backend``, default ``self.backend``) in the
         background; return it (LAUNCHING)."""
         backend = backend or self.backend
-        async with self._locks[pipeline_uuid]:
+        async with self._lock(pipeline_uuid):
             self._check_free(pipeline_uuid)
             await self.check_available(backend)
             session_id = secrets.token_hex(6)
@@ -353,7 +362,7 @@ class PipelineSessionManager(LoggingConfigurable):
 
     async def stop(self, pipeline_uuid: str) -> dict[str, Any] | None:
         """Start stopping a session (idempotent); None if there is no such session."""
-        async with self._locks[pipeline_uuid]:
+        async with self._lock(pipeline_uuid):
             session = self._sessions.get(pipeline_uuid)
             if session is None or session.status == STOPPING:
                 return None if session is None else session.to_dict()

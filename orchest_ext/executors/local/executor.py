@@ -259,7 +259,8 @@ class LocalExecutor(Executor):
             await asyncio.to_thread(_install_r_package, spec)
         parameters = {**spec.pipeline_parameters, **spec.parameters}
         try:
-            notebook.inject_parameters(nb, parameters, kernel, language)
+            # on a thread: the first parameterized notebook imports papermill (seconds)
+            await asyncio.to_thread(notebook.inject_parameters, nb, parameters, kernel, language)
         except ValueError as err:
             raise StepFailed(str(err)) from None
         return notebook, nb, kernel, note

@@ -10,6 +10,7 @@ import keyword
 import logging
 import os
 import re
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -112,10 +113,17 @@ def read_notebook(path: Path) -> NotebookNode:
 
 
 def write_notebook(nb: NotebookNode, path: Path) -> None:
-    """Write a notebook atomically (blocking)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    nbformat.write(nb, tmp)
-    os.replace(tmp, path)
+    """Write a notebook atomically through a temporary file of its own, so writers of the
+    same path never meet in one temporary file (blocking)."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        with open(tmp, "x", encoding="utf-8") as handle:
+            nbformat.write(nb, handle)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def inject_parameters(

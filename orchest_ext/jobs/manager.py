@@ -144,6 +144,7 @@ class JobManager(LoggingConfigurable):
             raise JobRequestError("name", "must be a string")
         job_id = str(uuidlib.uuid4())
         directory = job_dir(pipeline, job_id)
+        await self.runs.check_space(directory)
         run_dir, run_path = pipeline.directory, pipeline.path
         if settings.snapshot:
             try:

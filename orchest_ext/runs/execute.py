@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
 from ..executors.base import Ahead, Executor, StepResult, StepSpec
+from ..infra.disk import nearly_full
 from .state import ABORTED, FAILURE
 
 RESUME_GRACE = 1.0
@@ -37,7 +39,23 @@ async def execute_step(
 ) -> StepResult:
     """Run the step (with what ``ahead`` started for it), or with ``handle`` follow the one a
     previous server started, for at most ``timeout`` seconds (what is left of
-    ``step_timeout``). Cancellation gives ABORTED."""
+    ``step_timeout``). Cancellation gives ABORTED; a failure on a full filesystem says so."""
+    result = await _execute(executor, spec, handle, timeout, step_timeout, on_handle, log, ahead)
+    if result.status == FAILURE and await asyncio.to_thread(nearly_full, spec.step_dir):
+        return replace(result, message=f"no space left on {spec.step_dir}: {result.message}")
+    return result
+
+
+async def _execute(
+    executor: Executor,
+    spec: StepSpec,
+    handle: dict[str, Any] | None,
+    timeout: float | None,
+    step_timeout: float | None,
+    on_handle: Callable[[dict[str, Any]], None],
+    log: logging.Logger,
+    ahead: Ahead | None,
+) -> StepResult:
     try:
         return await asyncio.wait_for(
             _run_or_follow(executor, spec, handle, on_handle, ahead), timeout

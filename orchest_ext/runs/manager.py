@@ -8,6 +8,7 @@ import json
 import time
 import uuid as uuidlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from traitlets import Float, Integer, Unicode, observe
@@ -15,12 +16,14 @@ from traitlets.config import LoggingConfigurable
 
 from ..events import Emit
 from ..executors.base import Executor
+from ..infra.disk import StorageError
 from ..notify import Notifier
 from ..pipeline import Pipeline, select_steps
 from ..store import Store
 from .ahead import AheadPool, default_limit
 from .cache import SOURCE_MISSING, StepCache
 from .execute import execute_step, time_left
+from .health import check_room, server_health
 from .history import ran_pipeline
 from .journal import Journal
 from .outcome import record_outcome
@@ -94,6 +97,13 @@ class RunManager(LoggingConfigurable):
     ahead_min_free_memory = Float(
         512.0, help="MiB of available memory below which nothing is started ahead."
     )
+    min_free_space = Integer(
+        1 << 20,
+        min=0,
+        help="Bytes that must be free on the filesystems of the run database and of a new "
+        "run's (or job's) directory to accept it: below it, POST runs and POST jobs answer "
+        "507 naming the path, and GET health reports the server unhealthy.",
+    ).tag(config=True)
 
     def __init__(
         self,
@@ -215,11 +225,21 @@ class RunManager(LoggingConfigurable):
             job_id=job_id,
             secrets=self.secrets,
         )
+        await self.check_space(run.run_dir)
         await self.journal.insert(run, owner=self.owner_id)
         self._runs[run_id] = _Active(run)
         self._apply(run, run.announce())
         self._prepare(run)
         return run
+
+    async def check_space(self, directory: str | Path) -> None:
+        """``StorageError`` if the filesystem of ``directory`` or of the store has less than
+        ``min_free_space`` bytes free."""
+        await check_room(self.store, directory, self.min_free_space)
+
+    async def health(self) -> dict[str, Any]:
+        """Whether this server can run pipelines (see ``runs.health``)."""
+        return await server_health(self.store, self.root_dir, self.min_free_space)
 
     async def get(self, run_id: str) -> dict[str, Any] | None:
         """The run with its steps, from memory while active, else from the store."""
@@ -317,6 +337,8 @@ class RunManager(LoggingConfigurable):
                 await self.store.heartbeat(self.owner_id, time.time())
                 if recover:
                     await self.recover()
+            except StorageError as err:
+                self.log.warning("orchest_ext: heartbeat or recovery failed: %s", err)
             except Exception:
                 self.log.exception("orchest_ext: heartbeat or recovery failed")
 

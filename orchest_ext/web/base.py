@@ -14,6 +14,7 @@ from jupyter_core.utils import ensure_async
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
+from ..infra.disk import StorageError
 from ..pipeline import Pipeline, PipelineError, load_pipeline, parse_pipeline, short
 from ..runs.secrets import is_secret_ref
 from .contract import BodyTooLarge, RequestInvalid, parse_json, parse_query, validate_body
@@ -94,6 +95,9 @@ class OrchestHandler(APIHandler):
         message = responses.get(status_code, "Unknown HTTP Error")
         if isinstance(exc, web.HTTPError) and exc.log_message:
             message = exc.log_message % exc.args if exc.args else exc.log_message
+        elif isinstance(exc, StorageError):
+            status_code, message = storage_status(exc), storage_message(exc)
+            self.set_status(status_code)
         reply: dict[str, Any] = {"status": status_code, "message": message}
         if getattr(exc, "issues", None):
             reply["issues"] = exc.issues
@@ -114,6 +118,11 @@ class OrchestHandler(APIHandler):
         if isinstance(value, web.HTTPError) and value.status_code < 500:
             message = value.log_message % value.args if value.log_message else ""
             self.log.debug("orchest_ext: %d %s: %s", value.status_code, self.request.path, message)
+            return
+        if isinstance(value, StorageError):
+            self.log.warning(
+                "orchest_ext: %d %s: %s", storage_status(value), self.request.path, value
+            )
             return
         super().log_exception(typ, value, tb)
 
@@ -210,3 +219,14 @@ def mask_env_values(data: Any) -> Any:
         else:
             masked[key] = mask_env_values(value)
     return masked
+
+
+def storage_status(err: StorageError) -> int:
+    """507 Insufficient Storage for a full filesystem, else 503."""
+    return 507 if err.full else 503
+
+
+def storage_message(err: StorageError) -> str:
+    """What a client is told when the server cannot store what it asked for."""
+    advice = "free space there and retry" if err.full else "retry later"
+    return f"The server cannot store this now: {err}; {advice}."

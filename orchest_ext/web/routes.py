@@ -17,7 +17,7 @@ from .exports import ExportHandler
 from .jobs import JobHandler, JobsHandler
 from .pipelines import PipelinesHandler, ValidateHandler
 from .runs import RunHandler, RunsHandler, StepLogHandler, StepNotebookHandler
-from .service import BackendsHandler, OpenAPIHandler
+from .service import BackendsHandler, HealthHandler, OpenAPIHandler
 from .sessions import LaunchesHandler, LaunchHandler
 from .webhooks import (
     WebhookDeliveriesHandler,
@@ -71,6 +71,7 @@ def handlers(
             BackendsHandler,
             {"backends": backends, "default_backend": default_backend, **common},
         ),
+        (rf"{API}/health", HealthHandler, {"health": runs.health, "ready": runs_ready, **common}),
         (rf"{API}/openapi.yaml", OpenAPIHandler, common),
         (rf"{API}/launches", LaunchesHandler, session_deps),
         (rf"{API}/launches/{PIPELINE_UUID_ARG}", LaunchHandler, session_deps),

@@ -1,10 +1,10 @@
-"""What this server offers: its backends (and whether each can run steps now) and the
-OpenAPI description of its API."""
+"""What this server offers: its backends (and whether each can run steps now), its health
+and the OpenAPI description of its API."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -40,6 +40,23 @@ class BackendsHandler(OrchestHandler):
         self.finish(
             {"default": self.default_backend(), "backends": names, "availability": availability}
         )
+
+
+class HealthHandler(OrchestHandler):
+    """200 when the server can run pipelines, else 503; either way the report says why."""
+
+    spec_path = "/health"
+
+    def initialize(self, health: Callable[[], Awaitable[dict[str, Any]]], **common: Any) -> None:
+        super().initialize(**common)
+        self.health = health
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        report = await self.health()
+        self.set_status(200 if report["healthy"] else 503)
+        self.finish(report)
 
 
 class OpenAPIHandler(OrchestHandler):

@@ -170,7 +170,7 @@ async def test_a_read_only_identity_reads_but_cannot_run_abort_or_launch(
 
     authorizer.permissions = EVERYTHING
     code, _ = await api("DELETE", "runs", run["id"])
-    assert code == 200
+    assert code in (200, 202)  # 200 if the run had no step started yet
     assert (await wait_for_run(api, run["id"]))["status"] == "ABORTED"
 
 

@@ -239,8 +239,10 @@ async def test_abort_mid_run_leaves_no_process(api, backend, jp_root_dir):
     # the steps' processes, the notebook's kernel included (in containers: the containers')
     pids = [*map(int, sleeper.read_text().split()), int(kernel_pid.read_text())]
 
-    code, aborted = await api("DELETE", "runs", run["id"])
-    assert code == 200
+    code, aborting = await api("DELETE", "runs", run["id"])
+    assert code == 202, aborting  # at once: the steps are stopped in the background
+    assert aborting["status"] == "STARTED"
+    aborted = await wait_for_run(api, run["id"])
     assert aborted["status"] == "ABORTED"
     assert {s["status"] for s in aborted["steps"]} == {"ABORTED"}
     for pid in pids if backend == "local" else []:
@@ -268,8 +270,9 @@ async def test_an_aborted_notebook_keeps_what_its_interrupted_cell_printed(
         assert time.monotonic() < deadline, "the cell never printed"
         await asyncio.sleep(0.05)
 
-    code, aborted = await api("DELETE", "runs", run["id"])
-    assert code == 200 and aborted["status"] == "ABORTED"
+    code, _ = await api("DELETE", "runs", run["id"])
+    assert code == 202
+    assert (await wait_for_run(api, run["id"]))["status"] == "ABORTED"
     while True:
         code, nb = await api("GET", "runs", run["id"], "steps", uuid, "notebook")
         assert code == 200, nb

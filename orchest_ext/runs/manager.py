@@ -123,6 +123,8 @@ class RunManager(LoggingConfigurable):
         self.owner_id = uuidlib.uuid4().hex
         self._heartbeat: asyncio.Task[None] | None = None
         self._recovering = asyncio.Lock()
+        self._stopping: set[asyncio.Future[None]] = set()
+        """Aborts whose steps are still being stopped."""
         self.journal = Journal(store, emit, self.log, notifier)
         self.scheduler = Scheduler(self.max_parallel, self._run_step, self._step_task_ended)
         self.cache = StepCache(store, executors, self.log)
@@ -275,17 +277,26 @@ class RunManager(LoggingConfigurable):
             for path, stored in latest.items()
         }
 
-    async def abort(self, run_id: str) -> dict[str, Any] | None:
-        """Abort a run (idempotent): running steps are killed, pending ones become ABORTED.
-        A run of another live server process sharing the store raises ``OwnedElsewhere``; one
-        whose server is gone is recovered first."""
+    async def abort(self, run_id: str, wait: bool = True) -> dict[str, Any] | None:
+        """Abort a run (idempotent): pending steps become ABORTED, running ones are killed;
+        returns the run once they are, or with ``wait=False`` at once (the run ends ABORTED
+        in the background). A run of another live server process sharing the store raises
+        ``OwnedElsewhere``; one whose server is gone is recovered first."""
         active = self._runs.get(run_id) or await self._adopt_to_abort(run_id)
         if active is None:
             return await self.get(run_id)
         self._apply(active.run, active.run.stop("aborted by user", abort=True))
+        stopped = asyncio.ensure_future(self._stopped(active))
+        self._stopping.add(stopped)
+        stopped.add_done_callback(self._stopping.discard)
+        if wait:
+            await asyncio.shield(stopped)
+        return active.run.to_dict()
+
+    async def _stopped(self, active: _Active) -> None:
+        """Wait until an aborted run has ended and what was started ahead for it is gone."""
         await active.done.wait()
         await self.ahead.drain()
-        return active.run.to_dict()
 
     async def _adopt_to_abort(self, run_id: str) -> _Active | None:
         """An unfinished stored run of this root that another process owned: recovered if
@@ -408,6 +419,7 @@ class RunManager(LoggingConfigurable):
         await asyncio.gather(*tasks, *self._preparing, return_exceptions=True)
         for active in stopped:
             await active.done.wait()
+        await asyncio.gather(*self._stopping, return_exceptions=True)
         await self.ahead.close()
         await self.journal.drain()
         if self._heartbeat is not None:

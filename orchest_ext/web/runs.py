@@ -116,11 +116,13 @@ class RunHandler(RunLookupHandler):
     @authorized(action="execute")
     async def delete(self, run_id: str) -> None:
         try:
-            run = await self.runs.abort(run_id)
+            run = await self.runs.abort(run_id, wait=False)
         except OwnedElsewhere as err:
             raise ApiError(409, str(err)) from None
         if run is None:
             raise ApiError(404, f"No run with id {short(run_id)}.")
+        if run["status"] not in TERMINAL:
+            self.set_status(202)  # its steps are being stopped in the background
         self.finish(run)
 
 

@@ -19,7 +19,7 @@ from orchest_ext.executors.local import LocalExecutor
 from orchest_ext.jobs import JobManager
 from orchest_ext.jobs.request import job_settings
 from orchest_ext.pipeline import load_pipeline
-from orchest_ext.runs import RunManager
+from orchest_ext.runs import OwnedElsewhere, RunManager
 from orchest_ext.store import Store
 
 from .helpers import (
@@ -512,8 +512,11 @@ async def test_of_two_servers_sharing_a_store_one_fires_a_job(tmp_path: Path):
     body = {"schedule": {"cron": "0 3 * * *"}}
     job = await first[2].create(pipeline, body, job_settings(body))
     second = await server()
-    assert [j["id"] for j in first[2].list()] == [job["id"]]
-    assert second[2].list() == [], "the first server is alive: it fires the job"
+    assert [j["id"] for j in await first[2].list()] == [job["id"]]
+    assert [j["id"] for j in await second[2].list()] == [job["id"]], "each sees the other's"
+    assert (await second[2].get(job["id"]))["next_fire_time"] == job["next_fire_time"]
+    with pytest.raises(OwnedElsewhere):  # the first server is alive: it fires the job
+        await second[2].update(job["id"], {"name": "renamed"})
 
     store, runs, jobs = first
     await jobs.shutdown()
@@ -521,8 +524,9 @@ async def test_of_two_servers_sharing_a_store_one_fires_a_job(tmp_path: Path):
     await store.close()
     store, runs, jobs = second
     await jobs.adopt()
-    assert [j["id"] for j in jobs.list()] == [job["id"]]
-    assert jobs.list()[0]["next_fire_time"] == job["next_fire_time"]
+    assert [j["id"] for j in await jobs.list()] == [job["id"]]
+    assert (await jobs.list())[0]["next_fire_time"] == job["next_fire_time"]
+    assert (await jobs.update(job["id"], {"name": "renamed"}))["name"] == "renamed"
     await jobs.shutdown()
     await runs.shutdown()
     await store.close()
@@ -563,6 +567,60 @@ def test_a_killed_servers_job_fires_again_after_a_restart(tmp_path: Path):
         assert second.request("DELETE", f"/orchest/api/jobs/{job['id']}")[0] == 200
     finally:
         second.stop()
+
+
+def test_two_servers_on_one_store_see_each_others_jobs_and_only_the_owner_fires_them(
+    tmp_path: Path,
+):
+    root, db = tmp_path / "root", tmp_path / "shared" / "orchest.db"
+    make_pipeline(root / "p", {"Echo": ("echo.sh", "echo tick\n", [])})
+    body = {"pipeline_path": "p/pipeline.orchest", "schedule": {"cron": "* * * * * */2"}}
+    lease = ["--OrchestApp.server_lease=3"]
+    first = ServerProcess(root, tmp_path / "first", lease, db_path=db).start()
+    second = ServerProcess(root, tmp_path / "second", lease, db_path=db)
+    try:
+        second.start()
+        code, job = first.request("POST", "/orchest/api/jobs", body)
+        assert code == 201, job
+        path = f"/orchest/api/jobs/{job['id']}"
+        code, listed = second.request("GET", "/orchest/api/jobs")
+        assert code == 200 and [j["id"] for j in listed["jobs"]] == [job["id"]]
+        seen = wait_for_runs(second, path, lambda runs: len(runs) >= 2)
+        assert seen["schedule"]["cron"] == "* * * * * */2"
+        for method, change in (("PATCH", {"name": "renamed"}), ("DELETE", None)):
+            code, refused = second.request(method, path, change)
+            assert code == 409 and f"pid {first.process.pid} " in refused["message"], refused
+
+        first.kill()
+        killed = datetime.now(timezone.utc)
+        adopted = wait_for_runs(
+            second,
+            path,
+            lambda runs: any(
+                run["status"] == "SUCCESS" and datetime.fromisoformat(run["fire_time"]) > killed
+                for run in runs
+            ),
+        )
+        fires = [run["fire_time"] for run in adopted["runs"]]
+        assert len(fires) == len(set(fires)), f"a fire ran twice: {sorted(fires)}"
+        code, renamed = second.request("PATCH", path, {"name": "renamed"})
+        assert code == 200 and renamed["name"] == "renamed", renamed
+        assert second.request("DELETE", path)[0] == 200
+    finally:
+        first.kill()
+        second.stop()
+
+
+def wait_for_runs(server: ServerProcess, path: str, enough, timeout: float = 120) -> dict:
+    """GET a job until ``enough`` accepts its runs; the job."""
+    deadline = time.monotonic() + timeout
+    while True:
+        code, job = server.request("GET", path)
+        assert code == 200, job
+        if enough(job["runs"]):
+            return job
+        assert time.monotonic() < deadline, f"not within {timeout} s: {job}"
+        time.sleep(0.1)
 
 
 async def test_a_snapshot_over_the_limit_is_refused(api, jp_root_dir, jp_serverapp):

@@ -26,7 +26,7 @@ from ..executors.base import ExecutorUnavailable
 from ..notify import Notifier
 from ..pipeline import Pipeline, PipelineError, load_pipeline, parse_pipeline, select_steps
 from ..runs import FAILURE_POLICIES, RunManager, RunRequestError
-from ..runs.owners import in_root, is_gone
+from ..runs.owners import OwnedElsewhere, in_root, is_gone
 from ..runs.secrets import SecretError
 from ..runs.spec import resolve_parameter_overrides
 from ..store import Store
@@ -187,15 +187,27 @@ class JobManager(LoggingConfigurable):
         self._arm(job)
         return self._public(job)
 
-    def list(self) -> list[dict[str, Any]]:
-        return [self._public(job) for job in self._jobs.values()]
+    async def list(self) -> list[dict[str, Any]]:
+        """Every job under the root dir, oldest first: the ones this server fires as it
+        holds them, those of other servers sharing the store as stored."""
+        shown = []
+        for row in await self.store.list_jobs():
+            job = self._jobs.get(row["id"])
+            if job is None and in_root(row["spec"]["source_dir"], self.runs.root_dir):
+                job = _stored_job(row)
+            if job is not None:
+                shown.append(self._public(job))
+        return shown
 
     async def get(self, job_id: str, limit: int = 50, offset: int = 0) -> dict[str, Any] | None:
-        """The job with a page of its runs, newest first (each with its fire time and
-        parameters), and their total."""
+        """The job (fired here or by another server sharing the store) with a page of its
+        runs, newest first (each with its fire time and parameters), and their total."""
         job = self._jobs.get(job_id)
         if job is None:
-            return None
+            row = await self.store.get_job(job_id)
+            if row is None or not in_root(row["spec"]["source_dir"], self.runs.root_dir):
+                return None
+            job = _stored_job(row)
         public = self._public(job)  # before the runs: a run it counts active may end meanwhile
         runs, total = await self.runs.list(job_id=job_id, limit=limit, offset=offset)
         linked = {run["id"]: run for run in await self.store.job_runs(job_id)}
@@ -206,7 +218,7 @@ class JobManager(LoggingConfigurable):
 
     async def update(self, job_id: str, body: dict[str, Any]) -> dict[str, Any] | None:
         """Change a job's name, schedule, policies, or pause (``paused: true``) / resume it."""
-        job = self._jobs.get(job_id)
+        job = await self._owned(job_id)
         if job is None:
             return None
         unknown = sorted(set(body) - set(UPDATABLE))
@@ -252,9 +264,9 @@ class JobManager(LoggingConfigurable):
     async def delete(self, job_id: str, remove_runs: bool = False) -> dict[str, Any] | None:
         """Delete a job: abort its active runs, forget its queued ones; with ``remove_runs``
         also delete its runs (rows and directories) and its snapshot."""
-        job = self._jobs.pop(job_id, None)
-        if job is None:
+        if await self._owned(job_id) is None:
             return None
+        job = self._jobs.pop(job_id)
         self._disarm(job)
         async with job.lock:
             job.row["status"] = DELETED
@@ -270,6 +282,21 @@ class JobManager(LoggingConfigurable):
             )
         self._event(job, "deleted", message=f"{len(active)} active run(s) aborted")
         return self._public(job)
+
+    async def _owned(self, job_id: str) -> _Job | None:
+        """The job if this server fires it, adopted first if the server that fired it is
+        gone; None if there is no such job under the root dir; ``OwnedElsewhere`` if another
+        live server sharing the store fires it."""
+        if job_id not in self._jobs:
+            row = await self.store.get_job(job_id)
+            if row is None or not in_root(row["spec"]["source_dir"], self.runs.root_dir):
+                return None
+            owner = (await self.store.owners()).get(row["owner"])
+            if not is_gone(owner, self.runs.owner_lease):
+                assert owner is not None
+                raise OwnedElsewhere(f"Job {job_id}", owner, "change or delete it")
+            await self.adopt()
+        return self._jobs.get(job_id)
 
     # -- start and stop -----------------------------------------------------------------------
 
@@ -311,8 +338,7 @@ class JobManager(LoggingConfigurable):
 
     async def _restore(self, row: dict[str, Any]) -> None:
         now = self.clock()
-        spec = row["spec"]
-        job = _Job(row, JobSettings(**spec["settings"]), Schedule.from_dict(spec["schedule"]))
+        job = _stored_job(row)
         self._jobs[job.id] = job
         for fire in job.fires:
             fire["active"] = [run_id for run_id in fire["active"] if self._watch(job, run_id)]
@@ -587,6 +613,12 @@ class JobManager(LoggingConfigurable):
             "created_time": row["created_time"],
             "updated_time": row["updated_time"],
         }
+
+
+def _stored_job(row: dict[str, Any]) -> _Job:
+    """A job as stored (held here, it is not armed: whoever fires it arms it)."""
+    spec = row["spec"]
+    return _Job(row, JobSettings(**spec["settings"]), Schedule.from_dict(spec["schedule"]))
 
 
 def _next_fire_shown(row: dict[str, Any]) -> str | None:

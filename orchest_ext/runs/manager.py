@@ -311,7 +311,7 @@ class RunManager(LoggingConfigurable):
         owner = (await self.store.owners()).get(stored["owner"])
         if stored["owner"] != self.owner_id and not is_gone(owner, self.owner_lease):
             assert owner is not None
-            raise OwnedElsewhere(run_id, owner)
+            raise OwnedElsewhere(f"Run {run_id}", owner)
         await self.recover()
         return self._runs.get(run_id)
 

@@ -13,12 +13,12 @@ from ..executors.local.process import process_identity
 
 
 class OwnedElsewhere(Exception):
-    """The run is driven by another live server process sharing the store."""
+    """The run (or job) is driven by another live server process sharing the store."""
 
-    def __init__(self, run_id: str, owner: dict[str, Any]) -> None:
+    def __init__(self, what: str, owner: dict[str, Any], action: str = "abort it") -> None:
         super().__init__(
-            f"Run {run_id} is driven by another server process (pid {owner['pid']} on "
-            f"{owner['host']}, root dir {owner['root_dir']}); abort it through that server."
+            f"{what} is driven by another server process (pid {owner['pid']} on "
+            f"{owner['host']}, root dir {owner['root_dir']}); {action} through that server."
         )
 
 

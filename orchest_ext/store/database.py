@@ -279,6 +279,10 @@ class Store:
         """Every job, oldest first."""
         return await self._sql(job_rows.list_jobs)
 
+    async def get_job(self, job_id: str) -> dict[str, Any] | None:
+        """A job's row, or None."""
+        return await self._sql(job_rows.get_job, job_id)
+
     async def claim_job(self, job_id: str, owner: str | None, new_owner: str) -> bool:
         """Make ``new_owner`` the owner of a job if ``owner`` still is (atomic)."""
         return await self._sql(run_rows.claim, "jobs", job_id, owner, new_owner)

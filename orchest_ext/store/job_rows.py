@@ -36,6 +36,11 @@ def save_job(db: sqlite3.Connection, row: dict[str, Any], outbox: list[dict[str,
             insert_outbox(db, delivery)
 
 
+def get_job(db: sqlite3.Connection, job_id: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return None if row is None else decode(row, JOB_JSON_FIELDS)
+
+
 def list_jobs(db: sqlite3.Connection) -> list[dict[str, Any]]:
     rows = db.execute("SELECT * FROM jobs ORDER BY created_time, rowid").fetchall()
     return [decode(row, JOB_JSON_FIELDS) for row in rows]

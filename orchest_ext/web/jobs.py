@@ -10,6 +10,7 @@ from tornado import web
 from ..jobs import JobManager, JobRequestError
 from ..jobs.request import job_settings
 from ..pipeline import short
+from ..runs import OwnedElsewhere
 from .base import API, ApiError, OrchestHandler
 
 
@@ -27,7 +28,7 @@ class JobsHandler(JobsBaseHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.finish({"jobs": self.jobs.list()})
+        self.finish({"jobs": await self.jobs.list()})
 
     @web.authenticated
     @authorized(action="execute")
@@ -63,6 +64,8 @@ class JobHandler(JobsBaseHandler):
             job = await self.jobs.update(job_id, body)
         except JobRequestError as err:
             raise ApiError(400, str(err)) from None
+        except OwnedElsewhere as err:
+            raise ApiError(409, str(err)) from None
         if job is None:
             raise ApiError(404, f"No job with id {short(job_id)}.")
         self.finish(job)
@@ -71,7 +74,10 @@ class JobHandler(JobsBaseHandler):
     @authorized(action="execute")
     async def delete(self, job_id: str) -> None:
         remove_runs = self.query()["remove_runs"]
-        job = await self.jobs.delete(job_id, remove_runs=remove_runs == "true")
+        try:
+            job = await self.jobs.delete(job_id, remove_runs=remove_runs == "true")
+        except OwnedElsewhere as err:
+            raise ApiError(409, str(err)) from None
         if job is None:
             raise ApiError(404, f"No job with id {short(job_id)}.")
         self.finish(job)

@@ -199,11 +199,8 @@ class OrchestApp(ExtensionApp):
 
     def configurable_classes(self) -> list[type]:
         """OrchestApp and every class whose options it configures."""
-        from .runs import RunManager
-
         return [
             type(self),
-            RunManager,
             DockerEngine,
             WebhookDelivery,
             self.local_executor_class,

@@ -259,7 +259,6 @@ class LocalExecutor(Executor):
             await asyncio.to_thread(_install_r_package, spec)
         parameters = {**spec.pipeline_parameters, **spec.parameters}
         try:
-            # on a thread: the first parameterized notebook imports papermill (seconds)
             await asyncio.to_thread(notebook.inject_parameters, nb, parameters, kernel, language)
         except ValueError as err:
             raise StepFailed(str(err)) from None

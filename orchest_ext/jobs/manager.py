@@ -143,8 +143,7 @@ class JobManager(LoggingConfigurable):
         if not isinstance(name, str):
             raise JobRequestError("name", "must be a string")
         job_id = str(uuidlib.uuid4())
-        directory = job_dir(pipeline, job_id)
-        await self.runs.check_space(directory)
+        await self.runs.check_space(directory := job_dir(pipeline, job_id))
         run_dir, run_path = pipeline.directory, pipeline.path
         if settings.snapshot:
             try:

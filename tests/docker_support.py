@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -94,6 +95,16 @@ def project_containers(*labels: str) -> list[dict[str, str]]:
     proc = docker("ps", "-a", "--no-trunc", "--format", "{{json .}}", *filters)
     assert proc.returncode == 0, proc.stderr
     return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+
+def wait_until_no_containers(*labels: str, timeout: float = 60) -> None:
+    """Wait until no container of the project with these labels is left (a finished step's
+    container is removed in the background, after its result): fail naming them after
+    ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while left := project_containers(*labels):
+        assert time.monotonic() < deadline, f"containers left after {timeout:g} s: {left}"
+        time.sleep(0.1)
 
 
 def remove_containers(*labels: str) -> None:

@@ -15,7 +15,13 @@ import websocket
 
 from orchest_ext.events import RUN_STATUS
 
-from .docker_support import project_containers, project_services, require_image, require_swarm
+from .docker_support import (
+    project_containers,
+    project_services,
+    require_image,
+    require_swarm,
+    wait_until_no_containers,
+)
 from .helpers import TERMINAL, make_pipeline, notebook
 from .server import ServerProcess
 
@@ -204,7 +210,7 @@ def test_container_run_continues_after_a_crash(servers, tmp_path, backend):
         "GET", f"/orchest/api/runs/{run['id']}/steps/{settled['steps'][0]['uuid']}/log"
     )
     assert "slow done" in log[1]["text"]
-    assert not project_containers(f"orchest_ext.run_id={run['id']}")
+    wait_until_no_containers(f"orchest_ext.run_id={run['id']}")
     assert not project_services(f"orchest_ext.run_id={run['id']}")
 
 
@@ -235,7 +241,7 @@ def test_a_restart_removes_the_container_waiting_for_a_step_never_started(server
     assert settled["status"] == "SUCCESS", settled
     used = (tmp_path / "root" / "p" / "host-After").read_text()
     assert used != waiting["ID"][:12]
-    assert not project_containers(f"orchest_ext.run_id={run['id']}")
+    wait_until_no_containers(f"orchest_ext.run_id={run['id']}")
 
 
 def test_a_graceful_shutdown_leaves_docker_runs_to_the_next_server(servers, tmp_path):
@@ -264,7 +270,7 @@ def test_a_graceful_shutdown_leaves_docker_runs_to_the_next_server(servers, tmp_
     assert settled["status"] == "SUCCESS", settled
     assert [(e.get("title"), e["status"]) for e in events][-1] == (None, "SUCCESS")
     assert_continues(before, events)
-    assert not project_containers(f"orchest_ext.run_id={run['id']}")
+    wait_until_no_containers(f"orchest_ext.run_id={run['id']}")
 
 
 def test_a_resumed_step_keeps_its_step_timeout(servers, tmp_path):
@@ -415,4 +421,4 @@ def test_a_docker_run_using_the_cache_decides_again_after_a_crash(servers, tmp_p
     steps = {step["title"]: step for step in settled["steps"]}
     assert steps["Slow"]["run_reason"] == "source_missing" and not steps["Slow"]["cached"]
     assert steps["After"]["cached"] and steps["After"]["cached_from"] == earlier["id"]
-    assert not project_containers(f"orchest_ext.run_id={run['id']}")
+    wait_until_no_containers(f"orchest_ext.run_id={run['id']}")

@@ -1,10 +1,11 @@
 """A past run shown as it ran, in a real JupyterLab and headless Chromium: its own pipeline
-(a step deleted since keeps its failure), its parameters, and a banner saying the file
-changed since; opened from the Runs tab and with `orchest:open-run`."""
+(a step deleted since keeps its failure), its parameters, what made a step run, and a banner
+saying the file changed since; opened from the Runs tab and with `orchest:open-run`."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from conftest import open_in_lab, wait_for_statuses, write_pipeline
 from playwright.sync_api import Page
@@ -18,6 +19,22 @@ def run_view_node(page: Page, step_uuid: str):
     return page.locator(f'{RUN_VIEW} [data-step-uuid="{step_uuid}"]')
 
 
+def run_with(page: Page, command: str, before: str | None) -> str:
+    """Start a run of the saved file with a toolbar command; its id once the view shows it."""
+    page.click(f'[data-command="{command}"]')
+    page.wait_for_function(
+        "before => { const id = document.querySelector('.jp-orchest-view').dataset.runId;"
+        " return id && id !== before; }",
+        arg=before,
+    )
+    return page.locator(".jp-orchest-view").first.get_attribute("data-run-id")
+
+
+def set_parameters(path: Path, description: dict, step: str, parameters: dict) -> None:
+    description["steps"][step]["parameters"] = parameters
+    path.write_text(json.dumps(description, indent=2))
+
+
 def test_a_past_run_shows_its_own_pipeline(page: Page, lab: ServerProcess, lab_root):
     directory = lab_root / "record"
     name, uuids = write_pipeline(
@@ -29,27 +46,27 @@ def test_a_past_run_shows_its_own_pipeline(page: Page, lab: ServerProcess, lab_r
     )
     pipeline_file = directory / name
     description = json.loads(pipeline_file.read_text())
-    description["steps"][uuids["Prepare"]]["parameters"] = {"n": 1}
-    pipeline_file.write_text(json.dumps(description, indent=2))
+    set_parameters(pipeline_file, description, uuids["Prepare"], {"n": 1})
 
     open_in_lab(page, lab, f"record/{name}")
     page.wait_for_selector("[data-step-uuid]")
-    page.click('[data-command="orchest:run-all"]')
+    first = run_with(page, "orchest:run-all", None)
     wait_for_statuses(page, {uuids["Prepare"]: "SUCCESS", uuids["Fail"]: "FAILURE"})
-    run_id = page.locator(".jp-orchest-view").get_attribute("data-run-id")
-    assert run_id
+    # the run to look back at: Prepare ran with n=2, because its parameters changed (the
+    # run reuses unchanged results, so it records what changed)
+    set_parameters(pipeline_file, description, uuids["Prepare"], {"n": 2})
+    run_id = run_with(page, "orchest:run-changed", first)
+    wait_for_statuses(page, {uuids["Prepare"]: "SUCCESS", uuids["Fail"]: "FAILURE"})
 
-    # today: the failed step is deleted and the parameter changed
+    # today: the failed step is deleted and the parameter changed again
     del description["steps"][uuids["Fail"]]
-    description["steps"][uuids["Prepare"]]["parameters"] = {"n": 2}
-    pipeline_file.write_text(json.dumps(description, indent=2))
+    set_parameters(pipeline_file, description, uuids["Prepare"], {"n": 3})
 
     page.click('.jp-orchest-tabs [data-tab="runs"]')
     page.click(f'tr[data-run-id="{run_id}"] [data-action="open-run"]')
     page.wait_for_selector(f'{RUN_VIEW} [data-run-id="{run_id}"]')
     # the deleted step is drawn with its failure; nodes cannot be dragged
-    wait_for_statuses(page, {uuids["Fail"]: "FAILURE"})
-    assert run_view_node(page, uuids["Fail"]).get_attribute("data-status") == "FAILURE"
+    page.wait_for_selector(f'{RUN_VIEW} [data-step-uuid="{uuids["Fail"]}"][data-status="FAILURE"]')
     assert run_view_node(page, uuids["Prepare"]).get_attribute("data-status") == "SUCCESS"
     assert "draggable" not in (
         page.locator(f"{RUN_VIEW} .react-flow__node").first.get_attribute("class") or ""
@@ -63,7 +80,9 @@ def test_a_past_run_shows_its_own_pipeline(page: Page, lab: ServerProcess, lab_r
     run_view_node(page, uuids["Prepare"]).click()
     params = page.locator(f"{RUN_VIEW} .jp-orchest-params")
     params.wait_for()
-    assert json.loads(params.inner_text()) == {"n": 1}
+    assert json.loads(params.inner_text()) == {"n": 2}
+    because = page.locator(f"{RUN_VIEW} [data-ran-because]")
+    assert because.get_attribute("data-ran-because") == "parameters"
 
     # the command opens the same record (one tab per run)
     page.evaluate(
@@ -100,5 +119,5 @@ def test_open_run_command_on_a_file_gone_since(page: Page, lab: ServerProcess, l
         run_id,
     )
     page.wait_for_selector(f'{RUN_VIEW} [data-banner="run-file-gone"]')
-    assert run_view_node(page, uuids["Only"]).get_attribute("data-status") == "SUCCESS"
+    page.wait_for_selector(f'{RUN_VIEW} [data-step-uuid="{uuids["Only"]}"][data-status="SUCCESS"]')
     assert page.locator(f'{RUN_VIEW} [data-action="open-pipeline"]').count() == 0

@@ -3,6 +3,7 @@ import {
   graphOfRun,
   hasChanges,
   pipelineChanges,
+  ranBecause,
   RanPipeline,
   sameJson
 } from '../model/ranPipeline';
@@ -123,5 +124,23 @@ describe('a recorded pipeline path', () => {
     expect(rootRelative('C:\\lab\\p.orchest', 'C:/lab')).toBe('p.orchest');
     expect(rootRelative('/srv/lab2/p.orchest', '/srv/lab')).toBeNull();
     expect(rootRelative('a/p.orchest', '/srv/lab')).toBe('a/p.orchest');
+  });
+});
+
+describe('what made a step run', () => {
+  const titles: Record<string, string> = { a: 'Load' };
+  const titleOf = (uuid: string) => titles[uuid] ?? uuid;
+
+  it('names the kinds of change and the changed parents by title', () => {
+    expect(ranBecause(['parameters'], null, titleOf)).toBe('parameters');
+    expect(ranBecause(['code', 'parents'], ['a', 'x'], titleOf)).toBe(
+      'code, parents (Load, x)'
+    );
+    expect(ranBecause(['parents'], [], titleOf)).toBe('parents');
+  });
+
+  it('is absent when the run recorded no change', () => {
+    expect(ranBecause(null, null, titleOf)).toBeNull();
+    expect(ranBecause([], null, titleOf)).toBeNull();
   });
 });

@@ -133,7 +133,7 @@ export function RunApp({
               api={controller.api}
               state={{ ...state, issues: NO_ISSUES }}
               actions={actions}
-              changed={state.changed}
+              ranBecause={state.ranBecause}
             />
           </div>
         </div>

@@ -160,13 +160,13 @@ export function StepDetails({
   api,
   state,
   actions,
-  changed
+  ranBecause
 }: {
   api: OrchestApi;
   state: StepDetailsState;
   actions: StepActions;
-  /** What made each step of the run run (the parts of its cache key that changed). */
-  changed?: Record<string, string[]>;
+  /** What made each step of the run run ("parameters, parents (Load)"), where recorded. */
+  ranBecause?: Record<string, string>;
 }): JSX.Element {
   const step = state.graph?.steps.find(s => s.uuid === state.inspected);
   const stepState = step ? state.run?.steps[step.uuid] : undefined;
@@ -188,7 +188,7 @@ export function StepDetails({
     );
   }
   const issues = state.issues.filter(issue => issue.step === step.uuid);
-  const changedParts = changed?.[step.uuid];
+  const because = ranBecause?.[step.uuid];
   return (
     <div className="jp-orchest-step-details" data-step-details={step.uuid}>
       <h3 className="jp-orchest-step-title">{step.title}</h3>
@@ -218,12 +218,10 @@ export function StepDetails({
             <dd>{stepState.message}</dd>
           </>
         )}
-        {changedParts ? (
+        {because ? (
           <>
             <dt>Ran because</dt>
-            <dd data-ran-because={changedParts.join(' ')}>
-              {changedParts.join(', ')} changed
-            </dd>
+            <dd data-ran-because={because}>{because} changed</dd>
           </>
         ) : (
           stepState?.run_reason &&

@@ -12,6 +12,7 @@ import {
   graphOfRun,
   PipelineChanges,
   pipelineChanges,
+  ranBecause,
   RanPipeline
 } from '../model/ranPipeline';
 import {
@@ -35,8 +36,8 @@ export interface RunViewState {
   run: RunState | null;
   /** The pipeline file's path (relative to the root) the run is listed under. */
   path: string | null;
-  /** What made each step run: the parts of its cache key that changed. */
-  changed: Record<string, string[]>;
+  /** What made each step run ("parameters, parents (Load)"), where the run recorded it. */
+  ranBecause: Record<string, string>;
   /** How today's file differs from the run's pipeline; null until compared. */
   changes: PipelineChanges | null;
   inspected: string | null;
@@ -111,25 +112,27 @@ export class RunViewController {
     const withPipeline = run as ApiRun & { pipeline?: RanPipeline };
     const recorded = run.pipeline_path;
     const path = recorded ? rootRelative(recorded, this.rootDir) : null;
-    const changed: Record<string, string[]> = {};
-    for (const step of (run.steps ?? []) as RanStepState[]) {
-      const parts = [...(step.changed ?? [])];
-      if (step.changed_parents?.length) {
-        parts.push(...step.changed_parents.map(parent => `parent ${parent}`));
-      }
-      if (parts.length) {
-        changed[step.uuid] = parts;
-      }
-    }
     const graph =
       this._state.graph ??
       (withPipeline.pipeline
         ? graphOfRun(withPipeline.pipeline, path ?? '')
         : null);
+    const titles = new Map(graph?.steps.map(step => [step.uuid, step.title]));
+    const because: Record<string, string> = {};
+    for (const step of (run.steps ?? []) as RanStepState[]) {
+      const text = ranBecause(
+        step.changed,
+        step.changed_parents,
+        uuid => titles.get(uuid) ?? uuid
+      );
+      if (text) {
+        because[step.uuid] = text;
+      }
+    }
     this.update({
       graph,
       path,
-      changed,
+      ranBecause: because,
       error: graph ? null : 'This run has no stored pipeline.'
     });
     this.tracker.show(run);
@@ -163,7 +166,7 @@ export class RunViewController {
     graph: null,
     run: null,
     path: null,
-    changed: {},
+    ranBecause: {},
     changes: null,
     inspected: null,
     error: null

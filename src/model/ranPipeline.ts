@@ -156,3 +156,23 @@ export function changesMessage(
     parts.join('; ')
   );
 }
+
+/** What made a step run, for people: the kinds of change of its cache key (`changed`), the
+ * changed parents by title ("parameters, parents (Load)"); null when none is recorded. */
+export function ranBecause(
+  changed: string[] | null | undefined,
+  changedParents: string[] | null | undefined,
+  titleOf: (uuid: string) => string
+): string | null {
+  if (!changed?.length) {
+    return null;
+  }
+  const parents = (changedParents ?? []).map(titleOf);
+  return changed
+    .map(kind =>
+      kind === 'parents' && parents.length
+        ? `parents (${parents.join(', ')})`
+        : kind
+    )
+    .join(', ');
+}

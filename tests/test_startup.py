@@ -69,7 +69,8 @@ async def test_runs_answer_while_sessions_are_still_reconciled(api, jp_serverapp
     code, runs = await api("GET", "runs")
     assert code == 200 and not launches.done()
     GatedSessions.gate.set()
-    assert await launches == (200, {"launches": []})
+    code, reply = await launches
+    assert code == 200 and reply["launches"] == []
 
 
 @pytest.mark.parametrize("jp_server_config", [{"db_path": "/"}], indirect=True)

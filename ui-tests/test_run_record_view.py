@@ -121,3 +121,28 @@ def test_open_run_command_on_a_file_gone_since(page: Page, lab: ServerProcess, l
     page.wait_for_selector(f'{RUN_VIEW} [data-banner="run-file-gone"]')
     page.wait_for_selector(f'{RUN_VIEW} [data-step-uuid="{uuids["Only"]}"][data-status="SUCCESS"]')
     assert page.locator(f'{RUN_VIEW} [data-action="open-pipeline"]').count() == 0
+
+
+def test_a_job_run_opens_from_the_jobs_panel(page: Page, lab: ServerProcess, lab_root):
+    name, uuids = write_pipeline(lab_root / "record-job", {"Echo": ("echo.sh", "echo hi\n", [])})
+    code, job = lab.request(
+        "POST",
+        "/orchest/api/jobs",
+        {
+            "pipeline_path": f"record-job/{name}",
+            "name": "record job",
+            "parameter_grid": {"pipeline_parameters": {"n": [7]}},
+        },
+    )
+    assert code == 201, job
+    open_in_lab(page, lab)
+    page.click('.jp-SideBar [data-id="orchest-jobs"]')
+    row = page.locator(f'li[data-job-id="{job["id"]}"]')
+    row.click()
+    run = page.locator(f'[data-job-runs="{job["id"]}"] tr[data-job-run-id][data-status="SUCCESS"]')
+    run.wait_for()
+    run_id = run.get_attribute("data-job-run-id")
+    run.locator('[data-action="open-run"]').click()
+    page.wait_for_selector(f'{RUN_VIEW} [data-step-uuid="{uuids["Echo"]}"][data-status="SUCCESS"]')
+    params = page.locator(f'{RUN_VIEW} [data-pipeline-params="{run_id}"]')
+    assert json.loads(params.inner_text()) == {"n": 7}

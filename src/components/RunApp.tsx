@@ -135,6 +135,17 @@ export function RunApp({
               actions={actions}
               ranBecause={state.ranBecause}
             />
+            {state.graph && !state.inspected && (
+              <>
+                <h4>{trans.__('Pipeline parameters')}</h4>
+                <pre
+                  className="jp-orchest-params"
+                  data-pipeline-params={controller.runId}
+                >
+                  {JSON.stringify(state.graph.parameters, null, 2)}
+                </pre>
+              </>
+            )}
           </div>
         </div>
       </div>

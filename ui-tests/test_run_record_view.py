@@ -146,3 +146,25 @@ def test_a_job_run_opens_from_the_jobs_panel(page: Page, lab: ServerProcess, lab
     page.wait_for_selector(f'{RUN_VIEW} [data-step-uuid="{uuids["Echo"]}"][data-status="SUCCESS"]')
     params = page.locator(f'{RUN_VIEW} [data-pipeline-params="{run_id}"]')
     assert json.loads(params.inner_text()) == {"n": 7}
+
+
+def test_a_running_run_updates_live_in_its_tab(page: Page, lab: ServerProcess, lab_root):
+    release = lab_root / "record-live" / "release"
+    name, uuids = write_pipeline(
+        lab_root / "record-live",
+        {"Wait": ("wait.sh", f"while [ ! -f '{release}' ]; do sleep 0.05; done\n", [])},
+    )
+    open_in_lab(page, lab, f"record-live/{name}")
+    page.wait_for_selector("[data-step-uuid]")
+    run_id = run_with(page, "orchest:run-all", None)
+    wait_for_statuses(page, {uuids["Wait"]: "STARTED"})
+    page.evaluate(
+        """runId => window.jupyterapp.commands.execute('orchest:open-run', {runId})
+            .then(() => null)""",
+        run_id,
+    )
+    page.wait_for_selector(f'{RUN_VIEW} [data-step-uuid="{uuids["Wait"]}"][data-status="STARTED"]')
+    release.write_text("")
+    page.wait_for_selector(f'{RUN_VIEW} [data-step-uuid="{uuids["Wait"]}"][data-status="SUCCESS"]')
+    page.wait_for_selector(f'{RUN_VIEW} [data-run-id="{run_id}"][data-run-status="SUCCESS"]')
+    assert page.locator(f'{RUN_VIEW} [data-banner="run-view"]').count() == 1

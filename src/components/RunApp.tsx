@@ -73,6 +73,43 @@ function ChangedBanner({
   );
 }
 
+/** The step panel of the run's step (its parameters, log, executed notebook, why it ran);
+ * with no step chosen, the pipeline parameters the run used. */
+function RunSidePanel({
+  controller,
+  state,
+  actions
+}: {
+  controller: RunViewController;
+  state: RunViewState;
+  actions: StepActions;
+}): JSX.Element {
+  const trans = useTranslation();
+  return (
+    <div className="jp-orchest-side">
+      <div className="jp-orchest-side-body">
+        <StepDetails
+          api={controller.api}
+          state={{ ...state, issues: NO_ISSUES }}
+          actions={actions}
+          ranBecause={state.ranBecause}
+        />
+        {state.graph && !state.inspected && (
+          <>
+            <h4>{trans.__('Pipeline parameters')}</h4>
+            <pre
+              className="jp-orchest-params"
+              data-pipeline-params={controller.runId}
+            >
+              {JSON.stringify(state.graph.parameters, null, 2)}
+            </pre>
+          </>
+        )}
+      </div>
+    </div>
+  );
+}
+
 export function RunApp({
   controller,
   actions,
@@ -127,27 +164,7 @@ export function RunApp({
             {trans.__('Loading…')}
           </div>
         )}
-        <div className="jp-orchest-side">
-          <div className="jp-orchest-side-body">
-            <StepDetails
-              api={controller.api}
-              state={{ ...state, issues: NO_ISSUES }}
-              actions={actions}
-              ranBecause={state.ranBecause}
-            />
-            {state.graph && !state.inspected && (
-              <>
-                <h4>{trans.__('Pipeline parameters')}</h4>
-                <pre
-                  className="jp-orchest-params"
-                  data-pipeline-params={controller.runId}
-                >
-                  {JSON.stringify(state.graph.parameters, null, 2)}
-                </pre>
-              </>
-            )}
-          </div>
-        </div>
+        <RunSidePanel controller={controller} state={state} actions={actions} />
       </div>
     </div>
   );

@@ -6,7 +6,11 @@ import {
 import { MainAreaWidget } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
-import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import {
+  ITranslator,
+  nullTranslator,
+  TranslationBundle
+} from '@jupyterlab/translation';
 
 import { RunViewController } from '../controllers/runView';
 import { pipelineIcon } from '../icons';
@@ -24,6 +28,55 @@ function parseToday(text: string, path: string): PipelineGraph | null {
   }
 }
 
+/** Today's text of a file (root-relative path); null when it is gone or not text. */
+async function readFile(
+  app: JupyterFrontEnd,
+  path: string
+): Promise<string | null> {
+  try {
+    const model = await app.serviceManager.contents.get(path, {
+      type: 'file',
+      format: 'text',
+      content: true
+    });
+    return typeof model.content === 'string' ? model.content : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The read-only view of one run, not loaded yet. */
+function runView(
+  app: JupyterFrontEnd,
+  service: IOrchestService,
+  rendermime: IRenderMimeRegistry,
+  trans: TranslationBundle,
+  runId: string
+): RunView {
+  const controller = new RunViewController(
+    service.api,
+    service.events,
+    runId,
+    PageConfig.getOption('serverRoot'),
+    path => readFile(app, path),
+    parseToday
+  );
+  const actions = stepActions(
+    app,
+    service.api,
+    rendermime,
+    trans,
+    () => controller.state.path ?? ''
+  );
+  const content = new RunView(
+    controller,
+    actions,
+    path => void app.commands.execute('docmanager:open', { path }),
+    trans
+  );
+  return content;
+}
+
 export const runViewPlugin: JupyterFrontEndPlugin<void> = {
   id: 'orchest-ext:run-view',
   description: "A run's own pipeline as it ran, read-only (orchest:open-run).",
@@ -37,19 +90,6 @@ export const runViewPlugin: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null
   ) => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
-    const contents = app.serviceManager.contents;
-    const readFile = async (path: string): Promise<string | null> => {
-      try {
-        const model = await contents.get(path, {
-          type: 'file',
-          format: 'text',
-          content: true
-        });
-        return typeof model.content === 'string' ? model.content : null;
-      } catch {
-        return null;
-      }
-    };
     const open = new Map<string, MainAreaWidget<RunView>>();
     app.commands.addCommand(OPEN_RUN_COMMAND, {
       label: trans.__('Open Run as It Ran'),
@@ -65,33 +105,13 @@ export const runViewPlugin: JupyterFrontEndPlugin<void> = {
           app.shell.activateById(known.id);
           return;
         }
-        const controller = new RunViewController(
-          service.api,
-          service.events,
-          runId,
-          PageConfig.getOption('serverRoot'),
-          readFile,
-          parseToday
-        );
-        const actions = stepActions(
-          app,
-          service.api,
-          rendermime,
-          trans,
-          () => controller.state.path ?? ''
-        );
-        const content = new RunView(
-          controller,
-          actions,
-          path => void app.commands.execute('docmanager:open', { path }),
-          trans
-        );
+        const content = runView(app, service, rendermime, trans, runId);
         const widget = runViewWidget(content, trans);
         open.set(runId, widget);
         widget.disposed.connect(() => open.delete(runId));
         app.shell.add(widget, 'main', { mode: 'tab-after' });
         app.shell.activateById(widget.id);
-        await controller.load();
+        await content.controller.load();
       }
     });
   }

@@ -4,6 +4,7 @@ the developer guide's layout names what the package holds."""
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import shutil
 import subprocess
@@ -54,6 +55,8 @@ def test_readme_first_command_runs_the_example(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=300,
+        # the run records into the default store under the Jupyter data dir: a fresh one here
+        env={**os.environ, "JUPYTER_DATA_DIR": str(tmp_path / "data")},
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"^Run \S+: SUCCESS$", done.stdout, re.MULTILINE), done.stdout

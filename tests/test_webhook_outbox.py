@@ -3,12 +3,12 @@ and its deliveries are written together, or neither is."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
+from orchest_ext.infra.disk import StorageError
 from orchest_ext.store import Store
 from orchest_ext.store.run_rows import write_batch
 
@@ -53,7 +53,7 @@ async def test_a_batch_that_fails_writes_neither_the_change_nor_its_delivery(tmp
             ("run", run_id, ""): {"message": "never written"},
             ("run", run_id + "-x", ""): {"no_such_column": 1},
         }
-        with pytest.raises(sqlite3.OperationalError):
+        with pytest.raises(StorageError, match="no_such_column"):
             await store._sql(write_batch, batch)
         assert await rows(store, "SELECT id FROM webhook_outbox") == []
         assert (await store.get_run(run_id))["message"] != "never written"

@@ -16,7 +16,7 @@ from traitlets import Bool, Float, Integer, Unicode
 
 from ..base import STEP_SDK_PATH, Executor, StepResult, StepSpec
 from ..languages import KernelMissing
-from ..r_library import RMissing, install_package, r_libs
+from ..r_library import RMissing, install_package, library_dir, r_libs
 from ..results import describe_exit, log_tail, write_parameters
 from .fork_template import KernelTemplates
 from .kernel_ahead import KernelAhead, StartedKernel
@@ -87,6 +87,11 @@ class LocalExecutor(Executor):
         """Start a notebook step's kernel now (other steps start nothing ahead)."""
         if spec.kind != "notebook":
             return None
+        run_dir = spec.env.get("ORCHEST_RUN_DIR")
+        if run_dir:
+            # R keeps only R_LIBS entries that exist when it starts, and this kernel may start
+            # before the run's R library is installed
+            library_dir(run_dir).mkdir(parents=True, exist_ok=True)
         return KernelAhead(
             spec,
             self._env(spec),

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from .helpers import make_pipeline, wait_for_run
-from .webhook_support import Receiver, until
+from .helpers import make_pipeline, until, wait_for_run
+from .webhook_support import Receiver
 
 SECRET = "s3cret"
 ALL_RUN_EVENTS = ["run.started", "run.succeeded", "run.failed", "run.aborted", "step.failed"]

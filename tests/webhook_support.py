@@ -4,17 +4,16 @@ and checks each delivery's signature the way a receiver should."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import inspect
 import json
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from .helpers import until
 
 
 @dataclass
@@ -130,19 +129,3 @@ class Receiver:
             f"{count} {event} deliveries",
             timeout,
         )
-
-
-async def until(
-    condition: Callable[[], Any], what: str = "the condition", timeout: float = 120.0
-) -> Any:
-    """Poll ``condition`` (a function or a coroutine function) until it returns something
-    truthy, and return that; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if inspect.isawaitable(value):
-            value = await value
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"still waiting for {what} after {timeout:g} s"
-        await asyncio.sleep(0.02)

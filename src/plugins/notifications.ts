@@ -19,13 +19,9 @@ import { Widget } from '@lumino/widgets';
 
 import { OrchestApi } from '../api';
 import { openPipeline } from '../openers';
-import {
-  duration,
-  firstFailedStep,
-  relativeToRoot,
-  RunOrigin,
-  shouldNotify
-} from '../model/runNotice';
+import { formatDuration } from '../model/format';
+import { rootRelative } from '../model/paths';
+import { firstFailedStep, RunOrigin, shouldNotify } from '../model/runNotice';
 import { ApiRun, EVENT_SCHEMAS, TERMINAL } from '../model/runState';
 import {
   IOrchestService,
@@ -101,7 +97,7 @@ class RunNotifier {
       return;
     }
     const trans = this.trans;
-    const took = duration(
+    const took = formatDuration(
       run.started_time ?? run.created_time,
       run.finished_time
     );
@@ -140,7 +136,9 @@ class RunNotifier {
   private async showRun(run: NotifiedRun): Promise<void> {
     const path =
       this._paths.get(run.id) ??
-      relativeToRoot(run.pipeline_path, PageConfig.getOption('serverRoot'));
+      (run.pipeline_path
+        ? rootRelative(run.pipeline_path, PageConfig.getOption('serverRoot'))
+        : null);
     if (!path || !this.tracker) {
       Notification.warning(
         this.trans.__(

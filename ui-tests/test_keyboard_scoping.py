@@ -135,3 +135,66 @@ def test_ctrl_z_in_a_step_field_undoes_typing_not_a_graph_edit(
     page.keyboard.press("Control+z")
     page.wait_for_function("el => el.value === 'A'", arg=title.element_handle())
     assert node(page, uuids["B"]).count() == 0
+
+
+def test_keys_in_a_past_runs_tab_act_on_no_pipeline(page: Page, lab: ServerProcess, lab_root):
+    """Delete/Backspace, Ctrl+A and Ctrl+Z pressed in a read-only run tab change neither that
+    run's drawing nor the editable pipeline open beside it."""
+    name, uuids = write_pipeline(lab_root / "keys-run", STEPS)
+    code, run = lab.request("POST", "/orchest/api/runs", {"pipeline_path": f"keys-run/{name}"})
+    assert code == 202, run
+    lab.wait_for_run(run["id"])
+    open_in_lab(page, lab)
+    page.evaluate(
+        """runId => window.jupyterapp.commands.execute('orchest:open-run', {runId})
+            .then(() => null)""",
+        run["id"],
+    )
+    run_view = page.locator(".jp-orchest-RunView")
+    in_run = {
+        title: run_view.locator(f'[data-step-uuid="{uuid}"]') for title, uuid in uuids.items()
+    }
+    in_run["A"].wait_for()
+    open_beside(page, f"keys-run/{name}")
+    pipeline = page.locator(".jp-orchest-PipelineView")
+    in_pipeline = {
+        title: pipeline.locator(f'[data-step-uuid="{uuid}"]') for title, uuid in uuids.items()
+    }
+    in_pipeline["A"].wait_for()
+    box_run, box_pipeline = run_view.bounding_box(), pipeline.bounding_box()
+    assert box_pipeline["x"] >= box_run["x"] + box_run["width"] - 1, "not side by side"
+
+    # Delete / Backspace in the run tab: the pipeline's selected step stays (the pipeline's
+    # own Delete, pressed after them, shows they were handled)
+    in_pipeline["A"].click()
+    in_run["A"].click()
+    page.keyboard.press("Delete")
+    page.keyboard.press("Backspace")
+    in_pipeline["B"].click()
+    page.keyboard.press("Delete")
+    in_pipeline["B"].wait_for(state="detached")
+    assert in_pipeline["A"].count() == 1
+    assert in_run["A"].count() == 1 and in_run["B"].count() == 1
+
+    # Ctrl+Z in the run tab does not undo the pipeline's delete
+    in_run["B"].click()
+    page.keyboard.press("Control+z")
+    in_pipeline["A"].click()
+    page.keyboard.press("Delete")
+    in_pipeline["A"].wait_for(state="detached")
+    assert in_pipeline["B"].count() == 0
+    pipeline.focus()
+    page.keyboard.press("Control+z")
+    page.keyboard.press("Control+z")
+    in_pipeline["B"].wait_for()
+    in_pipeline["A"].wait_for()
+
+    # Ctrl+A in the run tab selects nothing in the pipeline: its Delete then removes only A
+    in_pipeline["A"].click()
+    in_run["A"].click()
+    page.keyboard.press("Control+a")
+    pipeline.focus()
+    page.keyboard.press("Delete")
+    in_pipeline["A"].wait_for(state="detached")
+    assert in_pipeline["B"].count() == 1
+    assert in_run["A"].count() == 1 and in_run["B"].count() == 1

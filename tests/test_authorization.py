@@ -64,6 +64,7 @@ READS = [
     ("GET", ("launches", "PIPELINE")),
     ("GET", ("jobs",)),
     ("GET", ("jobs", "JOB")),
+    ("GET", ("jobs", "JOB", "matrix")),
     ("GET", ("webhooks",)),
     ("GET", ("webhooks", "HOOK")),
     ("GET", ("webhooks", "HOOK", "deliveries")),

@@ -1,13 +1,15 @@
-"""Jobs: create, list, show, pause, resume, delete."""
+"""Jobs: create, list, show, pause, resume, delete; a grid job's runs as one table."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..jobs import JobManager, JobRequestError
+from ..jobs.matrix import load_job_matrix, matrix_csv
 from ..jobs.request import job_settings
 from ..pipeline import short
 from ..runs import OwnedElsewhere
@@ -81,3 +83,20 @@ class JobHandler(JobsBaseHandler):
         if job is None:
             raise ApiError(404, f"No job with id {short(job_id)}.")
         self.finish(job)
+
+
+class JobMatrixHandler(JobsBaseHandler):
+    spec_path = "/jobs/{job_id}/matrix"
+
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        matrix = await load_job_matrix(self.jobs, job_id)
+        if matrix is None:
+            raise ApiError(404, f"No job with id {short(job_id)}.")
+        if self.query()["format"] == "json":
+            self.finish(matrix)
+            return
+        name = re.sub(r"[^\w.-]+", "-", matrix["job_name"]).strip("-") or "job"
+        self.set_header("Content-Disposition", f'attachment; filename="{name}-matrix.csv"')
+        self.finish(matrix_csv(matrix), set_content_type="text/csv; charset=UTF-8")

@@ -14,7 +14,7 @@ from ..runs import RunManager
 from ..sessions import PipelineSessionManager
 from .base import API, OrchestHandler, Ready
 from .exports import ExportHandler
-from .jobs import JobHandler, JobsHandler
+from .jobs import JobHandler, JobMatrixHandler, JobsHandler
 from .pipelines import PipelinesHandler, ValidateHandler
 from .runs import RunHandler, RunsHandler, StepLogHandler, StepNotebookHandler
 from .service import BackendsHandler, HealthHandler, OpenAPIHandler
@@ -59,6 +59,7 @@ def handlers(
         (rf"{API}/runs/{RUN_ID}/steps/{STEP_UUID}/notebook", StepNotebookHandler, run_deps),
         (rf"{API}/jobs", JobsHandler, job_deps),
         (rf"{API}/jobs/{JOB_ID}", JobHandler, job_deps),
+        (rf"{API}/jobs/{JOB_ID}/matrix", JobMatrixHandler, job_deps),
         (rf"{API}/webhooks", WebhooksHandler, webhook_deps),
         (rf"{API}/webhooks/{WEBHOOK_ID}", WebhookHandler, webhook_deps),
         (rf"{API}/webhooks/{WEBHOOK_ID}/deliveries", WebhookDeliveriesHandler, webhook_deps),

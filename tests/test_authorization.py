@@ -53,6 +53,8 @@ def jp_server_config(jp_server_config: dict[str, Any], authorizer) -> dict[str, 
 
 READS = [
     ("GET", ("runs",)),
+    ("GET", ("runs", "compare")),
+    ("GET", ("runs", "compare", "notebook")),
     ("GET", ("runs", "RUN")),
     ("GET", ("runs", "RUN", "steps", "STEP", "log")),
     ("GET", ("runs", "RUN", "steps", "STEP", "notebook")),

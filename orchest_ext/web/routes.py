@@ -13,6 +13,7 @@ from ..pipeline.discovery import PipelineFinder
 from ..runs import RunManager
 from ..sessions import PipelineSessionManager
 from .base import API, OrchestHandler, Ready
+from .compare import CompareHandler, CompareNotebookHandler
 from .exports import ExportHandler
 from .jobs import JobHandler, JobMatrixHandler, JobsHandler
 from .pipelines import PipelinesHandler, ValidateHandler
@@ -54,6 +55,8 @@ def handlers(
     webhook_deps = {"notifier": notifier, "ready": runs_ready, **common}
     return [
         (rf"{API}/runs", RunsHandler, run_deps),
+        (rf"{API}/runs/compare", CompareHandler, run_deps),
+        (rf"{API}/runs/compare/notebook", CompareNotebookHandler, run_deps),
         (rf"{API}/runs/{RUN_ID}", RunHandler, run_deps),
         (rf"{API}/runs/{RUN_ID}/steps/{STEP_UUID}/log", StepLogHandler, run_deps),
         (rf"{API}/runs/{RUN_ID}/steps/{STEP_UUID}/notebook", StepNotebookHandler, run_deps),

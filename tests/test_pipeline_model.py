@@ -267,11 +267,11 @@ def test_step_not_an_object(tmp_path: Path) -> None:
         ("environment", 1, '"environment" must be a string or null'),
         ("image", [], '"image" must be a string or null'),
         ("kernel", "python", '"kernel" must be an object'),
-        ("kernel", {"name": 3}, 'kernel "name" must be a string'),
+        ("kernel", {"name": 3}, 'field "kernel.name" must be a string'),
         ("meta_data", None, '"meta_data" must be an object'),
         ("env_variables", [], '"env_variables" must be an object'),
         ("env_variables", {"1A": "x"}, "env_variables name '1A' is not a valid"),
-        ("env_variables", {"A": 1}, 'env_variables "A" must be a string'),
+        ("env_variables", {"A": 1}, 'field "env_variables.A" must be a string'),
     ],
 )
 def test_step_field_issues(field: str, value: Any, text: str, pipeline_dir: Path) -> None:

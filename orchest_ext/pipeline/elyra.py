@@ -5,12 +5,11 @@ Notebook, Python and R nodes become steps; any other node is an issue naming it.
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 from typing import Any
 
-from .issues import Checker, json_type
+from .issues import Checker, typed
 
 SUFFIX = ".pipeline"
 NODE_OPS = ("execute-notebook-node", "execute-python-node", "execute-r-node")
@@ -31,19 +30,20 @@ def to_orchest(
 ) -> dict[str, Any] | None:
     """The Orchest pipeline JSON for an Elyra document, None when it has no usable pipeline.
 
-    Issues go to ``checker``; nodes that cannot become steps are left out, links to them dropped.
+    The document's structure is checked by its schema (``schema_issues("elyra", doc)``);
+    the issues found here are the rest (version, primary pipeline, node ids, runnable nodes),
+    and go to ``checker``. Nodes that cannot become steps are left out, links to them dropped.
     """
     _check_version(doc, checker)
     pipeline = _primary_pipeline(doc, checker)
     if pipeline is None:
         return None
-    app_data = checker.get(pipeline, "app_data", dict, {}, _WHERE)
-    properties = checker.get(app_data, "properties", dict, {}, f"{_WHERE} app_data")
-    defaults = checker.get(properties, "pipeline_defaults", dict, {}, f"{_WHERE} properties")
-    image = checker.get(defaults, "runtime_image", str, "", "Elyra pipeline_defaults")
-    env = _env_vars(defaults.get("env_vars"), "Elyra pipeline_defaults", None, checker)
-    name = checker.get(properties, "name", str, "", f"{_WHERE} properties")
-    nodes = checker.get(pipeline, "nodes", list, [], _WHERE, required=True)
+    properties = typed(typed(pipeline, "app_data", dict, {}), "properties", dict, {})
+    defaults = typed(properties, "pipeline_defaults", dict, {})
+    image = typed(defaults, "runtime_image", str, "")
+    env = _env_vars(defaults.get("env_vars"))
+    name = typed(properties, "name", str, "")
+    nodes = typed(pipeline, "nodes", list, [])
     return {
         "name": name or (Path(path).stem if path is not None else ""),
         "uuid": _pipeline_uuid(pipeline["id"], path),
@@ -66,15 +66,8 @@ def _check_version(doc: dict[str, Any], checker: Checker) -> None:
     """Elyra writes pipeline-flow version "3.0" (3 or 3.0 as a number is read the same);
     other major versions are not understood."""
     version = doc.get("version")
-    if version is None:
-        return
-    if not isinstance(version, (str, int, float)) or isinstance(version, bool):
-        checker.add(
-            f'{_WHERE}: field "version" must be a string such as "3.0", got {json_type(version)}.',
-            None,
-            "version",
-        )
-    elif str(version).split(".")[0] != "3":
+    readable = isinstance(version, (str, int, float)) and not isinstance(version, bool)
+    if readable and str(version).split(".")[0] != "3":
         checker.add(
             f"{_WHERE}: version {version!r} is not supported; expected pipeline-flow 3.x.",
             None,
@@ -84,8 +77,8 @@ def _check_version(doc: dict[str, Any], checker: Checker) -> None:
 
 def _primary_pipeline(doc: dict[str, Any], checker: Checker) -> dict[str, Any] | None:
     """The entry of ``pipelines`` whose id is ``primary_pipeline``."""
-    pipelines = checker.get(doc, "pipelines", list, None, _WHERE, required=True)
-    primary = checker.get(doc, "primary_pipeline", str, None, _WHERE, required=True)
+    pipelines = typed(doc, "pipelines", list, None)
+    primary = typed(doc, "primary_pipeline", str, None)
     if pipelines is None or primary is None:
         return None
     found = next((p for p in pipelines if isinstance(p, dict) and p.get("id") == primary), None)
@@ -102,18 +95,11 @@ def _steps(nodes: list[Any], checker: Checker) -> dict[str, dict[str, Any]]:
     """Orchest steps keyed by node id, in node order."""
     steps: dict[str, dict[str, Any]] = {}
     left_out: set[str] = set()
-    for index, node in enumerate(nodes):
-        if not isinstance(node, dict):
-            checker.add(
-                f"{_WHERE}: nodes[{index}] must be a JSON object, got {json_type(node)}.",
-                None,
-                "nodes",
-            )
-            continue
-        where = f'Node "{_title(node) or "untitled"}"'
-        node_id = checker.get(node, "id", str, None, f"{where} (nodes[{index}])", required=True)
+    for node in nodes:
+        node_id = typed(node, "id", str, None)
         if node_id is None:
             continue
+        where = f'Node "{node_title(node) or "untitled"}"'
         if node_id in steps or node_id in left_out:
             checker.add(
                 f"{where} ({node_id}): another node has the same id; node ids must be unique.",
@@ -145,7 +131,7 @@ def _step(
             "op",
         )
         return None
-    app_data = checker.get(node, "app_data", dict, {}, where, node_id)
+    app_data = typed(node, "app_data", dict, {})
     filename = _parameter(app_data, "filename")
     if not isinstance(filename, str) or not filename:
         problem = "has no filename" if filename in (None, "") else "has a filename that is not text"
@@ -155,13 +141,13 @@ def _step(
         return None
     step = {
         "uuid": node_id,
-        "title": _title(node),
+        "title": node_title(node),
         "file_path": filename,
-        "incoming_connections": _links(node, where, node_id, checker),
+        "incoming_connections": _links(node),
         "image": _parameter(app_data, "runtime_image") or None,
         "meta_data": _meta_data(app_data),
     }
-    env = _env_vars(_parameter(app_data, "env_vars"), where, node_id, checker)
+    env = _env_vars(_parameter(app_data, "env_vars"))
     return {**step, "env_variables": env} if env else step
 
 
@@ -173,7 +159,7 @@ def _parameter(app_data: dict[str, Any], name: str) -> Any:
     return app_data.get(name)
 
 
-def _title(node: dict[str, Any]) -> str:
+def node_title(node: dict[str, Any]) -> str:
     """``app_data.label``, else ``app_data.ui_data.label``, else the filename; "" if none."""
     app_data = node.get("app_data")
     app_data = app_data if isinstance(app_data, dict) else {}
@@ -191,22 +177,15 @@ def _kind(node: dict[str, Any]) -> str:
     return f"op {node['op']!r}" if "op" in node else "a node without op"
 
 
-def _links(node: dict[str, Any], where: str, node_id: str, checker: Checker) -> list[str]:
+def _links(node: dict[str, Any]) -> list[str]:
     """Parent node ids from ``inputs[].links[].node_id_ref``, in link order, without repeats."""
-    parents: list[str] = []
-    for port in checker.get(node, "inputs", list, [], where, node_id):
-        links = port.get("links", []) if isinstance(port, dict) else None
-        for link in links if isinstance(links, list) else [None]:
-            parent = link.get("node_id_ref") if isinstance(link, dict) else None
-            if isinstance(parent, str) and parent:
-                parents.append(parent)
-            else:
-                checker.add(
-                    f"{where}: malformed input link; each link needs a node_id_ref (a node id).",
-                    node_id,
-                    "links",
-                )
-    return list(dict.fromkeys(parents))
+    parents = [
+        link.get("node_id_ref")
+        for port in typed(node, "inputs", list, [])
+        for link in typed(port, "links", list, [])
+        if isinstance(link, dict)
+    ]
+    return list(dict.fromkeys(p for p in parents if isinstance(p, str) and p))
 
 
 def _meta_data(app_data: dict[str, Any]) -> dict[str, Any]:
@@ -220,27 +199,11 @@ def _meta_data(app_data: dict[str, Any]) -> dict[str, Any]:
     return {"hidden": False, "position": position}
 
 
-def _env_vars(value: Any, where: str, step: str | None, checker: Checker) -> dict[str, str]:
-    """Elyra ``env_vars`` as a dict; as in Elyra, entries without a value are ignored."""
-    if value is None:
-        return {}
-    if not isinstance(value, list):
-        message = f"{where}: env_vars must be an array, got {json_type(value)}."
-        checker.add(message, step, "env_vars")
-        return {}
-    env: dict[str, str] = {}
-    for index, entry in enumerate(value):
-        pair = _env_pair(entry)
-        if pair is None:
-            checker.add(
-                f'{where}: env_vars[{index}] must be {{"env_var": NAME, "value": VALUE}} '
-                f'or "NAME=VALUE", got {json.dumps(entry, default=str)}.',
-                step,
-                "env_vars",
-            )
-        elif pair[1]:
-            env[pair[0]] = pair[1]
-    return env
+def _env_vars(value: Any) -> dict[str, str]:
+    """Elyra ``env_vars`` as a dict; as in Elyra, entries without a value are ignored (and
+    malformed ones, which the schema reports)."""
+    pairs = [_env_pair(entry) for entry in value] if isinstance(value, list) else []
+    return {pair[0]: pair[1] for pair in pairs if pair is not None and pair[1]}
 
 
 def _env_pair(entry: Any) -> tuple[str, str] | None:

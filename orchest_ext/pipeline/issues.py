@@ -32,7 +32,7 @@ class PipelineError(ValueError):
 
 
 class Checker:
-    """Collects issues while reading typed fields out of JSON objects."""
+    """Collects issues while a pipeline description is read."""
 
     def __init__(self) -> None:
         self.issues: list[Issue] = []
@@ -40,34 +40,14 @@ class Checker:
     def add(self, message: str, step: str | None = None, field: str | None = None) -> None:
         self.issues.append(Issue(message, step, field))
 
-    def get(
-        self,
-        obj: dict[str, Any],
-        name: str,
-        types: type | tuple[type, ...],
-        default: Any,
-        where: str,
-        step: str | None = None,
-        required: bool = False,
-    ) -> Any:
-        """``obj[name]`` if it has the right type (non-empty for required strings), else default."""
-        if name not in obj:
-            if required:
-                self.add(f'{where}: field "{name}" is required.', step, name)
-            return default
-        value = obj[name]
-        if not isinstance(value, types):
-            expected = " or ".join(json_type_name(t) for t in _as_tuple(types))
-            self.add(
-                f'{where}: field "{name}" must be {expected}, got {json_type(value)}.',
-                step,
-                name,
-            )
-            return default
-        if required and value == "":
-            self.add(f'{where}: field "{name}" must not be empty.', step, name)
-            return default
-        return value
+
+def typed(obj: Any, name: str, types: type | tuple[type, ...], default: Any) -> Any:
+    """``obj[name]`` when ``obj`` is an object and the value has one of ``types`` (booleans
+    are not numbers), else ``default``: reading goes on past what the schema reported."""
+    value = obj.get(name, default) if isinstance(obj, dict) else default
+    if isinstance(value, bool) and bool not in _as_tuple(types):
+        return default
+    return value if isinstance(value, types) else default
 
 
 _JSON_TYPE_NAMES = {

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
 from .elyra import is_elyra, to_orchest
-from .issues import Checker, Issue, PipelineError, json_type, short
-from .model import SUPPORTED_SUFFIXES, Pipeline, Step, step_kind, step_label
+from .issues import Checker, Issue, PipelineError, json_type, short, typed
+from .model import SUPPORTED_SUFFIXES, Pipeline, Step, step_kind
+from .schema import schema_issues
 
 _PIPELINE_FIELDS = ("name", "uuid", "version", "parameters", "settings", "env_variables", "steps")
 _STEP_FIELDS = (
@@ -29,14 +29,8 @@ _STEP_FIELDS = (
     "retry_delay",
     "cache",
 )
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_IDENTIFIER = _ENV_NAME
 MAX_TITLE = 256
-MAX_ENV_VALUE = 32 * 1024
-"""Longest environment value (Linux refuses a single environment string over 128 KiB)."""
-_CONSTRAINT = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*\s*(==|!=)\s*[^\s=!][^=!]*")
-"""A swarm placement constraint: a node attribute, ``==`` or ``!=``, a value."""
-_STEP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+"""Longest step title (the schema's ``maxLength``)."""
 
 
 def parse_pipeline(
@@ -91,24 +85,17 @@ def _parse(
         )
         return None, checker.issues
     if is_elyra(data, path):
+        checker.issues += schema_issues("elyra", data)
         data = to_orchest(data, path, checker)
         if data is None:
             return None, checker.issues
+    checker.issues += schema_issues("orchest", data)
     directory = directory.resolve()
-    where = "Pipeline"
-    fields = {
-        "name": checker.get(data, "name", str, "", where),
-        "uuid": checker.get(data, "uuid", str, "", where, required=True),
-        "version": checker.get(data, "version", (str, type(None)), None, where),
-        "parameters": _parameters(data, where, None, checker),
-        "settings": _settings(data, checker),
-        "env_variables": _env_variables(data, where, None, checker),
-    }
-    raw_steps = checker.get(data, "steps", dict, {}, where, required=True)
+    raw_steps = typed(data, "steps", dict, {})
     steps = {
-        key: step
+        key: _read_step(key, raw, directory, check_files, checker)
         for key, raw in raw_steps.items()
-        if (step := _parse_step(key, raw, directory, check_files, checker)) is not None
+        if isinstance(raw, dict)
     }
     if not raw_steps and not checker.issues:
         checker.add("The pipeline has no steps: add at least one step to run.", None, "steps")
@@ -116,7 +103,12 @@ def _parse(
     _check_titles(steps, checker)
     _check_connections(steps, checker)
     pipeline = Pipeline(
-        **fields,
+        name=typed(data, "name", str, ""),
+        uuid=typed(data, "uuid", str, ""),
+        version=typed(data, "version", str, None),
+        parameters=typed(data, "parameters", dict, {}),
+        settings=typed(data, "settings", dict, {}),
+        env_variables=typed(data, "env_variables", dict, {}),
         steps=steps,
         directory=directory,
         path=Path(path).absolute() if path is not None else None,
@@ -159,145 +151,77 @@ def _load_json(text: str | bytes | bytearray, checker: Checker) -> Any:
     return data
 
 
-def _parse_step(
-    key: str, raw: Any, directory: Path, check_files: bool, checker: Checker
-) -> Step | None:
-    """Read one step; invalid fields are reported and replaced by defaults."""
-    if not isinstance(raw, dict):
-        checker.add(f'Step "{key}" must be a JSON object, got {json_type(raw)}.', key, "steps")
-        return None
-    where = _raw_label(key, raw)
-    uuid = checker.get(raw, "uuid", str, key, where, key, required=True)
-    file_path = checker.get(raw, "file_path", str, "", where, key, required=True)
-    title = raw.get("title")
-    if title is not None and not isinstance(title, str):
-        checker.add(
-            f'{where}: field "title" must be a string, got {json_type(title)}.', key, "title"
-        )
-    elif title is not None and len(title) > MAX_TITLE:
-        checker.add(
-            f"{where}: the title has {len(title)} characters, more than {MAX_TITLE}.", key, "title"
-        )
+def _read_step(
+    key: str, raw: dict[str, Any], directory: Path, check_files: bool, checker: Checker
+) -> Step:
+    """Read one step (the schema has reported its structure; bad fields read as defaults)
+    and check what the schema cannot: its key, its file and its cache inputs."""
+    uuid = typed(raw, "uuid", str, "") or key
+    file_path = typed(raw, "file_path", str, "")
+    kernel = typed(raw, "kernel", dict, {})
     step = Step(
         uuid=uuid,
-        title=title or file_path,
+        title=typed(raw, "title", str, "") or file_path,
         file_path=file_path,
-        incoming_connections=_connections(raw, where, key, checker),
-        kernel=_kernel(raw, where, key, checker),
-        environment=checker.get(raw, "environment", (str, type(None)), None, where, key),
-        image=checker.get(raw, "image", (str, type(None)), None, where, key),
-        parameters=_parameters(raw, where, key, checker),
-        meta_data=checker.get(raw, "meta_data", dict, {}, where, key),
-        env_variables=_env_variables(raw, where, key, checker),
-        retries=_non_negative(raw, "retries", int, where, key, checker),
-        retry_delay=_non_negative(raw, "retry_delay", (int, float), where, key, checker),
-        cache=_cache(raw, where, key, checker),
+        incoming_connections=_strings(typed(raw, "incoming_connections", list, [])),
+        kernel=kernel,
+        environment=typed(raw, "environment", str, None),
+        image=typed(raw, "image", str, None),
+        parameters=typed(raw, "parameters", dict, {}),
+        meta_data=typed(raw, "meta_data", dict, {}),
+        env_variables=typed(raw, "env_variables", dict, {}),
+        retries=_whole(typed(raw, "retries", (int, float), None)),
+        retry_delay=typed(raw, "retry_delay", (int, float), None),
+        cache=typed(raw, "cache", (bool, dict), None),
         extra={name: value for name, value in raw.items() if name not in _STEP_FIELDS},
     )
-    if uuid != key:
+    if uuid != key and isinstance(raw.get("uuid"), str):
         checker.add(
-            f'{where} is stored under key "{key}" but has uuid "{uuid}": '
+            f'{step.label} is stored under key "{key}" but has uuid "{uuid}": '
             "the key must equal the step's uuid.",
             key,
             "uuid",
         )
     if file_path:
         _check_file_path(step, key, directory, check_files, checker)
+    _check_cache_inputs(step, key, checker)
     return step
 
 
-def _non_negative(
-    raw: dict[str, Any], name: str, types: Any, where: str, key: str, checker: Checker
-) -> Any:
-    """A step's optional non-negative number (booleans are not numbers here)."""
-    value = raw.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, types) or value < 0:
-        kind = "an integer" if types is int else "a number"
-        checker.add(
-            f'{where}: field "{name}" must be {kind} of at least 0, got {value!r}.', key, name
-        )
-        return None
-    return value
+def _whole(number: float | None) -> int | None:
+    """A count read from JSON (``2.0`` is the integer 2, as JSON Schema reads it)."""
+    if isinstance(number, float):
+        return int(number) if number.is_integer() else None
+    return number
 
 
-def _cache(
-    raw: dict[str, Any], where: str, key: str, checker: Checker
-) -> bool | dict[str, Any] | None:
-    """A step's ``cache``: true/false, or ``{"enabled": bool, "inputs": [glob, ...]}`` with
-    patterns relative to the pipeline directory that stay inside it."""
-    value = raw.get("cache")
-    if value is None or isinstance(value, bool):
-        return value
-    if not isinstance(value, dict):
-        checker.add(
-            f'{where}: field "cache" must be true, false or an object, got {json_type(value)}.',
-            key,
-            "cache",
-        )
-        return None
-    problems = [
-        f'{where}: field "cache.{name}" is unknown; use "enabled" or "inputs".'
-        for name in value
-        if name not in ("enabled", "inputs")
-    ]
-    if not isinstance(value.get("enabled", True), bool):
-        problems.append(f'{where}: field "cache.enabled" must be true or false.')
-    inputs = value.get("inputs", [])
-    if not isinstance(inputs, list):
-        problems.append(
-            f'{where}: field "cache.inputs" must be a list of glob patterns, '
-            f"got {json_type(inputs)}."
-        )
-        inputs = []
-    for index, pattern in enumerate(inputs):
-        if not isinstance(pattern, str) or not pattern:
-            problems.append(
-                f"{where}: cache.inputs[{index}] must be a glob pattern (a non-empty string)."
+def _strings(values: list[Any]) -> list[str]:
+    return [value for value in values if isinstance(value, str)]
+
+
+def _check_cache_inputs(step: Step, key: str, checker: Checker) -> None:
+    """Cache input patterns are relative to the pipeline directory and stay inside it."""
+    if not isinstance(step.cache, dict):
+        return
+    inputs = step.cache.get("inputs")
+    for index, pattern in enumerate(inputs if isinstance(inputs, list) else []):
+        if (
+            isinstance(pattern, str)
+            and pattern
+            and (Path(pattern).is_absolute() or _leaves(pattern))
+        ):
+            checker.add(
+                f'{step.label}: cache.inputs[{index}] "{pattern}" leaves the pipeline directory; '
+                "use a pattern relative to it.",
+                key,
+                "cache",
             )
-        elif Path(pattern).is_absolute() or _leaves(pattern):
-            problems.append(
-                f'{where}: cache.inputs[{index}] "{pattern}" leaves the pipeline directory; '
-                "use a pattern relative to it."
-            )
-    for problem in problems:
-        checker.add(problem, key, "cache")
-    return None if problems else value
 
 
 def _leaves(relative: str) -> bool:
     """Whether a relative path (or glob) climbs out of its directory with ``..``."""
     normalized = os.path.normpath(relative)
     return normalized == ".." or normalized.startswith(".." + os.sep)
-
-
-def _connections(raw: dict[str, Any], where: str, key: str, checker: Checker) -> list[str]:
-    """The step's incoming connections, keeping only the string entries."""
-    connections = checker.get(raw, "incoming_connections", list, [], where, key)
-    for index, parent in enumerate(connections):
-        if not isinstance(parent, str):
-            checker.add(
-                f"{where}: incoming_connections[{index}] must be a step uuid (a string), "
-                f"got {json_type(parent)}.",
-                key,
-                "incoming_connections",
-            )
-    return [parent for parent in connections if isinstance(parent, str)]
-
-
-def _kernel(raw: dict[str, Any], where: str, key: str, checker: Checker) -> dict[str, Any]:
-    """The step's kernel object; its ``name`` and ``display_name`` must be strings."""
-    kernel = checker.get(raw, "kernel", dict, {}, where, key)
-    for name in ("name", "display_name"):
-        value = kernel.get(name)
-        if value is not None and not isinstance(value, str):
-            checker.add(
-                f'{where}: kernel "{name}" must be a string, got {json_type(value)}.',
-                key,
-                "kernel",
-            )
-    return kernel
 
 
 def _check_file_path(
@@ -362,17 +286,9 @@ def _file_problem(path: Path) -> str | None:
 
 
 def _check_uuids(steps: dict[str, Step], checker: Checker) -> None:
-    """Step uuids name files and containers: they must be plain ids (letters, digits,
-    ``.``, ``_``, ``-``), and two steps must not share one."""
+    """Step uuids name files and containers: two steps must not share one."""
     first_key: dict[str, str] = {}
     for key, step in steps.items():
-        if not _STEP_ID.fullmatch(step.uuid):
-            checker.add(
-                f'Step "{step.title}" (key "{key}") has uuid "{step.uuid}": a step uuid may '
-                "hold only letters, digits, '.', '_' and '-' (at most 128), like a UUID.",
-                key,
-                "uuid",
-            )
         if step.uuid not in first_key:
             first_key[step.uuid] = key
             continue
@@ -420,70 +336,6 @@ def _cycle_issues(parents: dict[str, list[str]], titles: dict[str, str]) -> list
     return find_cycle_issues(graph, titles)
 
 
-def _settings(data: dict[str, Any], checker: Checker) -> dict[str, Any]:
-    """Pipeline settings; ``default_image``, when given, is an image name; ``swarm``, when
-    given, holds placement ``constraints``."""
-    settings = checker.get(data, "settings", dict, {}, "Pipeline")
-    checker.get(settings, "default_image", (str, type(None)), None, "Pipeline settings")
-    swarm = checker.get(settings, "swarm", dict, {}, "Pipeline settings")
-    constraints = checker.get(swarm, "constraints", list, [], "Pipeline settings.swarm")
-    for index, constraint in enumerate(constraints):
-        if not (isinstance(constraint, str) and _CONSTRAINT.fullmatch(constraint)):
-            checker.add(
-                f"Pipeline settings.swarm: constraints[{index}] {short(constraint)} is not a "
-                'placement constraint such as "node.labels.gpu==true" (attribute, == or !=, '
-                "value).",
-                None,
-                "constraints",
-            )
-    return settings
-
-
-def _env_variables(
-    data: dict[str, Any], where: str, step: str | None, checker: Checker
-) -> dict[str, str]:
-    """Pipeline or step environment variables: valid names with string values."""
-    env = checker.get(data, "env_variables", dict, {}, where, step)
-    for name, value in env.items():
-        if not (isinstance(name, str) and _ENV_NAME.fullmatch(name)):
-            checker.add(
-                f"{where}: env_variables name {short(name)} is not a valid environment variable "
-                "name (letters, digits and _, not starting with a digit).",
-                step,
-                "env_variables",
-            )
-        if not isinstance(value, str):
-            checker.add(
-                f'{where}: env_variables "{name}" must be a string, got {json_type(value)}.',
-                step,
-                "env_variables",
-            )
-        elif "\x00" in value or len(value) > MAX_ENV_VALUE:
-            checker.add(
-                f"{where}: env_variables {short(name)} must be at most {MAX_ENV_VALUE} "
-                "characters without NUL characters.",
-                step,
-                "env_variables",
-            )
-    return env
-
-
-def _parameters(
-    data: dict[str, Any], where: str, step: str | None, checker: Checker
-) -> dict[str, Any]:
-    """Pipeline or step parameters: names are identifiers (notebooks get them as variables)."""
-    parameters = checker.get(data, "parameters", dict, {}, where, step)
-    for name in parameters:
-        if not _IDENTIFIER.fullmatch(name):
-            checker.add(
-                f"{where}: parameter name {short(name)} is not an identifier (letters, digits "
-                "and _, not starting with a digit).",
-                step,
-                "parameters",
-            )
-    return parameters
-
-
 def _check_titles(steps: dict[str, Step], checker: Checker) -> None:
     """Runs and parameters name steps by title too, so two steps must not share one."""
     first: dict[str, tuple[str, Step]] = {}
@@ -502,11 +354,3 @@ def _check_titles(steps: dict[str, Step], checker: Checker) -> None:
             key,
             "title",
         )
-
-
-def _raw_label(key: str, raw: dict[str, Any]) -> str:
-    """Label a step before its fields are validated."""
-    names = [raw.get("title"), raw.get("file_path"), "untitled"]
-    uuid = raw.get("uuid")
-    title = next(name for name in names if isinstance(name, str) and name)
-    return step_label(title, uuid if isinstance(uuid, str) else key)

@@ -3,6 +3,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { JobMatrix } from './model/matrix';
 import { ApiRun, Status } from './model/runState';
 
 export interface Issue {
@@ -286,6 +287,11 @@ export class OrchestApi {
       {},
       { limit: String(limit) }
     );
+  }
+
+  /** The job's runs as one table: a row per combination of its grid. */
+  jobMatrix(jobId: string): Promise<JobMatrix> {
+    return this.request(`jobs/${encodeURIComponent(jobId)}/matrix`);
   }
 
   /** Write the pipeline for another engine into `<pipeline dir>/export/<target>/`. */

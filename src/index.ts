@@ -5,6 +5,7 @@ import { commandsPlugin } from './plugins/commands';
 import { documentPlugin } from './plugins/document';
 import { exportCommandPlugin } from './plugins/exportCommand';
 import { fileCommandsPlugin } from './plugins/fileCommands';
+import { jobMatrixPlugin } from './plugins/jobMatrix';
 import { jobsPanelPlugin } from './plugins/jobsPanel';
 import { notificationsPlugin } from './plugins/notifications';
 import { pipelinesPanelPlugin } from './plugins/pipelinesPanel';
@@ -22,6 +23,7 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   fileCommandsPlugin,
   pipelinesPanelPlugin,
   jobsPanelPlugin,
+  jobMatrixPlugin,
   runViewPlugin,
   exportCommandPlugin,
   notificationsPlugin

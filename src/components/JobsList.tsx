@@ -34,6 +34,8 @@ export interface JobsListActions {
   openStep(run: JobRun, step: JobRunStep): void;
   /** The run's own pipeline as it ran, read-only, in a tab. */
   openRun(run: JobRun): void;
+  /** The job's runs as one table, a row per combination, in a tab. */
+  openMatrix(job: Job): void;
 }
 
 const JOB_STYLE: React.CSSProperties = {
@@ -235,6 +237,19 @@ export function JobsList({
                     {job.status === 'PAUSED' ? 'Resume' : 'Pause'}
                   </button>
                 )}
+                <button
+                  type="button"
+                  className="jp-mod-styled jp-mod-reject"
+                  style={BUTTON_STYLE}
+                  data-command="orchest:open-job-matrix"
+                  title="The job's runs as one table, a row per parameter combination"
+                  onClick={e => {
+                    e.stopPropagation();
+                    actions.openMatrix(job);
+                  }}
+                >
+                  Matrix
+                </button>
                 <button
                   type="button"
                   className="jp-mod-styled jp-mod-warn"

@@ -8,7 +8,11 @@ export function formatDuration(
   if (!start || !end) {
     return '';
   }
-  const ms = Date.parse(end) - Date.parse(start);
+  return formatElapsed(Date.parse(end) - Date.parse(start));
+}
+
+/** A span of `ms` milliseconds as `formatDuration` writes it; "" when not a span. */
+export function formatElapsed(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) {
     return '';
   }

@@ -20,6 +20,7 @@ import {
 } from '../tokens';
 import { JobsPanel } from '../widgets/JobsPanel';
 import { currentOrSelectedPipeline } from './fileBrowser';
+import { OPEN_JOB_MATRIX_COMMAND } from './jobMatrix';
 
 const JOB_COMMANDS = {
   createJob: 'orchest:create-job-of-pipeline',
@@ -67,6 +68,9 @@ export const jobsPanelPlugin: JupyterFrontEndPlugin<void> = {
       openNotebook: (runId, stepUuid) =>
         notebooks.openExecutedNotebook(runId, stepUuid, false),
       openRun: runId => notebooks.openRun(runId),
+      openMatrix: async jobId => {
+        await app.commands.execute(OPEN_JOB_MATRIX_COMMAND, { jobId });
+      },
       addToMain: widget => app.shell.add(widget, 'main', { mode: 'tab-after' })
     });
     panel.title.caption = trans.__('Pipeline jobs');

@@ -194,6 +194,8 @@ export interface JobsPanelDeps {
   openNotebook: (runId: string, stepUuid: string) => Promise<void>;
   /** Open a run's own pipeline as it ran (`orchest:open-run`). */
   openRun: (runId: string) => Promise<void>;
+  /** Open a job's results matrix (`orchest:open-job-matrix`). */
+  openMatrix: (jobId: string) => Promise<void>;
   /** Show a widget in the main area. */
   addToMain: (widget: Widget) => void;
 }
@@ -257,7 +259,11 @@ export class JobsPanel extends ReactWidget {
       openStep: (run, step) =>
         void this.openStep(run, step).catch(failed('Cannot open the step')),
       openRun: run =>
-        void this.deps.openRun(run.id).catch(failed('Cannot open the run'))
+        void this.deps.openRun(run.id).catch(failed('Cannot open the run')),
+      openMatrix: job =>
+        void this.deps
+          .openMatrix(job.id)
+          .catch(failed('Cannot open the matrix'))
     };
     return <JobsView model={this.model} actions={actions} />;
   }

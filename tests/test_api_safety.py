@@ -16,6 +16,7 @@ ROUTES = [
     ("DELETE", ("runs", "some-run")),
     ("GET", ("runs", "some-run", "steps", "some-step", "log")),
     ("GET", ("runs", "some-run", "steps", "some-step", "notebook")),
+    ("GET", ("runs", "some-run", "steps", "some-step", "outputs")),
     ("POST", ("pipelines", "validate")),
     ("GET", ("backends",)),
 ]
@@ -221,6 +222,6 @@ async def test_step_routes_accept_only_get(api, jp_root_dir):
     make_pipeline(jp_root_dir / "p", {"A": ("a.sh", "echo a\n", [])})
     _, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
     uuid = run["steps"][0]["uuid"]
-    for leaf in ("log", "notebook"):
+    for leaf in ("log", "notebook", "outputs"):
         code, _ = await api("DELETE", "runs", run["id"], "steps", uuid, leaf)
         assert code == 405

@@ -58,6 +58,7 @@ READS = [
     ("GET", ("runs", "RUN")),
     ("GET", ("runs", "RUN", "steps", "STEP", "log")),
     ("GET", ("runs", "RUN", "steps", "STEP", "notebook")),
+    ("GET", ("runs", "RUN", "steps", "STEP", "outputs")),
     ("GET", ("pipelines",)),
     ("POST", ("pipelines", "validate")),
     ("GET", ("backends",)),

@@ -130,3 +130,28 @@ async def test_a_database_of_a_newer_release_is_refused_and_left_as_it_is(tmp_pa
     await store.close()
     assert user_version(path) == newer
     assert schema(path) == {}
+
+
+async def test_steps_of_a_database_before_step_results_have_no_metrics_or_outputs(tmp_path):
+    path = tmp_path / "v3.db"
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+        assert migrate(db, MIGRATIONS[:3]) == 3
+        db.execute(
+            "INSERT INTO runs (id, pipeline_uuid, pipeline_name, pipeline_dir, run_type, uuids, "
+            "inclusive, backend, failure_policy, parameters, env, write_back, run_dir, status, "
+            "seq, created_time) VALUES ('r1', 'p', 'P', '/p', 'full', '[]', 0, 'local', "
+            "'continue', '{}', '{}', 0, '/p/.orchest/runs/r1', 'SUCCESS', 3, '2026-01-01')"
+        )
+        db.execute("INSERT INTO run_pipelines VALUES ('r1', '{}')")
+        db.execute(
+            "INSERT INTO steps (run_id, uuid, position, title, file_path, parents, status) "
+            "VALUES ('r1', 's1', 0, 'A', 'a.sh', '[]', 'SUCCESS')"
+        )
+    store = Store(path)
+    await store.open()
+    try:
+        run = await store.get_run("r1")
+        assert run is not None and run["steps"][0]["metrics"] == {}
+        assert await store.step_outputs("r1", "s1") == []
+    finally:
+        await store.close()

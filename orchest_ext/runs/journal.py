@@ -121,4 +121,5 @@ def _event(run: RunState, change: Change) -> tuple[str, dict[str, Any]]:
         "cached": fields.get("cached", False),
         "cached_from": fields.get("cached_from"),
         "run_reason": fields.get("run_reason"),
+        "metrics": fields.get("metrics", {}),
     }

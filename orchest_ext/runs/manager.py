@@ -60,6 +60,7 @@ from .state import (
     StepState,
     Transition,
 )
+from .step_results import record_results
 
 PRIVATE_STEP_FIELDS = ("run_id", "position", "handle", "cache_parts")
 """Step columns the API does not show."""
@@ -514,6 +515,7 @@ class RunManager(LoggingConfigurable):
         message = (run.message or "aborted") if result.status == ABORTED else result.message
         if result.status != ABORTED:
             await record_outcome(spec.step_dir, result.status, self.log)
+        await record_results(self.store, run, uuid, spec.step_dir, self.log)
         self._apply(run, run.finish_step(uuid, result.status, message))
         self.scheduler.release(run, uuid)
 
@@ -524,6 +526,7 @@ class RunManager(LoggingConfigurable):
         if await self.cache.reuse(run, step):
             step_dir = step_files(run.run_dir, step.uuid, step.file_path).step_dir
             await record_outcome(step_dir, SUCCESS, self.log)
+            await record_results(self.store, run, step.uuid, step_dir, self.log)
             self._apply(run, run.reuse_step(step.uuid))
             self.scheduler.release(run, step.uuid)
             return True

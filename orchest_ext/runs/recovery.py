@@ -66,6 +66,7 @@ def restore(stored: dict[str, Any]) -> RunState:
             cache_parts=row.get("cache_parts"),
             changed=row.get("changed"),
             changed_parents=row.get("changed_parents"),
+            metrics=row.get("metrics") or {},
         )
         for row in stored["steps"]
     }

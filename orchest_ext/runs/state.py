@@ -77,6 +77,8 @@ class StepState:
     ``inputs`` (those that differ from the step's last successful run)."""
     changed_parents: list[str] | None = None
     """The parents (uuids) whose results differ from those of that run."""
+    metrics: dict[str, int | float] = field(default_factory=dict)
+    """What the step recorded with ``orchest.log_metric`` (read when it ended)."""
     reuse: CacheDecision | None = field(default=None, repr=False)
     """The earlier result this step is to reuse (a cache hit not acted on yet)."""
 
@@ -100,6 +102,7 @@ class StepState:
             "cached_from": self.cached_from,
             "changed": self.changed,
             "changed_parents": self.changed_parents,
+            "metrics": self.metrics,
         }
 
     def to_row(self) -> dict[str, Any]:
@@ -447,6 +450,7 @@ def _step_change(step: StepState) -> Change:
             "cached": step.cached,
             "cached_from": step.cached_from,
             "run_reason": step.run_reason,
+            "metrics": step.metrics,
         },
         step.uuid,
     )

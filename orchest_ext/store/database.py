@@ -15,11 +15,12 @@ from . import job_rows, run_rows
 from .health import WriteHealth
 from .migrations import migrate
 from .notify_store import WebhookRows
+from .result_store import StepResultRows
 from .rows import JOB_JSON_FIELDS, encode
 from .run_rows import CacheEntries
 
 
-class Store(WebhookRows):
+class Store(WebhookRows, StepResultRows):
     """Runs and their steps. Updates are queued, merged per row and written in batches (one
     transaction each) shortly after they are made; ``flush`` waits for what came before it.
 

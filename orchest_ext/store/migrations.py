@@ -208,7 +208,26 @@ def add_webhooks(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: list[Migration] = [unversioned_to_1, add_step_changes, add_webhooks]
+STEP_RESULTS_SCHEMA = """
+ALTER TABLE steps ADD COLUMN metrics TEXT;
+CREATE TABLE step_outputs (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    step_uuid TEXT NOT NULL,
+    outputs TEXT NOT NULL,
+    PRIMARY KEY (run_id, step_uuid)
+)
+"""
+"""What a step recorded when it ended: its metrics (``{name: number}``) on its row, and the
+summaries of its outputs (a JSON list) in a table of their own, read only when asked for."""
+
+
+def add_step_results(db: sqlite3.Connection) -> None:
+    """Version 4: steps' metrics and the summaries of their outputs."""
+    for statement in statements(STEP_RESULTS_SCHEMA):
+        db.execute(statement)
+
+
+MIGRATIONS: list[Migration] = [unversioned_to_1, add_step_changes, add_webhooks, add_step_results]
 """The ordered migrations: ``MIGRATIONS[n]`` takes a database from version n to n + 1."""
 
 

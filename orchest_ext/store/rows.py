@@ -12,7 +12,7 @@ from typing import Any
 JOB_JSON_FIELDS = ("spec", "fires")
 RUN_JSON_FIELDS = ("uuids", "parameters", "env")
 RUN_BOOL_FIELDS = ("inclusive", "write_back")
-STEP_JSON_FIELDS = ("parents", "handle", "cache_parts", "changed", "changed_parents")
+STEP_JSON_FIELDS = ("parents", "handle", "cache_parts", "changed", "changed_parents", "metrics")
 STEP_BOOL_FIELDS = ("cached",)
 
 

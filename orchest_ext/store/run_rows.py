@@ -55,6 +55,8 @@ def write_batch(db: sqlite3.Connection, batch: dict[tuple[str, str, str], dict[s
         for (kind, run_id, uuid), fields in batch.items():
             if kind == "outbox":
                 insert_outbox(db, fields)
+            elif kind == "outputs":
+                save_outputs(db, run_id, uuid, fields["outputs"])
             elif kind == "run":
                 encoded = encode(fields, RUN_JSON_FIELDS)
                 sets = ", ".join(f"{k} = :{k}" for k in encoded)
@@ -80,8 +82,29 @@ def get_run(db: sqlite3.Connection, run_id: str, pipeline: bool) -> dict[str, An
     steps = db.execute(
         "SELECT * FROM steps WHERE run_id = ? ORDER BY position", (run_id,)
     ).fetchall()
-    run["steps"] = [decode(step, STEP_JSON_FIELDS, STEP_BOOL_FIELDS) for step in steps]
+    run["steps"] = [_step(step) for step in steps]
     return run
+
+
+def _step(row: sqlite3.Row) -> dict[str, Any]:
+    step = decode(row, STEP_JSON_FIELDS, STEP_BOOL_FIELDS)
+    if step["metrics"] is None:  # a step that recorded none, or ended before v4
+        step["metrics"] = {}
+    return step
+
+
+def save_outputs(db: sqlite3.Connection, run_id: str, uuid: str, outputs: list[Any]) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO step_outputs (run_id, step_uuid, outputs) VALUES (?, ?, ?)",
+        (run_id, uuid, json.dumps(outputs)),
+    )
+
+
+def step_outputs(db: sqlite3.Connection, run_id: str, uuid: str) -> list[Any]:
+    row = db.execute(
+        "SELECT outputs FROM step_outputs WHERE run_id = ? AND step_uuid = ?", (run_id, uuid)
+    ).fetchone()
+    return [] if row is None else json.loads(row[0])
 
 
 def list_runs(

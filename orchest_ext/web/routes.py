@@ -17,7 +17,13 @@ from .compare import CompareHandler, CompareNotebookHandler
 from .exports import ExportHandler
 from .jobs import JobHandler, JobMatrixHandler, JobsHandler
 from .pipelines import PipelinesHandler, ValidateHandler
-from .runs import RunHandler, RunsHandler, StepLogHandler, StepNotebookHandler
+from .runs import (
+    RunHandler,
+    RunsHandler,
+    StepLogHandler,
+    StepNotebookHandler,
+    StepOutputsHandler,
+)
 from .service import BackendsHandler, HealthHandler, OpenAPIHandler
 from .sessions import LaunchesHandler, LaunchHandler
 from .webhooks import (
@@ -60,6 +66,7 @@ def handlers(
         (rf"{API}/runs/{RUN_ID}", RunHandler, run_deps),
         (rf"{API}/runs/{RUN_ID}/steps/{STEP_UUID}/log", StepLogHandler, run_deps),
         (rf"{API}/runs/{RUN_ID}/steps/{STEP_UUID}/notebook", StepNotebookHandler, run_deps),
+        (rf"{API}/runs/{RUN_ID}/steps/{STEP_UUID}/outputs", StepOutputsHandler, run_deps),
         (rf"{API}/jobs", JobsHandler, job_deps),
         (rf"{API}/jobs/{JOB_ID}", JobHandler, job_deps),
         (rf"{API}/jobs/{JOB_ID}/matrix", JobMatrixHandler, job_deps),

@@ -1,4 +1,5 @@
-"""Runs and their steps: submit, list, look up, abort, step logs and executed notebooks."""
+"""Runs and their steps: submit, list, look up, abort, step logs, executed notebooks and what
+steps passed on (output summaries)."""
 
 from __future__ import annotations
 
@@ -181,6 +182,16 @@ class StepNotebookHandler(RunLookupHandler):
             when = f"it ended {status} before running" if status in TERMINAL else f"it is {status}"
             raise ApiError(404, f"Step {title} has no executed notebook ({when}).") from None
         self.finish(content, set_content_type="application/x-ipynb+json")
+
+
+class StepOutputsHandler(RunLookupHandler):
+    spec_path = "/runs/{run_id}/steps/{step_uuid}/outputs"
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str, step_uuid: str) -> None:
+        await self.step_or_404(run_id, step_uuid)
+        self.finish({"outputs": await self.runs.store.step_outputs(run_id, step_uuid)})
 
 
 def _read_text_chunk(

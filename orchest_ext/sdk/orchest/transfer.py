@@ -8,7 +8,7 @@ None) are written as JSON, which steps in other languages (R) read too; pandas d
 are pickled and written as CSV besides, for R. Other objects are pickled with protocol 5 and
 their large buffers (numpy arrays, Arrow data, bytes) are written out of band, straight from
 memory to the file. ``meta.json`` names the format: ``pickle5``, ``json`` or ``csv`` (data
-frames from R).
+frames from R). ``summary.json`` says what the output is, with a preview (see ``summary``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .interactive import developed_step
+from .summary import write_summary
 from .utils import OrchestError, context, in_run, json_context
 
 OUTPUT_DIR = "output"
@@ -59,6 +60,7 @@ def output(data: Any, name: str | None = None) -> None:
     if text is not None:
         _atomic_write(directory / JSON_FILE, text.encode())
         meta["format"] = "json"
+        files = [JSON_FILE]
     else:
         buffers: list[pickle.PickleBuffer] = []
         try:
@@ -69,10 +71,13 @@ def output(data: Any, name: str | None = None) -> None:
             ) from err
         _write_data(directory / DATA_FILE, header, [buffer.raw() for buffer in buffers])
         meta["format"] = "pickle5"
+        files = [DATA_FILE]
         if _is_data_frame(data):
             data.to_csv(directory / CSV_FILE, index=False)
             meta["also"] = ["csv"]
+            files.append(CSV_FILE)
     _atomic_write(directory / META_FILE, json.dumps(meta).encode())
+    write_summary(directory, [directory / file for file in files], data, name, text)
 
 
 def _exact_json(data: Any) -> str | None:

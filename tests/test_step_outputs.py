@@ -188,7 +188,9 @@ async def test_outputs_of_unknown_runs_and_steps_are_404_naming_them(api, jp_roo
     make_pipeline(jp_root_dir / "p", {"A": ("a.sh", "echo a\n", [])})
     code, run = await api("POST", "runs", body={"pipeline_path": "p/pipeline.orchest"})
     code, reply = await api("GET", "runs", "no-such-run", "steps", "x", "outputs")
-    assert code == 404 and "No run with id no-such-run" in reply["message"]
+    assert code == 404 and "No run with id" in reply["message"]
+    assert "no-such-run" in reply["message"]
     code, reply = await api("GET", "runs", run["id"], "steps", "no-such-step", "outputs")
-    assert code == 404 and "has no step no-such-step" in reply["message"]
+    assert code == 404 and "has no step" in reply["message"]
+    assert "no-such-step" in reply["message"]
     await wait_for_run(api, run["id"])

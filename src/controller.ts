@@ -102,7 +102,9 @@ export class PipelineController {
       graph,
       formatError: null,
       canUndo: this.editor.canUndo,
-      canRedo: this.editor.canRedo
+      canRedo: this.editor.canRedo,
+      // the file's schema issues at once; the server's full list replaces them
+      ...(graph.issues.length ? { issues: graph.issues } : {})
     });
     if (!first) {
       this.scheduleValidation(graph);

@@ -68,6 +68,18 @@ def test_the_step_api_is_a_top_level_package_of_the_wheel(installed, tmp_path):
     assert name == "use_pipeline"
 
 
+def test_the_wheel_ships_the_pipeline_schemas_the_server_reads(installed, tmp_path):
+    checked = python_with(
+        installed,
+        "-c",
+        "from orchest_ext.pipeline.schema import schema_issues; "
+        "print(schema_issues('orchest', {'steps': {}})[0].message)",
+        cwd=tmp_path,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.strip() == 'Pipeline: field "uuid" is required.'
+
+
 def test_an_editable_install_imports_the_step_api_from_the_source_tree(tmp_path):
     """`pip install -e .` puts orchest_ext/sdk on the path: `import orchest` is the source,
     so edits to it are live (the labextension build is skipped: not what this checks)."""

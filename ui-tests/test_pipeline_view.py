@@ -208,6 +208,28 @@ def test_log_panel_shows_the_end_of_a_long_log(page: Page, lab: ServerProcess, l
     assert "line 19999" in log and "line 00000" not in log
 
 
+def test_a_malformed_step_shows_its_schema_issue_without_the_server(
+    page: Page, lab: ServerProcess, lab_root
+):
+    name, uuids = write_pipeline(lab_root / "malformed", {"Load": ("load.sh", "true\n", [])})
+    path = lab_root / "malformed" / name
+    description = json.loads(path.read_text())
+    description["steps"][uuids["Load"]]["retries"] = -1
+    path.write_text(json.dumps(description))
+    # the server's validation never answers: what shows is the view's own schema check
+    refused = []
+    page.route(
+        "**/orchest/api/pipelines/validate*",
+        lambda route: refused.append(route.request.url) or route.abort(),
+    )
+    open_in_lab(page, lab, f"malformed/{name}")
+    page.wait_for_selector('[data-banner="issues"]')
+    banner = page.locator('[data-banner="issues"]').inner_text()
+    assert 'field "retries" must be at least 0, got -1.' in banner
+    page.wait_for_selector(f'[data-step-uuid="{uuids["Load"]}"].jp-orchest-node-invalid')
+    assert refused, "the view asked the server to validate"
+
+
 def test_broken_pipeline_shows_its_issues(page: Page, lab: ServerProcess, lab_root):
     name, uuids = write_pipeline(
         lab_root / "broken",

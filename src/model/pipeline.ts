@@ -1,7 +1,9 @@
 /**
  * Reading pipeline files (Orchest `.orchest` JSON and Elyra pipeline-flow v3 `.pipeline`)
- * into the graph the view draws. Pure: no JupyterLab imports.
+ * into the graph the view draws, with the issues of the file's schema. Pure: no JupyterLab
+ * imports.
  */
+import { SchemaIssue, schemaIssues } from './pipelineSchema';
 
 export type StepKind = 'notebook' | 'python' | 'shell' | 'r' | 'unknown';
 
@@ -31,6 +33,8 @@ export interface PipelineGraph {
   steps: PipelineStep[];
   parameters: Record<string, unknown>;
   settings: Record<string, unknown>;
+  /** How the file breaks its format's schema (the server adds the checks that need files). */
+  issues: SchemaIssue[];
 }
 
 /** Largest pipeline file the view reads (bigger ones get a message, not a frozen tab). */
@@ -117,9 +121,8 @@ export function graphFromJson(doc: unknown, path: string): PipelineGraph {
       'The file is not a pipeline: its JSON is not an object.'
     );
   }
-  const graph = isElyra(doc, path)
-    ? parseElyra(doc, path)
-    : parseOrchest(doc, path);
+  const elyra = isElyra(doc, path);
+  const graph = elyra ? parseElyra(doc, path) : parseOrchest(doc, path);
   if (graph.steps.length > MAX_DRAWN_STEPS) {
     throw new PipelineFormatError(
       `The pipeline has ${graph.steps.length} steps; the pipeline view draws up to ` +
@@ -127,7 +130,7 @@ export function graphFromJson(doc: unknown, path: string): PipelineGraph {
         '`jupyter orchest run`.'
     );
   }
-  return graph;
+  return { ...graph, issues: schemaIssues(elyra ? 'elyra' : 'orchest', doc) };
 }
 
 function isElyra(doc: Record<string, unknown>, path: string): boolean {
@@ -137,10 +140,9 @@ function isElyra(doc: Record<string, unknown>, path: string): boolean {
   );
 }
 
-function parseOrchest(
-  doc: Record<string, unknown>,
-  path: string
-): PipelineGraph {
+type ReadGraph = Omit<PipelineGraph, 'issues'>;
+
+function parseOrchest(doc: Record<string, unknown>, path: string): ReadGraph {
   if (!isObject(doc.steps)) {
     throw new PipelineFormatError(
       'The file is not a pipeline: it has no "steps" object (Orchest format) and is not an ' +
@@ -181,7 +183,7 @@ function parseOrchest(
   };
 }
 
-function parseElyra(doc: Record<string, unknown>, path: string): PipelineGraph {
+function parseElyra(doc: Record<string, unknown>, path: string): ReadGraph {
   const pipelines = Array.isArray(doc.pipelines) ? doc.pipelines : [];
   const primary = pipelines.find(
     p => isObject(p) && p.id === doc.primary_pipeline

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import shutil
+from pathlib import Path
 
 from orchest_ext.events import STEP_STATUS
 
@@ -80,6 +81,8 @@ async def test_outputs_and_metrics_are_summarized_stored_and_outlive_the_run_dir
     assert steps["Figure"]["metrics"] == {"auc": 0.91}
     assert steps["Silent"]["metrics"] == {}
     await check_summaries(api, run)
+    frame_output = Path(run["run_dir"]) / "steps" / steps["Frame"]["uuid"] / "output"
+    assert (frame_output / "data.csv").is_file()  # for R steps, whatever pandas' version
 
     shutil.rmtree(run["run_dir"])
     code, again = await api("GET", "runs", run["id"])

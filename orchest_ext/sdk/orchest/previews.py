@@ -87,29 +87,30 @@ def array_preview(data: Any) -> dict[str, Any] | None:
     if values.size == 0 or values.dtype.kind not in "biuf":
         return {**preview, "min": None, "max": None, "sampled": False}
     sampled = values.size > EXACT_ARRAY_SIZE
-    if sampled:
-        values = _sample(numpy, values)
+    parts = _sample(numpy, values) if sampled else [values]
     if values.dtype.kind == "f":  # NaN is left out, as pandas and numpy's nanmin do
-        low, high = numpy.fmin.reduce(values, axis=None), numpy.fmax.reduce(values, axis=None)
+        smallest, largest = numpy.fmin.reduce, numpy.fmax.reduce
     else:
-        low, high = values.min(), values.max()
+        smallest, largest = numpy.minimum.reduce, numpy.maximum.reduce
+    low = smallest(numpy.asarray([smallest(part, axis=None) for part in parts]))
+    high = largest(numpy.asarray([largest(part, axis=None) for part in parts]))
     return {**preview, "min": json_safe(low), "max": json_safe(high), "sampled": sampled}
 
 
-def _sample(numpy: Any, values: Any) -> Any:
-    """About ``EXACT_ARRAY_SIZE`` values of a larger array: evenly spaced runs of a
-    contiguous one, an evenly spaced grid of others."""
+def _sample(numpy: Any, values: Any) -> list[Any]:
+    """About ``EXACT_ARRAY_SIZE`` values of a larger array, in parts (not copied): evenly
+    spaced runs of a contiguous array, an evenly spaced grid of others."""
     if values.flags.c_contiguous or values.flags.f_contiguous:
         flat = values.ravel(order="K")  # a view of a contiguous array
         run = EXACT_ARRAY_SIZE // SAMPLE_RUNS
         starts = numpy.linspace(0, flat.size - run, SAMPLE_RUNS).astype(numpy.intp)
-        return numpy.concatenate([flat[start : start + run] for start in starts])
+        return [flat[start : start + run] for start in starts]
     per_axis = max(1, int(EXACT_ARRAY_SIZE ** (1 / values.ndim)))
     grid = [
         numpy.unique(numpy.linspace(0, size - 1, min(size, per_axis)).astype(numpy.intp))
         for size in values.shape
     ]
-    return values[numpy.ix_(*grid)]
+    return [values[numpy.ix_(*grid)]]
 
 
 def image_preview(data: Any) -> dict[str, Any] | None:

@@ -104,7 +104,9 @@ def _same(decoded: Any, data: Any) -> bool:
 
 
 def _is_data_frame(data: Any) -> bool:
-    return type(data).__module__.startswith("pandas.") and type(data).__name__ == "DataFrame"
+    """A pandas DataFrame (pandas 3 names its module ``pandas``, earlier ones
+    ``pandas.core.frame``)."""
+    return type(data).__module__.split(".")[0] == "pandas" and type(data).__name__ == "DataFrame"
 
 
 def get_inputs() -> dict[str, Any]:

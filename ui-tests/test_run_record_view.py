@@ -1,10 +1,12 @@
 """A past run shown as it ran, in a real JupyterLab and headless Chromium: its own pipeline
 (a step deleted since keeps its failure), its parameters, what made a step run, and a banner
-saying the file changed since; opened from the Runs tab and with `orchest:open-run`."""
+saying the file changed since; opened from the Runs tab and with `orchest:open-run`, and
+back after a page reload."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from conftest import open_in_lab, wait_for_statuses, write_pipeline
@@ -33,6 +35,20 @@ def run_with(page: Page, command: str, before: str | None) -> str:
 def set_parameters(path: Path, description: dict, step: str, parameters: dict) -> None:
     description["steps"][step]["parameters"] = parameters
     path.write_text(json.dumps(description, indent=2))
+
+
+def wait_until_saved(lab: ServerProcess, workspace: str, key: str) -> None:
+    """Wait until JupyterLab has saved (debounced) a workspace whose main area holds the
+    widget that the layout restorer reopens from ``key``."""
+    deadline = time.monotonic() + 60
+    while True:
+        code, saved = lab.request("GET", f"/lab/api/workspaces/{workspace}")
+        assert code == 200, saved
+        main = json.dumps(saved["data"].get("layout-restorer:data", {}).get("main", {}))
+        if key in saved["data"] and key in main:
+            return
+        assert time.monotonic() < deadline, f"workspace {workspace} never saved {key}"
+        time.sleep(0.1)
 
 
 def test_a_past_run_shows_its_own_pipeline(page: Page, lab: ServerProcess, lab_root):
@@ -168,3 +184,36 @@ def test_a_running_run_updates_live_in_its_tab(page: Page, lab: ServerProcess, l
     page.wait_for_selector(f'{RUN_VIEW} [data-step-uuid="{uuids["Wait"]}"][data-status="SUCCESS"]')
     page.wait_for_selector(f'{RUN_VIEW} [data-run-id="{run_id}"][data-run-status="SUCCESS"]')
     assert page.locator(f'{RUN_VIEW} [data-banner="run-view"]').count() == 1
+
+
+def test_a_run_tab_is_back_after_a_reload(page: Page, lab: ServerProcess, lab_root):
+    directory = lab_root / "record-reload"
+    name, uuids = write_pipeline(
+        directory, {"Keep": ("keep.sh", "true\n", []), "Drop": ("drop.sh", "exit 1\n", ["Keep"])}
+    )
+    code, run = lab.request("POST", "/orchest/api/runs", {"pipeline_path": f"record-reload/{name}"})
+    assert code == 202, run
+    lab.wait_for_run(run["id"])
+    # today's file no longer has the failed step: the restored tab draws the stored run
+    description = json.loads((directory / name).read_text())
+    del description["steps"][uuids["Drop"]]
+    (directory / name).write_text(json.dumps(description, indent=2))
+
+    open_in_lab(page, lab)
+    page.evaluate(
+        """runId => window.jupyterapp.commands.execute('orchest:open-run', {runId})
+            .then(() => null)""",
+        run["id"],
+    )
+    page.wait_for_selector(f'{RUN_VIEW} [data-step-uuid="{uuids["Drop"]}"][data-status="FAILURE"]')
+    workspace = page.url.split("/lab/workspaces/")[1].split("?")[0].split("/")[0]
+    wait_until_saved(lab, workspace, f"orchest-run:{run['id']}")
+    page.goto(f"{lab.url}/lab/workspaces/{workspace}?token={lab.token}")
+    page.wait_for_selector(f'{RUN_VIEW} [data-run-id="{run["id"]}"][data-run-status="FAILURE"]')
+    page.wait_for_selector(f'{RUN_VIEW} [data-step-uuid="{uuids["Drop"]}"][data-status="FAILURE"]')
+    assert (
+        page.locator(f'{RUN_VIEW} [data-step-uuid="{uuids["Keep"]}"]').get_attribute("data-status")
+        == "SUCCESS"
+    )
+    page.wait_for_selector(f'{RUN_VIEW} [data-banner="run-changed"]')
+    assert page.locator(".jp-orchest-RunView").count() == 1

@@ -1,9 +1,11 @@
-/** `orchest:open-run`: a run's own pipeline, as it ran, in a read-only tab. */
+/** `orchest:open-run`: a run's own pipeline, as it ran, in a read-only tab (restored on
+ * reload). */
 import {
+  ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { MainAreaWidget } from '@jupyterlab/apputils';
+import { MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import {
@@ -82,37 +84,49 @@ export const runViewPlugin: JupyterFrontEndPlugin<void> = {
   description: "A run's own pipeline as it ran, read-only (orchest:open-run).",
   autoStart: true,
   requires: [IOrchestService, IRenderMimeRegistry],
-  optional: [ITranslator],
+  optional: [ILayoutRestorer, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     service: IOrchestService,
     rendermime: IRenderMimeRegistry,
+    restorer: ILayoutRestorer | null,
     translator: ITranslator | null
   ) => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
-    const open = new Map<string, MainAreaWidget<RunView>>();
+    const tracker = new WidgetTracker<MainAreaWidget<RunView>>({
+      namespace: 'orchest-run'
+    });
+    const runIdOf = (widget: MainAreaWidget<RunView>) =>
+      widget.content.controller.runId;
     app.commands.addCommand(OPEN_RUN_COMMAND, {
       label: trans.__('Open Run as It Ran'),
       caption: trans.__("A run's own pipeline, parameters and statuses"),
       icon: pipelineIcon,
-      execute: async args => {
+      execute: args => {
         const runId = typeof args.runId === 'string' ? args.runId : '';
         if (!runId) {
           throw new Error(trans.__('orchest:open-run needs {"runId": "..."}'));
         }
-        const known = open.get(runId);
-        if (known && !known.isDisposed) {
+        const known = tracker.find(widget => runIdOf(widget) === runId);
+        if (known) {
           app.shell.activateById(known.id);
           return;
         }
         const content = runView(app, service, rendermime, trans, runId);
         const widget = runViewWidget(content, trans);
-        open.set(runId, widget);
-        widget.disposed.connect(() => open.delete(runId));
+        void tracker.add(widget);
         app.shell.add(widget, 'main', { mode: 'tab-after' });
         app.shell.activateById(widget.id);
-        await content.controller.load();
+        // not awaited: a reload restores the layout without waiting for the API (the tab
+        // shows "Loading…", then the run or the error)
+        void content.controller.load();
       }
+    });
+    // A reload opens the same runs again, each from its stored record.
+    void restorer?.restore(tracker, {
+      command: OPEN_RUN_COMMAND,
+      args: widget => ({ runId: runIdOf(widget) }),
+      name: runIdOf
     });
   }
 };

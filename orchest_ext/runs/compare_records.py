@@ -3,7 +3,6 @@ executed notebooks of a step of two runs diffed with nbdime (blocking: call on a
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from .compare import RunRecord
@@ -33,4 +32,5 @@ def notebook_diff(base: bytes, remote: bytes) -> dict[str, Any]:
     from nbdime import diff_notebooks
 
     notebooks = [nbformat.reads(text.decode("utf-8"), as_version=4) for text in (base, remote)]
-    return {"base": json.loads(nbformat.writes(notebooks[0])), "diff": diff_notebooks(*notebooks)}
+    # the base as read (multiline strings joined), as the diff's positions count them
+    return {"base": notebooks[0], "diff": diff_notebooks(*notebooks)}

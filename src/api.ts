@@ -4,6 +4,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { JobMatrix } from './model/matrix';
+import { Comparison } from './model/compare';
 import { ApiRun, Status } from './model/runState';
 
 export interface Issue {
@@ -272,6 +273,21 @@ export class OrchestApi {
     return this.request(
       `runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(stepUuid)}/notebook`
     );
+  }
+
+  /** Two runs side by side, from what each stored when it ran. */
+  compareRuns(a: string, b: string): Promise<Comparison> {
+    return this.request('runs/compare', {}, { a, b });
+  }
+
+  /** nbdime's diff of a notebook step's executed notebooks in runs `a` and `b`: run a's
+   * notebook (`base`) and the diff entries from it to run b's. */
+  compareNotebooks(
+    a: string,
+    b: string,
+    step: string
+  ): Promise<{ base: any; diff: any[] }> {
+    return this.request('runs/compare/notebook', {}, { a, b, step });
   }
 
   listJobs(): Promise<{ jobs: Job[] }> {

@@ -2,6 +2,7 @@
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { commandsPlugin } from './plugins/commands';
+import { compareRunsPlugin } from './plugins/compareRuns';
 import { documentPlugin } from './plugins/document';
 import { exportCommandPlugin } from './plugins/exportCommand';
 import { fileCommandsPlugin } from './plugins/fileCommands';
@@ -25,6 +26,7 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   jobsPanelPlugin,
   jobMatrixPlugin,
   runViewPlugin,
+  compareRunsPlugin,
   exportCommandPlugin,
   notificationsPlugin
 ];

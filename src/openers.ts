@@ -22,6 +22,13 @@ import { StepLogViewer } from './widgets/StepLogViewer';
 /** The command that opens a run's own pipeline, read-only (args `{"runId": "..."}`). */
 export const OPEN_RUN_COMMAND = 'orchest:open-run';
 
+/** The command that shows two runs side by side (args `{"runIds": [a, b]}`). */
+export const COMPARE_RUNS_COMMAND = 'orchest:compare-runs';
+
+/** The command that diffs a notebook step's executed notebooks in two runs with nbdime
+ * (args `{"runIds": [a, b], "stepUuid": "...", "title": "..."}`). */
+export const DIFF_RUN_NOTEBOOKS_COMMAND = 'orchest:diff-run-notebooks';
+
 /** How deep the File field looks into the pipeline's folders, and how many files it lists. */
 const STEP_FILES_DEPTH = 3;
 const STEP_FILES_MAX = 1000;
@@ -208,6 +215,9 @@ export function stepActions(
     },
     async openRun(runId) {
       await app.commands.execute(OPEN_RUN_COMMAND, { runId });
+    },
+    async compareRuns(a, b) {
+      await app.commands.execute(COMPARE_RUNS_COMMAND, { runIds: [a, b] });
     },
     async openLog(runId, stepUuid, title) {
       try {

@@ -1,8 +1,10 @@
 /** The pipeline's runs, newest first; choosing one shows its statuses on the graph, its
- * Open button opens the run's own pipeline as it ran. */
-import React from 'react';
+ * Open button opens the run's own pipeline as it ran; ticking two and Compare shows them
+ * side by side. */
+import React, { useState } from 'react';
 
 import { PipelineController, RUNS_PAGE, ViewState } from '../controller';
+import { olderFirst, toggleChoice } from '../model/compare';
 import { formatDuration, formatTime, RUN_TYPE_LABELS } from '../model/format';
 import { StepActions } from './StepDetails';
 import { useTranslation } from './translation';
@@ -17,14 +19,64 @@ export function RunHistory({
   actions: StepActions;
 }): JSX.Element {
   const trans = useTranslation();
+  const [chosen, setChosen] = useState<string[]>([]);
   if (!state.runs.length) {
     return <div className="jp-orchest-empty">No runs yet.</div>;
   }
   const more = state.runsTotal - state.runs.length;
+  const pair = olderFirst(state.runs, chosen);
+  return (
+    <>
+      <div className="jp-orchest-runs-compare">
+        <button
+          type="button"
+          className="jp-orchest-button"
+          data-action="compare-runs"
+          disabled={pair === null}
+          title={trans.__(
+            'Tick two runs to see them side by side (the older one as A)'
+          )}
+          onClick={() => pair && void actions.compareRuns(...pair)}
+        >
+          {trans.__('Compare')}
+        </button>
+        <span className="jp-orchest-muted">
+          {trans.__('%1 of 2 runs ticked', chosen.length)}
+        </span>
+      </div>
+      <RunRows
+        controller={controller}
+        state={state}
+        actions={actions}
+        chosen={chosen}
+        onToggle={runId => setChosen(toggleChoice(chosen, runId))}
+        more={more}
+      />
+    </>
+  );
+}
+
+function RunRows({
+  controller,
+  state,
+  actions,
+  chosen,
+  onToggle,
+  more
+}: {
+  controller: PipelineController;
+  state: ViewState;
+  actions: StepActions;
+  chosen: string[];
+  onToggle: (runId: string) => void;
+  more: number;
+}): JSX.Element {
+  const trans = useTranslation();
   return (
     <table className="jp-orchest-runs">
       <thead>
         <tr>
+          <th />
           <th>Status</th>
           <th>Run</th>
           <th>Started</th>
@@ -45,6 +97,15 @@ export function RunHistory({
               onClick={() => void controller.showRun(run.id)}
               title={`Run ${run.id}`}
             >
+              <td onClick={event => event.stopPropagation()}>
+                <input
+                  type="checkbox"
+                  data-action="choose-run"
+                  aria-label={trans.__('Compare run %1', run.id.slice(0, 8))}
+                  checked={chosen.includes(run.id)}
+                  onChange={() => onToggle(run.id)}
+                />
+              </td>
               <td>
                 <span
                   className={`jp-orchest-badge jp-orchest-status-${status.toLowerCase()}`}
@@ -78,7 +139,7 @@ export function RunHistory({
       {more > 0 && (
         <tfoot>
           <tr>
-            <td colSpan={5}>
+            <td colSpan={6}>
               <button
                 type="button"
                 className="jp-orchest-button"

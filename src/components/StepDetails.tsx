@@ -37,6 +37,8 @@ export interface StepActions {
   openSource(filePath: string): Promise<void>;
   /** A run's own pipeline, read-only, in a tab (`orchest:open-run`). */
   openRun(runId: string): Promise<void>;
+  /** Two runs side by side, in a tab (`orchest:compare-runs`). */
+  compareRuns(a: string, b: string): Promise<void>;
   /** A step's whole log in a tab. */
   openLog(runId: string, stepUuid: string, title: string): Promise<void>;
   /** The files under the pipeline's directory that can be steps (relative to it). */

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from jsonschema import Draft202012Validator
 
 from orchest_ext.web.contract import spec
@@ -28,6 +29,16 @@ async def run_to_end(api, body: dict[str, Any]) -> dict[str, Any]:
     return finished
 
 
+RECORD = (
+    "import orchest\norchest.log_metric('loss', 1 - lr)\norchest.output({'lr': lr}, name='config')"
+)
+
+
+def train_notebook(last: str) -> str:
+    """A notebook whose parameter ``lr`` (tagged cell) sets a metric and an output."""
+    return notebook("lr = 0.1", RECORD, last, tags={0: ["parameters"]})
+
+
 async def run_twice(api, jp_root_dir: Path) -> dict[str, Any]:
     """Run ``p`` (Load -> Train (notebook) -> Report, Extra), then change Train's parameter
     and code, remove Extra, add Plot after Train, change a pipeline parameter, run again."""
@@ -35,7 +46,7 @@ async def run_twice(api, jp_root_dir: Path) -> dict[str, Any]:
         jp_root_dir / "p",
         {
             "Load": ("load.sh", "echo load\n", []),
-            "Train": ("train.ipynb", notebook("lr = 0.1", "print('lr', lr)"), ["Load"]),
+            "Train": ("train.ipynb", train_notebook("print('lr', lr)"), ["Load"]),
             "Report": ("report.sh", "echo report\n", ["Train"]),
             "Extra": ("extra.sh", "echo extra\n", []),
         },
@@ -46,9 +57,7 @@ async def run_twice(api, jp_root_dir: Path) -> dict[str, Any]:
     pipeline_file.write_text(json.dumps(description))
     first = await run_to_end(api, {"pipeline_path": "p/pipeline.orchest"})
 
-    (jp_root_dir / "p" / "train.ipynb").write_text(
-        notebook("lr = 0.1", "print('learning rate', lr * 2)")
-    )
+    (jp_root_dir / "p" / "train.ipynb").write_text(train_notebook("print('learning rate', lr * 2)"))
     (jp_root_dir / "p" / "plot.sh").write_text("echo plot\n")
     description["parameters"] = {"seed": 2}
     description["steps"][uuids["Train"]]["parameters"] = {"lr": 0.5}
@@ -92,6 +101,15 @@ async def test_two_runs_show_added_removed_and_changed_steps(api, jp_root_dir):
         assert steps[title]["changes"] == {} and steps[title]["code"]["same"] is True
     assert steps["Plot"]["in"] == ["b"] and steps["Plot"]["a"]["ran"] is False
     assert steps["Extra"]["in"] == ["a"] and steps["Extra"]["b"]["status"] is None
+    (loss,) = train["metrics"]
+    assert (loss["name"], loss["a"], loss["b"]) == ("loss", 0.9, 0.5)
+    assert loss["delta"] == pytest.approx(-0.4)
+    (config,) = train["outputs"]
+    assert config["name"] == "config" and config["same"] is False
+    assert config["a"]["preview"] != config["b"]["preview"]
+    assert train["a"]["metrics"] == {"loss": 0.9}
+    assert train["a"]["outputs"][0]["name"] == "config"
+    assert steps["Load"]["metrics"] == [] and steps["Load"]["outputs"] == []
     for side in ("a", "b"):
         assert train[side]["status"] == "SUCCESS"
         assert train[side]["duration"] >= 0

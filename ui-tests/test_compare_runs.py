@@ -18,10 +18,14 @@ from tests.server import ServerProcess
 
 COMPARE = ".jp-orchest-CompareView:not(.lm-mod-hidden)"
 SCREENSHOTS = os.environ.get("ORCHEST_SCREENSHOTS")
+METRIC = "import orchest\norchest.log_metric('loss', 1 - lr)"
 
 
-def notebook_text(*sources: str) -> str:
-    nb = new_notebook(cells=[new_code_cell(source) for source in sources])
+def train_notebook(last: str) -> str:
+    """A notebook with a parameter ``lr`` (its tagged cell), a metric of it, then ``last``."""
+    cells = [new_code_cell(source) for source in ("lr = 0.1", METRIC, last)]
+    cells[0].metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
@@ -48,6 +52,7 @@ def assert_comparison_shows_the_changes(page: Page, train: str, prepare: str) ->
     parameter = row.locator('[data-setting="parameters"] [data-name="lr"]')
     assert parameter.inner_text() == "lr: 0.1 → 0.5"
     assert row.locator('[data-setting="code"]').count() == 1
+    assert row.locator('[data-metric="loss"]').inner_text() == "loss: 0.9 → 0.5 -0.4"
     for side in ("a", "b"):
         assert row.locator(f'td[data-side="{side}"]').inner_text().startswith("SUCCESS")
     changed = page.locator(f'{COMPARE} [data-pipeline-change="steps-changed"]')
@@ -70,7 +75,7 @@ def test_two_runs_compared_from_the_runs_tab_and_the_command(
         directory,
         {
             "Prepare": ("prepare.sh", "echo ready\n", []),
-            "Train": ("train.ipynb", notebook_text("lr = 0.1", "print('lr', lr)"), ["Prepare"]),
+            "Train": ("train.ipynb", train_notebook("print('lr', lr)"), ["Prepare"]),
         },
     )
     pipeline_file = directory / name
@@ -86,7 +91,7 @@ def test_two_runs_compared_from_the_runs_tab_and_the_command(
     page.wait_for_selector(f'.jp-orchest-view[data-run-id="{first}"][data-run-status="SUCCESS"]')
     description["steps"][uuids["Train"]]["parameters"] = {"lr": 0.5}
     pipeline_file.write_text(json.dumps(description, indent=2))
-    (directory / "train.ipynb").write_text(notebook_text("lr = 0.1", "print('lr is', lr * 2)"))
+    (directory / "train.ipynb").write_text(train_notebook("print('lr is', lr * 2)"))
     second = run_all(page, first)
     page.wait_for_selector(f'.jp-orchest-view[data-run-id="{second}"][data-run-status="SUCCESS"]')
 

@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 
 
 async def load_record(runs: RunManager, run_id: str) -> RunRecord | None:
-    """What run ``run_id`` stored (its live state while it runs); None if there is no such
-    run under the root dir."""
+    """What run ``run_id`` stored (its live state while it runs): its steps' code digests and
+    output summaries; None if there is no such run under the root dir."""
     run = await runs.get(run_id)
     if run is None:
         return None
@@ -22,7 +22,10 @@ async def load_record(runs: RunManager, run_id: str) -> RunRecord | None:
         step["uuid"]: (step.get("cache_parts") or {}).get("code")
         for step in (stored or {}).get("steps", [])
     }
-    return RunRecord(run, code)
+    outputs = {
+        step["uuid"]: await runs.store.step_outputs(run_id, step["uuid"]) for step in run["steps"]
+    }
+    return RunRecord(run, code, outputs)
 
 
 def notebook_diff(base: bytes, remote: bytes) -> dict[str, Any]:

@@ -114,7 +114,9 @@ describe('formatting', () => {
     expect(formatSeconds(187)).toBe('3 min 07 s');
     expect(formatDelta(null)).toBe('');
     expect(formatDelta(2)).toBe('+2');
-    expect(formatDelta(-0.125)).toBe('-0.1250');
+    expect(formatDelta(-0.125)).toBe('-0.125');
+    expect(formatDelta(0.5 - 0.9)).toBe('-0.4');
+    expect(formatDelta(1 / 3)).toBe('+0.3333');
   });
 });
 

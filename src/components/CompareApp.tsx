@@ -235,12 +235,12 @@ function Outputs({ step }: { step: ComparedStep }): JSX.Element {
     <ul className="jp-orchest-compare-values">
       {step.outputs.map(output => (
         <li
-          key={output.name}
-          data-output={output.name}
+          key={output.name ?? ''}
+          data-output={output.name ?? ''}
           data-same={String(output.same)}
         >
-          <code>{output.name}</code>: {describe(output.a)} →{' '}
-          {describe(output.b)}
+          <code>{output.name ?? trans.__('(unnamed)')}</code>:{' '}
+          {describe(output.a)} → {describe(output.b)}
           {!output.same && ` (${trans.__('differs')})`}
         </li>
       ))}

@@ -29,7 +29,7 @@ export interface NameChanges {
 }
 
 export interface OutputSummary {
-  name: string;
+  name: string | null;
   type: string;
   bytes: number;
   preview?: { kind: string; [key: string]: unknown } | null;
@@ -73,7 +73,7 @@ export interface ComparedStep {
     delta: number | null;
   }[];
   outputs: {
-    name: string;
+    name: string | null;
     a: OutputSummary | null;
     b: OutputSummary | null;
     same: boolean;
@@ -174,12 +174,12 @@ export function formatSeconds(seconds: number | null | undefined): string {
   return `${minutes} min ${String(Math.floor(seconds % 60)).padStart(2, '0')} s`;
 }
 
-/** A metric delta with its sign ("+0.25", "-3"); "" when unknown. */
+/** A metric delta with its sign, to 4 significant digits ("+0.25", "-3"); "" when unknown. */
 export function formatDelta(delta: number | null): string {
   if (delta === null) {
     return '';
   }
-  const text = Number.isInteger(delta) ? String(delta) : delta.toPrecision(4);
+  const text = String(Number(delta.toPrecision(4)));
   return delta > 0 ? `+${text}` : text;
 }
 

@@ -171,6 +171,26 @@ async def test_an_output_while_developing_is_the_input_of_the_child_developed_ne
     assert rerun["status"] == "SUCCESS", rerun  # inside a run: the runs' outputs only
 
 
+async def test_while_developing_outputs_are_summarized_and_metrics_kept_in_the_step_dir(
+    jp_fetch, jp_serverapp, jp_root_dir
+):
+    uuids = develop_pipeline(jp_root_dir / "p")
+    async with Kernel(jp_fetch, jp_serverapp, "p/explore.ipynb") as kernel:
+        _, err = await kernel.run(
+            "import orchest\norchest.output([1, 2], name='pair')\norchest.log_metric('r2', 0.7)"
+        )
+        assert not err
+    step_dir = jp_root_dir / "p" / ".orchest" / "interactive" / "steps" / uuids["Explore"]
+    summary = json.loads((step_dir / "output" / "summary.json").read_text())
+    assert summary == {
+        "name": "pair",
+        "type": "builtins.list",
+        "bytes": len("[1, 2]"),
+        "preview": {"kind": "value", "value": [1, 2]},
+    }
+    assert json.loads((step_dir / "metrics.json").read_text()) == {"r2": 0.7}
+
+
 async def test_a_notebook_of_no_pipeline_or_of_several_is_told_how_to_choose(
     api, jp_fetch, jp_serverapp, jp_root_dir
 ):

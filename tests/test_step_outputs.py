@@ -5,6 +5,7 @@ the step ends, served by GET runs/{id} (metrics) and GET runs/{id}/steps/{uuid}/
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from orchest_ext.events import STEP_STATUS
 
 from .helpers import make_pipeline, notebook, steps_by_title, wait_for_run
 from .test_events import collect_run_events
+from .test_r_steps import R_ENVIRONMENT, add_r_environment, r_backend  # noqa: F401
 
 FRAME = (
     "import orchest, pandas as pd\n"
@@ -197,3 +199,55 @@ async def test_outputs_of_unknown_runs_and_steps_are_404_naming_them(api, jp_roo
     assert code == 404 and "has no step" in reply["message"]
     assert "no-such-step" in reply["message"]
     await wait_for_run(api, run["id"])
+
+
+R_STEP = (
+    "orchest::output(data.frame(x = c(1.5, NA), who = c('a', 'b')), name = 'frame')\n"
+    "orchest::log_metric('rmse', 0.31)\n"
+    "orchest::log_metric('rmse', 0.25)\n"
+    "refused <- tryCatch(orchest::log_metric('rmse', NaN), error = conditionMessage)\n"
+    "cat('refused:', refused, '\\n')\n"
+)
+
+
+async def test_r_steps_summarize_their_outputs_and_log_metrics(
+    api,
+    jp_root_dir,
+    r_backend,  # noqa: F811
+):
+    pipeline_file, uuids = make_pipeline(jp_root_dir / "p", {"R": ("r_step.R", R_STEP, [])})
+    add_r_environment(jp_root_dir / "p")
+    description = json.loads(pipeline_file.read_text())
+    description["steps"][uuids["R"]]["environment"] = R_ENVIRONMENT
+    pipeline_file.write_text(json.dumps(description))
+    body = {"pipeline_path": "p/pipeline.orchest", "backend": r_backend}
+    code, run = await api("POST", "runs", body=body)
+    assert code == 202, run
+    run = await wait_for_run(api, run["id"], timeout=600)
+    assert run["status"] == "SUCCESS", run
+    assert run["steps"][0]["metrics"] == {"rmse": 0.25}
+    _, log = await api("GET", "runs", run["id"], "steps", uuids["R"], "log")
+    assert "refused: Metric 'rmse' must be a finite number, got NaN" in log["text"]
+    [frame] = await outputs_of(api, run, "R")
+    assert frame["name"] == "frame" and frame["type"] == "R.data.frame" and frame["bytes"] > 0
+    assert frame["preview"] == {
+        "kind": "table",
+        "columns": [{"name": "x", "dtype": "numeric"}, {"name": "who", "dtype": "character"}],
+        "shape": [2, 2],
+        "rows": [[1.5, "a"], [None, "b"]],
+    }
+
+
+async def test_a_cached_step_shows_the_outputs_and_metrics_it_reused(api, jp_root_dir):
+    make_pipeline(jp_root_dir / "p", {"Frame": ("frame.py", FRAME, [])})
+    runs = []
+    for _ in range(2):
+        body = {"pipeline_path": "p/pipeline.orchest", "cache": "use"}
+        code, run = await api("POST", "runs", body=body)
+        assert code == 202, run
+        runs.append(await wait_for_run(api, run["id"]))
+    first, second = runs
+    assert second["steps"][0]["cached_from"] == first["id"]
+    metrics = {"rows": 10, "loss": 0.25}
+    assert second["steps"][0]["metrics"] == first["steps"][0]["metrics"] == metrics
+    assert await outputs_of(api, second, "Frame") == await outputs_of(api, first, "Frame")

@@ -69,6 +69,67 @@ output <- function(data, name = NULL) {
   meta <- list(name = name, step_uuid = Sys.getenv("ORCHEST_STEP_UUID"), format = format)
   text <- jsonlite::toJSON(meta, auto_unbox = TRUE, null = "null")
   .write_atomic(file.path(directory, "meta.json"), function(path) writeLines(text, path))
+  .write_summary(directory, data, name, file.path(directory, paste0("data.", format)))
+  invisible(NULL)
+}
+
+# summary.json beside an output: as the Python step API writes it (type, bytes, preview of
+# data frames and small values); it never fails the step.
+.write_summary <- function(directory, data, name, file) {
+  tryCatch({
+    summary <- list(name = name, type = paste0("R.", class(data)[1]),
+                    bytes = unname(file.size(file)), preview = NULL)
+    preview <- tryCatch(.preview(data), error = function(e) e)
+    if (inherits(preview, "error")) {
+      summary$preview_error <- substr(conditionMessage(preview), 1, 500)
+    } else {
+      summary["preview"] <- list(preview)
+    }
+    text <- jsonlite::toJSON(summary, auto_unbox = TRUE, null = "null", na = "null",
+                             digits = NA, json_verbatim = TRUE)
+    .write_atomic(file.path(directory, "summary.json"), function(path) writeLines(text, path))
+  }, error = function(e) message("orchest: no summary of the output: ", conditionMessage(e)))
+}
+
+.preview <- function(data) {
+  if (is.data.frame(data)) {
+    shown <- utils::head(data[, seq_len(min(50, ncol(data))), drop = FALSE], 5)
+    columns <- lapply(names(shown), function(column) {
+      list(name = column, dtype = class(shown[[column]])[1])
+    })
+    cells <- lapply(shown, function(column) {
+      if (is.numeric(column) || is.logical(column)) column else substr(as.character(column), 1, 100)
+    })
+    rows <- lapply(seq_len(nrow(shown)), function(i) lapply(cells, function(column) column[[i]]))
+    return(list(kind = "table", columns = columns, shape = I(c(nrow(data), ncol(data))),
+                rows = lapply(rows, unname)))
+  }
+  text <- jsonlite::toJSON(data, auto_unbox = TRUE, digits = NA, null = "null", na = "null")
+  if (nchar(text, type = "bytes") <= 1024) {
+    return(list(kind = "value", value = text))
+  }
+  shown <- paste(utils::capture.output(utils::str(data)), collapse = "\n")
+  list(kind = "text", text = substr(shown, 1, 200))
+}
+
+log_metric <- function(name, value) {
+  if (!is.character(name) || length(name) != 1 || is.na(name) || !nzchar(name) ||
+      nchar(name) > 200) {
+    stop("A metric's name must be a text of 1 to 200 characters", call. = FALSE)
+  }
+  if (!is.numeric(value) || length(value) != 1 || !is.finite(value)) {
+    stop("Metric '", name, "' must be a finite number, got ",
+         paste(deparse(value), collapse = " "), call. = FALSE)
+  }
+  path <- file.path(.context("ORCHEST_STEP_DIR"), "metrics.json")
+  metrics <- if (file.exists(path)) {
+    tryCatch(jsonlite::read_json(path), error = function(e) list())
+  } else {
+    list()
+  }
+  metrics[[name]] <- value
+  text <- jsonlite::toJSON(metrics, auto_unbox = TRUE, digits = NA)
+  .write_atomic(path, function(path) writeLines(text, path))
   invisible(NULL)
 }
 

@@ -5,6 +5,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { JobMatrix } from './model/matrix';
 import { Comparison } from './model/compare';
+import { StepOutput } from './model/outputs';
 import { ApiRun, Status } from './model/runState';
 
 export interface Issue {
@@ -288,6 +289,17 @@ export class OrchestApi {
     step: string
   ): Promise<{ base: any; diff: any[] }> {
     return this.request('runs/compare/notebook', {}, { a, b, step });
+  }
+
+  /** The summaries of what a step of a run passed on (`orchest.output`), as stored when
+   * it ended. */
+  stepOutputs(
+    runId: string,
+    stepUuid: string
+  ): Promise<{ outputs: StepOutput[] }> {
+    return this.request(
+      `runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(stepUuid)}/outputs`
+    );
   }
 
   listJobs(): Promise<{ jobs: Job[] }> {

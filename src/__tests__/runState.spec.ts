@@ -55,6 +55,19 @@ function runEvent(seq: number, status: string): StatusEvent {
 describe('applyEvent', () => {
   const start: RunState = runStateFromApi(apiRun(2));
 
+  it("keeps the metrics a step's last event carries, and those the run answered", () => {
+    const started = applyEvent(start, stepEvent(3, 'a', 'STARTED')).state;
+    expect(started.steps.a.metrics).toEqual({});
+    const ended = applyEvent(started, {
+      ...stepEvent(4, 'a', 'SUCCESS'),
+      metrics: { accuracy: 0.9 }
+    }).state;
+    expect(ended.steps.a.metrics).toEqual({ accuracy: 0.9 });
+    const fetched = apiRun(5);
+    fetched.steps![1].metrics = { loss: 0.1 };
+    expect(runStateFromApi(fetched).steps.b.metrics).toEqual({ loss: 0.1 });
+  });
+
   it('applies the next event in seq order', () => {
     const { state, outcome } = applyEvent(start, stepEvent(3, 'a', 'STARTED'));
     expect(outcome).toBe('applied');

@@ -16,11 +16,12 @@ import {
 } from '@xyflow/react';
 import React, { useCallback, useMemo, useRef, useState } from 'react';
 
-import { Issue } from '../api';
+import { Issue, OrchestApi } from '../api';
 import { Layout, layoutSteps } from '../model/layout';
 import { PipelineGraph } from '../model/pipeline';
 import { RunState } from '../model/runState';
 import { BackEdge } from './BackEdge';
+import { EdgePreview, useEdgePreview } from './EdgePreview';
 import { useConnectionClasses } from './connectionClasses';
 import { HandleConfig, HandleConfigContext } from './StepHandle';
 import { FIT_VIEW, useCanvasBridge } from './useCanvasBridge';
@@ -50,6 +51,8 @@ export interface GraphProps {
   editing: GraphEditing;
   /** Draw only: no dragging or connecting (a past run's pipeline). */
   readOnly?: boolean;
+  /** Where hovering an edge finds what its parent passed on in `run` (none: no preview). */
+  api?: OrchestApi;
 }
 
 export function Graph({
@@ -59,7 +62,8 @@ export function Graph({
   onSelect,
   onInspect,
   editing,
-  readOnly = false
+  readOnly = false,
+  api
 }: GraphProps): JSX.Element {
   const layout = useMemo<Layout>(() => layoutSteps(graph.steps), [graph]);
   const edges = useEdges(graph, layout);
@@ -111,7 +115,12 @@ export function Graph({
     [onInspect]
   );
 
-  const onPaneClick = useCallback(() => onInspect(null), [onInspect]);
+  const preview = useEdgePreview(container);
+  const closePreview = preview.close;
+  const onPaneClick = useCallback(() => {
+    onInspect(null);
+    closePreview();
+  }, [onInspect, closePreview]);
 
   return (
     <div className="jp-orchest-graph" ref={container}>
@@ -125,6 +134,9 @@ export function Graph({
           onSelectionChange={onSelectionChange}
           onNodeClick={onNodeClick}
           onPaneClick={onPaneClick}
+          onEdgeMouseEnter={api && preview.onEdgeMouseEnter}
+          onEdgeMouseLeave={api && preview.onEdgeMouseLeave}
+          onEdgeClick={api && preview.onEdgeClick}
           onNodeDragStop={onNodeDragStop}
           onConnect={onConnect}
           onDelete={onDelete}
@@ -149,6 +161,9 @@ export function Graph({
           />
         </ReactFlow>
       </HandleConfigContext.Provider>
+      {api && (
+        <EdgePreview api={api} graph={graph} run={run} handlers={preview} />
+      )}
     </div>
   );
 }

@@ -103,6 +103,7 @@ export function PipelineApp({
               onSelect={onSelect}
               onInspect={onInspect}
               editing={editing}
+              api={controller.api}
             />
           </ReactFlowProvider>
         ) : (

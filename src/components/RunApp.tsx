@@ -157,6 +157,7 @@ export function RunApp({
               onInspect={onInspect}
               editing={NO_EDITING}
               readOnly
+              api={controller.api}
             />
           </ReactFlowProvider>
         ) : (

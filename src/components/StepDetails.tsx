@@ -7,6 +7,7 @@ import { ViewState } from '../controller';
 import { formatDuration, formatTime } from '../model/format';
 import { kindLabel } from '../model/pipeline';
 import { TERMINAL } from '../model/runState';
+import { StepResults } from './StepResults';
 
 /** How much of a log the panel keeps (the tail). */
 const MAX_LOG_CHARS = 512 * 1024;
@@ -278,6 +279,9 @@ export function StepDetails({
             />
           )}
         </div>
+      )}
+      {runId && stepState && (
+        <StepResults api={api} runId={runId} step={stepState} />
       )}
       <h4>Parameters</h4>
       <pre className="jp-orchest-params">

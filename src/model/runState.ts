@@ -31,6 +31,8 @@ export interface StepState {
   cached_from: string | null;
   /** Why the step ran instead of reusing a result (`key_changed`...); null if cached. */
   run_reason: string | null;
+  /** What the step logged with `orchest.log_metric`, by name (known once it ended). */
+  metrics?: Record<string, number>;
 }
 
 /** The fields of a step's caching, as the API and the step events carry them. */
@@ -73,6 +75,7 @@ export interface ApiRun {
       message?: string | null;
       started_time?: string | null;
       finished_time?: string | null;
+      metrics?: Record<string, number>;
     } & CacheFields
   >;
 }
@@ -90,6 +93,8 @@ export interface StatusEvent extends CacheFields {
   created_time?: string;
   started_time?: string | null;
   finished_time?: string | null;
+  /** A step's metrics, on its last event. */
+  metrics?: Record<string, number>;
 }
 
 /** How many events of runs not (yet) shown are kept for when one of them is shown. */
@@ -107,6 +112,7 @@ export function runStateFromApi(run: ApiRun): RunState {
       message: step.message ?? null,
       started_time: step.started_time ?? null,
       finished_time: step.finished_time ?? null,
+      metrics: step.metrics ?? {},
       ...cacheFields(step)
     };
   }
@@ -179,6 +185,7 @@ export function applyEvent(
           message: event.message ?? null,
           started_time: event.started_time ?? previous?.started_time ?? null,
           finished_time: event.finished_time ?? previous?.finished_time ?? null,
+          metrics: event.metrics ?? previous?.metrics ?? {},
           ...cacheFields(event)
         };
   return {

@@ -19,6 +19,21 @@ PARAMS_STEP = (
 )
 
 
+LOAD_STEP = (
+    "import orchest, pandas as pd\n"
+    "n = orchest.get_pipeline_param('n')\n"
+    "orchest.output(pd.DataFrame({'x': range(n), 'y': [0.5] * n}), name='frame')\n"
+    "orchest.log_metric('loss', n / 10)\n"
+)
+TRAIN_STEP = (
+    "import orchest\n"
+    "n = orchest.get_pipeline_param('n')\n"
+    "orchest.log_metric('accuracy', 1 - 1 / n)\n"
+    "orchest.log_metric('loss', 1 / n)\n"
+    "orchest.output(n * 2, name='score')\n"
+)
+
+
 def matrix_validator() -> Draft202012Validator:
     return Draft202012Validator({**spec(), "$ref": "#/components/schemas/JobMatrix"})
 
@@ -76,6 +91,35 @@ async def test_a_grid_jobs_matrix_has_a_row_per_combination_as_json_and_csv(
         for row in matrix["rows"]
     ]
     assert [float(row[4]) for row in table[1:]] == [row["duration"] for row in matrix["rows"]]
+
+
+async def test_the_matrix_shows_each_runs_metrics_and_output_previews(api, jp_fetch, jp_root_dir):
+    make_pipeline(
+        jp_root_dir / "p",
+        {"Load": ("load.py", LOAD_STEP, []), "Train": ("train.py", TRAIN_STEP, ["Load"])},
+    )
+    grid = {"pipeline_parameters": {"n": [2, 4]}}
+    job = await finished_job(
+        api, {"pipeline_path": "p/pipeline.orchest", "parameter_grid": grid, "max_parallel": 2}
+    )
+    assert {run["status"] for run in job["runs"]} == {"SUCCESS"}, job["runs"]
+    code, matrix = await api("GET", "jobs", job["id"], "matrix")
+    assert code == 200, matrix
+    matrix_validator().validate(matrix)
+    # "loss" is logged by two steps: its columns name the step
+    assert matrix["metrics"] == ["Load.loss", "Train.loss", "accuracy"]
+    assert matrix["outputs"] == ["Load.frame", "Train.score"]
+    first, second = matrix["rows"]
+    assert first["metrics"] == {"Load.loss": 0.2, "accuracy": 0.5, "Train.loss": 0.5}
+    assert first["outputs"] == {"Load.frame": "2\u00d72 table", "Train.score": "4"}
+    assert second["outputs"] == {"Load.frame": "4\u00d72 table", "Train.score": "8"}
+
+    response = await jp_fetch(
+        "orchest", "api", "jobs", job["id"], "matrix", params={"format": "csv"}
+    )
+    table = list(csv.reader(io.StringIO(response.body.decode())))
+    assert table[0][4:] == ["Load.loss", "Train.loss", "accuracy", "Load.frame", "Train.score"]
+    assert table[2][4:] == ["0.4", "0.25", "0.75", "4\u00d72 table", "8"]
 
 
 async def test_a_job_without_a_grid_has_one_row(api, jp_root_dir):

@@ -155,14 +155,17 @@ async def job_matrix(
     }
 
 
-async def load_job_matrix(
-    jobs: JobManager, job_id: str, outputs_of: OutputsOf | None = None
-) -> dict[str, Any] | None:
-    """The matrix of a job under the server's root dir; None if there is no such job."""
+async def load_job_matrix(jobs: JobManager, job_id: str) -> dict[str, Any] | None:
+    """The matrix of a job under the server's root dir, its runs' outputs as stored when
+    their steps ended; None if there is no such job."""
     job = await jobs.get(job_id, limit=1)
     if job is None:
         return None
     linked = await jobs.store.job_runs(job_id)
+
+    async def outputs_of(run: dict[str, Any], uuid: str) -> list[dict[str, Any]]:
+        return await jobs.store.step_outputs(run["id"], uuid)
+
     return await job_matrix(job, linked, jobs.runs.get, outputs_of)
 
 

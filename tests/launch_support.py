@@ -75,6 +75,8 @@ class Execution:
 
     stdout: str = ""
     results: list[str] = field(default_factory=list)
+    displays: list[str] = field(default_factory=list)
+    """``display_data`` (text/plain): how IRkernel shows a value."""
     error: dict[str, Any] | None = None
 
 
@@ -160,6 +162,8 @@ async def _collect(ws, msg_id: str) -> Execution:
             result.stdout += content["text"]
         elif kind == "execute_result":
             result.results.append(content["data"].get("text/plain", ""))
+        elif kind == "display_data":
+            result.displays.append(content["data"].get("text/plain", ""))
         elif kind == "error":
             result.error = content
         elif kind == "status" and content["execution_state"] == "idle":

@@ -96,6 +96,12 @@ IMAGES: dict[str, ImageDef] = {
         requirements=("ipykernel>=6.25", "gateway_provisioners>=0.5,<0.6"),
         description="Interactive kernels of a pipeline session, one container each.",
     ),
+    "kernel-r": ImageDef(
+        name="orchest-ext/kernel-r:latest",
+        context="kernel-r",
+        requirements=("ipykernel>=6.25", "gateway_provisioners>=0.5,<0.6"),
+        description="Interactive R kernels (IRkernel) of a pipeline session, one container each.",
+    ),
 }
 """The images ``build_images`` knows, by short name. Add new images here."""
 

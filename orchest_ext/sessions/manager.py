@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import getpass
 import hashlib
-import json
 import os
 import secrets
 import shutil
@@ -58,6 +57,7 @@ from ..infra.docker_engine import (
 )
 from ..infra.swarm import swarm_manager_node
 from ..infra.unavailable import ExecutorUnavailable
+from .kernelspecs import prepare_kernelspecs
 from .liveness import first_stopped_container
 from .readiness import POLL_INTERVAL, container_url, probes, raise_if_exited, wait_ready
 from .reconcile import adoptable, group_by_session, reconcile_all
@@ -86,7 +86,6 @@ from .specs import (
     network_config,
     server_config,
     service_config,
-    session_kernelspec,
 )
 from .swarm import SWARM_TASK_LABEL, SessionServices
 
@@ -154,7 +153,16 @@ class PipelineSessionManager(LoggingConfigurable):
     kernel_image = Unicode(
         "orchest-ext/kernel:latest",
         config=True,
-        help="Image of session kernels; replaces image_name in every session kernelspec.",
+        help="Image of Python session kernels (and of any language not in kernel_images); "
+        "replaces image_name in their session kernelspecs. Sessions need it.",
+    )
+    kernel_images = Dict(
+        default_value={"r": "orchest-ext/kernel-r:latest"},
+        value_trait=Unicode(),
+        config=True,
+        help="Image of session kernels by kernelspec language (lower case); replaces "
+        "image_name in their session kernelspecs. A kernel whose image is not built is not "
+        "offered (`jupyter orchest images build --only kernel-r` builds the R one).",
     )
     kernelspecs_dir = Unicode(
         str(SHIPPED_KERNELSPECS),
@@ -437,6 +445,7 @@ class PipelineSessionManager(LoggingConfigurable):
             backend=backend,
             node_id=self._node_id,
             kernel_constraints=tuple(self.kernel_constraints),
+            kernel_images=dict(self.kernel_images),
         )
 
     async def _launch(self, session: Session) -> None:
@@ -509,7 +518,14 @@ class PipelineSessionManager(LoggingConfigurable):
         """The session's network and kernelspecs; its EG and server container configs."""
         settings = self._settings(session.backend)
         await self._check_images()
-        kernel_names = await asyncio.to_thread(self._write_kernelspecs, settings, session)
+        kernel_names = await prepare_kernelspecs(
+            Path(self.kernelspecs_dir),
+            self._session_dir(session.session_id) / "kernels",
+            settings,
+            session,
+            self.engine.image_exists,
+            self.log,
+        )
         try:
             await self.engine.client().networks.create(
                 network_config(settings, session, shared=bool(self.network))
@@ -553,22 +569,6 @@ class PipelineSessionManager(LoggingConfigurable):
 
     def _session_dir(self, session_id: str) -> Path:
         return Path(self.state_dir) / self.scope / session_id
-
-    def _write_kernelspecs(self, settings: SpecSettings, session: Session) -> list[str]:
-        """Render the session's kernelspecs into its state dir; return the kernel names
-        (blocking)."""
-        source = Path(self.kernelspecs_dir)
-        target = self._session_dir(session.session_id) / "kernels"
-        found = sorted(path.parent for path in source.glob("*/kernel.json"))
-        if not found:
-            raise LaunchFailed(f"No kernelspecs (*/kernel.json) in {source}.")
-        for spec_dir in found:
-            shutil.copytree(spec_dir, target / spec_dir.name, dirs_exist_ok=True)
-            spec = json.loads((spec_dir / "kernel.json").read_text())
-            rendered = session_kernelspec(settings, session, spec)
-            (target / spec_dir.name / "kernel.json").write_text(json.dumps(rendered, indent=2))
-        target.chmod(0o755)
-        return [spec_dir.name for spec_dir in found]
 
     async def _start_containers(self, *named: tuple[str, dict[str, Any]]) -> list[DockerContainer]:
         """Create and start the containers concurrently; raise the first error after all end."""

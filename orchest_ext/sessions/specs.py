@@ -34,6 +34,7 @@ class SpecSettings:
     eg_image: str
     server_image: str
     kernel_image: str
+    """The image of Python kernels, and of kernels of a language not in ``kernel_images``."""
     docker_socket: str
     publish: str
     kernel_launch_timeout: float
@@ -49,6 +50,8 @@ class SpecSettings:
     """On swarm, the node EG and the jupyter-server run on (this server's engine)."""
     kernel_constraints: tuple[str, ...] = ()
     """On swarm, the placement constraints of kernel services."""
+    kernel_images: dict[str, str] = field(default_factory=dict)
+    """The image of kernels by kernelspec language (lower case), e.g. ``r``."""
 
 
 def labels(settings: SpecSettings, session: Session, role: str) -> dict[str, str]:
@@ -203,6 +206,12 @@ def launcher_env(settings: SpecSettings, session: Session) -> dict[str, str]:
     return {SETTINGS_PREFIX + key: value for key, value in env.items()}
 
 
+def kernel_image(settings: SpecSettings, spec: dict[str, Any]) -> str:
+    """The image of a kernelspec's kernels: that of its language, else ``kernel_image``."""
+    language = str(spec.get("language") or "python").lower()
+    return settings.kernel_images.get(language, settings.kernel_image)
+
+
 def session_kernelspec(
     settings: SpecSettings, session: Session, spec: dict[str, Any]
 ) -> dict[str, Any]:
@@ -211,6 +220,6 @@ def session_kernelspec(
     proxy = spec.setdefault("metadata", {}).setdefault("process_proxy", {})
     if settings.backend == "swarm":
         proxy["class_name"] = SWARM_PROXY
-    proxy.setdefault("config", {})["image_name"] = settings.kernel_image
+    proxy.setdefault("config", {})["image_name"] = kernel_image(settings, spec)
     spec["env"] = {**spec.get("env", {}), **launcher_env(settings, session)}
     return spec

@@ -5,8 +5,10 @@ into the shared pipeline directory, and a run spreads over both nodes."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import uuid as uuidlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from orchest_ext.sessions import PipelineSessionManager
 from . import swarm_nodes
 from .docker_support import STEP_IMAGE, _unavailable, docker, require_swarm
 from .helpers import assert_no_step_containers, make_pipeline, wait_for_run
+from .test_environments import write_environment
 
 pytestmark = pytest.mark.docker
 
@@ -156,3 +159,62 @@ def test_distribute_skips_an_image_the_node_has(node2) -> None:
         for prefix in ([], ["-H", node2.url])
     }
     assert len(ids) == 1
+
+
+@pytest.fixture
+def copies_to_node2(node2, jp_server_config: dict) -> dict:
+    """Steps on node2, with the images of their environments copied to its engine."""
+    jp_server_config["SwarmExecutor"] = {
+        "constraints": [f"node.hostname=={swarm_nodes.NODE_NAME}"],
+        "node_engines": [node2.url],
+    }
+    return jp_server_config
+
+
+@pytest.fixture
+def environments_on_both(node2) -> Iterator[list[str]]:
+    """Environment uuids whose images are removed from both engines afterwards."""
+    uuids: list[str] = []
+    yield uuids
+    for env_uuid in uuids:
+        for prefix in ([], ["-H", node2.url]):
+            label = f"label=orchest_ext.environment={env_uuid}"
+            ids = docker(*prefix, "images", "-q", "--filter", label).stdout.split()
+            if ids:
+                docker(*prefix, "rmi", "-f", *ids)
+
+
+async def test_an_environment_built_on_demand_is_copied_to_the_node_of_its_step(
+    node2, copies_to_node2, environments_on_both, api, jp_root_dir
+) -> None:
+    """A swarm run builds its step's environment on this engine, copies the image to node2's
+    engine (no registry) before the step's service is created, and the step runs there in it."""
+    project = jp_root_dir / "p"
+    mark = uuidlib.uuid4().hex
+    env_uuid = write_environment(project, "tiny", f"echo {mark} > /environment-mark\n")
+    environments_on_both.append(env_uuid)
+    pipeline_file, uuids = make_pipeline(
+        project, {"Env": ("env.sh", 'cat /environment-mark\necho "on $ORCHEST_NODE"\n', [])}
+    )
+    data = json.loads(pipeline_file.read_text())
+    data["steps"][uuids["Env"]]["environment"] = env_uuid
+    pipeline_file.write_text(json.dumps(data))
+
+    code, run = await api(
+        "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "backend": "swarm"}
+    )
+    assert code == 202, run
+    finished = await wait_for_run(api, run["id"], timeout=600)
+    assert finished["status"] == "SUCCESS", finished["steps"]
+    _, log = await api("GET", "runs", run["id"], "steps", uuids["Env"], "log")
+    text = log["text"]
+    assert f"Building the image of environment 'tiny' ({env_uuid})" in text
+    tag = text.split("Copying image ", 1)[1].split(" ", 1)[0]
+    assert tag.startswith(f"orchest-ext/environment-{env_uuid}:")
+    assert f"Image {tag} on {node2.url}: copied" in text
+    assert text.endswith(f"{mark}\non {node2.hostname}\n"), text
+    ids = {
+        docker(*prefix, "image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
+        for prefix in ([], ["-H", node2.url])
+    }
+    assert len(ids) == 1 and "" not in ids

@@ -21,11 +21,13 @@ import inspect
 import re
 import time
 from collections.abc import Coroutine, Mapping
+from functools import cached_property
 from typing import Any
 
 import aiodocker
 from traitlets import Dict, Enum, Float, List, TraitError, Unicode, validate
 
+from ...infra.distribute import DistributeError
 from ...infra.docker_engine import (
     ENGINE_ERRORS,
     ENGINE_STOP_EXITS,
@@ -35,6 +37,7 @@ from ...infra.docker_engine import (
     parse_memory,
 )
 from ...infra.environments import OrchestEnvironmentError
+from ...infra.node_copies import NodeCopies
 from ...infra.swarm import bind_mount, swarm_manager_node
 from ..base import ExecutorUnavailable, StepResult, StepSpec
 from ..results import log_tail, write_result
@@ -153,6 +156,15 @@ class SwarmExecutor(DockerExecutor):
         "meets) before the step fails with the scheduler's reason (None: wait).",
     )
     poll_interval = Float(0.1, config=True, help="Seconds between looks at a step's task.")
+    node_engines = List(
+        Unicode(),
+        config=True,
+        help="Docker engines of the other swarm nodes (unix://, tcp:// or ssh:// URLs), for "
+        "clusters without a registry: the image of a step's Orchest environment (built on "
+        "demand or before) is copied to each that lacks it before the step's service is "
+        "created, as `jupyter orchest images distribute` does (empty: nodes get images from "
+        "a registry or by hand).",
+    )
 
     @validate("memory_reservation")
     def _valid_memory_reservation(self, proposal: dict[str, Any]) -> str | None:
@@ -253,6 +265,11 @@ class SwarmExecutor(DockerExecutor):
 
     # -- running -----------------------------------------------------------------------------
 
+    @cached_property
+    def _node_copies(self) -> NodeCopies:
+        """The environment images copied to ``node_engines``."""
+        return NodeCopies(self.docker_url or self.engine.address)
+
     def start_ahead(self, spec: StepSpec) -> None:
         """Nothing is created ahead of a swarm step: its service is created when it runs."""
         return None
@@ -262,8 +279,12 @@ class SwarmExecutor(DockerExecutor):
             return StepResult("FAILURE", f"Step file not found: {spec.file_path}")
         try:
             built = await self.environment_image(spec, build=True)
+            if built and self.node_engines:
+                await self._node_copies.ensure(built, self.node_engines, spec.log_path)
         except OrchestEnvironmentError as err:
             return StepResult("FAILURE", str(err))
+        except DistributeError as err:
+            return StepResult("FAILURE", f"Copying the step's image to the swarm nodes: {err}")
         except ENGINE_ERRORS as err:
             return StepResult("FAILURE", f"Docker could not look up the step's image: {err}")
         config = self.service_config(spec, built)

@@ -8,12 +8,13 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Enum, Float, Integer, TraitError, Type, Unicode, default, dlink
 
-from .events import emitter, register_schemas
+from .events import ENVIRONMENT_BUILD, emitter, register_schemas
 from .infra.docker_engine import DockerEngine
 from .notify import Notifier, WebhookDelivery, WebhookList
 from .store.location import default_db_path
@@ -236,6 +237,7 @@ class OrchestApp(ExtensionApp):
         }
         for backend in ("docker", "swarm"):
             dlink((self, ON_DEMAND), (self.executors[backend], ON_DEMAND))
+            self.executors[backend].on_environment_build = partial(emit, ENVIRONMENT_BUILD)
         root_dir = str(Path(self.serverapp.root_dir).resolve())
         self.runs = RunManager(
             self.store,

@@ -14,11 +14,13 @@ RUN_STATUS = "https://orchest-ext.dev/events/run_status/v1"
 STEP_STATUS = "https://orchest-ext.dev/events/step_status/v1"
 LAUNCH_STATUS = "https://orchest-ext.dev/events/launch_status/v1"
 JOB_STATUS = "https://orchest-ext.dev/events/job_status/v1"
+ENVIRONMENT_BUILD = "https://orchest-ext.dev/events/environment_build/v1"
 SCHEMA_FILES = {
     RUN_STATUS: SCHEMAS_DIR / "run_status" / "v1.yaml",
     STEP_STATUS: SCHEMAS_DIR / "step_status" / "v1.yaml",
     LAUNCH_STATUS: SCHEMAS_DIR / "launch_status" / "v1.yaml",
     JOB_STATUS: SCHEMAS_DIR / "job_status" / "v1.yaml",
+    ENVIRONMENT_BUILD: SCHEMAS_DIR / "environment_build" / "v1.yaml",
 }
 
 Emit = Callable[[str, dict[str, Any]], None]

@@ -2,6 +2,7 @@
 import { Event } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { BUILD_SCHEMA, BuildEvent } from './model/environmentBuild';
 import { EVENT_SCHEMAS, StatusEvent } from './model/runState';
 
 export interface LaunchEvent {
@@ -22,6 +23,11 @@ export class OrchestEvents {
     return this._status;
   }
 
+  /** Steps waiting for (and done waiting for) their environment's image build. */
+  get build(): ISignal<this, BuildEvent> {
+    return this._build;
+  }
+
   /** Session (launch) status changes. */
   get launch(): ISignal<this, LaunchEvent> {
     return this._launch;
@@ -31,6 +37,8 @@ export class OrchestEvents {
     const schema = event.schema_id;
     if (schema === EVENT_SCHEMAS.run || schema === EVENT_SCHEMAS.step) {
       this._status.emit(event as unknown as StatusEvent);
+    } else if (schema === BUILD_SCHEMA) {
+      this._build.emit(event as unknown as BuildEvent);
     } else if (schema === EVENT_SCHEMAS.launch) {
       this._launch.emit(event as unknown as LaunchEvent);
     }
@@ -38,4 +46,5 @@ export class OrchestEvents {
 
   private _status = new Signal<this, StatusEvent>(this);
   private _launch = new Signal<this, LaunchEvent>(this);
+  private _build = new Signal<this, BuildEvent>(this);
 }

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+import uuid as uuidlib
+from pathlib import Path
 
 import pytest
+
+from orchest_ext.events import ENVIRONMENT_BUILD, STEP_STATUS
 
 from .docker_support import require_image
 from .helpers import make_pipeline, wait_for_run
@@ -52,3 +57,81 @@ async def test_concurrent_runs_share_one_build_shown_in_their_logs(
     for log in logs:
         assert "installed-probe" in log
         assert log.endswith("Environment 'probe' is built.\nfrom the wheel\n"), log
+
+
+async def next_events(ws, run_id: str, until, timeout: float = 300) -> list[dict]:
+    """The run's step_status and environment_build events, in order, up to ``until(event)``."""
+    seen: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while not seen or not until(seen[-1]):
+        message = await asyncio.wait_for(ws.read_message(), deadline - time.monotonic())
+        assert message is not None, "the events websocket closed"
+        event = json.loads(message)
+        if event.get("run_id") == run_id and event["schema_id"] in (STEP_STATUS, ENVIRONMENT_BUILD):
+            seen.append(event)
+    return seen
+
+
+def one_step_project(project: Path, setup_script: str) -> tuple[str, str]:
+    """A project whose one script step uses a new environment; its uuid and the step's."""
+    env_uuid = write_environment(project, "tiny", setup_script)
+    pipeline_file, uuids = make_pipeline(project, {"Env": ("env.sh", "echo ran\n", [])})
+    data = json.loads(pipeline_file.read_text())
+    data["steps"][uuids["Env"]]["environment"] = env_uuid
+    pipeline_file.write_text(json.dumps(data))
+    return env_uuid, uuids["Env"]
+
+
+def shown(events: list[dict]) -> list[tuple[str, str]]:
+    return [(event["schema_id"].split("/")[-2], event["status"]) for event in events]
+
+
+async def test_a_step_waiting_for_its_environment_build_is_building_on_the_event_bus(
+    api,
+    jp_ws_fetch,
+    jp_root_dir,
+    cleanup_images,  # noqa: F811
+):
+    require_image()
+    ws = await jp_ws_fetch("api", "events", "subscribe")
+    env_uuid, step = one_step_project(jp_root_dir / "project", f"echo {uuidlib.uuid4().hex}\n")
+    cleanup_images.append(env_uuid)
+    body = {"pipeline_path": "project/pipeline.orchest", "backend": "docker"}
+    code, run = await api("POST", "runs", body=body)
+    assert code == 202, run
+
+    events = await next_events(ws, run["id"], lambda e: e["status"] in ("SUCCESS", "FAILURE"))
+    # The step's STARTED event is emitted once stored, so BUILDING may come first.
+    assert sorted(shown(events)[:2]) == [
+        ("environment_build", "BUILDING"),
+        ("step_status", "STARTED"),
+    ], shown(events)
+    assert shown(events)[2:] == [("environment_build", "BUILT"), ("step_status", "SUCCESS")]
+    (building,) = (
+        e for e in events if e["schema_id"] == ENVIRONMENT_BUILD and e["status"] == "BUILDING"
+    )
+    assert building["step_uuid"] == step and building["environment_uuid"] == env_uuid
+    assert building["environment"] == "tiny"
+    assert building["image"].startswith(f"orchest-ext/environment-{env_uuid}:")
+    ws.close()
+
+
+async def test_a_failing_build_is_failed_on_the_event_bus_and_fails_the_step(
+    api,
+    jp_ws_fetch,
+    jp_root_dir,
+    cleanup_images,  # noqa: F811
+):
+    require_image()
+    ws = await jp_ws_fetch("api", "events", "subscribe")
+    env_uuid, step = one_step_project(jp_root_dir / "project", "echo no-such-luck\nexit 3\n")
+    cleanup_images.append(env_uuid)
+    body = {"pipeline_path": "project/pipeline.orchest", "backend": "docker"}
+    code, run = await api("POST", "runs", body=body)
+    assert code == 202, run
+
+    events = await next_events(ws, run["id"], lambda e: e["status"] in ("SUCCESS", "FAILURE"))
+    assert shown(events)[-2:] == [("environment_build", "FAILED"), ("step_status", "FAILURE")]
+    assert "Building environment 'tiny'" in events[-2]["message"]
+    assert events[-1]["step_uuid"] == step and events[-1]["message"]
+    ws.close()

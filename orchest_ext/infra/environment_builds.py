@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from .environments import Environment, build_environment
+from .environments import Environment, OrchestEnvironmentError, build_environment
+
+BUILDING, BUILT, FAILED = "BUILDING", "BUILT", "FAILED"
+BuildWatcher = Callable[[str, str | None], None]
+"""Told ``(status, message)`` as a waiting step's build goes: BUILDING, then BUILT or FAILED."""
 
 
 class _Build:
@@ -56,11 +61,17 @@ class EnvironmentBuilds:
         self._builds: dict[str, _Build] = {}
 
     async def build(
-        self, environment: Environment, base_image: str, tag: str, log_path: Path
+        self,
+        environment: Environment,
+        base_image: str,
+        tag: str,
+        log_path: Path,
+        watch: BuildWatcher | None = None,
     ) -> str:
         """Build ``environment``'s image ``tag`` unless a build of it is under way, then wait
-        for it, following its output in ``log_path``; ``OrchestEnvironmentError`` if it fails.
-        A cancelled step stops waiting; the build goes on for the others."""
+        for it, following its output in ``log_path`` and telling ``watch`` how it goes;
+        ``OrchestEnvironmentError`` if it fails. A cancelled step stops waiting; the build
+        goes on for the others."""
         build = self._builds.get(tag)
         first = build is None
         if build is None:
@@ -70,7 +81,14 @@ class EnvironmentBuilds:
             build.task = asyncio.ensure_future(asyncio.to_thread(self._run, build, base_image))
             build.task.add_done_callback(lambda _: self._builds.pop(tag, None))
         assert build.task is not None
-        await asyncio.shield(build.task)
+        tell = watch or (lambda status, message: None)
+        tell(BUILDING, None)
+        try:
+            await asyncio.shield(build.task)
+        except OrchestEnvironmentError as err:
+            tell(FAILED, str(err).split("\n", 1)[0])
+            raise
+        tell(BUILT, None)
         return tag
 
     def _run(self, build: _Build, base_image: str) -> tuple[str, bool]:

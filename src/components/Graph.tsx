@@ -19,7 +19,7 @@ import React, { useCallback, useMemo, useRef, useState } from 'react';
 import { Issue, OrchestApi } from '../api';
 import { Layout, layoutSteps } from '../model/layout';
 import { PipelineGraph } from '../model/pipeline';
-import { RunState } from '../model/runState';
+import { RunState, RUNNING } from '../model/runState';
 import { BackEdge } from './BackEdge';
 import { EdgePreview, useEdgePreview } from './EdgePreview';
 import { useConnectionClasses } from './connectionClasses';
@@ -69,7 +69,7 @@ export function Graph({
   const edges = useEdges(graph, layout);
   const now = useNow(
     run !== null &&
-      Object.values(run.steps).some(step => step.status === 'STARTED')
+      Object.values(run.steps).some(step => RUNNING.has(step.status))
   );
   const [nodes, setNodes, onNodesChange] = useNodesState<StepNodeType>([]);
   const container = useRef<HTMLDivElement>(null);

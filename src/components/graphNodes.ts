@@ -6,7 +6,7 @@ import { Issue } from '../api';
 import { formatDuration } from '../model/format';
 import { Layout } from '../model/layout';
 import { PipelineGraph } from '../model/pipeline';
-import { RunState } from '../model/runState';
+import { RunState, RUNNING } from '../model/runState';
 import { StepLabel, StepNodeData, StepNodeType } from './StepNode';
 
 /** How long a step ran, or has been running until `now`; nothing for a cached step. */
@@ -17,7 +17,7 @@ function stepDuration(
   if (!state || state.cached) {
     return '';
   }
-  const running = state.status === 'STARTED' && !state.finished_time;
+  const running = RUNNING.has(state.status) && !state.finished_time;
   return formatDuration(
     state.started_time,
     running ? new Date(now).toISOString() : state.finished_time

@@ -2,6 +2,12 @@
 import { OrchestApi } from '../api';
 import { OrchestEvents } from '../events';
 import {
+  applyBuildEvent,
+  BuildEvent,
+  Builds,
+  withBuilds
+} from '../model/environmentBuild';
+import {
   ApiRun,
   RunState,
   RunTracker,
@@ -39,11 +45,13 @@ export class RunFollower {
         this.store.update({ error: `Cannot refresh the run: ${err.message}` })
     );
     events.status.connect(this.onStatusEvent, this);
+    events.build.connect(this.onBuildEvent, this);
     document.addEventListener('visibilitychange', this.onVisible);
   }
 
   dispose(): void {
     this.events.status.disconnect(this.onStatusEvent, this);
+    this.events.build.disconnect(this.onBuildEvent, this);
     this.clearStallTimer();
     if (this._runsTimer !== null) {
       window.clearTimeout(this._runsTimer);
@@ -140,8 +148,22 @@ export class RunFollower {
     }
   }
 
+  /** A step of the shown run waits for its environment's build, or is done waiting. */
+  private onBuildEvent(_: OrchestEvents, event: BuildEvent): void {
+    const run = this.tracker.state;
+    if (run?.id !== event.run_id) {
+      return;
+    }
+    this.builds = applyBuildEvent(this.builds, event);
+    this.store.update({ run: withBuilds(run, this.builds) });
+  }
+
   private onRunChanged(run: RunState | null): void {
-    this.store.update({ run });
+    if (run?.id !== this.buildsOf) {
+      this.builds = {};
+      this.buildsOf = run?.id ?? null;
+    }
+    this.store.update({ run: run && withBuilds(run, this.builds) });
     if (run && !TERMINAL.has(run.status)) {
       this.resetStallTimer();
     } else {
@@ -190,6 +212,9 @@ export class RunFollower {
   }
 
   private readonly tracker: RunTracker;
+  /** The environment builds steps of the shown run wait for. */
+  private builds: Builds = {};
+  private buildsOf: string | null = null;
   private _stallTimer: number | null = null;
   private _runsTimer: number | null = null;
   private _followNext = false;

@@ -6,6 +6,12 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { OrchestApi } from '../api';
 import { OrchestEvents } from '../events';
+import {
+  applyBuildEvent,
+  BuildEvent,
+  Builds,
+  withBuilds
+} from '../model/environmentBuild';
 import { rootRelative } from '../model/paths';
 import { PipelineGraph } from '../model/pipeline';
 import {
@@ -62,11 +68,12 @@ export class RunViewController {
   ) {
     this.tracker = new RunTracker(
       id => this.api.getRun(id),
-      run => this.update({ run }),
+      run => this.update({ run: run && withBuilds(run, this.builds) }),
       () => undefined,
       err => this.update({ error: err.message })
     );
     events.status.connect(this.onStatusEvent, this);
+    events.build.connect(this.onBuildEvent, this);
   }
 
   get changed(): ISignal<RunViewController, RunViewState> {
@@ -80,6 +87,17 @@ export class RunViewController {
   dispose(): void {
     this.disposed = true;
     this.events.status.disconnect(this.onStatusEvent, this);
+    this.events.build.disconnect(this.onBuildEvent, this);
+  }
+
+  /** A step of this run waits for its environment's build, or is done waiting. */
+  private onBuildEvent(_: OrchestEvents, event: BuildEvent): void {
+    const run = this.tracker.state;
+    if (event.run_id !== this.runId || !run) {
+      return;
+    }
+    this.builds = applyBuildEvent(this.builds, event);
+    this.update({ run: withBuilds(run, this.builds) });
   }
 
   /** Fetch the run and its pipeline, then compare it with today's file. */
@@ -160,6 +178,8 @@ export class RunViewController {
     this._changed.emit(this._state);
   }
 
+  /** The environment builds steps of this run wait for. */
+  private builds: Builds = {};
   private readonly tracker: RunTracker;
   private readonly _changed = new Signal<RunViewController, RunViewState>(this);
   private _state: RunViewState = {

@@ -4,13 +4,18 @@
  * Pure: no JupyterLab imports.
  */
 
-export type Status = 'PENDING' | 'STARTED' | 'SUCCESS' | 'FAILURE' | 'ABORTED';
+/** BUILDING is shown only: a STARTED step waiting for its environment's image. */
+export type Status =
+  'PENDING' | 'STARTED' | 'BUILDING' | 'SUCCESS' | 'FAILURE' | 'ABORTED';
 
 export const TERMINAL: ReadonlySet<string> = new Set([
   'SUCCESS',
   'FAILURE',
   'ABORTED'
 ]);
+
+/** A step that is running, building its environment first or not. */
+export const RUNNING: ReadonlySet<string> = new Set(['STARTED', 'BUILDING']);
 
 export const EVENT_SCHEMAS = {
   run: 'https://orchest-ext.dev/events/run_status/v1',

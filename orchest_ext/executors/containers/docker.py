@@ -23,6 +23,7 @@ import json
 import os
 import re
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ from ..results import (
     write_result,
 )
 from .ahead import ContainerAhead
+from .build_events import build_watcher
 from .release import make_release_fifo, release_path, try_release
 
 RUN_LABEL = "orchest_ext.run_id"
@@ -262,6 +264,8 @@ class DockerExecutor(Executor):
     )
 
     _detached = False
+    on_environment_build: Callable[[dict[str, Any]], None] | None = None
+    """Told of each step's on-demand environment build (``build_events.build_watcher``)."""
 
     def __init__(self, engine: DockerEngine | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -347,7 +351,10 @@ class DockerExecutor(Executor):
             builds = self._builds
 
             async def builder(environment: Environment, tag: str) -> str:
-                return await builds.build(environment, self.default_image, tag, spec.log_path)
+                watch = build_watcher(self.on_environment_build, spec, environment, tag)
+                return await builds.build(
+                    environment, self.default_image, tag, spec.log_path, watch
+                )
 
         return await environment_image(
             self.engine.client(), spec.pipeline_dir, spec.environment, self.default_image, builder

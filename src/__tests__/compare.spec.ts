@@ -1,5 +1,6 @@
 import {
   changedSettings,
+  endsPartOf,
   ComparedStep,
   Comparison,
   formatDelta,
@@ -136,5 +137,16 @@ describe('choosing two runs', () => {
     ];
     expect(olderFirst(runs, ['new', 'old'])).toEqual(['old', 'new']);
     expect(olderFirst(runs, ['new'])).toBeNull();
+  });
+});
+
+describe('a comparison of runs in progress', () => {
+  it('is asked again when a step or run of either ends', () => {
+    const event = (run_id: string, status: string) =>
+      ({ schema_id: 's', run_id, pipeline_uuid: 'p', status, seq: 1 }) as any;
+    expect(endsPartOf(event('a', 'SUCCESS'), ['a', 'b'])).toBe(true);
+    expect(endsPartOf(event('b', 'FAILURE'), ['a', 'b'])).toBe(true);
+    expect(endsPartOf(event('b', 'STARTED'), ['a', 'b'])).toBe(false);
+    expect(endsPartOf(event('c', 'SUCCESS'), ['a', 'b'])).toBe(false);
   });
 });

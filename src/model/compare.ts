@@ -1,6 +1,6 @@
 /** Two runs side by side (`GET runs/compare`): the answer's types and what the view derives
  * from it. Pure. */
-import { Status } from './runState';
+import { Status, StatusEvent, TERMINAL } from './runState';
 
 export type Side = 'a' | 'b';
 
@@ -205,4 +205,10 @@ export function olderFirst<T extends { id: string; created_time: string }>(
     (x, y) => Date.parse(x.created_time) - Date.parse(y.created_time)
   );
   return [picked[0].id, picked[1].id];
+}
+
+/** Whether a status event changes what a comparison of `runIds` shows: a step or the run of
+ * one of them ended (its status, duration, metrics and outputs are then stored). */
+export function endsPartOf(event: StatusEvent, runIds: string[]): boolean {
+  return runIds.includes(event.run_id) && TERMINAL.has(event.status);
 }

@@ -95,7 +95,8 @@ export const compareRunsPlugin: JupyterFrontEndPlugin<void> = {
                 title: step.title
               })
           },
-          trans
+          trans,
+          service.events
         );
         const widget = compareWidget(content, trans);
         app.shell.add(widget, 'main', { mode: 'tab-after' });

@@ -4,10 +4,12 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
 import { OrchestApi } from '../api';
+import { OrchestEvents } from '../events';
 import { CompareActions, CompareApp } from '../components/CompareApp';
 import { TranslationContext } from '../components/translation';
 import { pipelineIcon } from '../icons';
-import { Comparison } from '../model/compare';
+import { Comparison, endsPartOf } from '../model/compare';
+import { StatusEvent } from '../model/runState';
 
 const SHORT_ID = 8;
 
@@ -16,10 +18,17 @@ export class CompareView extends ReactWidget {
     private readonly api: OrchestApi,
     readonly runIds: [string, string],
     private readonly actions: Omit<CompareActions, 'refresh'>,
-    private readonly trans: TranslationBundle
+    private readonly trans: TranslationBundle,
+    private readonly events: OrchestEvents
   ) {
     super();
     this.addClass('jp-orchest-CompareView');
+    events.status.connect(this._onStatus, this);
+  }
+
+  dispose(): void {
+    this.events.status.disconnect(this._onStatus, this);
+    super.dispose();
   }
 
   get comparison(): Comparison | null {
@@ -28,12 +37,19 @@ export class CompareView extends ReactWidget {
 
   /** Ask the server for the comparison (again) and show it, or why there is none. */
   async load(): Promise<void> {
+    const ticket = ++this._loads;
+    let comparison: Comparison | null = null;
+    let error: string | null = null;
     try {
-      this._comparison = await this.api.compareRuns(...this.runIds);
-      this._error = null;
+      comparison = await this.api.compareRuns(...this.runIds);
     } catch (err) {
-      this._error = (err as Error).message;
+      error = (err as Error).message;
     }
+    if (ticket !== this._loads || this.isDisposed) {
+      return; // a later load answers instead
+    }
+    this._comparison = comparison ?? this._comparison;
+    this._error = error;
     this.update();
   }
 
@@ -50,6 +66,14 @@ export class CompareView extends ReactWidget {
     );
   }
 
+  /** A run still in progress: each step (or the run) that ends is shown once stored. */
+  private _onStatus(_: OrchestEvents, event: StatusEvent): void {
+    if (endsPartOf(event, this.runIds)) {
+      void this.load();
+    }
+  }
+
+  private _loads = 0;
   private _comparison: Comparison | null = null;
   private _error: string | null = null;
 }

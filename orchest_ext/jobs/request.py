@@ -19,6 +19,16 @@ RUN_OPTION_FIELDS = (
     "cache",
 )
 """Request fields passed on to every run of the job as they are."""
+UPDATABLE = (
+    "name",
+    "schedule",
+    "paused",
+    "max_parallel",
+    "overlap_policy",
+    "missed_fire_policy",
+    "max_retained_runs",
+)
+"""What a job's update (PATCH) may change."""
 
 
 class JobRequestError(ValueError):
@@ -87,3 +97,15 @@ def job_settings(body: dict[str, Any]) -> JobSettings:
         max_retained_runs=body.get("max_retained_runs"),
         snapshot=body.get("snapshot", True),
     )
+
+
+def check_update(body: dict[str, Any]) -> None:
+    """The fields of a job's update: only ``UPDATABLE`` ones, each of its kind."""
+    unknown = sorted(set(body) - set(UPDATABLE))
+    if unknown:
+        raise JobRequestError(unknown[0], f"cannot be changed; change {', '.join(UPDATABLE)}")
+    check_policies(body)
+    if "paused" in body and not isinstance(body["paused"], bool):
+        raise JobRequestError("paused", "must be true or false")
+    if "name" in body and not (isinstance(body["name"], str) and body["name"]):
+        raise JobRequestError("name", "must be a non-empty string")

@@ -5,14 +5,17 @@ client saw a run's ``seq`` go back or repeat with a different state, no containe
 process left, and the server's memory over its lifetimes.
 
 Needs Docker and the step image for the docker share of runs (``--docker-share 0`` without).
-The dockerd restarts stop and start the machine's real engine: run it on a machine of your own.
-The full soak is ``--runs 5000 --duration 600 --fault-every 60`` (the defaults).
+The dockerd restarts stop and start the engine DOCKER_HOST names, found by its pid file
+(``--engine-pid-file``): on a shared machine, start a second dockerd of the soak's own (see
+bench/README.md) rather than restarting everyone's. The full soak is ``--runs 5000
+--duration 600 --fault-every 60`` (the defaults).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import statistics
@@ -28,12 +31,11 @@ import psutil
 from _common import REPO_ROOT  # noqa: F401  (puts this checkout first on sys.path)
 
 from tests.docker_support import project_containers
-from tests.engine_support import restart_dockerd
+from tests.engine_support import DOCKERD_PID_FILE, restart_dockerd
 from tests.helpers import make_pipeline
 from tests.server import TERMINAL, ServerProcess
 
 API = "/orchest/api"
-DRAIN_TIMEOUT = 900.0
 
 
 @dataclass
@@ -80,12 +82,12 @@ def submitter(soak: Soak, total: int, duration: float, docker_share: float, seed
             soak.refused[f"{backend}: {code}"] += 1
 
 
-def poller(soak: Soak, seed: int) -> None:
-    """Poll random acknowledged runs; a run's ``seq`` must never go back, and one ``seq``
-    must always show the same status."""
+def poller(soak: Soak, seed: int, interval: float) -> None:
+    """Poll random acknowledged runs every ``interval`` seconds; a run's ``seq`` must never go
+    back, and one ``seq`` must always show the same status."""
     rng = random.Random(seed)
     seen: dict[str, tuple[int, str]] = {}
-    while not soak.stop.is_set():
+    while not soak.stop.wait(interval):
         with soak.lock:
             run_id = rng.choice(soak.runs) if soak.runs else None
         if run_id is None:
@@ -122,7 +124,7 @@ def sample_memory(soak: Soak) -> None:
         soak.rss.append((soak.lifetime, since, rss))
 
 
-def inject(soak: Soak, kind: str, make_server: Any) -> float:
+def inject(soak: Soak, kind: str, make_server: Any, engine_pid_file: Path) -> float:
     """One fault; returns how long the service was away (s)."""
     started = time.monotonic()
     if kind == "server":
@@ -132,13 +134,13 @@ def inject(soak: Soak, kind: str, make_server: Any) -> float:
         soak.lifetime += 1
         soak.server = server
     else:
-        restart_dockerd()
+        restart_dockerd(engine_pid_file)
     return time.monotonic() - started
 
 
-def drain(soak: Soak) -> list[str]:
+def drain(soak: Soak, timeout: float) -> list[str]:
     """Wait for every acknowledged run to end; the ones still not terminal at the deadline."""
-    deadline = time.monotonic() + DRAIN_TIMEOUT
+    deadline = time.monotonic() + timeout
     pending = list(soak.runs)
     while pending and time.monotonic() < deadline:
         still = []
@@ -194,14 +196,29 @@ def main() -> None:
     parser.add_argument("--docker-share", type=float, default=0.05)
     parser.add_argument("--max-parallel", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--poll-interval", type=float, default=0.1, help="seconds per client")
+    parser.add_argument("--drain-timeout", type=float, default=1800.0)
+    parser.add_argument(
+        "--engine-pid-file",
+        type=Path,
+        default=DOCKERD_PID_FILE,
+        help="pid file of the dockerd DOCKER_HOST names (restarted by the engine faults)",
+    )
+    parser.add_argument(
+        "--docker-network", default=None, help="network of step containers (none: no network)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if os.environ.get("DOCKER_HOST") and args.engine_pid_file == DOCKERD_PID_FILE:
+        parser.error("DOCKER_HOST is set: name that engine's pid file with --engine-pid-file")
 
     workdir = Path(tempfile.mkdtemp(prefix="orchest-soak-"))
     root, state = workdir / "root", workdir / "state"
     _, _ = make_pipeline(root / "soak", {"A": ("a.sh", "echo soak\n", [])})
     pipeline_uuid = json.loads((root / "soak" / "pipeline.orchest").read_text())["uuid"]
     extra = [f"--OrchestApp.max_parallel={args.max_parallel}", "--OrchestApp.server_lease=2"]
+    if args.docker_network:
+        extra.append(f"--DockerExecutor.network={args.docker_network}")
 
     def make_server() -> ServerProcess:
         return ServerProcess(root, state, extra_args=extra)
@@ -214,7 +231,9 @@ def main() -> None:
         ),
         threading.Thread(target=sample_memory, args=(soak,), daemon=True),
         *(
-            threading.Thread(target=poller, args=(soak, args.seed + i), daemon=True)
+            threading.Thread(
+                target=poller, args=(soak, args.seed + i, args.poll_interval), daemon=True
+            )
             for i in range(args.clients)
         ),
     ]
@@ -227,9 +246,11 @@ def main() -> None:
         if threads[0].is_alive():
             kind = kinds[len(soak.faults) % 2]
             at = time.monotonic() - started
-            soak.faults.append((round(at, 1), kind, round(inject(soak, kind, make_server), 1)))
+            away = inject(soak, kind, make_server, args.engine_pid_file)
+            soak.faults.append((round(at, 1), kind, round(away, 1)))
     submitted = time.monotonic() - started
-    stuck = drain(soak)
+    stuck = drain(soak, args.drain_timeout)
+    drained = time.monotonic() - started
     soak.stop.set()
     statuses, failures = Counter(), Counter()
     for run_id in soak.runs:
@@ -239,6 +260,7 @@ def main() -> None:
             failures[f"{run['backend']}: {(run['steps'][0]['message'] or '')[:90]}"] += 1
     report = {
         "submitted_over_s": round(submitted, 1),
+        "all_ended_after_s": round(drained, 1),
         "acknowledged": len(soak.runs),
         "refused": dict(soak.refused),
         "final_statuses": dict(statuses),

@@ -37,10 +37,10 @@ def start_dockerd(command: list[str]) -> None:
         time.sleep(0.5)
 
 
-def stop_dockerd() -> list[str]:
-    """Stop the engine (SIGTERM, as a service manager does) and wait until it is gone;
-    returns its command line to start it again."""
-    pid = int(DOCKERD_PID_FILE.read_text().strip())
+def stop_dockerd(pid_file: Path = DOCKERD_PID_FILE) -> list[str]:
+    """Stop the engine whose pid is in ``pid_file`` (SIGTERM, as a service manager does) and
+    wait until it is gone; returns its command line to start it again."""
+    pid = int(pid_file.read_text().strip())
     command = dockerd_command(pid)
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + ENGINE_WAIT
@@ -51,11 +51,13 @@ def stop_dockerd() -> list[str]:
     return command
 
 
-def restart_dockerd() -> None:
-    """Stop and start the engine (blocking); whatever happens, it is running afterwards."""
+def restart_dockerd(pid_file: Path = DOCKERD_PID_FILE) -> None:
+    """Stop and start the engine (blocking); whatever happens, it is running afterwards.
+    ``docker info`` (the readiness check) asks the engine DOCKER_HOST names, so a second
+    engine is restarted by passing its pid file with DOCKER_HOST set to its socket."""
     command = ["dockerd"]
     try:
-        command = stop_dockerd()
+        command = stop_dockerd(pid_file)
     finally:
         if not engine_answers():
             start_dockerd(command)

@@ -186,3 +186,69 @@ async def test_secret_file_must_be_private(api, jp_root_dir, tmp_path, allowed):
     secret_file.chmod(0o644)
     code, body = await submit(api, {"T": {"secret": "FROM_FILE"}})
     assert code == 400 and "env.T" in body["message"] and "chmod 600" in body["message"], body
+
+
+SPLIT_SHELL = f"""half={len(SECRET) // 2}
+echo "token=$TOKEN"
+printf "%s" "${{TOKEN:0:$half}}"
+sleep 0.3
+printf "%s\\n" "${{TOKEN:$half}}"
+echo "$TOKEN" >&2
+exit 3
+"""
+SPLIT_NOTEBOOK = f"""import os, time
+token = os.environ['TOKEN']
+print(token[:{len(SECRET) // 2}], end='', flush=True)
+time.sleep(0.3)
+print(token[{len(SECRET) // 2}:])
+os.system('echo kernel-fd $TOKEN')
+token"""
+
+
+def files_holding(directory: Path, value: str) -> list[Path]:
+    """Every file under ``directory`` whose bytes contain ``value``."""
+    return [
+        path
+        for path in directory.rglob("*")
+        if path.is_file() and not path.is_symlink() and value.encode() in path.read_bytes()
+    ]
+
+
+async def test_no_file_a_run_writes_holds_a_secret(
+    api, jp_root_dir, jp_serverapp, allowed, monkeypatch, backend
+):
+    """Step output is masked where it is written (a value split across two writes too), so
+    no file under the run's directory, nor the store, holds the secret; the failing step's
+    message quotes its output masked."""
+    monkeypatch.setenv("MY_SECRET", SECRET)
+    _, uuids = make_pipeline(
+        jp_root_dir / "p",
+        {"Shell": ("a.sh", SPLIT_SHELL, []), "Notebook": ("b.ipynb", notebook(SPLIT_NOTEBOOK), [])},
+    )
+    code, run = await api(
+        "POST",
+        "runs",
+        body={
+            "pipeline_path": "p/pipeline.orchest",
+            "backend": backend,
+            "env": {"TOKEN": {"secret": "MY_SECRET"}},
+        },
+    )
+    assert code == 202, run
+    finished = await wait_for_run(api, run["id"], timeout=180)
+    steps = {step["uuid"]: step for step in finished["steps"]}
+    assert steps[uuids["Notebook"]]["status"] == "SUCCESS", steps[uuids["Notebook"]]["message"]
+    shell = steps[uuids["Shell"]]
+    assert shell["status"] == "FAILURE" and "*" * len(SECRET) in shell["message"], shell
+
+    assert files_holding(jp_root_dir, SECRET) == []
+    state = Path(jp_serverapp.config["OrchestApp"]["db_path"]).parent
+    assert files_holding(state, SECRET) == []
+    masked = "*" * len(SECRET)
+    steps_dir = Path(finished["run_dir"]) / "steps"
+    shell_log = (steps_dir / uuids["Shell"] / "step.log").read_text()
+    assert shell_log == f"token={masked}\n{masked}\n{masked}\n", shell_log
+    notebook_log = (steps_dir / uuids["Notebook"] / "step.log").read_text()
+    assert f"{masked}\n" in notebook_log, notebook_log
+    kernel_log = (steps_dir / uuids["Notebook"] / "kernel.log").read_text()
+    assert f"kernel-fd {masked}" in kernel_log or backend != "local", kernel_log

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from traitlets.config import LoggingConfigurable
 
 from ..infra.unavailable import ExecutorUnavailable as ExecutorUnavailable
+from .masking import masked_values
 
 STEP_SDK_PATH = Path(__file__).resolve().parent.parent / "sdk"
 """Put on a step's PYTHONPATH so that ``import orchest`` works inside steps only."""
@@ -48,6 +49,9 @@ class StepSpec:
     placement_constraints: list[str] = field(default_factory=list)
     """Where the step may run on a cluster (the pipeline's ``settings.swarm.constraints``)."""
     write_back: bool = False
+    masked_env: list[str] = field(default_factory=list)
+    """Names of ``env`` entries holding secrets: their values are masked where the step's
+    output is written (see ``masking``)."""
 
     @property
     def source_path(self) -> Path:
@@ -56,6 +60,24 @@ class StepSpec:
     @property
     def working_dir(self) -> Path:
         return self.source_path.parent
+
+    @property
+    def masked_values(self) -> list[bytes]:
+        """The secret values to mask in the step's output, longest first."""
+        return masked_values(self.env, self.masked_env)
+
+
+def without_secrets(spec: StepSpec) -> StepSpec:
+    """``spec`` with the values of its secrets blanked, to be written to a file (the step
+    gets them from its environment: ``with_secrets``)."""
+    env = {key: "" if key in spec.masked_env else value for key, value in spec.env.items()}
+    return dataclasses.replace(spec, env=env)
+
+
+def with_secrets(spec: StepSpec, environ: dict[str, str]) -> StepSpec:
+    """``spec`` read from a file, with its secrets' values taken from ``environ``."""
+    found = {key: environ[key] for key in spec.masked_env if key in environ}
+    return dataclasses.replace(spec, env={**spec.env, **found})
 
 
 def spec_to_json(spec: StepSpec) -> str:

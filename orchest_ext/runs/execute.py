@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..executors.base import Ahead, Executor, StepResult, StepSpec
+from ..executors.masking import mask
 from ..infra.disk import nearly_full
 from .state import ABORTED, FAILURE
 
@@ -39,8 +40,12 @@ async def execute_step(
 ) -> StepResult:
     """Run the step (with what ``ahead`` started for it), or with ``handle`` follow the one a
     previous server started, for at most ``timeout`` seconds (what is left of
-    ``step_timeout``). Cancellation gives ABORTED; a failure on a full filesystem says so."""
+    ``step_timeout``). Cancellation gives ABORTED; a failure on a full filesystem says so.
+    Secret values in the message (a failing step quotes its output) are masked."""
     result = await _execute(executor, spec, handle, timeout, step_timeout, on_handle, log, ahead)
+    if result.message and spec.masked_env:
+        masked = mask(result.message.encode(), spec.masked_values).decode("utf-8", "replace")
+        result = replace(result, message=masked)
     if result.status == FAILURE and await asyncio.to_thread(nearly_full, spec.step_dir):
         return replace(result, message=f"no space left on {spec.step_dir}: {result.message}")
     return result

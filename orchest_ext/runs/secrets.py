@@ -12,10 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..executors.masking import MIN_MASKED_LENGTH
+
 SECRET_KEY = "secret"
-MASK_CHARACTER = b"*"
-MIN_MASKED_LENGTH = 3
-"""Shorter values are not masked (masking every "1" would garble any log)."""
 
 
 class SecretError(ValueError):
@@ -104,13 +103,4 @@ def _parse_secret_file(path: Path) -> dict[str, str]:
         raise SecretError(f"cannot read the secret file {path}: {err}") from None
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise SecretError(f"the secret file {path} must hold a JSON object of strings")
-    return data
-
-
-def mask(data: bytes, secrets: list[bytes]) -> bytes:
-    """``data`` with each secret value (and its JSON-escaped form) replaced by as many ``*``
-    as it has bytes, so offsets into the data stay valid."""
-    for secret in secrets:
-        for form in {secret, json.dumps(secret.decode())[1:-1].encode()}:
-            data = data.replace(form, MASK_CHARACTER * len(form))
     return data

@@ -10,7 +10,7 @@ from typing import Any
 from ..executors.base import StepSpec
 from ..executors.results import PARAMETERS_FILE, PARAMETERS_FILE_VARIABLE
 from ..pipeline import Pipeline, short_list
-from .secrets import SecretStore
+from .secrets import SecretStore, is_secret_ref
 from .state import RunState, StepState
 
 RUNS_SUBDIR = Path(".orchest") / "runs"
@@ -158,7 +158,13 @@ def build_spec(run: RunState, step: StepState) -> StepSpec:
         environment=model.environment,
         placement_constraints=pipeline.swarm_constraints,
         write_back=run.write_back,
+        masked_env=secret_names(run),
     )
+
+
+def secret_names(run: RunState) -> list[str]:
+    """The run's ``env`` names whose values come from the secret store (masked in output)."""
+    return sorted(name for name, value in run.env.items() if is_secret_ref(value))
 
 
 def make_step_dirs(run: RunState) -> None:

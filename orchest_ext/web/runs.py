@@ -12,9 +12,10 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..executors.base import ExecutorUnavailable
+from ..executors.masking import mask, secret_prefix_length
 from ..pipeline import UnknownStepsError, short
 from ..runs import TERMINAL, OwnedElsewhere, RunManager, RunRequestError, step_files
-from ..runs.secrets import SecretError, mask
+from ..runs.secrets import SecretError
 from ..runs.spec import attempt_log_path
 from .base import API, ApiError, OrchestHandler
 
@@ -213,20 +214,7 @@ def _read_text_chunk(
         return "", 0, 0
     data = data[start - max(0, start - margin) :][:limit]
     if not finished and start + len(data) >= size:
-        data = data[: len(data) - _secret_prefix_length(data, secrets)]
+        data = data[: len(data) - secret_prefix_length(data, secrets)]
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     text = decoder.decode(data, final=finished and offset + len(data) >= size)
     return text, len(data) - len(decoder.getstate()[0]), size
-
-
-def _secret_prefix_length(data: bytes, secrets: list[bytes]) -> int:
-    """The length of the longest end of ``data`` that begins a secret value (0: none)."""
-    return max(
-        (
-            length
-            for secret in secrets
-            for length in range(1, min(len(secret), len(data) + 1))
-            if data.endswith(secret[:length])
-        ),
-        default=0,
-    )

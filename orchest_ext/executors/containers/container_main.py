@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import threading
 import traceback
 from pathlib import Path
 
-from ..base import StepSpec, spec_from_json
+from ..base import StepSpec, spec_from_json, with_secrets
 from ..local import LocalExecutor
 from ..results import write_result
 from .release import wait_for_release
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         "--release-fifo", type=Path, help="start the kernel, then wait until released"
     )
     args = parser.parse_args(argv)
-    spec = spec_from_json(args.spec_file.read_text(encoding="utf-8"))
+    spec = with_secrets(spec_from_json(args.spec_file.read_text(encoding="utf-8")), os.environ)
     try:
         status, message = asyncio.run(run_step(spec, args.release_fifo))
     except NotReleased as err:

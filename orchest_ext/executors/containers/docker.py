@@ -53,7 +53,9 @@ from ..base import (
     StepResult,
     StepSpec,
     spec_to_json,
+    without_secrets,
 )
+from ..masking import MASKED_ENV_VARIABLE, masked_command
 from ..results import (
     SPEC_FILE,
     log_tail,
@@ -78,6 +80,9 @@ RUNNER_MOUNT = "/opt/orchest-ext/runner"
 PYTHONPATH: the in-container runner is always the code that wrote the step's spec, whatever
 version the image has installed (the image provides the dependencies)."""
 PACKAGE_DIR = Path(__file__).resolve().parents[2]
+MASKING_MOUNT = "/opt/orchest-ext/masking.py"
+"""Where the host's masking filter is mounted read-only for script steps with secrets (it
+needs only the image's Python)."""
 SCRIPT_INTERPRETERS = {"python": "python", "shell": "bash"}
 """Interpreter (looked up on the image's PATH) per script kind, as ``LocalExecutor`` runs them.
 R scripts run through ``container_main``, which installs the orchest R package first."""
@@ -140,15 +145,10 @@ def step_command(spec: StepSpec, released: bool = False) -> list[str]:
     redirect = 'log="$1"; shift; exec "$@" >>"$log" 2>&1'
     if released:
         redirect = ': <"$0" || exit 125; ' + redirect
-    return [
-        "/bin/sh",
-        "-c",
-        redirect,
-        fifo if released else "sh",
-        str(spec.log_path),
-        interpreter,
-        str(spec.source_path),
-    ]
+    command = [interpreter, str(spec.source_path)]
+    if spec.masked_env:
+        command = masked_command("python", spec.log_path, command, MASKING_MOUNT)
+    return ["/bin/sh", "-c", redirect, fifo if released else "sh", str(spec.log_path), *command]
 
 
 def _stored_result(spec: StepSpec) -> StepResult | None:
@@ -168,7 +168,7 @@ def prepare_step_files(spec: StepSpec, released: bool = False) -> bool:
     if released:
         make_release_fifo(spec.step_dir)
     if spec.kind not in SCRIPT_INTERPRETERS:
-        write_json(spec_file(spec), json.loads(spec_to_json(spec)))
+        write_json(spec_file(spec), json.loads(spec_to_json(without_secrets(spec))))
     write_parameters(spec.env, spec.parameters, spec.pipeline_parameters)
     return True
 
@@ -392,6 +392,8 @@ class DockerExecutor(Executor):
         binds.append(f"{STEP_SDK_PATH}:{SDK_MOUNT}:ro")
         if spec.kind not in SCRIPT_INTERPRETERS:
             binds.append(f"{PACKAGE_DIR}:{RUNNER_MOUNT}/orchest_ext:ro")
+        elif spec.masked_env:
+            binds.append(f"{PACKAGE_DIR / 'executors' / 'masking.py'}:{MASKING_MOUNT}:ro")
         return [*binds, *self.extra_mounts]
 
     def _host_config(self, spec: StepSpec) -> dict[str, Any]:
@@ -413,6 +415,8 @@ class DockerExecutor(Executor):
         """The ``POST /containers/create`` body for a step (``built``: its environment's
         image; ``released``: it waits until its step releases it)."""
         env = {"HOME": "/tmp", "PYTHONUNBUFFERED": "1", **spec.env}
+        if spec.masked_env:
+            env[MASKED_ENV_VARIABLE] = ",".join(spec.masked_env)
         runner = RUNNER_MOUNT if spec.kind not in SCRIPT_INTERPRETERS else None
         env["PYTHONPATH"] = os.pathsep.join(
             filter(None, [runner, SDK_MOUNT, env.get("PYTHONPATH")])

@@ -16,6 +16,7 @@ from traitlets import Bool, Float, Integer, Unicode
 
 from ..base import STEP_SDK_PATH, Executor, StepResult, StepSpec
 from ..languages import KernelMissing
+from ..masking import MASKED_ENV_VARIABLE, mask_file, masked_command
 from ..r_library import RMissing, install_package, library_dir, r_libs
 from ..results import describe_exit, log_tail, write_parameters
 from .fork_template import KernelTemplates
@@ -189,16 +190,21 @@ class LocalExecutor(Executor):
         raise StepFailed(f"Unsupported step kind: {spec.kind!r}")
 
     def _spawn(self, spec: StepSpec, argv: list[str]) -> subprocess.Popen:
-        """Prepare the step's files and start its process (blocking: runs on a thread)."""
+        """Prepare the step's files and start its process (blocking: runs on a thread). A
+        step with secrets writes its output through the masking filter."""
         _prepare(spec)
         if spec.kind == "r":
             _install_r_package(spec)
+        env = self._process_env(spec)
+        if spec.masked_env:
+            argv = masked_command(sys.executable, spec.log_path, argv)
+            env[MASKED_ENV_VARIABLE.encode()] = ",".join(spec.masked_env).encode()
         with open(spec.log_path, "ab") as log_file:
             try:
                 return subprocess.Popen(
                     argv,
                     cwd=spec.working_dir,
-                    env=self._process_env(spec),
+                    env=env,
                     stdin=subprocess.DEVNULL,
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
@@ -281,7 +287,7 @@ class LocalExecutor(Executor):
             kernel_output = started.kernel_output
         else:
             kernel_output = await asyncio.to_thread(open, spec.step_dir / "kernel.log", "ab")
-        log_file = notebook.StepLog(spec.log_path)
+        log_file = notebook.StepLog(spec.log_path, secrets=spec.masked_values)
         if note:
             log_file.write(note)
         try:
@@ -304,6 +310,8 @@ class LocalExecutor(Executor):
         finally:
             await log_file.aclose()
             await asyncio.to_thread(kernel_output.close)
+            # what the kernel wrote to its own file descriptors (os.system, C libraries)
+            await asyncio.to_thread(mask_file, spec.step_dir / "kernel.log", log_file.secrets)
         if spec.write_back:
             await client.save(spec.source_path)
         return StepResult("FAILURE", failure) if failure else StepResult("SUCCESS")

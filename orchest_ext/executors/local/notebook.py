@@ -27,6 +27,7 @@ from nbformat.corpus.words import generate_corpus_id
 from traitlets import Float
 
 from ..languages import kernel_for, language_named
+from ..masking import StreamMasker, mask
 from ..results import describe_exit
 from .fork_provisioner import kernel_manager
 from .fork_template import KernelTemplates
@@ -112,13 +113,15 @@ def read_notebook(path: Path) -> NotebookNode:
     return nbformat.reads(json.dumps(data), as_version=4)
 
 
-def write_notebook(nb: NotebookNode, path: Path) -> None:
+def write_notebook(nb: NotebookNode, path: Path, masked: list[bytes] | tuple = ()) -> None:
     """Write a notebook atomically through a temporary file of its own, so writers of the
-    same path never meet in one temporary file (blocking)."""
+    same path never meet in one temporary file, with the values of ``masked`` masked in it
+    (blocking)."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
-        with open(tmp, "x", encoding="utf-8") as handle:
-            nbformat.write(nb, handle)
+        with open(tmp, "xb") as handle:
+            text = nbformat.writes(nb)
+            handle.write(mask(text.encode() + (b"" if text.endswith("\n") else b"\n"), masked))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -168,11 +171,14 @@ def clear_outputs(nb: NotebookNode, skip_tag: str = SKIP_TAG) -> None:
 
 class StepLog:
     """A step log that notebook outputs are appended to: text is collected on the IOLoop and
-    written by a worker thread, at most ``interval`` seconds after it was produced, in order."""
+    written by a worker thread, at most ``interval`` seconds after it was produced, in order,
+    with the values of ``secrets`` masked (also one split across two writes)."""
 
-    def __init__(self, path: Path, interval: float = 0.1) -> None:
+    def __init__(self, path: Path, interval: float = 0.1, secrets: list[bytes] = ()) -> None:
         self.path = path
         self.interval = interval
+        self.secrets = list(secrets)
+        self._masker = StreamMasker(self.secrets)
         self._parts: list[str] = []
         self._timer: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -182,19 +188,22 @@ class StepLog:
         if self._timer is None:
             self._timer = asyncio.get_running_loop().create_task(self._flush_soon())
 
-    async def flush(self) -> None:
-        """Append what was written so far."""
+    async def flush(self, final: bool = False) -> None:
+        """Append what was written so far (``final``: also what may have begun a secret)."""
         async with self._lock:
             parts, self._parts = self._parts, []
-            if parts:
-                await asyncio.to_thread(_append_text, self.path, "".join(parts))
+            data = self._masker.feed("".join(parts).encode("utf-8", "replace"))
+            if final:
+                data += self._masker.finish()
+            if data:
+                await asyncio.to_thread(_append_bytes, self.path, data)
 
     async def aclose(self) -> None:
         """Write the rest."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        await self.flush()
+        await self.flush(final=True)
 
     async def _flush_soon(self) -> None:
         await asyncio.sleep(self.interval)
@@ -202,9 +211,9 @@ class StepLog:
         await asyncio.shield(self.flush())
 
 
-def _append_text(path: Path, text: str) -> None:
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(text)
+def _append_bytes(path: Path, data: bytes) -> None:
+    with open(path, "ab") as f:
+        f.write(data)
 
 
 class StepNotebookClient(NotebookClient):
@@ -300,7 +309,9 @@ class StepNotebookClient(NotebookClient):
 
     async def save(self, path: Path | None = None) -> None:
         """Write the notebook in its current state (in a thread)."""
-        await asyncio.to_thread(write_notebook, self.nb, path or self.output_path)
+        await asyncio.to_thread(
+            write_notebook, self.nb, path or self.output_path, self.log_file.secrets
+        )
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
         """Start the kernel (or take the one started ahead), remember its process and report

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sqlite3
 from pathlib import Path
 
@@ -155,3 +156,47 @@ async def test_steps_of_a_database_before_step_results_have_no_metrics_or_output
         assert await store.step_outputs("r1", "s1") == []
     finally:
         await store.close()
+
+
+def insert_v3_run(db: sqlite3.Connection, run_id: str, status: str) -> None:
+    """A run as version 3 stored it: env values in its row and in its pipeline."""
+    db.execute(
+        "INSERT INTO runs (id, pipeline_uuid, pipeline_name, pipeline_dir, run_type, uuids, "
+        "inclusive, backend, failure_policy, parameters, env, write_back, run_dir, status, seq, "
+        "created_time) VALUES (?, 'p', 'P', '/p', 'full', '[]', 0, 'docker', 'continue', '{}', "
+        "?, 0, ?, ?, 1, '2026-01-01T00:00:00Z')",
+        (
+            run_id,
+            json.dumps({"RUN_VAR": f"run-{run_id}-value", "TOKEN": {"secret": "S"}}),
+            f"/p/.orchest/runs/{run_id}",
+            status,
+        ),
+    )
+    pipeline = {
+        "uuid": "p",
+        "env_variables": {"PIPE_VAR": f"pipe-{run_id}-value"},
+        "steps": {"s1": {"uuid": "s1", "env_variables": {"STEP_VAR": f"step-{run_id}-value"}}},
+    }
+    db.execute("INSERT INTO run_pipelines VALUES (?, ?)", (run_id, json.dumps(pipeline)))
+
+
+async def test_version_4_keeps_env_values_only_for_unfinished_runs(tmp_path):
+    path = tmp_path / "v3.db"
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+        migrate(db, MIGRATIONS[:3])
+        insert_v3_run(db, "ended", "SUCCESS")
+        insert_v3_run(db, "running", "STARTED")
+    store = Store(path)
+    await store.open()
+    try:
+        ended = await store.get_run("ended", pipeline=True)
+        running = await store.get_run("running", pipeline=True)
+    finally:
+        await store.close()
+    assert ended["env"] == {"RUN_VAR": None, "TOKEN": {"secret": "S"}}
+    assert json.loads(ended["pipeline_json"])["env_variables"] == {"PIPE_VAR": None}
+    assert running["env"] == {"RUN_VAR": "run-running-value", "TOKEN": {"secret": "S"}}
+    pipeline = json.loads(running["pipeline_json"])
+    assert pipeline["env_variables"] == {"PIPE_VAR": "pipe-running-value"}
+    assert pipeline["steps"]["s1"]["env_variables"] == {"STEP_VAR": "step-running-value"}
+    assert b"ended-value" not in path.read_bytes()

@@ -74,6 +74,8 @@ class Store(WebhookRows, StepResultRows):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        # deleted rows (env values of ended runs, deleted runs) are zeroed in the file
+        self._db.execute("PRAGMA secure_delete=ON")
         migrate(self._db)
 
     async def close(self) -> None:

@@ -19,8 +19,11 @@ it ends with the schema of a new one.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
+
+from . import run_env
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -227,7 +230,40 @@ def add_step_results(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: list[Migration] = [unversioned_to_1, add_step_changes, add_webhooks, add_step_results]
+def add_run_env(db: sqlite3.Connection) -> None:
+    """Version 5: env values at rest. ``run_env`` holds the values an unfinished run needs to
+    resume; runs and their stored pipelines keep env names only (values already stored are
+    moved there for unfinished runs, dropped for ended ones)."""
+    db.execute(
+        "CREATE TABLE run_env (run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE, "
+        "env TEXT NOT NULL)"
+    )
+    rows = db.execute(
+        "SELECT runs.id, runs.status, runs.env, run_pipelines.pipeline_json FROM runs "
+        "LEFT JOIN run_pipelines ON run_pipelines.run_id = runs.id"
+    ).fetchall()
+    for run_id, status, env, pipeline_json in rows:
+        run_row, run_values = run_env.split_run({"env": json.loads(env)})
+        values: run_env.EnvValues = {"run": run_values, "pipeline": {}, "steps": {}}
+        if pipeline_json is not None:
+            pipeline, pipeline_values = run_env.split_pipeline(json.loads(pipeline_json))
+            values.update(pipeline_values)
+            db.execute(
+                "UPDATE run_pipelines SET pipeline_json = ? WHERE run_id = ?",
+                (json.dumps(pipeline), run_id),
+            )
+        db.execute("UPDATE runs SET env = ? WHERE id = ?", (json.dumps(run_row["env"]), run_id))
+        if status not in run_env.TERMINAL:
+            run_env.insert_values(db, run_id, values)
+
+
+MIGRATIONS: list[Migration] = [
+    unversioned_to_1,
+    add_step_changes,
+    add_webhooks,
+    add_step_results,
+    add_run_env,
+]
 """The ordered migrations: ``MIGRATIONS[n]`` takes a database from version n to n + 1."""
 
 

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from . import run_env
 from .notify_rows import insert_outbox
 from .rows import (
     RUN_BOOL_FIELDS,
@@ -38,14 +39,18 @@ CacheEntries = dict[str, CacheEntry]
 
 
 def insert_run(db: sqlite3.Connection, run, steps, pipeline_json: Callable[[], str]) -> None:
+    """The run with env names only; the values it needs to resume go to ``run_env``."""
+    run, stored_pipeline, env_values = run_env.split(run, pipeline_json())
     run_row = encode(run, RUN_JSON_FIELDS)
     step_rows = [encode({"run_id": run["id"], **step}, STEP_JSON_FIELDS) for step in steps]
     with transaction(db):
         db.execute(insert_sql("runs", run_row), run_row)
         db.execute(
             "INSERT INTO run_pipelines (run_id, pipeline_json) VALUES (?, ?)",
-            (run["id"], pipeline_json()),
+            (run["id"], stored_pipeline),
         )
+        if run["status"] not in run_env.TERMINAL:
+            run_env.insert_values(db, run["id"], env_values)
         if step_rows:
             db.executemany(insert_sql("steps", step_rows[0]), step_rows)
 
@@ -61,6 +66,7 @@ def write_batch(db: sqlite3.Connection, batch: dict[tuple[str, str, str], dict[s
                 encoded = encode(fields, RUN_JSON_FIELDS)
                 sets = ", ".join(f"{k} = :{k}" for k in encoded)
                 db.execute(f"UPDATE runs SET {sets} WHERE id = :_id", {**encoded, "_id": run_id})
+                run_env.forget_if_ended(db, run_id, fields)
             else:
                 encoded = encode(fields, STEP_JSON_FIELDS)
                 sets = ", ".join(f"{k} = :{k}" for k in encoded)
@@ -83,6 +89,9 @@ def get_run(db: sqlite3.Connection, run_id: str, pipeline: bool) -> dict[str, An
         "SELECT * FROM steps WHERE run_id = ? ORDER BY position", (run_id,)
     ).fetchall()
     run["steps"] = [_step(step) for step in steps]
+    values = run_env.read_values(db, run_id)
+    if values is not None:
+        run_env.merge(run, values)
     return run
 
 

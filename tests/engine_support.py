@@ -3,6 +3,7 @@ does; the engine is always left running."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -44,11 +45,24 @@ def stop_dockerd(pid_file: Path = DOCKERD_PID_FILE) -> list[str]:
     command = dockerd_command(pid)
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + ENGINE_WAIT
-    while Path(f"/proc/{pid}").exists():
+    while running(pid):
         if time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
         time.sleep(0.2)
     return command
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` still runs: an engine this process started earlier (a restart before)
+    is its child, reaped here once it exits, so it does not stay behind as a zombie."""
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
 
 
 def restart_dockerd(pid_file: Path = DOCKERD_PID_FILE) -> None:

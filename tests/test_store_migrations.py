@@ -180,7 +180,7 @@ def insert_v3_run(db: sqlite3.Connection, run_id: str, status: str) -> None:
     db.execute("INSERT INTO run_pipelines VALUES (?, ?)", (run_id, json.dumps(pipeline)))
 
 
-async def test_version_4_keeps_env_values_only_for_unfinished_runs(tmp_path):
+async def test_env_values_stored_before_run_env_stay_only_for_unfinished_runs(tmp_path):
     path = tmp_path / "v3.db"
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
         migrate(db, MIGRATIONS[:3])

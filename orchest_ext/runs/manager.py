@@ -319,9 +319,15 @@ class RunManager(LoggingConfigurable):
             await self.store.remove_owner(self.owner_id)
 
 
+ENV_VALUE_GONE = "***"
+"""What an env value of an ended run reads as (the store no longer has it)."""
+
+
 def _public_run(stored: dict[str, Any]) -> dict[str, Any]:
     """A stored run row as the API shows it."""
     run = {k: v for k, v in stored.items() if k not in ("pipeline_json", "owner")}
+    # the store keeps env values only while a run is unfinished: an ended run's read as masked
+    run["env"] = {name: ENV_VALUE_GONE if v is None else v for name, v in run["env"].items()}
     if "steps" in run:
         run["steps"] = [
             {k: v for k, v in step.items() if k not in PRIVATE_STEP_FIELDS} for step in run["steps"]

@@ -9,11 +9,11 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..executors.masking import mask
 from ..pipeline import short
 from ..runs import TERMINAL, step_files
 from ..runs.compare import SIDES, RunRecord, compare_runs
 from ..runs.compare_records import load_record, notebook_diff
-from ..runs.secrets import mask
 from .base import ApiError
 from .runs import RunLookupHandler
 

@@ -77,3 +77,15 @@ def test_a_summary_that_cannot_be_written_is_left_out_with_a_warning(
     write_summary(missing, [missing / "data.json"], 1, "x", "1")
     assert "orchest: no summary of output 'x'" in capsys.readouterr().err
     assert not missing.exists()
+
+
+def test_large_containers_and_bytes_are_shown_by_their_first_items() -> None:
+    shown = {
+        "set": set(range(1_000_000)),
+        "dict": {(i, i): i for i in range(1_000_000)},
+        "bytes": b"x" * 10_000_000,
+    }
+    texts = {name: summarize(data, None, 0)["preview"]["text"] for name, data in shown.items()}
+    assert texts["set"] == "{0, 1, 2, 3, 4, 5, ...}"
+    assert texts["dict"] == "{(0, 0): 0, (1, 1): 1, (2, 2): 2, (3, 3): 3, ...}"
+    assert texts["bytes"].startswith("b'xxx") and len(texts["bytes"]) == 200

@@ -15,6 +15,7 @@ import os
 import reprlib
 import sys
 from collections.abc import Callable
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,8 @@ SKIP_VARIABLE = "ORCHEST_OUTPUT_SUMMARIES"
 
 
 class _ShortRepr(reprlib.Repr):
-    """``reprlib``'s short reprs of containers; an object's own ``repr`` that fails raises
+    """``reprlib``'s short reprs of containers, in time that does not grow with their size
+    (``reprlib`` sorts a whole dict or set); an object's own ``repr`` that fails raises
     (``reprlib`` would hide why)."""
 
     def __init__(self) -> None:
@@ -39,6 +41,20 @@ class _ShortRepr(reprlib.Repr):
 
     def repr_instance(self, x: Any, level: int) -> str:
         return repr(x)[:MAX_TEXT]
+
+    def repr_dict(self, x: dict, level: int) -> str:
+        return super().repr_dict(dict(islice(x.items(), self.maxdict + 1)), level)
+
+    def repr_set(self, x: set, level: int) -> str:
+        return super().repr_set(set(islice(x, self.maxset + 1)), level)
+
+    def repr_frozenset(self, x: frozenset, level: int) -> str:
+        return super().repr_frozenset(frozenset(islice(x, self.maxfrozenset + 1)), level)
+
+    def repr_bytes(self, x: bytes, level: int) -> str:
+        return repr(x[:MAX_TEXT])[:MAX_TEXT]
+
+    repr_bytearray = repr_bytes
 
 
 _REPR = _ShortRepr()
@@ -108,7 +124,7 @@ def _value_preview(data: Any, json_text: str | None) -> dict[str, Any] | None:
             json_text = json.dumps(data, allow_nan=False)
         except ValueError:  # NaN and infinities are no JSON values
             return None
-    if len(json_text.encode()) > MAX_VALUE_JSON:
+    if len(json_text) > MAX_VALUE_JSON or len(json_text.encode()) > MAX_VALUE_JSON:
         return None
     return {"kind": "value", "value": json.loads(json_text)}
 

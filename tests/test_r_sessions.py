@@ -1,6 +1,7 @@
-"""R kernels in pipeline sessions: EG starts an IRkernel container (the ``ir`` kernelspec, the
-``orchest-ext/kernel-r`` image, EG's R launcher ``launch_IRkernel.R``) through the session's
-jupyter-server, and it runs code in the notebook's directory of the mounted pipeline."""
+"""R kernels in pipeline sessions: EG starts an IRkernel container (on swarm, a service) of the
+``ir`` kernelspec and the ``orchest-ext/kernel-r`` image, whose EG R launcher
+(``launch_IRkernel.R``) connects back; through the session's jupyter-server it runs code in
+the notebook's directory of the mounted pipeline."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from orchest_ext.sessions.session import LaunchFailed, Session
 from orchest_ext.sessions.specs import SpecSettings
 
 from .docker_support import require_image
-from .launch_support import SessionServer, session_containers
+from .launch_support import SessionServer, session_containers, wait_for_status
 from .test_launches import (  # noqa: F401
     inspect,
     jp_server_config,
@@ -25,6 +26,12 @@ from .test_launches import (  # noqa: F401
     sessions,
     stop_and_wait,
 )
+from .test_swarm_sessions import assert_nothing_left as assert_no_swarm_leftovers
+from .test_swarm_sessions import launch as swarm_launch
+from .test_swarm_sessions import service as swarm_service
+from .test_swarm_sessions import session_services, swarm_images  # noqa: F401
+from .test_swarm_sessions import sessions as swarm_sessions  # noqa: F401
+from .test_swarm_sessions import stop_and_wait as swarm_stop
 
 R_KERNEL_IMAGE = "orchest-ext/kernel-r:latest"
 
@@ -57,6 +64,32 @@ async def test_a_session_runs_r_kernels_in_containers(
 
     await stop_and_wait(api, pipeline_uuid)
     assert session_containers(session_id) == []
+
+
+@pytest.mark.docker
+async def test_a_swarm_session_runs_r_kernels_as_services(
+    api,
+    swarm_sessions,  # noqa: F811
+    pipeline_dir,
+):
+    require_image(R_KERNEL_IMAGE)
+    pipeline_uuid = str(uuidlib.uuid4())
+    await swarm_launch(api, pipeline_uuid, backend="swarm")
+    running = await wait_for_status(api, pipeline_uuid, {"RUNNING", "FAILED"})
+    assert running["status"] == "RUNNING", running
+    session_id = running["session_id"]
+
+    server = SessionServer(running["server_info"])
+    kernel_id = await server.start_notebook_kernel("sub/analysis.ipynb", kernel="ir")
+    (kernel_name,) = session_services(session_id, f"kernel_id={kernel_id}")
+    spec = swarm_service(kernel_name)["Spec"]["TaskTemplate"]["ContainerSpec"]
+    assert spec["Image"].startswith(R_KERNEL_IMAGE)
+    execution = await server.execute(kernel_id, "1+1")
+    assert execution.error is None, execution.error
+    assert execution.displays == ["[1] 2"]
+
+    await swarm_stop(api, pipeline_uuid)
+    assert_no_swarm_leftovers(session_id)
 
 
 def settings(kernel_images: dict[str, str]) -> SpecSettings:

@@ -97,6 +97,7 @@ async def test_two_runs_show_added_removed_and_changed_steps(api, jp_root_dir):
     ]
     assert train["code"]["same"] is False
     assert train["changes"]["code"] == {"a": train["code"]["a"], "b": train["code"]["b"]}
+    assert steps["Load"]["kind"] == "shell"
     for title in ("Load", "Report"):
         assert steps[title]["changes"] == {} and steps[title]["code"]["same"] is True
     assert steps["Plot"]["in"] == ["b"] and steps["Plot"]["a"]["ran"] is False

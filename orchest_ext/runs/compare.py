@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..pipeline import step_kind
+
 SIDES = ("a", "b")
 RUN_FIELDS = (
     "id",
@@ -122,7 +124,7 @@ def _step(uuid: str, a: RunRecord, b: RunRecord) -> dict[str, Any]:
         "uuid": uuid,
         "title": shown["title"],
         "file_path": shown["file_path"],
-        "kind": "notebook" if shown["file_path"].lower().endswith(".ipynb") else "file",
+        "kind": step_kind(shown["file_path"]),
         "in": [side for side in SIDES if defined[side] is not None],
         "changes": step_changes(defined["a"], defined["b"], code),
         "code": {**code, "same": None if None in code.values() else code["a"] == code["b"]},

@@ -60,7 +60,8 @@ export interface ComparedStep {
   uuid: string;
   title: string;
   file_path: string;
-  kind: 'notebook' | 'file';
+  /** By the file's suffix (null: not a step file). */
+  kind: 'notebook' | 'python' | 'shell' | 'r' | null;
   in: Side[];
   changes: StepChanges;
   code: { a: string | null; b: string | null; same: boolean | null };

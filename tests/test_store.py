@@ -58,3 +58,20 @@ async def test_a_read_leaves_unrelated_updates_queued(tmp_path: Path) -> None:
         assert store._pending, "a read of another run (or the list) wrote the step update"
     finally:
         await store.close()
+
+
+async def test_output_summaries_are_read_while_queued_and_deleted_with_their_run(
+    tmp_path: Path,
+) -> None:
+    store, (first, second) = await stored_runs(tmp_path, 2)
+    try:
+        step = (await store.get_run(first))["steps"][0]["uuid"]
+        summaries = [{"name": None, "type": "builtins.int", "bytes": 1, "preview": None}]
+        store.save_outputs(first, step, summaries)
+        store.save_outputs(second, step, summaries)
+        assert await store.step_outputs(first, step) == summaries
+        await store.delete_runs([first])
+        assert await store.step_outputs(first, step) == []
+        assert await store.step_outputs(second, step) == summaries
+    finally:
+        await store.close()

@@ -411,7 +411,7 @@ async def test_an_unsaved_edit_runs_under_its_file_without_touching_it(api, jp_r
     run = await wait_for_run(api, run["id"])
     assert run["status"] == "SUCCESS", run
     assert set(steps_by_title(run)) == {"A", "B"}
-    assert run["pipeline_path"] == str(pipeline_file)
+    assert run["pipeline_path"] == "p/pipeline.orchest"
     _, listed = await api("GET", "runs", pipeline_path="p/pipeline.orchest")
     assert [r["id"] for r in listed["runs"]] == [run["id"]]
     assert pipeline_file.read_bytes() == on_disk
@@ -420,6 +420,36 @@ async def test_an_unsaved_edit_runs_under_its_file_without_touching_it(api, jp_r
         "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "unsaved_edit_of": "p/x"}
     )
     assert code == 400 and "unsaved_edit_of" in error["message"], error
+
+
+async def test_answers_give_pipeline_path_relative_to_the_root_dir(api, jp_root_dir):
+    """Runs (and jobs) show ``pipeline_path`` as requests give it: relative to the root dir,
+    in every answer that shows one."""
+    make_pipeline(jp_root_dir / "rel" / "sub", {"A": ("a.sh", "true\n", [])})
+    path = "rel/sub/pipeline.orchest"
+    code, started = await api("POST", "runs", body={"pipeline_path": path})
+    assert code == 202 and started["pipeline_path"] == path, started
+    run = await wait_for_run(api, started["id"])
+    assert run["pipeline_path"] == path
+    _, listed = await api("GET", "runs", pipeline_path=path)
+    assert [r["pipeline_path"] for r in listed["runs"]] == [path]
+    _, pipelines = await api("GET", "pipelines")
+    (mine,) = [p for p in pipelines["pipelines"] if p["path"] == path]
+    assert mine["last_run"]["pipeline_path"] == path
+    code, aborted = await api("DELETE", "runs", run["id"])
+    assert code == 200 and aborted["pipeline_path"] == path
+
+    code, job = await api("POST", "jobs", body={"pipeline_path": path, "name": "rel"})
+    assert code == 201 and job["pipeline_path"] == path, job
+    deadline = time.monotonic() + 120
+    while not (shown := (await api("GET", "jobs", job["id"]))[1])["runs"]:
+        assert time.monotonic() < deadline, shown
+        await asyncio.sleep(0.1)
+    assert shown["pipeline_path"] == path
+    # a job's run ran the job's snapshot of the file, inside the pipeline's directory
+    assert shown["runs"][0]["pipeline_path"].startswith("rel/sub/.orchest/jobs/")
+    _, jobs = await api("GET", "jobs")
+    assert [j["pipeline_path"] for j in jobs["jobs"] if j["id"] == job["id"]] == [path]
 
 
 async def test_list_runs_filters_and_paginates(api, jp_root_dir):

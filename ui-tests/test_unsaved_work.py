@@ -117,7 +117,7 @@ def test_a_run_of_unsaved_pipeline_edits_leaves_the_file_alone(
         run = wait_for_new_finished_run(page, lab, "")
         assert run["status"] == "SUCCESS", run
         assert [s["title"] for s in run["steps"]] == ["Edited"]
-        assert run["pipeline_path"] == str(path)
+        assert run["pipeline_path"] == f"unsaved-pipeline/{name}"
         assert path.read_bytes() == on_disk
         assert page.locator(DIRTY_TAB).count() == 1
         page.locator('.jp-orchest-tabs [data-tab="runs"]').click()

@@ -161,6 +161,23 @@ class OrchestHandler(APIHandler):
             raise ApiError(400, f"{what} {short(relative)} leaves the server's root dir.")
         return resolved
 
+    def root_relative(self, recorded: str | None) -> str | None:
+        """A path as the engine records it (absolute) relative to the server's root dir, the
+        way requests give paths; None for none, or for one outside the root."""
+        if recorded is None:
+            return None
+        root = Path(self.serverapp.root_dir).resolve()
+        try:
+            return Path(recorded).relative_to(root).as_posix()
+        except ValueError:
+            return None
+
+    def shown_run(self, run: dict[str, Any]) -> dict[str, Any]:
+        """A run (or a job) as answers show it: ``pipeline_path`` relative to the root dir."""
+        if "pipeline_path" not in run:
+            return run
+        return {**run, "pipeline_path": self.root_relative(run["pipeline_path"])}
+
     async def existing(self, relative: str, what: str, kind: str) -> Path:
         """``resolve_in_root`` that must name an existing ``file`` or ``directory``."""
         path = self.resolve_in_root(relative, what)

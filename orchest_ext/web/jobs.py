@@ -23,6 +23,13 @@ class JobsBaseHandler(OrchestHandler):
         super().initialize(**common)
         self.jobs = jobs
 
+    def shown_job(self, job: dict[str, Any]) -> dict[str, Any]:
+        """A job, and the runs it lists, with paths relative to the root dir."""
+        shown = self.shown_run(job)
+        if "runs" in shown:
+            shown["runs"] = [self.shown_run(run) for run in shown["runs"]]
+        return shown
+
 
 class JobsHandler(JobsBaseHandler):
     spec_path = "/jobs"
@@ -30,7 +37,7 @@ class JobsHandler(JobsBaseHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.finish({"jobs": await self.jobs.list()})
+        self.finish({"jobs": [self.shown_job(job) for job in await self.jobs.list()]})
 
     @web.authenticated
     @authorized(action="execute")
@@ -43,7 +50,7 @@ class JobsHandler(JobsBaseHandler):
             raise ApiError(400, str(err)) from None
         self.set_status(201)
         self.set_header("Location", f"{self.base_url.rstrip('/')}{API}/jobs/{job['id']}")
-        self.finish(job)
+        self.finish(self.shown_job(job))
 
 
 class JobHandler(JobsBaseHandler):
@@ -56,7 +63,7 @@ class JobHandler(JobsBaseHandler):
         job = await self.jobs.get(job_id, query["limit"], query["offset"])
         if job is None:
             raise ApiError(404, f"No job with id {short(job_id)}.")
-        self.finish(job)
+        self.finish(self.shown_job(job))
 
     @web.authenticated
     @authorized(action="execute")
@@ -70,7 +77,7 @@ class JobHandler(JobsBaseHandler):
             raise ApiError(409, str(err)) from None
         if job is None:
             raise ApiError(404, f"No job with id {short(job_id)}.")
-        self.finish(job)
+        self.finish(self.shown_job(job))
 
     @web.authenticated
     @authorized(action="execute")
@@ -82,7 +89,7 @@ class JobHandler(JobsBaseHandler):
             raise ApiError(409, str(err)) from None
         if job is None:
             raise ApiError(404, f"No job with id {short(job_id)}.")
-        self.finish(job)
+        self.finish(self.shown_job(job))
 
 
 class JobMatrixHandler(JobsBaseHandler):

@@ -62,7 +62,8 @@ class PipelinesHandler(RunsBaseHandler):
             [str(root / pipeline["path"]) for pipeline in pipelines]
         )
         for pipeline in pipelines:
-            pipeline["last_run"] = latest.get(str(root / pipeline["path"]))
+            last_run = latest.get(str(root / pipeline["path"]))
+            pipeline["last_run"] = self.shown_run(last_run) if last_run else None
         self.finish({"pipelines": pipelines, "truncated": truncated})
 
 

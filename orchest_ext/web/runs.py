@@ -48,7 +48,12 @@ class RunsHandler(RunsBaseHandler):
             offset=query["offset"],
         )
         self.finish(
-            {"runs": runs, "total": total, "limit": query["limit"], "offset": query["offset"]}
+            {
+                "runs": [self.shown_run(run) for run in runs],
+                "total": total,
+                "limit": query["limit"],
+                "offset": query["offset"],
+            }
         )
 
     @web.authenticated
@@ -79,7 +84,7 @@ class RunsHandler(RunsBaseHandler):
             raise ApiError(503, str(err)) from None
         self.set_status(202)
         self.set_header("Location", f"{self.base_url.rstrip('/')}{API}/runs/{run.id}")
-        self.finish(run.to_dict())
+        self.finish(self.shown_run(run.to_dict()))
 
 
 class RunLookupHandler(RunsBaseHandler):
@@ -112,7 +117,7 @@ class RunHandler(RunLookupHandler):
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        self.finish(await self.run_or_404(run_id))
+        self.finish(self.shown_run(await self.run_or_404(run_id)))
 
     @web.authenticated
     @authorized(action="execute")
@@ -125,7 +130,7 @@ class RunHandler(RunLookupHandler):
             raise ApiError(404, f"No run with id {short(run_id)}.")
         if run["status"] not in TERMINAL:
             self.set_status(202)  # its steps are being stopped in the background
-        self.finish(run)
+        self.finish(self.shown_run(run))
 
 
 class StepLogHandler(RunLookupHandler):

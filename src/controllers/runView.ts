@@ -12,7 +12,6 @@ import {
   Builds,
   withBuilds
 } from '../model/environmentBuild';
-import { rootRelative } from '../model/paths';
 import { PipelineGraph } from '../model/pipeline';
 import {
   graphOfRun,
@@ -61,8 +60,6 @@ export class RunViewController {
     readonly api: OrchestApi,
     private readonly events: OrchestEvents,
     readonly runId: string,
-    /** The server's root directory (absolute): runs record absolute paths. */
-    private readonly rootDir: string,
     private readonly readFile: ReadFile,
     private readonly parseToday: ParseToday
   ) {
@@ -128,8 +125,7 @@ export class RunViewController {
 
   private received(run: ApiRun): void {
     const withPipeline = run as ApiRun & { pipeline?: RanPipeline };
-    const recorded = run.pipeline_path;
-    const path = recorded ? rootRelative(recorded, this.rootDir) : null;
+    const path = run.pipeline_path ?? null;
     const graph =
       this._state.graph ??
       (withPipeline.pipeline

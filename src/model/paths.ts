@@ -33,17 +33,6 @@ export function relativePath(directory: string, path: string): string {
   return [...from.slice(common).map(() => '..'), ...to.slice(common)].join('/');
 }
 
-/** A server path as runs record it (absolute) relative to the server's root directory
- * (`root`, absolute); a relative path stays as it is; null when outside the root. */
-export function rootRelative(recorded: string, root: string): string | null {
-  const path = recorded.replace(/\\/g, '/');
-  if (!/^(\/|[A-Za-z]:\/)/.test(path)) {
-    return path;
-  }
-  const base = root.replace(/\\/g, '/').replace(/\/+$/, '');
-  return path.startsWith(`${base}/`) ? path.slice(base.length + 1) : null;
-}
-
 /** Whether `path` is `base` or inside the directory `base`. */
 export function isWithin(path: string, base: string): boolean {
   return path === base || path.startsWith(`${base}/`);

@@ -8,7 +8,6 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { MainAreaWidget, Notification } from '@jupyterlab/apputils';
-import { PageConfig } from '@jupyterlab/coreutils';
 import { Event } from '@jupyterlab/services';
 import {
   ITranslator,
@@ -20,7 +19,6 @@ import { Widget } from '@lumino/widgets';
 import { OrchestApi } from '../api';
 import { openPipeline } from '../openers';
 import { formatDuration } from '../model/format';
-import { rootRelative } from '../model/paths';
 import { firstFailedStep, RunOrigin, shouldNotify } from '../model/runNotice';
 import { ApiRun, EVENT_SCHEMAS, TERMINAL } from '../model/runState';
 import {
@@ -51,8 +49,7 @@ class RunNotifier {
   ) {}
 
   /** A run started from here: notify when it ends (it may have ended already). */
-  started(run: ApiRun, pipelinePath: string): void {
-    this._paths.set(run.id, pipelinePath);
+  started(run: ApiRun): void {
     const ended = this._ended.get(run.id);
     if (ended !== undefined) {
       void this.notify(run.id, 'mine');
@@ -134,11 +131,7 @@ class RunNotifier {
 
   /** Open the run's pipeline and show the run on its graph. */
   private async showRun(run: NotifiedRun): Promise<void> {
-    const path =
-      this._paths.get(run.id) ??
-      (run.pipeline_path
-        ? rootRelative(run.pipeline_path, PageConfig.getOption('serverRoot'))
-        : null);
+    const path = run.pipeline_path ?? null;
     if (!path || !this.tracker) {
       Notification.warning(
         this.trans.__(
@@ -231,7 +224,6 @@ class RunNotifier {
   }
 
   private readonly _mine = new Set<string>();
-  private readonly _paths = new Map<string, string>();
   private readonly _ended = new Map<string, string>();
 }
 
@@ -257,14 +249,7 @@ export const notificationsPlugin: JupyterFrontEndPlugin<void> = {
       tracker,
       trans
     );
-    service.api.runStarted.connect((_, { request, run }) =>
-      notifier.started(
-        run,
-        'pipeline_path' in request
-          ? request.pipeline_path
-          : request.unsaved_edit_of
-      )
-    );
+    service.api.runStarted.connect((_, { run }) => notifier.started(run));
     service.events.status.connect((_, event) => {
       if (event.schema_id === EVENT_SCHEMAS.run) {
         notifier.runEvent(event.run_id, event.status);

@@ -6,7 +6,6 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
-import { PageConfig } from '@jupyterlab/coreutils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import {
   ITranslator,
@@ -59,7 +58,6 @@ function runView(
     service.api,
     service.events,
     runId,
-    PageConfig.getOption('serverRoot'),
     path => readFile(app, path),
     parseToday
   );

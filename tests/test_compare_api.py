@@ -78,6 +78,7 @@ async def test_two_runs_show_added_removed_and_changed_steps(api, jp_root_dir):
     validator("Comparison").validate(diff)
     assert diff["same_pipeline"] is True
     assert (diff["a"]["id"], diff["b"]["id"]) == (a["id"], b["id"])
+    assert diff["a"]["pipeline_path"] == diff["b"]["pipeline_path"] == "p/pipeline.orchest"
     pipeline = diff["pipeline"]
     assert pipeline["steps"]["added"] == [uuids["Plot"]]
     assert pipeline["steps"]["removed"] == [uuids["Extra"]]

@@ -47,7 +47,8 @@ class CompareHandler(CompareBaseHandler):
     @authorized
     async def get(self) -> None:
         records = await self.records(self.query())
-        self.finish(compare_runs(records["a"], records["b"]))
+        compared = compare_runs(records["a"], records["b"])
+        self.finish({**compared, **{side: self.shown_run(compared[side]) for side in SIDES}})
 
 
 class CompareNotebookHandler(CompareBaseHandler):

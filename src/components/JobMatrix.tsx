@@ -101,6 +101,36 @@ function Cell({
   );
 }
 
+/** One combination's row; drawn again only when it or the columns change (a sort only
+ * moves it). */
+const MatrixRowView = React.memo(function MatrixRowView({
+  row,
+  columns,
+  openRun
+}: {
+  row: MatrixRow;
+  columns: MatrixColumn[];
+  openRun: (runId: string) => void;
+}): JSX.Element {
+  const trans = useTranslation();
+  return (
+    <tr
+      data-run-id={row.run_id ?? ''}
+      data-status={row.status ?? ''}
+      title={
+        row.run_id
+          ? trans.__('Open this run as it ran')
+          : trans.__('This combination has not run yet')
+      }
+      onClick={() => row.run_id && openRun(row.run_id)}
+    >
+      {columns.map(column => (
+        <Cell key={columnId(column)} row={row} column={column} />
+      ))}
+    </tr>
+  );
+});
+
 function MetricChooser({
   metrics,
   chosen,
@@ -224,21 +254,12 @@ export function JobMatrixTable({
         </thead>
         <tbody>
           {rows.map(row => (
-            <tr
+            <MatrixRowView
               key={JSON.stringify(row.parameters)}
-              data-run-id={row.run_id ?? ''}
-              data-status={row.status ?? ''}
-              title={
-                row.run_id
-                  ? trans.__('Open this run as it ran')
-                  : trans.__('This combination has not run yet')
-              }
-              onClick={() => row.run_id && actions.openRun(row.run_id)}
-            >
-              {columns.map(column => (
-                <Cell key={columnId(column)} row={row} column={column} />
-              ))}
-            </tr>
+              row={row}
+              columns={columns}
+              openRun={actions.openRun}
+            />
           ))}
         </tbody>
       </table>

@@ -16,10 +16,11 @@ interface MatrixState {
   error: string | null;
 }
 
-/** How long after a burst of the job's events the matrix reloads. */
-const REFRESH_DELAY_MS = 300;
+/** How long after an event of the job the matrix reloads: at most once in this time while
+ * its runs keep starting and finishing. */
+const REFRESH_DELAY_MS = 1000;
 
-/** The matrix of one job: fetched, and fetched again (once per burst) on its events. */
+/** The matrix of one job: fetched, and fetched again (at most once a second) on its events. */
 export class JobMatrixModel {
   constructor(
     private readonly api: OrchestApi,
@@ -53,12 +54,13 @@ export class JobMatrixModel {
   }
 
   private onEvent(_: unknown, event: Event.Emission): void {
-    if (event.schema_id === JOB_STATUS_SCHEMA && event.job_id === this.jobId) {
-      window.clearTimeout(this.timer);
-      this.timer = window.setTimeout(
-        () => void this.refresh(),
-        REFRESH_DELAY_MS
-      );
+    const mine =
+      event.schema_id === JOB_STATUS_SCHEMA && event.job_id === this.jobId;
+    if (mine && this.timer === undefined) {
+      this.timer = window.setTimeout(() => {
+        this.timer = undefined;
+        void this.refresh();
+      }, REFRESH_DELAY_MS);
     }
   }
 

@@ -18,7 +18,9 @@ from tests.server import ServerProcess
 
 COMPARE = ".jp-orchest-CompareView:not(.lm-mod-hidden)"
 SCREENSHOTS = os.environ.get("ORCHEST_SCREENSHOTS")
-METRIC = "import orchest\norchest.log_metric('loss', 1 - lr)"
+METRIC = (
+    "import orchest\norchest.log_metric('loss', 1 - lr)\norchest.output({'lr': lr}, name='config')"
+)
 
 
 def train_notebook(last: str) -> str:
@@ -53,6 +55,11 @@ def assert_comparison_shows_the_changes(page: Page, train: str, prepare: str) ->
     assert parameter.inner_text() == "lr: 0.1 → 0.5"
     assert row.locator('[data-setting="code"]').count() == 1
     assert row.locator('[data-metric="loss"]').inner_text() == "loss: 0.9 → 0.5 -0.4"
+    output = row.locator('details[data-output="config"]')
+    assert output.get_attribute("data-same") == "false"
+    output.locator("summary").click()
+    for side, value in (("a", "0.1"), ("b", "0.5")):
+        assert value in output.locator(f'[data-side="{side}"] .jp-orchest-output').inner_text()
     for side in ("a", "b"):
         assert row.locator(f'td[data-side="{side}"]').inner_text().startswith("SUCCESS")
     changed = page.locator(f'{COMPARE} [data-pipeline-change="steps-changed"]')

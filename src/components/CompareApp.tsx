@@ -16,6 +16,8 @@ import {
   ValueChange
 } from '../model/compare';
 import { formatTime } from '../model/format';
+import { formatBytes, shortType, StepOutput } from '../model/outputs';
+import { OutputView } from './OutputPreview';
 import { useTranslation } from './translation';
 
 export interface CompareActions {
@@ -227,24 +229,37 @@ function Metrics({ step }: { step: ComparedStep }): JSX.Element {
   );
 }
 
+/** Each output either run recorded: its type and size in A and B, and both previews. */
 function Outputs({ step }: { step: ComparedStep }): JSX.Element {
   const trans = useTranslation();
-  const describe = (o: ComparedStep['outputs'][number]['a']) =>
-    o ? `${o.type}, ${o.bytes} B` : '—';
+  const describe = (o: StepOutput | null) =>
+    o ? `${shortType(o.type)} ${formatBytes(o.bytes)}` : '—';
   return (
-    <ul className="jp-orchest-compare-values">
+    <div className="jp-orchest-compare-outputs">
       {step.outputs.map(output => (
-        <li
+        <details
           key={output.name ?? ''}
           data-output={output.name ?? ''}
           data-same={String(output.same)}
         >
-          <code>{output.name ?? trans.__('(unnamed)')}</code>:{' '}
-          {describe(output.a)} → {describe(output.b)}
-          {!output.same && ` (${trans.__('differs')})`}
-        </li>
+          <summary>
+            <code>{output.name ?? trans.__('(unnamed)')}</code>:{' '}
+            {describe(output.a)} → {describe(output.b)}
+            {output.same ? '' : ` (${trans.__('differs')})`}
+          </summary>
+          <div className="jp-orchest-compare-previews">
+            {(['a', 'b'] as const).map(side => {
+              const shown = output[side];
+              return (
+                <div key={side} data-side={side}>
+                  {shown ? <OutputView output={shown} /> : '—'}
+                </div>
+              );
+            })}
+          </div>
+        </details>
       ))}
-    </ul>
+    </div>
   );
 }
 

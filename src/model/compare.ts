@@ -1,5 +1,6 @@
 /** Two runs side by side (`GET runs/compare`): the answer's types and what the view derives
  * from it. Pure. */
+import { StepOutput } from './outputs';
 import { Status, StatusEvent, TERMINAL } from './runState';
 
 export type Side = 'a' | 'b';
@@ -28,20 +29,13 @@ export interface NameChanges {
   removed: string[];
 }
 
-export interface OutputSummary {
-  name: string | null;
-  type: string;
-  bytes: number;
-  preview?: { kind: string; [key: string]: unknown } | null;
-}
-
 export interface ComparedStepRun {
   ran: boolean;
   status: Status | null;
   duration: number | null;
   cached?: boolean;
   metrics: Record<string, number>;
-  outputs: OutputSummary[] | null;
+  outputs: StepOutput[] | null;
 }
 
 export interface StepChanges {
@@ -75,8 +69,8 @@ export interface ComparedStep {
   }[];
   outputs: {
     name: string | null;
-    a: OutputSummary | null;
-    b: OutputSummary | null;
+    a: StepOutput | null;
+    b: StepOutput | null;
     same: boolean;
   }[];
 }

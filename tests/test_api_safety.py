@@ -12,6 +12,8 @@ from .helpers import make_pipeline
 ROUTES = [
     ("GET", ("runs",)),
     ("POST", ("runs",)),
+    ("GET", ("runs", "compare")),
+    ("GET", ("runs", "compare", "notebook")),
     ("GET", ("runs", "some-run")),
     ("DELETE", ("runs", "some-run")),
     ("GET", ("runs", "some-run", "steps", "some-step", "log")),

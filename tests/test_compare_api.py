@@ -176,3 +176,9 @@ async def test_bad_comparisons_name_the_parameter(api, jp_root_dir):
             code, reply = await api("GET", *path, **query)
             assert code == status, (path, params, reply)
             assert words in reply["message"], (path, params, reply)
+
+
+async def test_the_compare_routes_accept_only_get(api):
+    for path in (("runs", "compare"), ("runs", "compare", "notebook")):
+        code, reply = await api("DELETE", *path)
+        assert code == 405, reply

@@ -1,6 +1,7 @@
 """Interactive pipeline sessions: EG + jupyter-server containers per pipeline."""
 
-from .manager import SHIPPED_KERNELSPECS, PipelineSessionManager, default_scope
+from .config import SHIPPED_KERNELSPECS, default_scope
+from .manager import PipelineSessionManager
 from .session import LaunchFailed, Session, SessionExists
 
 __all__ = [

@@ -36,6 +36,9 @@ from tests.helpers import make_pipeline
 from tests.server import TERMINAL, ServerProcess
 
 API = "/orchest/api"
+RETRY_PAUSE = 0.5
+RETRIED = {503, 507, "URLError", "ConnectionResetError", "RemoteDisconnected", "TimeoutError"}
+"""Refusals that acknowledged nothing (server down or engine away): the POST is sent again."""
 
 
 @dataclass
@@ -60,26 +63,29 @@ class Soak:
 
 
 def submitter(soak: Soak, total: int, duration: float, docker_share: float, seed: int) -> None:
-    """POST ``total`` runs evenly over ``duration`` seconds; a refused POST (server down,
-    engine away) is counted, not retried: nothing was acknowledged."""
+    """POST runs until ``total`` are acknowledged, paced to spread them over ``duration``
+    seconds (later if the server cannot keep up). A POST refused because the server is down
+    or the engine away (connection error, 503, 507) acknowledged nothing: it is counted and
+    sent again."""
     rng = random.Random(seed)
     started = time.monotonic()
     for index in range(total):
-        if soak.stop.is_set():
-            return
         time.sleep(max(0.0, started + index * duration / total - time.monotonic()))
         backend = "docker" if rng.random() < docker_share else "local"
         body = {"pipeline_path": "soak/pipeline.orchest", "backend": backend}
-        try:
-            code, run = soak.request("POST", f"{API}/runs", body)
-        except OSError as err:
-            soak.refused[f"{backend}: {type(err).__name__}"] += 1
-            continue
-        if code == 202:
-            with soak.lock:
-                soak.runs.append(run["id"])
-        else:
+        while not soak.stop.is_set():
+            try:
+                code, run = soak.request("POST", f"{API}/runs", body)
+            except OSError as err:
+                code, run = type(err).__name__, None
+            if code == 202:
+                with soak.lock:
+                    soak.runs.append(run["id"])
+                break
             soak.refused[f"{backend}: {code}"] += 1
+            if code not in RETRIED:
+                break
+            time.sleep(RETRY_PAUSE)
 
 
 def poller(soak: Soak, seed: int, interval: float) -> None:
@@ -152,6 +158,16 @@ def drain(soak: Soak, timeout: float) -> list[str]:
         if pending:
             time.sleep(2)
     return pending
+
+
+def unfinished_in_store(soak: Soak) -> int:
+    """Runs the server lists as PENDING or STARTED, acknowledged or not (a POST cut by a
+    fault may have stored a run its client never heard of)."""
+    found = 0
+    for status in ("PENDING", "STARTED"):
+        code, page = soak.request("GET", f"{API}/runs?status={status}&limit=1")
+        found += page["total"] if code == 200 else 1
+    return found
 
 
 def leftovers(pipeline_uuid: str, root: Path) -> dict[str, int]:
@@ -262,10 +278,12 @@ def main() -> None:
         "submitted_over_s": round(submitted, 1),
         "all_ended_after_s": round(drained, 1),
         "acknowledged": len(soak.runs),
+        "acknowledged_per_s": round(len(soak.runs) / submitted, 2),
         "refused": dict(soak.refused),
         "final_statuses": dict(statuses),
         "why_not_success": dict(failures),
         "stuck_non_terminal": len(stuck),
+        "unfinished_in_store": unfinished_in_store(soak),
         "faults (at s, kind, away s)": soak.faults,
         "polls": soak.polls,
         "poll_connection_errors": soak.poll_errors,

@@ -28,7 +28,7 @@ function dirtyContexts(
  * Before a run: when a step file (contents path) has unsaved changes, ask whether to save
  * them and run, run the saved versions, or cancel. Resolves false for cancel.
  */
-export async function settleStepFiles(
+async function settleStepFiles(
   docManager: IDocumentManager,
   trans: TranslationBundle,
   paths: string[]
@@ -65,4 +65,20 @@ export async function settleStepFiles(
     await Promise.all(dirty.map(context => context.save()));
   }
   return true;
+}
+
+/** `settleStepFiles` for a pipeline's steps: `filePaths` relative to the pipeline file at
+ * `pipelinePath` (a contents path), as steps name them. The one check before every run. */
+export function settlePipelineStepFiles(
+  docManager: IDocumentManager,
+  trans: TranslationBundle,
+  pipelinePath: string,
+  filePaths: string[]
+): Promise<boolean> {
+  const directory = PathExt.dirname(pipelinePath);
+  return settleStepFiles(
+    docManager,
+    trans,
+    filePaths.map(file => PathExt.join(directory, file))
+  );
 }

@@ -1,5 +1,6 @@
-"""Unsaved work in JupyterLab and runs: unsaved step files are asked about, unsaved pipeline
-edits run without writing the pipeline file."""
+"""Unsaved work in JupyterLab and runs: unsaved step files are asked about (from the pipeline
+view and from the file browser's Run Pipeline), unsaved pipeline edits run without writing
+the pipeline file."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 from conftest import node, open_in_lab, write_pipeline
 from playwright.sync_api import Browser, Page
 
+from tests.helpers import notebook
 from tests.server import ServerProcess
 
 DIRTY_TAB = ".lm-TabBar-tab.jp-mod-dirty"
@@ -46,10 +48,10 @@ def step_log(lab: ServerProcess, run: dict, title: str) -> str:
     return log["text"]
 
 
-def answer_unsaved_dialog(page: Page, button: str) -> None:
+def answer_unsaved_dialog(page: Page, button: str, file_name: str = "step.py") -> None:
     dialog = page.locator(".jp-Dialog")
     dialog.wait_for()
-    assert "step.py" in dialog.inner_text()
+    assert file_name in dialog.inner_text()
     labels = [b.inner_text() for b in dialog.locator(".jp-Dialog-button").all()]
     assert labels == ["Cancel", "Run saved versions", "Save and run"], labels
     dialog.locator(".jp-Dialog-button", has_text=button).click()
@@ -166,3 +168,44 @@ def test_undoing_back_to_the_saved_state_clears_the_unsaved_mark(
     page.keyboard.press("Control+Shift+z")
     node(page, uuids["B"]).wait_for(state="detached")
     page.wait_for_selector(DIRTY_TAB, state="detached")
+
+
+def test_run_pipeline_from_the_file_browser_asks_about_an_unsaved_notebook(
+    page: Page, lab: ServerProcess, lab_root
+):
+    name, uuids = write_pipeline(
+        lab_root / "unsaved-browser",
+        {"Note": ("note.ipynb", notebook("print('saved version')"), [])},
+    )
+    source = lab_root / "unsaved-browser" / "note.ipynb"
+    open_in_lab(page, lab, "unsaved-browser/note.ipynb")
+    cell = page.locator(".jp-Notebook .jp-Cell .cm-content").first
+    cell.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("print('edited version')")
+    page.wait_for_selector(DIRTY_TAB)
+
+    def run_from_the_file_browser(button: str) -> None:
+        page.click(
+            f'.jp-DirListing-item[data-file-type="orchest-pipeline"][title*="{name}"]',
+            button="right",
+        )
+        page.click('.lm-Menu-item:has-text("Run Pipeline")')
+        answer_unsaved_dialog(page, button, "note.ipynb")
+
+    run_from_the_file_browser("Cancel")
+    code, runs = lab.request("GET", f"/orchest/api/runs?pipeline_path=unsaved-browser/{name}")
+    assert code == 200 and runs["total"] == 0, runs
+    assert page.locator(DIRTY_TAB).count() == 1
+
+    run_from_the_file_browser("Save and run")
+    # the run opens its pipeline and shows itself there
+    page.wait_for_selector(f'[data-step-uuid="{uuids["Note"]}"][data-status="SUCCESS"]')
+    run = lab.wait_for_run(view_run_id(page))
+    assert run["status"] == "SUCCESS", run
+    code, executed = lab.request(
+        "GET", f"/orchest/api/runs/{run['id']}/steps/{uuids['Note']}/notebook"
+    )
+    assert code == 200, executed
+    assert "edited version" in "".join(executed["cells"][0]["outputs"][0]["text"])
+    assert "edited version" in source.read_text()

@@ -16,7 +16,7 @@ import {
 
 import { pipelineIcon } from '../icons';
 import { offerOrchestCopy, stepActions } from '../openers';
-import { settleStepFiles } from '../unsavedFiles';
+import { settlePipelineStepFiles } from '../unsavedFiles';
 import {
   FILE_TYPES,
   IOrchestService,
@@ -142,7 +142,8 @@ export const documentPlugin: JupyterFrontEndPlugin<IPipelineTracker> = {
         actions: pipelinePath =>
           stepActions(app, api, rendermime, trans, pipelinePath),
         localPath: path => app.serviceManager.contents.localPath(path),
-        settleStepFiles: paths => settleStepFiles(docManager, trans, paths),
+        settleStepFiles: (pipelinePath, filePaths) =>
+          settlePipelineStepFiles(docManager, trans, pipelinePath, filePaths),
         pickFiles: directory =>
           pickStepFiles(app, docManager, trans, directory),
         offerOrchestCopy: (reason, graph, pipelinePath) =>

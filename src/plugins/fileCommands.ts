@@ -6,6 +6,7 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import {
@@ -16,6 +17,7 @@ import {
 
 import { pipelineIcon } from '../icons';
 import { newPipelineText } from '../model/document';
+import { parsePipeline } from '../model/pipeline';
 import { openPipeline } from '../openers';
 import {
   CATEGORY,
@@ -23,6 +25,7 @@ import {
   IOrchestService,
   TRANSLATION_DOMAIN
 } from '../tokens';
+import { settlePipelineStepFiles } from '../unsavedFiles';
 import { selectedPipelineFile } from './fileBrowser';
 
 export const FILE_COMMANDS = {
@@ -62,9 +65,29 @@ function addNewPipeline(
   });
 }
 
+/** The step files of the pipeline file at `path` as saved (none when it cannot be read or
+ * parsed: the server then says why it cannot run). */
+async function savedStepFiles(
+  app: JupyterFrontEnd,
+  path: string
+): Promise<string[]> {
+  try {
+    const model = await app.serviceManager.contents.get(path, {
+      type: 'file',
+      format: 'text',
+      content: true
+    });
+    const graph = parsePipeline(String(model.content), path);
+    return graph.steps.map(step => step.filePath);
+  } catch {
+    return [];
+  }
+}
+
 function addRunAndAbort(
   app: JupyterFrontEnd,
   service: IOrchestService,
+  docManager: IDocumentManager,
   trans: TranslationBundle,
   fileBrowser: IDefaultFileBrowser | null
 ): void {
@@ -79,6 +102,13 @@ function addRunAndAbort(
     execute: async () => {
       const file = selected();
       if (!file) {
+        return;
+      }
+      // the same question as a run from the pipeline view: unsaved step files
+      const filePaths = await savedStepFiles(app, file);
+      if (
+        !(await settlePipelineStepFiles(docManager, trans, file, filePaths))
+      ) {
         return;
       }
       try {
@@ -125,11 +155,12 @@ export const fileCommandsPlugin: JupyterFrontEndPlugin<void> = {
   description:
     'New Pipeline, and Run / Abort a pipeline from the file browser.',
   autoStart: true,
-  requires: [IOrchestService],
+  requires: [IOrchestService, IDocumentManager],
   optional: [IDefaultFileBrowser, ILauncher, ICommandPalette, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     service: IOrchestService,
+    docManager: IDocumentManager,
     fileBrowser: IDefaultFileBrowser | null,
     launcher: ILauncher | null,
     palette: ICommandPalette | null,
@@ -137,7 +168,7 @@ export const fileCommandsPlugin: JupyterFrontEndPlugin<void> = {
   ) => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
     addNewPipeline(app, trans, fileBrowser);
-    addRunAndAbort(app, service, trans, fileBrowser);
+    addRunAndAbort(app, service, docManager, trans, fileBrowser);
     for (const fileType of Object.values(FILE_TYPES)) {
       const selector = `.jp-DirListing-item[data-file-type="${fileType}"]`;
       app.contextMenu.addItem({

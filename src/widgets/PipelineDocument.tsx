@@ -1,6 +1,5 @@
 /** The Pipeline document: a DocumentWidget around the React pipeline view, and its factory. */
 import { ReactWidget } from '@jupyterlab/apputils';
-import { PathExt } from '@jupyterlab/coreutils';
 import { Drag } from '@lumino/dragdrop';
 import { Message } from '@lumino/messaging';
 import { TranslationBundle } from '@jupyterlab/translation';
@@ -117,8 +116,12 @@ export interface PipelineFactoryDeps {
   actions: (pipelinePath: () => string) => StepActions;
   /** A contents path (which may name a drive) as a path relative to the root dir. */
   localPath: (path: string) => string;
-  /** Ask about unsaved step files (contents paths) before a run; false: cancel. */
-  settleStepFiles: (paths: string[]) => Promise<boolean>;
+  /** Ask about unsaved step files (relative to the pipeline at a contents path) before a
+   * run; false: cancel. */
+  settleStepFiles: (
+    pipelinePath: string,
+    filePaths: string[]
+  ) => Promise<boolean>;
   /** A file dialog: the chosen files' paths relative to the root dir. */
   pickFiles: (directory: string) => Promise<string[]>;
   /** Tell the user a change needs Orchest's format; offer a `.orchest` copy. */
@@ -147,11 +150,7 @@ export class PipelineWidgetFactory extends ABCWidgetFactory<
     const controller = new PipelineController(this.deps.api, this.deps.events, {
       path,
       settleStepFiles: filePaths =>
-        this.deps.settleStepFiles(
-          filePaths.map(file =>
-            PathExt.join(PathExt.dirname(context.path), file)
-          )
-        ),
+        this.deps.settleStepFiles(context.path, filePaths),
       isDirty: () => context.model.dirty,
       setText: (text, unsaved) => {
         replaceChanged(context.model.sharedModel, text);

@@ -15,6 +15,7 @@ from orchest_ext.events import ENVIRONMENT_BUILD, STEP_STATUS
 
 from .docker_support import require_image
 from .helpers import make_pipeline, wait_for_run
+from .test_cli import orchest
 from .test_environments import cleanup_images, write_environment, write_wheel  # noqa: F401
 
 pytestmark = pytest.mark.docker
@@ -135,3 +136,28 @@ async def test_a_failing_build_is_failed_on_the_event_bus_and_fails_the_step(
     assert "Building environment 'tiny'" in events[-2]["message"]
     assert events[-1]["step_uuid"] == step and events[-1]["message"]
     ws.close()
+
+
+def test_jupyter_orchest_run_shows_a_step_building_its_environment(
+    tmp_path: Path,
+    cleanup_images,  # noqa: F811
+):
+    require_image()
+    env_uuid, _ = one_step_project(tmp_path / "project", f"echo {uuidlib.uuid4().hex}\n")
+    cleanup_images.append(env_uuid)
+    result = orchest(
+        "run",
+        str(tmp_path / "project" / "pipeline.orchest"),
+        "--backend",
+        "docker",
+        "--db",
+        str(tmp_path / "orchest.db"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [line.split(" ", 1)[1] for line in result.stdout.splitlines() if line[:1].isdigit()]
+    assert "⚙ Env: BUILDING environment 'tiny'" in lines, result.stdout
+    assert (
+        lines.index("⚙ Env: BUILDING environment 'tiny'")
+        < lines.index("⚙ Env: BUILT environment 'tiny'")
+        < lines.index("✔ Env: SUCCESS")
+    )

@@ -6,18 +6,29 @@ import sys
 from datetime import datetime
 from typing import Any, TextIO
 
-from ..events import RUN_STATUS, STEP_STATUS
+from ..events import ENVIRONMENT_BUILD, RUN_STATUS, STEP_STATUS
 from ..runs import RunState, step_files
 from ..runs.state import StepState
 
-SYMBOLS = {"STARTED": "▶", "SUCCESS": "✔", "FAILURE": "✘", "ABORTED": "■", "PENDING": "·"}
+SYMBOLS = {
+    "STARTED": "▶",
+    "SUCCESS": "✔",
+    "FAILURE": "✘",
+    "ABORTED": "■",
+    "PENDING": "·",
+    "BUILDING": "⚙",
+    "BUILT": "⚙",
+    "FAILED": "✘",
+}
 
 
 class Progress:
     """Prints run and step events as they happen."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, titles: dict[str, str] | None = None) -> None:
         self.stream = stream or sys.stdout
+        self.titles = titles or {}
+        """Step titles by uuid, for the events that carry none (environment builds)."""
 
     def __call__(self, schema_id: str, data: dict[str, Any]) -> None:
         stamp = datetime.now().strftime("%H:%M:%S")
@@ -26,6 +37,10 @@ class Progress:
             line = f"{stamp} {symbol} {data['title']}: {data['status']}"
         elif schema_id == RUN_STATUS:
             line = f"{stamp} {symbol} run {data['run_id']}: {data['status']}"
+        elif schema_id == ENVIRONMENT_BUILD:
+            title = self.titles.get(data["step_uuid"], data["step_uuid"])
+            environment = data.get("environment") or data["environment_uuid"]
+            line = f"{stamp} {symbol} {title}: {data['status']} environment {environment!r}"
         else:
             return
         if data.get("message") and data["status"] != "STARTED":

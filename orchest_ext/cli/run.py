@@ -7,12 +7,14 @@ import logging
 import os
 import signal
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from traitlets import Bool, Enum, Float, Integer, List, TraitError, Unicode, default, validate
 from traitlets.config import DeferredConfig
 
+from ..events import ENVIRONMENT_BUILD
 from ..pipeline import PipelineError, load_pipeline
 from ..pipeline.model import RUN_TYPES
 from ..runs import CACHE_MODES, RunManager, RunRequestError
@@ -260,6 +262,9 @@ jupyter orchest run my.orchest --db :memory:     # record the run nowhere
                 print(f"  - {issue.message}", file=sys.stderr)
             return 2
         executor = self.build_executor()
+        progress = Progress(titles={uuid: step.title for uuid, step in pipeline.steps.items()})
+        if self.backend != "local":
+            executor.on_environment_build = partial(progress, ENVIRONMENT_BUILD)
         if self.backend == "local" and any(s.kind == "notebook" for s in pipeline.steps.values()):
             executor.kernel_templates()  # the kernel template imports while the run sets up
         store = Store(self.db)
@@ -267,7 +272,7 @@ jupyter orchest run my.orchest --db :memory:     # record the run nowhere
         manager = RunManager(
             store=store,
             executors={self.backend: executor},
-            emit=Progress(),
+            emit=progress,
             default_backend=self.backend,
             max_parallel=self.max_parallel,
             step_timeout=self.step_timeout,

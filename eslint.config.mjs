@@ -3,7 +3,15 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['lib/', 'node_modules/', 'orchest_ext/labextension/', 'style/'] },
+  {
+    ignores: [
+      'lib/',
+      'node_modules/',
+      'orchest_ext/labextension/',
+      'style/',
+      'src/generated/'
+    ]
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,31 +1,29 @@
-/** The orchest_ext REST API (`<base_url>/orchest/api/`) as typed calls. */
-import { URLExt } from '@jupyterlab/coreutils';
+/**
+ * The orchest_ext REST API (`<base_url>/orchest/api/`) as typed calls. Every type here is
+ * the contract's (`orchest_ext/web/openapi.yaml`, generated into `src/generated/openapi.ts`
+ * by `npm run build:api`); `npm test` fails when the generated file is out of date.
+ */
 import { ServerConnection } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import {
+  Answer,
+  ApiError,
+  CallOptions,
+  callApi,
+  Issue,
+  Method,
+  Path,
+  Schemas
+} from './apiClient';
 import { JobMatrix } from './model/matrix';
 import { Comparison } from './model/compare';
 import { StepOutput } from './model/outputs';
-import { ApiRun, Status } from './model/runState';
 
-export interface Issue {
-  message: string;
-  step?: string | null;
-  field?: string | null;
-}
+export { ApiError };
+export type { Issue };
 
-/** An error answer of the API (or no answer at all), with the server's message. */
-export class ApiError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly issues: Issue[] = []
-  ) {
-    super(message);
-  }
-}
-
-export type RunType = 'full' | 'selection' | 'incoming' | 'descendants';
+export type RunType = NonNullable<Schemas['RunRequest']['run_type']>;
 
 /** What a run runs: the saved file, or an editor's unsaved text of it. */
 export type RunSource =
@@ -37,188 +35,79 @@ export type RunSource =
       unsaved_edit_of: string;
     };
 
+export type RunOptions = Pick<
+  Schemas['RunRequest'],
+  'uuids' | 'inclusive' | 'backend' | 'failure_policy' | 'cache'
+> & { run_type: RunType };
+
 export type RunRequest = RunSource & RunOptions;
 
-export interface RunOptions {
-  run_type: RunType;
-  uuids?: string[];
-  inclusive?: boolean;
-  backend?: string;
-  failure_policy?: string;
-  /** Step caching: `use` reuses the results of unchanged steps. */
-  cache?: 'off' | 'use' | 'refresh';
-}
+export type RunSummary = Schemas['Run'];
 
-export interface RunSummary extends ApiRun {
-  backend?: string;
-}
+export type PipelineFile = Answer<'/pipelines', 'get'>['pipelines'][number];
 
-export interface PipelineFile {
-  path: string;
-  format: 'orchest' | 'elyra';
-  name: string;
-  uuid: string | null;
-  steps: number;
-  issues: number;
-  error: string | null;
-  last_run: RunSummary | null;
-}
+export type Validation = Answer<'/pipelines/validate', 'post'>;
 
-export interface Validation {
-  valid: boolean;
-  issues: Issue[];
-  pipeline: { uuid: string; name: string } | null;
-}
+export type StepLog = Answer<'/runs/{run_id}/steps/{step_uuid}/log', 'get'>;
 
-export interface StepLog {
-  status: Status;
-  offset: number;
-  next_offset: number;
-  size: number;
-  text: string;
-  complete: boolean;
-}
+export type Launch = Schemas['Launch'];
 
-export interface Launch {
-  pipeline_uuid: string;
-  status: 'LAUNCHING' | 'RUNNING' | 'STOPPING' | 'STOPPED' | 'FAILED';
-  reason?: string | null;
-  server_info?: { url?: string; token?: string; base_url?: string } | null;
-}
+export type JobSchedule = Schemas['Schedule'];
 
-export interface JobSchedule {
-  cron?: string;
-  timezone?: string;
-  at?: string;
-}
+export type ParameterGrid = Schemas['ParameterGrid'];
 
-export type ParameterGrid = Record<string, Record<string, unknown[]>>;
+export type JobRequest = Schemas['JobRequest'];
 
-export interface JobRequest {
-  pipeline_path: string;
-  name?: string;
-  schedule?: JobSchedule;
-  parameter_grid?: ParameterGrid;
-  max_parallel?: number;
-  retries?: number;
-  overlap_policy?: 'allow' | 'skip' | 'queue';
-}
+export type Job = Schemas['Job'];
 
-export interface Job {
-  id: string;
-  name: string;
-  status: 'ACTIVE' | 'PAUSED' | 'DONE' | 'DELETED';
-  message: string | null;
-  schedule: JobSchedule;
-  next_fire_time: string | null;
-  last_fire_time: string | null;
-  pipeline_name: string;
-  pipeline_path: string | null;
-  snapshot_dir: string | null;
-  parameter_grid: ParameterGrid;
-  max_parallel: number;
-  queued_runs: number;
-  active_runs: number;
-  created_time: string;
-}
-
-export interface JobRun extends RunSummary {
-  pipeline_path?: string | null;
-  fire_time: string | null;
-  job_parameters: Record<string, Record<string, unknown>> | null;
-}
+export type JobRun = Answer<'/jobs/{job_id}', 'get'>['runs'][number];
 
 export interface StartedRun {
   request: RunRequest;
-  run: ApiRun;
+  run: RunSummary;
 }
 
-/** Calls the API with the server's settings (base URL, token, XSRF). */
-export type ExportTarget = 'airflow' | 'kfp' | 'argo';
+export type ExportTarget = Schemas['ExportRequest']['target'];
 
 /** `POST pipelines/export`: which engine, and where its steps find files and images. */
-export interface ExportRequest {
-  pipeline_path: string;
-  target: ExportTarget;
-  volume?: string;
-  registry?: string;
-  namespace?: string;
-  schedule?: string;
-}
+export type ExportRequest = Schemas['ExportRequest'];
 
-export interface ExportResult {
-  target: ExportTarget;
-  /** The files written, relative to the server's root dir. */
-  files: string[];
-}
+export type ExportResult = Answer<'/pipelines/export', 'post'>;
 
+/** Calls the API with the server's settings (base URL, token, XSRF). */
 export class OrchestApi {
   constructor(
     readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
   ) {}
 
-  async request<T>(
-    path: string,
-    init: RequestInit = {},
-    query: Record<string, string> = {}
-  ): Promise<T> {
-    let url = URLExt.join(this.settings.baseUrl, 'orchest', 'api', path);
-    const search = new URLSearchParams(query).toString();
-    if (search) {
-      url += `?${search}`;
-    }
-    let response: Response;
-    try {
-      response = await ServerConnection.makeRequest(url, init, this.settings);
-    } catch (err) {
-      throw new ApiError(
-        `The server cannot be reached: ${(err as Error).message}`,
-        0
-      );
-    }
-    const text = await response.text();
-    let body: any = null;
-    if (text) {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = null;
-      }
-    }
-    if (!response.ok) {
-      const message =
-        body && typeof body.message === 'string'
-          ? body.message
-          : `The server answered ${response.status} ${response.statusText}`;
-      throw new ApiError(message, response.status, body?.issues ?? []);
-    }
-    return body as T;
+  /** Call `method path` of the API, typed by the document. */
+  call<P extends Path, M extends Method>(
+    method: M,
+    path: P,
+    options: CallOptions<P, M> = {}
+  ): Promise<Answer<P, M>> {
+    return callApi(this.settings, method, path, options);
   }
 
-  listPipelines(): Promise<{ pipelines: PipelineFile[]; truncated: boolean }> {
-    return this.request('pipelines');
+  listPipelines(): Promise<Answer<'/pipelines', 'get'>> {
+    return this.call('get', '/pipelines');
   }
 
   validate(pipelinePath: string): Promise<Validation> {
-    return this.request('pipelines/validate', {
-      method: 'POST',
-      body: JSON.stringify({ pipeline_path: pipelinePath })
+    return this.call('post', '/pipelines/validate', {
+      body: { pipeline_path: pipelinePath }
     });
   }
 
   /** Validate unsaved text of a pipeline whose files are in `pipelineDir`. */
   validateText(text: string, pipelineDir: string): Promise<Validation> {
-    return this.request('pipelines/validate', {
-      method: 'POST',
-      body: JSON.stringify({
-        pipeline_description: text,
-        pipeline_dir: pipelineDir
-      })
+    return this.call('post', '/pipelines/validate', {
+      body: { pipeline_description: text, pipeline_dir: pipelineDir }
     });
   }
 
-  backends(): Promise<{ default: string; backends: string[] }> {
-    return this.request('backends');
+  backends(): Promise<Answer<'/backends', 'get'>> {
+    return this.call('get', '/backends');
   }
 
   /** A run started through this client: the request and the server's answer. */
@@ -226,23 +115,18 @@ export class OrchestApi {
     return this._runStarted;
   }
 
-  async startRun(request: RunRequest): Promise<ApiRun> {
-    const run = await this.request<ApiRun>('runs', {
-      method: 'POST',
-      body: JSON.stringify(request)
-    });
+  async startRun(request: RunRequest): Promise<RunSummary> {
+    const run = await this.call('post', '/runs', { body: request });
     this._runStarted.emit({ request, run });
     return run;
   }
 
-  getRun(runId: string): Promise<ApiRun> {
-    return this.request(`runs/${encodeURIComponent(runId)}`);
+  getRun(runId: string): Promise<RunSummary> {
+    return this.call('get', '/runs/{run_id}', { path: { run_id: runId } });
   }
 
-  abortRun(runId: string): Promise<ApiRun> {
-    return this.request(`runs/${encodeURIComponent(runId)}`, {
-      method: 'DELETE'
-    });
+  abortRun(runId: string): Promise<RunSummary> {
+    return this.call('delete', '/runs/{run_id}', { path: { run_id: runId } });
   }
 
   /** A page of the pipeline's runs, newest first, and how many it has in all. */
@@ -250,35 +134,28 @@ export class OrchestApi {
     pipelinePath: string,
     limit = 50,
     offset = 0
-  ): Promise<{ runs: RunSummary[]; total: number }> {
-    return this.request(
-      'runs',
-      {},
-      {
-        pipeline_path: pipelinePath,
-        limit: String(limit),
-        offset: String(offset)
-      }
-    );
+  ): Promise<Answer<'/runs', 'get'>> {
+    return this.call('get', '/runs', {
+      query: { pipeline_path: pipelinePath, limit, offset }
+    });
   }
 
   stepLog(runId: string, stepUuid: string, offset: number): Promise<StepLog> {
-    return this.request(
-      `runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(stepUuid)}/log`,
-      {},
-      { offset: String(offset) }
-    );
+    return this.call('get', '/runs/{run_id}/steps/{step_uuid}/log', {
+      path: { run_id: runId, step_uuid: stepUuid },
+      query: { offset }
+    });
   }
 
   stepNotebook(runId: string, stepUuid: string): Promise<any> {
-    return this.request(
-      `runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(stepUuid)}/notebook`
-    );
+    return this.call('get', '/runs/{run_id}/steps/{step_uuid}/notebook', {
+      path: { run_id: runId, step_uuid: stepUuid }
+    });
   }
 
   /** Two runs side by side, from what each stored when it ran. */
   compareRuns(a: string, b: string): Promise<Comparison> {
-    return this.request('runs/compare', {}, { a, b });
+    return this.call('get', '/runs/compare', { query: { a, b } });
   }
 
   /** nbdime's diff of a notebook step's executed notebooks in runs `a` and `b`: run a's
@@ -288,7 +165,9 @@ export class OrchestApi {
     b: string,
     step: string
   ): Promise<{ base: any; diff: any[] }> {
-    return this.request('runs/compare/notebook', {}, { a, b, step });
+    return this.call('get', '/runs/compare/notebook', {
+      query: { a, b, step }
+    });
   }
 
   /** The summaries of what a step of a run passed on (`orchest.output`), as stored when
@@ -297,84 +176,67 @@ export class OrchestApi {
     runId: string,
     stepUuid: string
   ): Promise<{ outputs: StepOutput[] }> {
-    return this.request(
-      `runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(stepUuid)}/outputs`
-    );
+    return this.call('get', '/runs/{run_id}/steps/{step_uuid}/outputs', {
+      path: { run_id: runId, step_uuid: stepUuid }
+    });
   }
 
-  listJobs(): Promise<{ jobs: Job[] }> {
-    return this.request('jobs');
+  listJobs(): Promise<Answer<'/jobs', 'get'>> {
+    return this.call('get', '/jobs');
   }
 
-  getJob(
-    jobId: string,
-    limit = 50
-  ): Promise<Job & { runs: JobRun[]; total_runs: number }> {
-    return this.request(
-      `jobs/${encodeURIComponent(jobId)}`,
-      {},
-      { limit: String(limit) }
-    );
+  getJob(jobId: string, limit = 50): Promise<Answer<'/jobs/{job_id}', 'get'>> {
+    return this.call('get', '/jobs/{job_id}', {
+      path: { job_id: jobId },
+      query: { limit }
+    });
   }
 
   /** The job's runs as one table: a row per combination of its grid. */
   jobMatrix(jobId: string): Promise<JobMatrix> {
-    return this.request(`jobs/${encodeURIComponent(jobId)}/matrix`);
+    return this.call('get', '/jobs/{job_id}/matrix', {
+      path: { job_id: jobId }
+    });
   }
 
   /** Write the pipeline for another engine into `<pipeline dir>/export/<target>/`. */
   exportPipeline(request: ExportRequest): Promise<ExportResult> {
-    return this.request('pipelines/export', {
-      method: 'POST',
-      body: JSON.stringify(request)
-    });
+    return this.call('post', '/pipelines/export', { body: request });
   }
 
   createJob(request: JobRequest): Promise<Job> {
-    return this.request('jobs', {
-      method: 'POST',
-      body: JSON.stringify(request)
-    });
+    return this.call('post', '/jobs', { body: request });
   }
 
   /** Pause (`{paused: true}`), resume or change a job. */
-  updateJob(jobId: string, patch: Record<string, unknown>): Promise<Job> {
-    return this.request(`jobs/${encodeURIComponent(jobId)}`, {
-      method: 'PATCH',
-      body: JSON.stringify(patch)
+  updateJob(jobId: string, patch: Schemas['JobUpdate']): Promise<Job> {
+    return this.call('patch', '/jobs/{job_id}', {
+      path: { job_id: jobId },
+      body: patch
     });
   }
 
   deleteJob(jobId: string, removeRuns: boolean): Promise<Job> {
-    return this.request(
-      `jobs/${encodeURIComponent(jobId)}`,
-      { method: 'DELETE' },
-      { remove_runs: String(removeRuns) }
-    );
+    return this.call('delete', '/jobs/{job_id}', {
+      path: { job_id: jobId },
+      query: { remove_runs: removeRuns ? 'true' : 'false' }
+    });
   }
 
   /** The sessions, and whether one can be launched now (and why not). */
-  listLaunches(): Promise<{
-    launches: Launch[];
-    available?: boolean;
-    reason?: string | null;
-  }> {
-    return this.request('launches');
+  listLaunches(): Promise<Answer<'/launches', 'get'>> {
+    return this.call('get', '/launches');
   }
 
   startLaunch(pipelineUuid: string, pipelineDir: string): Promise<Launch> {
-    return this.request('launches', {
-      method: 'POST',
-      body: JSON.stringify({
-        pipeline_uuid: pipelineUuid,
-        pipeline_dir: pipelineDir
-      })
+    return this.call('post', '/launches', {
+      body: { pipeline_uuid: pipelineUuid, pipeline_dir: pipelineDir }
     });
   }
 
   stopLaunch(pipelineUuid: string): Promise<Launch> {
-    return this.request(`launches/${encodeURIComponent(pipelineUuid)}`, {
-      method: 'DELETE'
+    return this.call('delete', '/launches/{pipeline_uuid}', {
+      path: { pipeline_uuid: pipelineUuid }
     });
   }
 

@@ -6,7 +6,7 @@
  */
 import { ISignal } from '@lumino/signaling';
 
-import { OrchestApi, RunRequest, RunSource, RunType } from './api';
+import { OrchestApi, RunOptions, RunRequest, RunSource, RunType } from './api';
 import { GraphCommands } from './components/GraphCommands';
 import { CanvasView, EditorHost, PipelineEditor } from './controllers/editor';
 import { RunFollower } from './controllers/runFollower';
@@ -263,7 +263,8 @@ export class PipelineController {
         run_type: runType,
         uuids: runType === 'full' ? undefined : uuids,
         inclusive: runType === 'incoming' ? inclusive : undefined,
-        backend: backend || undefined,
+        // a backend the server listed (GET backends)
+        backend: (backend || undefined) as RunOptions['backend'],
         failure_policy: failurePolicy,
         cache
       });

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .helpers import make_pipeline, notebook
+from .helpers import make_pipeline, notebook, wait_for_run
 
 MAX_BODY = 100_000
 LONG_NAME = "x" * 300
@@ -274,3 +274,72 @@ def test_the_cli_reports_a_too_long_file_path_as_an_issue(tmp_path: Path) -> Non
         assert result.returncode != 0
         assert "File name too long" in result.stdout + result.stderr
         assert "Traceback" not in result.stdout + result.stderr
+
+
+def answer_schema(path: str, method: str, code: str):
+    """A validator of the document's JSON answer ``code`` to ``method path``."""
+    from orchest_ext.web.contract import _escape, _validator
+
+    pointer = f"/paths/{_escape(path)}/{method}/responses/{code}/content/application~1json/schema"
+    return _validator(pointer)
+
+
+async def test_the_answers_the_frontend_reads_are_what_the_document_says(
+    api, jp_root_dir, pipeline
+):
+    """The frontend's types are generated from the document's answers: the real answers
+    must match them (required fields present, types as written)."""
+    code, started = await api(
+        "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "run_type": "full"}
+    )
+    assert code == 202, started
+    finished = await wait_for_run(api, started["id"])
+    _, again = await api(
+        "POST", "runs", body={"pipeline_path": "p/pipeline.orchest", "run_type": "full"}
+    )
+    await wait_for_run(api, again["id"])
+    _, job = await api("POST", "jobs", body={"pipeline_path": "p/pipeline.orchest"})
+    _, job_with_runs = await api("GET", "jobs", job["id"])
+    step = pipeline["A"]
+    answers = [
+        ("/runs", "post", "202", started),
+        ("/runs/{run_id}", "get", "200", finished),
+        ("/runs", "get", "200", (await api("GET", "runs", pipeline_path="p/pipeline.orchest"))[1]),
+        ("/pipelines", "get", "200", (await api("GET", "pipelines"))[1]),
+        (
+            "/pipelines/validate",
+            "post",
+            "200",
+            (
+                await api(
+                    "POST", "pipelines", "validate", body={"pipeline_path": "p/pipeline.orchest"}
+                )
+            )[1],
+        ),
+        (
+            "/runs/{run_id}/steps/{step_uuid}/log",
+            "get",
+            "200",
+            (await api("GET", "runs", started["id"], "steps", step, "log"))[1],
+        ),
+        ("/backends", "get", "200", (await api("GET", "backends"))[1]),
+        ("/launches", "get", "200", (await api("GET", "launches"))[1]),
+        ("/jobs", "post", "201", job),
+        ("/jobs", "get", "200", (await api("GET", "jobs"))[1]),
+        ("/jobs/{job_id}", "get", "200", job_with_runs),
+        (
+            "/runs/compare",
+            "get",
+            "200",
+            (await api("GET", "runs", "compare", a=started["id"], b=again["id"]))[1],
+        ),
+        (
+            "/runs/{run_id}/steps/{step_uuid}/outputs",
+            "get",
+            "200",
+            (await api("GET", "runs", started["id"], "steps", step, "outputs"))[1],
+        ),
+    ]
+    for path, method, code, answer in answers:
+        errors = [error.message for error in answer_schema(path, method, code).iter_errors(answer)]
+        assert errors == [], (method, path, errors)

@@ -1,5 +1,5 @@
 /** The run shown on the graph, kept live from the event bus, and the pipeline's run history. */
-import { OrchestApi } from '../api';
+import { OrchestApi, RunSummary } from '../api';
 import { OrchestEvents } from '../events';
 import {
   applyBuildEvent,
@@ -7,13 +7,7 @@ import {
   Builds,
   withBuilds
 } from '../model/environmentBuild';
-import {
-  ApiRun,
-  RunState,
-  RunTracker,
-  StatusEvent,
-  TERMINAL
-} from '../model/runState';
+import { RunState, RunTracker, StatusEvent, TERMINAL } from '../model/runState';
 import { ViewStore } from './viewStore';
 
 /** Runs the history loads at a time. */
@@ -83,7 +77,7 @@ export class RunFollower {
   }
 
   /** A run just started from this view: show it and put it first in the history. */
-  started(run: ApiRun): void {
+  started(run: RunSummary): void {
     this.tracker.show(run);
     const { runs, runsTotal } = this.store.state;
     if (!runs.some(known => known.id === run.id)) {

@@ -6,7 +6,8 @@
 export interface TablePreview {
   kind: 'table';
   columns: Array<{ name: string; dtype: string }>;
-  shape: [number, number];
+  /** Rows and columns. */
+  shape: number[];
   rows: unknown[][];
 }
 

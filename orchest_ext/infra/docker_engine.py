@@ -32,7 +32,10 @@ _MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*$", re.IGNORECASE
 
 
 def parse_memory(value: str) -> int:
-    """Bytes in a docker-style size such as ``512m`` or ``2g``; ``ValueError`` if invalid."""
+    """Bytes in a docker-style size such as ``512m`` or ``2g``; ``ValueError`` if invalid.
+
+    Not ``docker.utils.parse_bytes``: it has no ``t`` unit, takes ``0``, ``""``, negative
+    sizes and ``1e3m``, refuses a trailing space, and overflows on ``infm``."""
     match = _MEMORY_RE.match(value)
     if not match or float(match[1]) <= 0:
         raise ValueError(f"invalid size {value!r}")

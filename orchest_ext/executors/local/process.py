@@ -37,7 +37,11 @@ async def wait_exit(proc: subprocess.Popen) -> int:
 
 def process_identity(pid: int) -> str | None:
     """Boot id and start time of ``pid`` (Linux): tells a process from a later one that got
-    the same pid. None where it cannot be read (no such process, no /proc)."""
+    the same pid. None where it cannot be read (no such process, no /proc).
+
+    Clock ticks since boot, not ``psutil.Process.create_time()``: that adds the wall-clock
+    boot time, which moves when the clock is stepped, so a later server could miss the step
+    it must stop (psutil issues 2526, 2541); stored handles keep this format."""
     try:
         boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
         stat = Path(f"/proc/{pid}/stat").read_text()

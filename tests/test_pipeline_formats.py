@@ -7,11 +7,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft7Validator
 
 from orchest_ext.pipeline import validate_pipeline
-from orchest_ext.pipeline.schema import SCHEMA_FILES, load_schema, schema_issues
+from orchest_ext.pipeline.schema import (
+    SCHEMA_FILES,
+    _fast_check,
+    _validator,
+    load_schema,
+    schema_issues,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = json.loads((Path(__file__).parent / "pipeline_formats" / "invalid.json").read_text())
@@ -50,3 +59,55 @@ def test_validation_reports_the_schema_issues(case: dict[str, Any], tmp_path: Pa
 def test_the_schemas_ship_in_the_package() -> None:
     package = ROOT / "orchest_ext" / "pipeline" / "schemas"
     assert sorted(path.name for path in package.glob("*.json")) == sorted(SCHEMA_FILES.values())
+
+
+def fast_accepts(fmt: str, doc: Any) -> bool:
+    try:
+        _fast_check(fmt)(doc)  # type: ignore[arg-type]
+    except fastjsonschema.JsonSchemaValueException:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
+def test_the_fast_check_refuses_every_invalid_case(case: dict[str, Any]) -> None:
+    assert not fast_accepts(case["format"], case["document"])
+
+
+values = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(-2, 2) | st.text(max_size=4),
+    lambda children: (
+        st.lists(children, max_size=2) | st.dictionaries(st.text(max_size=4), children, max_size=2)
+    ),
+    max_leaves=6,
+)
+step_fields = st.sampled_from(
+    [
+        "uuid",
+        "title",
+        "file_path",
+        "incoming_connections",
+        "kernel",
+        "parameters",
+        "env_variables",
+        "retries",
+        "retry_delay",
+        "cache",
+        "image",
+        "meta_data",
+    ]
+)
+steps = st.dictionaries(
+    step_fields, values | st.sampled_from(["s", "a.py", ["s"], 1, {"inputs": ["x"]}])
+)
+orchest_docs = st.fixed_dictionaries(
+    {"uuid": values | st.just("p"), "steps": st.dictionaries(st.sampled_from(["s", "t"]), steps)},
+    optional={"settings": values, "env_variables": values, "parameters": values},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=orchest_docs | values)
+def test_the_fast_check_and_jsonschema_agree(doc: Any) -> None:
+    """A file the fast check accepts gets no issue list, so the two must agree."""
+    assert fast_accepts("orchest", doc) == _validator("orchest").is_valid(doc)

@@ -4,6 +4,7 @@
  * controllers/: the state (ViewStore), edits (PipelineEditor), the shown run and history
  * (RunFollower), the session (SessionController); this class wires them and starts runs.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
 import { ISignal } from '@lumino/signaling';
 
 import { OrchestApi, RunOptions, RunRequest, RunSource, RunType } from './api';
@@ -36,6 +37,8 @@ export interface PipelineHost extends EditorHost {
   settleStepFiles(filePaths: string[]): Promise<boolean>;
   /** The user's settings (defaults of a newly opened view). */
   preferences(): Preferences;
+  /** The extension's strings in the user's language. */
+  trans: TranslationBundle;
 }
 
 export class PipelineController {
@@ -45,7 +48,7 @@ export class PipelineController {
     private readonly host: PipelineHost
   ) {
     const path = () => host.path();
-    this.store = new ViewStore({
+    this.store = new ViewStore(host.trans, {
       failurePolicy: host.preferences().failurePolicy
     });
     this.editor = new PipelineEditor(
@@ -246,8 +249,9 @@ export class PipelineController {
   ): Promise<void> {
     if (runType !== 'full' && uuids.length === 0) {
       this.store.update({
-        error:
+        error: this.store.trans.__(
           'Select one or more steps first (click, Shift/Ctrl-click, or Shift-drag).'
+        )
       });
       return;
     }

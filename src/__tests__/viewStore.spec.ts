@@ -1,11 +1,14 @@
+import { nullTranslator } from '@jupyterlab/translation';
+
 import { ApiError } from '../api';
 import { ViewStore } from '../controllers/viewStore';
 
+const trans = nullTranslator.load('orchest_ext');
 const ISSUE = { message: 'file_path a.py does not exist.', step: 'a' };
 
 describe('ViewStore', () => {
   it("shows a refused run's issues until a validation finds them gone", async () => {
-    const store = new ViewStore();
+    const store = new ViewStore(trans);
     await store.call(async () => {
       throw new ApiError('refused', 422, [ISSUE]);
     });
@@ -20,7 +23,7 @@ describe('ViewStore', () => {
   });
 
   it('keeps other errors across validations', async () => {
-    const store = new ViewStore();
+    const store = new ViewStore(trans);
     await store.call(async () => {
       throw new Error('The server cannot be reached');
     });
@@ -29,7 +32,7 @@ describe('ViewStore', () => {
   });
 
   it('tells each change and none once disposed', () => {
-    const store = new ViewStore({ failurePolicy: 'fail_fast' });
+    const store = new ViewStore(trans, { failurePolicy: 'fail_fast' });
     const seen: string[] = [];
     store.changed.connect((_, state) => seen.push(state.sideTab));
     expect(store.state.failurePolicy).toBe('fail_fast');

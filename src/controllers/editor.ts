@@ -145,7 +145,9 @@ export class PipelineEditor {
     const usable = paths.filter(p => stepKind(p) !== 'unknown');
     if (usable.length < paths.length) {
       this.store.update({
-        error: 'Only notebooks (.ipynb), .py, .sh and .R files can be steps.'
+        error: this.store.trans.__(
+          'Only notebooks (.ipynb), .py, .sh and .R files can be steps.'
+        )
       });
     }
     if (!usable.length) {

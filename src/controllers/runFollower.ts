@@ -30,13 +30,16 @@ export class RunFollower {
       missed => {
         if (missed) {
           this.store.update({
-            notice:
+            notice: this.store.trans.__(
               'Live updates were interrupted; the view was resynced from the server.'
+            )
           });
         }
       },
       err =>
-        this.store.update({ error: `Cannot refresh the run: ${err.message}` })
+        this.store.update({
+          error: this.store.trans.__('Cannot refresh the run: %1', err.message)
+        })
     );
     events.status.connect(this.onStatusEvent, this);
     events.build.connect(this.onBuildEvent, this);

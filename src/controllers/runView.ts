@@ -2,6 +2,7 @@
  * One past (or running) run shown as it ran: the pipeline stored with the run, its statuses
  * kept live from the event bus, and how today's pipeline file differs from it.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { OrchestApi } from '../api';
@@ -61,7 +62,9 @@ export class RunViewController {
     private readonly events: OrchestEvents,
     readonly runId: string,
     private readonly readFile: ReadFile,
-    private readonly parseToday: ParseToday
+    private readonly parseToday: ParseToday,
+    /** The extension's strings in the user's language. */
+    private readonly trans: TranslationBundle
   ) {
     this.tracker = new RunTracker(
       id => this.api.getRun(id),
@@ -147,7 +150,7 @@ export class RunViewController {
       graph,
       path,
       ranBecause: because,
-      error: graph ? null : 'This run has no stored pipeline.'
+      error: graph ? null : this.trans.__('This run has no stored pipeline.')
     });
     this.tracker.show(run);
   }

@@ -23,7 +23,9 @@ export class SessionController {
     const uuid = this.store.state.pipelineUuid;
     if (!uuid) {
       this.store.update({
-        error: "Fix the pipeline's issues before starting a session."
+        error: this.store.trans.__(
+          "Fix the pipeline's issues before starting a session."
+        )
       });
       return;
     }

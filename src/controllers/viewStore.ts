@@ -1,4 +1,5 @@
 /** One open pipeline's view state: what React renders, changed only through `update`. */
+import { TranslationBundle } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { ApiError, Issue, Launch, RunSummary } from '../api';
@@ -61,7 +62,11 @@ const INITIAL: ViewState = {
 };
 
 export class ViewStore {
-  constructor(initial: Partial<ViewState> = {}) {
+  constructor(
+    /** The extension's strings in the user's language (for the view's messages). */
+    readonly trans: TranslationBundle,
+    initial: Partial<ViewState> = {}
+  ) {
     this._state = { ...INITIAL, ...initial };
   }
 
@@ -92,7 +97,11 @@ export class ViewStore {
     } catch (err) {
       if (err instanceof ApiError && err.issues.length) {
         const count = err.issues.length;
-        this._issuesError = `The pipeline has ${count} issue${count === 1 ? '' : 's'}; see the list below.`;
+        this._issuesError = this.trans._n(
+          'The pipeline has %1 issue; see the list below.',
+          'The pipeline has %1 issues; see the list below.',
+          count
+        );
         this.update({ error: this._issuesError, issues: err.issues });
       } else {
         this.update({ error: (err as Error).message });

@@ -59,7 +59,8 @@ function runView(
     service.events,
     runId,
     path => readFile(app, path),
-    parseToday
+    parseToday,
+    trans
   );
   const actions = stepActions(
     app,

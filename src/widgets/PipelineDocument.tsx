@@ -149,6 +149,7 @@ export class PipelineWidgetFactory extends ABCWidgetFactory<
     const path = () => context.localPath;
     const controller = new PipelineController(this.deps.api, this.deps.events, {
       path,
+      trans: this.deps.trans,
       settleStepFiles: filePaths =>
         this.deps.settleStepFiles(context.path, filePaths),
       isDirty: () => context.model.dirty,

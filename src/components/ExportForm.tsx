@@ -1,7 +1,9 @@
 /** The "Export pipeline" form: its values, the request they make, and the form itself. */
+import { TranslationBundle } from '@jupyterlab/translation';
 import React, { useState } from 'react';
 
 import { ExportRequest, ExportTarget } from '../api';
+import { useTranslation } from './translation';
 
 export interface ExportFormValues {
   target: ExportTarget;
@@ -11,11 +13,16 @@ export interface ExportFormValues {
   schedule: string;
 }
 
-export const EXPORT_TARGETS: { value: ExportTarget; label: string }[] = [
-  { value: 'airflow', label: 'Airflow DAG (DockerOperator)' },
-  { value: 'kfp', label: 'Kubeflow Pipelines package' },
-  { value: 'argo', label: 'Argo Workflows manifests' }
-];
+/** The export targets with their names in the user's language. */
+function exportTargets(
+  trans: TranslationBundle
+): { value: ExportTarget; label: string }[] {
+  return [
+    { value: 'airflow', label: trans.__('Airflow DAG (DockerOperator)') },
+    { value: 'kfp', label: trans.__('Kubeflow Pipelines package') },
+    { value: 'argo', label: trans.__('Argo Workflows manifests') }
+  ];
+}
 
 export function defaultExportFormValues(): ExportFormValues {
   return {
@@ -48,10 +55,10 @@ export function exportRequestFromForm(
 const FIELD_STYLE = { display: 'flex', flexDirection: 'column' as const };
 
 /** Where the shared volume is, per target (what the `volume` field means). */
-function volumeLabel(target: ExportTarget): string {
+function volumeLabel(target: ExportTarget, trans: TranslationBundle): string {
   return target === 'airflow'
-    ? 'Host directory to mount (default: the pipeline directory)'
-    : 'PersistentVolumeClaim holding the pipeline directory';
+    ? trans.__('Host directory to mount (default: the pipeline directory)')
+    : trans.__('PersistentVolumeClaim holding the pipeline directory');
 }
 
 export function ExportForm({
@@ -61,6 +68,7 @@ export function ExportForm({
   initial: ExportFormValues;
   onChange: (values: ExportFormValues) => void;
 }): JSX.Element {
+  const trans = useTranslation();
   const [values, setValues] = useState(initial);
   const set = (patch: Partial<ExportFormValues>) => {
     const next = { ...values, ...patch };
@@ -82,26 +90,30 @@ export function ExportForm({
   return (
     <div className="jp-orchest-export-form" style={{ minWidth: 420 }}>
       <label className="jp-orchest-export-field" style={FIELD_STYLE}>
-        <span>Target</span>
+        <span>{trans.__('Target')}</span>
         <select
           className="jp-mod-styled"
           data-field="target"
           value={values.target}
           onChange={e => set({ target: e.target.value as ExportTarget })}
         >
-          {EXPORT_TARGETS.map(({ value, label }) => (
+          {exportTargets(trans).map(({ value, label }) => (
             <option key={value} value={value}>
               {label}
             </option>
           ))}
         </select>
       </label>
-      {field(volumeLabel(values.target), 'volume')}
-      {field('Image registry prefix', 'registry', 'registry.example.com/team')}
+      {field(volumeLabel(values.target, trans), 'volume')}
+      {field(
+        trans.__('Image registry prefix'),
+        'registry',
+        'registry.example.com/team'
+      )}
       {values.target === 'argo' &&
-        field('Kubernetes namespace', 'namespace', 'default')}
+        field(trans.__('Kubernetes namespace'), 'namespace', 'default')}
       {values.target !== 'kfp' &&
-        field('Cron schedule', 'schedule', '0 3 * * *')}
+        field(trans.__('Cron schedule'), 'schedule', '0 3 * * *')}
     </div>
   );
 }

@@ -33,6 +33,7 @@ import {
 } from './graphHandlers';
 import { minimapClass, NodeInputs, nextNodes } from './graphNodes';
 import { StepNode, StepNodeType } from './StepNode';
+import { useTranslation } from './translation';
 import { useNow } from './useNow';
 
 const NODE_TYPES: NodeTypes = { step: StepNode };
@@ -65,6 +66,7 @@ export function Graph({
   readOnly = false,
   api
 }: GraphProps): JSX.Element {
+  const trans = useTranslation();
   const layout = useMemo<Layout>(() => layoutSteps(graph.steps), [graph]);
   const edges = useEdges(graph, layout);
   const now = useNow(
@@ -157,7 +159,7 @@ export function Graph({
             pannable
             zoomable
             nodeClassName={minimapClass}
-            ariaLabel="Overview of the pipeline"
+            ariaLabel={trans.__('Overview of the pipeline')}
           />
         </ReactFlow>
       </HandleConfigContext.Provider>

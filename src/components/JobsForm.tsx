@@ -2,6 +2,7 @@
 import React, { useState } from 'react';
 
 import { JobRequest, ParameterGrid } from '../api';
+import { useTranslation } from './translation';
 
 export interface JobsFormValues {
   name: string;
@@ -88,6 +89,7 @@ export function JobsForm({
   initial: JobsFormValues;
   onChange: (values: JobsFormValues) => void;
 }): JSX.Element {
+  const trans = useTranslation();
   const [values, setValues] = useState(initial);
   const set = (patch: Partial<JobsFormValues>) => {
     const next = { ...values, ...patch };
@@ -112,9 +114,9 @@ export function JobsForm({
   );
   return (
     <div className="jp-orchest-jobs-form" style={{ minWidth: 420 }}>
-      {field('Name', 'name')}
+      {field(trans.__('Name'), 'name')}
       <label className="jp-orchest-jobs-field" style={FIELD_STYLE}>
-        <span>When</span>
+        <span>{trans.__('When')}</span>
         <select
           className="jp-mod-styled"
           data-field="when"
@@ -123,16 +125,19 @@ export function JobsForm({
             set({ when: e.target.value as JobsFormValues['when'] })
           }
         >
-          <option value="now">Once, now</option>
-          <option value="at">Once, at a time</option>
-          <option value="cron">On a cron schedule</option>
+          <option value="now">{trans.__('Once, now')}</option>
+          <option value="at">{trans.__('Once, at a time')}</option>
+          <option value="cron">{trans.__('On a cron schedule')}</option>
         </select>
       </label>
-      {values.when === 'cron' && field('Cron', 'cron')}
-      {values.when === 'cron' && field('Time zone', 'timezone')}
-      {values.when === 'at' && field('At', 'at', { type: 'datetime-local' })}
+      {values.when === 'cron' && field(trans.__('Cron'), 'cron')}
+      {values.when === 'cron' && field(trans.__('Time zone'), 'timezone')}
+      {values.when === 'at' &&
+        field(trans.__('At'), 'at', { type: 'datetime-local' })}
       <label className="jp-orchest-jobs-field" style={FIELD_STYLE}>
-        <span>Parameter grid (JSON, one run per combination)</span>
+        <span>
+          {trans.__('Parameter grid (JSON, one run per combination)')}
+        </span>
         <textarea
           className="jp-mod-styled"
           data-field="grid"
@@ -142,8 +147,14 @@ export function JobsForm({
           onChange={e => set({ grid: e.target.value })}
         />
       </label>
-      {field('Runs at once', 'maxParallel', { type: 'number', min: 1 })}
-      {field('Retries of a failed step', 'retries', { type: 'number', min: 0 })}
+      {field(trans.__('Runs at once'), 'maxParallel', {
+        type: 'number',
+        min: 1
+      })}
+      {field(trans.__('Retries of a failed step'), 'retries', {
+        type: 'number',
+        min: 0
+      })}
     </div>
   );
 }

@@ -1,10 +1,12 @@
 /** The Jobs panel's list: each job with its schedule, state and actions, and its runs. */
+import { TranslationBundle } from '@jupyterlab/translation';
 import { refreshIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 
 import { Job, JobRun } from '../api';
 import { formatTime } from '../model/format';
 import { ApiRun } from '../model/runState';
+import { useTranslation } from './translation';
 
 /** A step of a job's run as the runs API shows it. */
 export type JobRunStep = NonNullable<ApiRun['steps']>[number] & {
@@ -58,12 +60,14 @@ const BUTTON_STYLE: React.CSSProperties = {
   lineHeight: '18px'
 };
 
-function when(job: Job): string {
+function when(job: Job, trans: TranslationBundle): string {
   const { cron, timezone, at } = job.schedule;
   if (cron) {
-    return `cron ${cron}${timezone ? ` (${timezone})` : ''}`;
+    return timezone
+      ? trans.__('cron %1 (%2)', cron, timezone)
+      : trans.__('cron %1', cron);
   }
-  return at ? `once at ${formatTime(at)}` : 'once';
+  return at ? trans.__('once at %1', formatTime(at)) : trans.__('once');
 }
 
 function parameters(run: JobRun): string {
@@ -94,8 +98,9 @@ function RunsTable({
   state: JobsListState;
   actions: JobsListActions;
 }): JSX.Element {
+  const trans = useTranslation();
   if (state.runs.length === 0) {
-    return <div className="jp-orchest-empty">No runs yet.</div>;
+    return <div className="jp-orchest-empty">{trans.__('No runs yet.')}</div>;
   }
   return (
     <table className="jp-orchest-runs">
@@ -105,7 +110,7 @@ function RunsTable({
             <tr
               data-job-run-id={run.id}
               data-status={run.status}
-              title="Show the run's steps"
+              title={trans.__("Show the run's steps")}
               onClick={() => actions.toggleRun(run)}
             >
               <td>
@@ -118,13 +123,15 @@ function RunsTable({
                   type="button"
                   className="jp-orchest-linkbutton"
                   data-action="open-run"
-                  title="Open the pipeline as this run ran it (read-only)"
+                  title={trans.__(
+                    'Open the pipeline as this run ran it (read-only)'
+                  )}
                   onClick={event => {
                     event.stopPropagation();
                     actions.openRun(run);
                   }}
                 >
-                  Open
+                  {trans.__('Open')}
                 </button>
               </td>
             </tr>
@@ -134,7 +141,10 @@ function RunsTable({
                   key={step.uuid}
                   data-job-step={step.uuid}
                   data-status={step.status}
-                  title={step.message ?? 'Open its executed notebook or log'}
+                  title={
+                    step.message ??
+                    trans.__('Open its executed notebook or log')
+                  }
                   onClick={() => actions.openStep(run, step)}
                 >
                   <td style={{ paddingLeft: 16 }}>
@@ -143,7 +153,7 @@ function RunsTable({
                   <td colSpan={3} style={{ paddingLeft: 16 }}>
                     {step.title}
                     {(step.attempt ?? 1) > 1
-                      ? ` (attempt ${step.attempt})`
+                      ? ` ${trans.__('(attempt %1)', step.attempt ?? 1)}`
                       : ''}
                   </td>
                 </tr>
@@ -162,24 +172,25 @@ export function JobsList({
   state: JobsListState;
   actions: JobsListActions;
 }): JSX.Element {
+  const trans = useTranslation();
   return (
     <div className="jp-orchest-JobsPanel-body">
       <div className="jp-orchest-panel-header">
-        <span className="jp-orchest-panel-title">Jobs</span>
+        <span className="jp-orchest-panel-title">{trans.__('Jobs')}</span>
         <span>
           <button
             type="button"
             className="jp-mod-styled jp-mod-accept"
             data-command="orchest:create-job"
-            title="Create a job of the current pipeline"
+            title={trans.__('Create a job of the current pipeline')}
             onClick={() => actions.create()}
           >
-            New job
+            {trans.__('New job')}
           </button>
           <button
             type="button"
             className="jp-orchest-iconbutton"
-            title="Refresh"
+            title={trans.__('Refresh')}
             data-command="orchest:refresh-jobs"
             onClick={() => actions.refresh()}
           >
@@ -192,7 +203,7 @@ export function JobsList({
       )}
       {!state.error && !state.loading && state.jobs.length === 0 && (
         <div className="jp-orchest-empty">
-          No jobs. Open a pipeline and choose New job.
+          {trans.__('No jobs. Open a pipeline and choose New job.')}
         </div>
       )}
       <ul className="jp-orchest-pipeline-list">
@@ -212,11 +223,13 @@ export function JobsList({
                 <Badge status={job.status} />
               </span>
               <span className="jp-orchest-pipeline-path">
-                {when(job)}
+                {when(job, trans)}
                 {job.next_fire_time
-                  ? ` · next ${formatTime(job.next_fire_time)}`
+                  ? ` · ${trans.__('next %1', formatTime(job.next_fire_time))}`
                   : ''}
-                {job.active_runs ? ` · ${job.active_runs} running` : ''}
+                {job.active_runs
+                  ? ` · ${trans.__('%1 running', job.active_runs)}`
+                  : ''}
               </span>
               <span style={LINE_STYLE}>
                 {job.status !== 'DONE' && (
@@ -234,7 +247,9 @@ export function JobsList({
                       actions.pause(job, job.status !== 'PAUSED');
                     }}
                   >
-                    {job.status === 'PAUSED' ? 'Resume' : 'Pause'}
+                    {job.status === 'PAUSED'
+                      ? trans.__('Resume')
+                      : trans.__('Pause')}
                   </button>
                 )}
                 <button
@@ -242,26 +257,30 @@ export function JobsList({
                   className="jp-mod-styled jp-mod-reject"
                   style={BUTTON_STYLE}
                   data-command="orchest:open-job-matrix"
-                  title="The job's runs as one table, a row per parameter combination"
+                  title={trans.__(
+                    "The job's runs as one table, a row per parameter combination"
+                  )}
                   onClick={e => {
                     e.stopPropagation();
                     actions.openMatrix(job);
                   }}
                 >
-                  Matrix
+                  {trans.__('Matrix')}
                 </button>
                 <button
                   type="button"
                   className="jp-mod-styled jp-mod-warn"
                   style={BUTTON_STYLE}
                   data-command="orchest:delete-job"
-                  title="Delete the job (its active runs are aborted)"
+                  title={trans.__(
+                    'Delete the job (its active runs are aborted)'
+                  )}
                   onClick={e => {
                     e.stopPropagation();
                     actions.remove(job);
                   }}
                 >
-                  Delete
+                  {trans.__('Delete')}
                 </button>
               </span>
             </li>

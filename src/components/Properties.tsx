@@ -5,6 +5,7 @@ import { PipelineController } from '../controller';
 import { PipelineGraph } from '../model/pipeline';
 import { parseJsonObject, prettyJson as pretty } from '../model/stepDraft';
 import { JsonField, TextField } from './fields';
+import { useTranslation } from './translation';
 
 export function PipelineProperties({
   controller,
@@ -13,6 +14,7 @@ export function PipelineProperties({
   controller: PipelineController;
   graph: PipelineGraph;
 }): JSX.Element {
+  const trans = useTranslation();
   const [name, setName] = useState(graph.name);
   const [parameters, setParameters] = useState(pretty(graph.parameters));
   const [settings, setSettings] = useState(pretty(graph.settings));
@@ -52,17 +54,22 @@ export function PipelineProperties({
         }
       }}
     >
-      <TextField label="Name" name="name" value={name} onChange={setName} />
+      <TextField
+        label={trans.__('Name')}
+        name="name"
+        value={name}
+        onChange={setName}
+      />
       {!elyra && (
         <>
           <JsonField
-            label="Pipeline parameters"
+            label={trans.__('Pipeline parameters')}
             name="pipeline-parameters"
             text={parameters}
             onChange={setParameters}
           />
           <JsonField
-            label="Settings"
+            label={trans.__('Settings')}
             name="settings"
             text={settings}
             onChange={setSettings}
@@ -75,7 +82,7 @@ export function PipelineProperties({
         data-action="apply-pipeline"
         disabled={!valid}
       >
-        Apply
+        {trans.__('Apply')}
       </button>
     </form>
   );

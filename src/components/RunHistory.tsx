@@ -21,7 +21,7 @@ export function RunHistory({
   const trans = useTranslation();
   const [chosen, setChosen] = useState<string[]>([]);
   if (!state.runs.length) {
-    return <div className="jp-orchest-empty">No runs yet.</div>;
+    return <div className="jp-orchest-empty">{trans.__('No runs yet.')}</div>;
   }
   const more = state.runsTotal - state.runs.length;
   const pair = olderFirst(state.runs, chosen);
@@ -77,10 +77,10 @@ function RunRows({
       <thead>
         <tr>
           <th />
-          <th>Status</th>
-          <th>Run</th>
-          <th>Started</th>
-          <th>Duration</th>
+          <th>{trans.__('Status')}</th>
+          <th>{trans.__('Run')}</th>
+          <th>{trans.__('Started')}</th>
+          <th>{trans.__('Duration')}</th>
           <th />
         </tr>
       </thead>

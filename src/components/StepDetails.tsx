@@ -1,5 +1,6 @@
 /** The side panel of one step: status and timings in the shown run, its log (followed live
  * while it runs), its parameters, and its executed notebook. */
+import { TranslationBundle } from '@jupyterlab/translation';
 import React, { useEffect, useRef, useState } from 'react';
 
 import { OrchestApi } from '../api';
@@ -8,13 +9,18 @@ import { formatDuration, formatTime } from '../model/format';
 import { kindLabel } from '../model/pipeline';
 import { TERMINAL } from '../model/runState';
 import { StepResults } from './StepResults';
+import { useTranslation } from './translation';
 
 /** How much of a log the panel keeps (the tail). */
 const MAX_LOG_CHARS = 512 * 1024;
 const LOG_FOLLOW_MS = 1000;
 /** The line shown above a log whose start the panel does not keep. */
-const CUT_NOTICE =
-  '[… earlier output not shown: the panel keeps the last 512 KiB]\n';
+function cutNotice(trans: TranslationBundle): string {
+  return (
+    trans.__('[… earlier output not shown: the panel keeps the last 512 KiB]') +
+    '\n'
+  );
+}
 
 /** The part of a log the panel keeps: its last characters, and whether any came before. */
 interface LogTail {
@@ -115,39 +121,44 @@ function useStepLog(
 }
 
 /** What a step's `run_reason` means, for people. */
-const RUN_REASONS: Record<string, string> = {
-  refresh: 'the run refreshed the cache',
-  opted_out: 'the step opts out of caching (cache: false)',
-  no_earlier_key: 'no earlier successful run of it',
-  key_changed: 'its code, parameters, inputs or a parent changed',
-  source_missing: "the earlier result's run directory is gone",
-  cache_error: 'its cache key could not be computed (see the server log)'
-};
+function runReasons(trans: TranslationBundle): Record<string, string> {
+  return {
+    refresh: trans.__('the run refreshed the cache'),
+    opted_out: trans.__('the step opts out of caching (cache: false)'),
+    no_earlier_key: trans.__('no earlier successful run of it'),
+    key_changed: trans.__('its code, parameters, inputs or a parent changed'),
+    source_missing: trans.__("the earlier result's run directory is gone"),
+    cache_error: trans.__(
+      'its cache key could not be computed (see the server log)'
+    )
+  };
+}
 
 function ExecutedNotebookButtons({
   open
 }: {
   open: (asCopy: boolean) => void;
 }): JSX.Element {
+  const trans = useTranslation();
   return (
     <>
       <button
         type="button"
         className="jp-orchest-button"
         data-action="open-notebook"
-        title="The notebook as this run executed it, read-only"
+        title={trans.__('The notebook as this run executed it, read-only')}
         onClick={() => open(false)}
       >
-        Open executed notebook
+        {trans.__('Open executed notebook')}
       </button>
       <button
         type="button"
         className="jp-orchest-button"
         data-action="open-notebook-copy"
-        title="Save a copy next to the pipeline and open it"
+        title={trans.__('Save a copy next to the pipeline and open it')}
         onClick={() => open(true)}
       >
-        Open a copy
+        {trans.__('Open a copy')}
       </button>
     </>
   );
@@ -171,6 +182,7 @@ export function StepDetails({
   /** What made each step of the run run ("parameters, parents (Load)"), where recorded. */
   ranBecause?: Record<string, string>;
 }): JSX.Element {
+  const trans = useTranslation();
   const step = state.graph?.steps.find(s => s.uuid === state.inspected);
   const stepState = step ? state.run?.steps[step.uuid] : undefined;
   const runId = stepState ? (state.run?.id ?? null) : null;
@@ -186,7 +198,7 @@ export function StepDetails({
   if (!step) {
     return (
       <div className="jp-orchest-empty">
-        Click a step to see its log and details.
+        {trans.__('Click a step to see its log and details.')}
       </div>
     );
   }
@@ -196,56 +208,59 @@ export function StepDetails({
     <div className="jp-orchest-step-details" data-step-details={step.uuid}>
       <h3 className="jp-orchest-step-title">{step.title}</h3>
       <dl className="jp-orchest-facts">
-        <dt>File</dt>
+        <dt>{trans.__('File')}</dt>
         <dd>
           <button
             type="button"
             className="jp-orchest-linkbutton"
             onClick={() => void actions.openSource(step.filePath)}
           >
-            {step.filePath || '(none)'}
+            {step.filePath || trans.__('(none)')}
           </button>{' '}
           ({kindLabel(step)})
         </dd>
-        <dt>Status</dt>
+        <dt>{trans.__('Status')}</dt>
         <dd data-step-status={stepState?.status ?? ''}>
           {stepState
             ? stepState.status
             : state.run
-              ? 'not part of the shown run'
-              : 'no run yet'}
+              ? trans.__('not part of the shown run')
+              : trans.__('no run yet')}
         </dd>
         {stepState?.message && (
           <>
-            <dt>Message</dt>
+            <dt>{trans.__('Message')}</dt>
             <dd>{stepState.message}</dd>
           </>
         )}
         {because ? (
           <>
-            <dt>Ran because</dt>
-            <dd data-ran-because={because}>{because} changed</dd>
+            <dt>{trans.__('Ran because')}</dt>
+            <dd data-ran-because={because}>
+              {trans.__('%1 changed', because)}
+            </dd>
           </>
         ) : (
           stepState?.run_reason &&
           stepState.run_reason !== 'cache_off' && (
             <>
-              <dt>Ran because</dt>
+              <dt>{trans.__('Ran because')}</dt>
               <dd data-run-reason={stepState.run_reason}>
-                {RUN_REASONS[stepState.run_reason] ?? stepState.run_reason}
+                {runReasons(trans)[stepState.run_reason] ??
+                  stepState.run_reason}
               </dd>
             </>
           )
         )}
         {stepState?.started_time && (
           <>
-            <dt>Started</dt>
+            <dt>{trans.__('Started')}</dt>
             <dd>{formatTime(stepState.started_time)}</dd>
           </>
         )}
         {stepState?.finished_time && (
           <>
-            <dt>Finished</dt>
+            <dt>{trans.__('Finished')}</dt>
             <dd>
               {formatTime(stepState.finished_time)} (
               {formatDuration(stepState.started_time, stepState.finished_time)})
@@ -266,10 +281,10 @@ export function StepDetails({
             type="button"
             className="jp-orchest-button"
             data-action="open-source-notebook"
-            title="Open the step's notebook to edit it"
+            title={trans.__("Open the step's notebook to edit it")}
             onClick={() => void actions.openSource(step.filePath)}
           >
-            Open notebook
+            {trans.__('Open notebook')}
           </button>
           {runId && (
             <ExecutedNotebookButtons
@@ -283,29 +298,31 @@ export function StepDetails({
       {runId && stepState && (
         <StepResults api={api} runId={runId} step={stepState} />
       )}
-      <h4>Parameters</h4>
+      <h4>{trans.__('Parameters')}</h4>
       <pre className="jp-orchest-params">
         {Object.keys(step.parameters).length
           ? JSON.stringify(step.parameters, null, 2)
           : '{}'}
       </pre>
-      <h4>Log{active ? ' (following)' : ''}</h4>
+      <h4>{active ? trans.__('Log (following)') : trans.__('Log')}</h4>
       {error && <div className="jp-orchest-inline-error">{error}</div>}
       {runId && cut && (
         <button
           type="button"
           className="jp-orchest-button"
           data-action="open-full-log"
-          title="The panel keeps the last 512 KiB; open the whole log in a tab"
+          title={trans.__(
+            'The panel keeps the last 512 KiB; open the whole log in a tab'
+          )}
           onClick={() => void actions.openLog(runId, step.uuid, step.title)}
         >
-          Open full log
+          {trans.__('Open full log')}
         </button>
       )}
       <pre className="jp-orchest-log" data-step-log={step.uuid} ref={logRef}>
         {runId
-          ? (cut ? CUT_NOTICE : '') + text
-          : 'Run the step to see its log.'}
+          ? (cut ? cutNotice(trans) : '') + text
+          : trans.__('Run the step to see its log.')}
       </pre>
     </div>
   );

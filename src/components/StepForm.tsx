@@ -6,6 +6,7 @@ import { PipelineStep, stepKind } from '../model/pipeline';
 import { draftOf, draftPatch, StepDraft } from '../model/stepDraft';
 import { Choices, EnvField, JsonField, SelectField, TextField } from './fields';
 import { KernelChoice, StepActions } from './StepDetails';
+import { useTranslation } from './translation';
 
 /** What the step form offers to choose from: the pipeline's files, installed kernels. */
 function useChoices(
@@ -41,21 +42,22 @@ function OrchestFields({
   change: (patch: Partial<StepDraft>) => void;
   kernels: KernelChoice[];
 }): JSX.Element {
+  const trans = useTranslation();
   const kernelChoices: Array<[string, string]> = [
-    ['', "The notebook's own kernel"],
+    ['', trans.__("The notebook's own kernel")],
     ...kernels.map(k => [k.name, k.displayName] as [string, string])
   ];
   return (
     <>
       <TextField
-        label="Environment"
+        label={trans.__('Environment')}
         name="environment"
         value={draft.environment}
         onChange={environment => change({ environment })}
       />
       {stepKind(draft.filePath) === 'notebook' && (
         <SelectField
-          label="Kernel"
+          label={trans.__('Kernel')}
           name="kernel"
           value={draft.kernel}
           onChange={kernel => change({ kernel })}
@@ -63,12 +65,12 @@ function OrchestFields({
           <Choices
             choices={kernelChoices}
             current={draft.kernel}
-            missing="not installed here"
+            missing={trans.__('not installed here')}
           />
         </SelectField>
       )}
       <EnvField
-        label="Environment variables"
+        label={trans.__('Environment variables')}
         name="env_variables"
         text={draft.env}
         onChange={env => change({ env })}
@@ -86,6 +88,7 @@ function StepForm({
   actions: StepActions;
   step: PipelineStep;
 }): JSX.Element {
+  const trans = useTranslation();
   const { files, kernels } = useChoices(actions, step.uuid);
   const [draft, setDraft] = useState(() => draftOf(step));
   useEffect(() => setDraft(draftOf(step)), [step]);
@@ -105,13 +108,13 @@ function StepForm({
       }}
     >
       <TextField
-        label="Title"
+        label={trans.__('Title')}
         name="title"
         value={draft.title}
         onChange={title => change({ title })}
       />
       <SelectField
-        label="File"
+        label={trans.__('File')}
         name="file_path"
         value={draft.filePath}
         onChange={filePath => change({ filePath })}
@@ -119,14 +122,16 @@ function StepForm({
         <Choices
           choices={files.map(file => [file, file])}
           current={draft.filePath}
-          missing={draft.filePath ? 'not found' : 'choose a file'}
+          missing={
+            draft.filePath ? trans.__('not found') : trans.__('choose a file')
+          }
         />
       </SelectField>
       {!elyra && (
         <OrchestFields draft={draft} change={change} kernels={kernels} />
       )}
       <JsonField
-        label="Parameters"
+        label={trans.__('Parameters')}
         name="parameters"
         text={draft.parameters}
         onChange={parameters => change({ parameters })}
@@ -137,7 +142,7 @@ function StepForm({
         data-action="apply-step"
         disabled={patch === null}
       >
-        Apply
+        {trans.__('Apply')}
       </button>
     </form>
   );

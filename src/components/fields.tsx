@@ -2,6 +2,7 @@
 import React from 'react';
 
 import { parseEnvText, parseJsonObject } from '../model/stepDraft';
+import { useTranslation } from './translation';
 
 interface TextAreaProps {
   label: string;
@@ -137,11 +138,12 @@ export function SelectField({
 
 /** Environment variables as `NAME=value` lines; a line that is not one is named. */
 export function EnvField(props: TextAreaProps): JSX.Element {
+  const trans = useTranslation();
   const parsed = parseEnvText(props.text);
   return (
     <CheckedTextArea
       {...props}
-      placeholder="NAME=value, one a line"
+      placeholder={trans.__('NAME=value, one a line')}
       error={'error' in parsed ? parsed.error : null}
     />
   );

@@ -24,9 +24,11 @@ const SHORT_ID = 8;
 export interface ShownEdge {
   source: string;
   target: string;
-  /** Where the pointer was, relative to the graph's box. */
+  /** Where the pointer was, relative to the graph's box, and the box's size. */
   x: number;
   y: number;
+  width: number;
+  height: number;
   /** Clicked: it stays until closed, a click on the pane or on another edge. */
   pinned: boolean;
 }
@@ -57,6 +59,8 @@ export function useEdgePreview(
         target: edge.target,
         x: event.clientX - (box?.left ?? 0),
         y: event.clientY - (box?.top ?? 0),
+        width: box?.width ?? 0,
+        height: box?.height ?? 0,
         pinned
       };
     },
@@ -147,6 +151,19 @@ function PreviewBody({
   );
 }
 
+/** Beside the pointer, towards the larger part of the graph's box (so it stays inside). */
+function placement(shown: ShownEdge): React.CSSProperties {
+  const gap = 12;
+  return {
+    ...(shown.x > shown.width / 2
+      ? { right: shown.width - shown.x + gap }
+      : { left: shown.x + gap }),
+    ...(shown.y > shown.height / 2
+      ? { bottom: shown.height - shown.y + gap }
+      : { top: shown.y + gap })
+  };
+}
+
 /** The preview box of the shown edge, next to where the pointer was. */
 export function EdgePreview({
   api,
@@ -171,7 +188,7 @@ export function EdgePreview({
       className="jp-orchest-edge-preview"
       data-edge-preview={`${shown.source}->${shown.target}`}
       data-pinned={shown.pinned}
-      style={{ left: shown.x + 12, top: shown.y + 12 }}
+      style={placement(shown)}
       onMouseEnter={handlers.hold}
       onMouseLeave={() => !shown.pinned && handlers.release()}
     >

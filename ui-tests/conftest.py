@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 from orchest_ext.executors.base import STEP_SDK_PATH
 from tests.server import CHROMIUM_ARGS, ServerProcess
@@ -121,6 +121,15 @@ def open_beside(page: Page, path: str) -> None:
             {path, factory: 'Pipeline', options: {mode: 'split-right'}}).then(() => null)""",
         path,
     )
+
+
+def save_screenshot(target: Page | Locator, name: str) -> None:
+    """With ``ORCHEST_SCREENSHOTS`` set (a directory, e.g. docs/images), save ``target`` (a
+    page or one element) there as ``<name>.png``: the documentation's screenshots."""
+    directory = os.environ.get("ORCHEST_SCREENSHOTS")
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        target.screenshot(path=str(Path(directory) / f"{name}.png"))
 
 
 def node(page: Page, step_uuid: str):

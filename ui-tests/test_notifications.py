@@ -4,7 +4,7 @@ run* opens the pipeline showing that run, even when a newer run exists."""
 
 from __future__ import annotations
 
-from conftest import node, open_in_lab, wait_for_statuses, write_pipeline
+from conftest import node, open_in_lab, save_screenshot, wait_for_statuses, write_pipeline
 from playwright.sync_api import Page
 
 from tests.server import ServerProcess
@@ -31,6 +31,12 @@ def test_a_failed_run_notifies_and_show_run_opens_it(page: Page, lab: ServerProc
     text = toast.inner_text()
     assert "FAILURE" in text and " after " in text, text
     assert toast.get_by_role("button", name="Show log").count() == 1
+    # (once it has slid in: JupyterLab's toasts animate)
+    page.wait_for_function(
+        "el => el.getAnimations({subtree: true}).every(a => a.playState === 'finished')",
+        arg=toast.element_handle(),
+    )
+    save_screenshot(toast, "notification-failure")
 
     # A newer run, not started from this JupyterLab: it raises no notification, and a
     # freshly opened view shows it (the newest) until Show run asks for the other.

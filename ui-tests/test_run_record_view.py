@@ -6,10 +6,11 @@ back after a page reload."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
-from conftest import open_in_lab, wait_for_statuses, write_pipeline
+from conftest import open_in_lab, save_screenshot, wait_for_statuses, write_pipeline
 from playwright.sync_api import Page
 
 from tests.server import ServerProcess
@@ -99,6 +100,9 @@ def test_a_past_run_shows_its_own_pipeline(page: Page, lab: ServerProcess, lab_r
     assert json.loads(params.inner_text()) == {"n": 2}
     because = page.locator(f"{RUN_VIEW} [data-ran-because]")
     assert because.get_attribute("data-ran-because") == "parameters"
+    if os.environ.get("ORCHEST_SCREENSHOTS"):
+        page.add_style_tag(content=".Toastify { display: none; }")  # the runs' notifications
+        save_screenshot(page.locator(RUN_VIEW), "run-record")
 
     # the command opens the same record (one tab per run)
     page.evaluate(

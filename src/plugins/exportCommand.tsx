@@ -13,7 +13,11 @@ import {
   showErrorMessage
 } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
-import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import {
+  ITranslator,
+  nullTranslator,
+  TranslationBundle
+} from '@jupyterlab/translation';
 import React from 'react';
 
 import { ExportResult, OrchestApi } from '../api';
@@ -23,6 +27,7 @@ import {
   ExportFormValues,
   exportRequestFromForm
 } from '../components/ExportForm';
+import { TranslationContext } from '../components/translation';
 import { pipelineIcon } from '../icons';
 import {
   CATEGORY,
@@ -37,7 +42,10 @@ export const EXPORT_COMMAND = 'orchest:export-pipeline';
 
 /** Dialog body holding the form's values. */
 class ExportFormBody extends ReactWidget {
-  constructor(private values: ExportFormValues) {
+  constructor(
+    private values: ExportFormValues,
+    private readonly trans: TranslationBundle
+  ) {
     super();
   }
 
@@ -47,10 +55,12 @@ class ExportFormBody extends ReactWidget {
 
   render(): JSX.Element {
     return (
-      <ExportForm
-        initial={this.values}
-        onChange={values => (this.values = values)}
-      />
+      <TranslationContext.Provider value={this.trans}>
+        <ExportForm
+          initial={this.values}
+          onChange={values => (this.values = values)}
+        />
+      </TranslationContext.Provider>
     );
   }
 }
@@ -59,13 +69,14 @@ class ExportFormBody extends ReactWidget {
 async function exportDialog(
   api: OrchestApi,
   pipelinePath: string,
-  __: (text: string, ...args: string[]) => string
+  trans: TranslationBundle
 ): Promise<ExportResult | null> {
+  const __ = (text: string, ...args: string[]) => trans.__(text, ...args);
   let values = defaultExportFormValues();
   for (;;) {
     const result = await showDialog({
       title: __('Export %1', pipelinePath),
-      body: new ExportFormBody(values),
+      body: new ExportFormBody(values, trans),
       buttons: [Dialog.cancelButton(), Dialog.okButton({ label: __('Export') })]
     });
     if (!result.button.accept || !result.value) {
@@ -115,9 +126,7 @@ export const exportCommandPlugin: JupyterFrontEndPlugin<void> = {
         if (path === null) {
           return;
         }
-        const result = await exportDialog(service.api, path, (text, ...args) =>
-          trans.__(text, ...args)
-        );
+        const result = await exportDialog(service.api, path, trans);
         if (result) {
           Notification.success(
             trans.__(

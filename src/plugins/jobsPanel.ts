@@ -71,7 +71,8 @@ export const jobsPanelPlugin: JupyterFrontEndPlugin<void> = {
       openMatrix: async jobId => {
         await app.commands.execute(OPEN_JOB_MATRIX_COMMAND, { jobId });
       },
-      addToMain: widget => app.shell.add(widget, 'main', { mode: 'tab-after' })
+      addToMain: widget => app.shell.add(widget, 'main', { mode: 'tab-after' }),
+      trans
     });
     panel.title.caption = trans.__('Pipeline jobs');
     app.shell.add(panel, 'left', { rank: 211 });

@@ -7,6 +7,7 @@ import {
   showErrorMessage
 } from '@jupyterlab/apputils';
 import { Event } from '@jupyterlab/services';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
@@ -25,6 +26,7 @@ import {
   JobsListActions,
   JobsListState
 } from '../components/JobsList';
+import { TranslationContext } from '../components/translation';
 /** A calendar: the Jobs panel's tab. */
 export const jobsIcon = new LabIcon({
   name: 'orchest-ext:jobs',
@@ -119,7 +121,10 @@ class JobsModel {
 
 /** Dialog body holding the form's values. */
 class JobsFormBody extends ReactWidget {
-  constructor(private values: JobsFormValues) {
+  constructor(
+    private values: JobsFormValues,
+    private readonly trans: TranslationBundle
+  ) {
     super();
   }
 
@@ -129,10 +134,12 @@ class JobsFormBody extends ReactWidget {
 
   render(): JSX.Element {
     return (
-      <JobsForm
-        initial={this.values}
-        onChange={values => (this.values = values)}
-      />
+      <TranslationContext.Provider value={this.trans}>
+        <JobsForm
+          initial={this.values}
+          onChange={values => (this.values = values)}
+        />
+      </TranslationContext.Provider>
     );
   }
 }
@@ -140,7 +147,8 @@ class JobsFormBody extends ReactWidget {
 /** Ask for a job's schedule and grid, then create it; the created job or null. */
 export async function createJobDialog(
   api: OrchestApi,
-  pipelinePath: string
+  pipelinePath: string,
+  trans: TranslationBundle
 ): Promise<Job | null> {
   const stem =
     pipelinePath
@@ -151,7 +159,7 @@ export async function createJobDialog(
   for (;;) {
     const result = await showDialog({
       title: `New job of ${pipelinePath}`,
-      body: new JobsFormBody(values),
+      body: new JobsFormBody(values, trans),
       buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Create' })]
     });
     if (!result.button.accept || !result.value) {
@@ -198,6 +206,8 @@ export interface JobsPanelDeps {
   openMatrix: (jobId: string) => Promise<void>;
   /** Show a widget in the main area. */
   addToMain: (widget: Widget) => void;
+  /** The extension's strings in the user's language. */
+  trans: TranslationBundle;
 }
 
 /** A step's log, read-only. */
@@ -237,7 +247,7 @@ export class JobsPanel extends ReactWidget {
       );
       return;
     }
-    if (await createJobDialog(this.deps.api, pipelinePath)) {
+    if (await createJobDialog(this.deps.api, pipelinePath, this.deps.trans)) {
       await this.model.refresh();
     }
   }
@@ -265,7 +275,11 @@ export class JobsPanel extends ReactWidget {
           .openMatrix(job.id)
           .catch(failed('Cannot open the matrix'))
     };
-    return <JobsView model={this.model} actions={actions} />;
+    return (
+      <TranslationContext.Provider value={this.deps.trans}>
+        <JobsView model={this.model} actions={actions} />
+      </TranslationContext.Provider>
+    );
   }
 
   private async openStep(run: JobRun, step: JobRunStep): Promise<void> {

@@ -18,12 +18,9 @@ from nbformat.v4 import new_code_cell, new_notebook
 from traitlets import TraitError
 
 from orchest_ext.executors.base import STEP_SDK_PATH, ExecutorUnavailable, StepSpec, spec_to_json
-from orchest_ext.executors.containers.docker import (
-    SDK_MOUNT,
-    DockerExecutor,
-    container_name,
-    parse_memory,
-)
+from orchest_ext.executors.containers.docker import DockerExecutor
+from orchest_ext.executors.containers.spec import SDK_MOUNT, container_name
+from orchest_ext.infra.docker_engine import parse_memory
 
 from .docker_support import (
     STEP_IMAGE,

@@ -9,7 +9,7 @@ import json
 import pytest
 import yaml
 
-from orchest_ext.executors.containers.docker import PACKAGE_DIR, RUNNER_MOUNT
+from orchest_ext.executors.containers.spec import PACKAGE_DIR, RUNNER_MOUNT
 from orchest_ext.export.plan import DEFAULT_DATA_PATH, ExportOptions
 from orchest_ext.export.write import export_pipeline
 

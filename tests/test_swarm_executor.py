@@ -17,7 +17,7 @@ import pytest
 from traitlets import TraitError
 
 from orchest_ext.executors.base import STEP_SDK_PATH, ExecutorUnavailable, StepSpec, spec_to_json
-from orchest_ext.executors.containers.docker import SDK_MOUNT
+from orchest_ext.executors.containers.spec import SDK_MOUNT
 from orchest_ext.executors.containers.swarm import SwarmExecutor, service_name
 
 from .docker_support import (

@@ -73,27 +73,6 @@ def trait_default(cls: type, name: str, trait: TraitType) -> str:
     return code(shown)
 
 
-def options_base(cls: type) -> type | None:
-    """The class's options base, if it has one: ``<Name>Config`` in the package, which holds
-    the options so that the class itself stays small; they are configured (and documented)
-    under the class's own name."""
-    for base in cls.__mro__[1:]:
-        if base.__name__ == f"{cls.__name__}Config" and in_package(base):
-            return base
-    return None
-
-
-def is_options_base(cls: type) -> bool:
-    return any(options_base(sub) is cls for sub in cls.__subclasses__())
-
-
-def own_options(cls: type[Configurable]) -> dict[str, TraitType]:
-    """The options to document under the class: its own and its options base's."""
-    base = options_base(cls)
-    inherited = base.class_own_traits(config=True) if base is not None else {}
-    return {**inherited, **cls.class_own_traits(config=True)}
-
-
 def class_lines(cls: type[Configurable]) -> Iterator[str]:
     name = cls.__name__
     yield f"(config-{name.lower()})="
@@ -107,14 +86,13 @@ def class_lines(cls: type[Configurable]) -> Iterator[str]:
         for base in cls.__mro__[1:]
         if issubclass(base, Configurable)
         and in_package(base)
-        and not is_options_base(base)
-        and own_options(base)
+        and base.class_own_traits(config=True)
     ]
     if inherited:
         names = ", ".join(f"{{ref}}`{base} <config-{base.lower()}>`" for base in inherited)
         yield f"Also takes every option of {names}, as `{name}.<option>`."
         yield ""
-    for trait_name, trait in sorted(own_options(cls).items()):
+    for trait_name, trait in sorted(cls.class_own_traits(config=True).items()):
         yield code(f"{name}.{trait_name}")
         yield f": {trait_type(trait)}, default {trait_default(cls, trait_name, trait)}."
         yield f"  {text(trait.help or '(no description)')}"
@@ -125,7 +103,7 @@ def reference_lines() -> list[str]:
     lines: list[str] = []
     for app_class in extension_apps():
         for cls in configured_classes(app_class):
-            if own_options(cls) and not is_options_base(cls):
+            if cls.class_own_traits(config=True):
                 lines += class_lines(cls)
     return lines
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from croniter import croniter
 
-from ..executors.containers.docker import PACKAGE_DIR, RUNNER_MOUNT, DockerExecutor
+from ..executors.containers.docker import DockerExecutor
+from ..executors.containers.spec import PACKAGE_DIR, RUNNER_MOUNT
 from ..infra.docker_engine import parse_memory
 from ..infra.environments import OrchestEnvironmentError, find_environment
 from ..pipeline import Pipeline, build_graph, topological_order

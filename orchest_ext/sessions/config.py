@@ -11,10 +11,21 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Bool, Dict, Enum, Float, Integer, List, TraitError, Unicode, default, validate
-from traitlets.config import LoggingConfigurable
+from traitlets import (
+    Bool,
+    Dict,
+    Enum,
+    Float,
+    Integer,
+    List,
+    TraitError,
+    Unicode,
+    default,
+    validate,
+)
 
 from ..infra.docker_engine import checked_memory
+from ..infra.options import Options
 from .specs import EG_DOCKER_SOCKET, SpecSettings
 
 SHIPPED_KERNELSPECS = Path(__file__).parent.parent / "kernelspecs"
@@ -28,8 +39,10 @@ def default_scope(root_dir: str | Path) -> str:
     return hashlib.sha256(str(Path(root_dir).resolve()).encode()).hexdigest()[:12]
 
 
-class PipelineSessionManagerConfig(LoggingConfigurable):
-    """The options of ``PipelineSessionManager`` (configured under that name)."""
+class PipelineSessionManagerConfig(Options):
+    """The options of ``PipelineSessionManager``, which inherits them (a mixin, not a
+    configurable of its own: they are configured, listed and documented as
+    ``PipelineSessionManager.*``)."""
 
     root_dir: Path
     """The server's root dir (the manager sets it)."""

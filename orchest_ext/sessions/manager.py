@@ -11,6 +11,9 @@ service and network carries the session's labels, so stopping and restart reconc
 find them in the engine: docker is the only record of a session besides this process's
 memory. Every way a launch or a stop can end leaves the session FAILED or removed.
 
+Its options are in ``config.py`` (``PipelineSessionManagerConfig``); a session's containers
+and services are placed by ``placement.py``.
+
 EG gets the docker socket, which is root-equivalent access to the host: its port is
 published on 127.0.0.1 only (or not at all) and requires a generated token.
 """
@@ -25,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from aiodocker.containers import DockerContainer
+from traitlets.config import LoggingConfigurable
 
 from ..events import LAUNCH_STATUS, Emit
 from ..infra.docker_engine import (
@@ -57,13 +61,11 @@ from .swarm import SessionServices
 NEEDS_ENGINE = "Sessions need a running Docker engine."
 
 
-class PipelineSessionManager(PipelineSessionManagerConfig):
+class PipelineSessionManager(LoggingConfigurable, PipelineSessionManagerConfig):
     """Launches, tracks, stops and adopts the pipeline sessions of this server.
 
     Not called SessionManager: jupyter_server has a configurable of that name, and
-    traitlets config sections (``c.SessionManager``) go by class name. Its options are in
-    ``PipelineSessionManagerConfig``; the containers and services of a session are placed
-    by ``Placement``.
+    traitlets config sections (``c.SessionManager``) go by class name.
     """
 
     def __init__(

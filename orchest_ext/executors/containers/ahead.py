@@ -8,12 +8,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
-from ..base import Ahead
+import aiodocker
+from aiodocker.containers import DockerContainer
 
-if TYPE_CHECKING:
-    from aiodocker.containers import DockerContainer
+from ..base import Ahead, StepSpec
+from .release import release_path, try_release
+
+RELEASE_POLL = 0.01
+"""Seconds between attempts to release a container whose FIFO has no reader yet."""
 
 
 class ContainerAhead(Ahead):
@@ -61,3 +64,37 @@ class ContainerAhead(Ahead):
             container = await asyncio.shield(self._task)
         if container is not None:
             await self.remove(container.id)
+
+
+async def release_started(
+    container: DockerContainer, spec: StepSpec, timeout: float, log: logging.Logger
+) -> bool | None:
+    """Let a container started ahead run its step, once it waits on its FIFO; False if
+    it is no longer running (or was released before), None if it never waited on its FIFO
+    within ``timeout`` (the engine does not share the step directory with this server)."""
+    fifo = release_path(spec.step_dir)
+    deadline = asyncio.get_running_loop().time() + timeout
+    attempts = 0
+    while (outcome := await asyncio.to_thread(try_release, fifo)) is False:
+        attempts += 1
+        if attempts % 10 == 0 and not await _running(container):
+            return False
+        if asyncio.get_running_loop().time() > deadline:
+            log.warning(
+                "Step container %s never waited on %s: not starting containers ahead any "
+                "more (does the engine see this server's files?)",
+                container.id[:12],
+                fifo,
+            )
+            return None
+        await asyncio.sleep(RELEASE_POLL)
+    return bool(outcome)
+
+
+async def _running(container: DockerContainer) -> bool:
+    try:
+        return (await container.show())["State"]["Status"] == "running"
+    except aiodocker.DockerError as err:
+        if err.status == 404:
+            return False
+        raise

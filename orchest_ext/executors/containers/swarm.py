@@ -41,17 +41,17 @@ from ...infra.node_copies import NodeCopies
 from ...infra.swarm import bind_mount, swarm_manager_node
 from ..base import ExecutorUnavailable, StepResult, StepSpec
 from ..results import log_tail, write_result
-from .docker import (
+from .docker import DockerExecutor
+from .failure import engine_stopped_message, exit_message
+from .spec import (
     RUN_LABEL,
     SCRIPT_INTERPRETERS,
     STEP_LABEL,
-    DockerExecutor,
-    _stored_result,
+    binds,
     container_name,
-    engine_stopped_message,
-    exit_message,
     prepare_step_files,
     step_label_filter,
+    stored_result,
 )
 
 NODE_VARIABLE = "ORCHEST_NODE"
@@ -199,7 +199,7 @@ class SwarmExecutor(DockerExecutor):
     def _mounts(self, spec: StepSpec) -> list[dict[str, Any]]:
         """The docker step's binds as mounts; with a volume, those under ``volume_path`` become
         one volume mount at that path."""
-        mounts = [bind_mount(bind) for bind in self._binds(spec)]
+        mounts = [bind_mount(bind) for bind in binds(spec, self.extra_mounts)]
         if self.storage != "volume" or not self.volume_path:
             return mounts
         root = self.volume_path
@@ -400,7 +400,7 @@ class SwarmExecutor(DockerExecutor):
             )
         if code in ENGINE_STOP_EXITS and await self.engine.stops_answering(ENGINE_STOP_GRACE):
             return engine_stopped_message(f"{exit_message(code)} on node {node}", code)
-        result = await asyncio.to_thread(_stored_result, spec)
+        result = await asyncio.to_thread(stored_result, spec)
         if result is not None and result.message:
             return result.message
         if code is None:
@@ -465,14 +465,14 @@ class SwarmExecutor(DockerExecutor):
         if ref is None:
             found = await self.find_step_services(spec.run_id, spec.step_uuid)
             if not found:
-                return await asyncio.to_thread(_stored_result, spec)
+                return await asyncio.to_thread(stored_result, spec)
             ref = found[0]["service_id"]
         try:
             await self.engine.client().services.inspect(ref)
         except aiodocker.DockerError as err:
             if err.status != 404:
                 raise
-            return await asyncio.to_thread(_stored_result, spec) or StepResult(
+            return await asyncio.to_thread(stored_result, spec) or StepResult(
                 "FAILURE", f"the step's service {ref} disappeared without a result"
             )
         try:

@@ -11,7 +11,7 @@ node reaches: a bind mount of a shared file system mounted at the same path on e
 notebooks are written by the step into the run directory on that storage while it runs. The
 manager's task list is polled for the task's state; the service is removed when the step ends,
 so nothing is left behind. Services carry the docker step labels, so a restarted server finds
-them again.
+them again. Its options are in ``swarm_config.py``, why a task failed in ``swarm_tasks.py``.
 """
 
 from __future__ import annotations
@@ -25,14 +25,10 @@ from functools import cached_property
 from typing import Any
 
 import aiodocker
-from traitlets import Dict, Enum, Float, List, TraitError, Unicode, validate
 
 from ...infra.distribute import DistributeError
 from ...infra.docker_engine import (
     ENGINE_ERRORS,
-    ENGINE_STOP_EXITS,
-    ENGINE_STOP_GRACE,
-    checked_memory,
     engine_error_reason,
     parse_memory,
 )
@@ -40,12 +36,10 @@ from ...infra.environments import OrchestEnvironmentError
 from ...infra.node_copies import NodeCopies
 from ...infra.swarm import bind_mount, swarm_manager_node
 from ..base import ExecutorUnavailable, StepResult, StepSpec
-from ..results import log_tail, write_result
+from ..results import write_result
 from .docker import DockerExecutor
-from .failure import engine_stopped_message, exit_message
 from .spec import (
     RUN_LABEL,
-    SCRIPT_INTERPRETERS,
     STEP_LABEL,
     binds,
     container_name,
@@ -53,11 +47,11 @@ from .spec import (
     step_label_filter,
     stored_result,
 )
+from .swarm_config import SwarmExecutorConfig
+from .swarm_tasks import NOT_VISIBLE_EXIT, task_failure_message
 
 NODE_VARIABLE = "ORCHEST_NODE"
 """Set in a swarm step's environment to the hostname of the node its task runs on."""
-NOT_VISIBLE_EXIT = 97
-"""Exit code of a step whose file is not visible on its node (see ``visibility_check``)."""
 WAITING_STATES = {"new", "pending", "allocated", "assigned"}
 """Task states before a node has accepted the task."""
 ENDED_STATES = {"complete", "failed", "rejected", "shutdown", "orphaned", "remove"}
@@ -96,95 +90,11 @@ def _under(path: str, parent: str) -> bool:
     return path == parent or path.startswith(parent.rstrip("/") + "/")
 
 
-class SwarmExecutor(DockerExecutor):
+class SwarmExecutor(DockerExecutor, SwarmExecutorConfig):
     """Runs every step as a one-shot service on the Docker Swarm the engine manages."""
 
     name = "swarm"
     recoverable = True
-
-    storage = Enum(
-        ["bind", "volume"],
-        default_value="bind",
-        config=True,
-        help="How step tasks reach the pipeline directory: 'bind' mounts it at the same path "
-        "(a shared file system such as NFS mounted at that path on every node); 'volume' "
-        "mounts the named volume volume_name (driver volume_driver with volume_options) at "
-        "volume_path, which must hold every pipeline directory.",
-    )
-    volume_name = Unicode(
-        "orchest-ext-pipelines", config=True, help="Named volume of storage='volume'."
-    )
-    volume_driver = Unicode("local", config=True, help="Volume driver of storage='volume'.")
-    volume_options = Dict(
-        value_trait=Unicode(),
-        config=True,
-        help="Driver options of the volume of storage='volume', e.g. for NFS with the local "
-        "driver {'type': 'nfs', 'o': 'addr=10.0.0.5,rw,nfsvers=4', 'device': ':/srv/jupyter'}.",
-    )
-    volume_path = Unicode(
-        None,
-        allow_none=True,
-        config=True,
-        help="Absolute path of the server's directory that the volume of storage='volume' "
-        "holds; it is mounted at the same path in step tasks (required with storage='volume').",
-    )
-    constraints = List(
-        Unicode(),
-        config=True,
-        help="Placement constraints of every step task, e.g. ['node.role==worker'].",
-    )
-    environment_constraints = Dict(
-        value_trait=List(Unicode()),
-        config=True,
-        help="Orchest environment UUID/name -> extra placement constraints of its steps, e.g. "
-        "{'gpu': ['node.labels.gpu==true']}.",
-    )
-    cpu_reservation = Float(
-        None, allow_none=True, config=True, help="CPU cores reserved for a step task (None: 0)."
-    )
-    memory_reservation = Unicode(
-        None,
-        allow_none=True,
-        config=True,
-        help="Memory reserved for a step task, e.g. '256m' (None: nothing reserved).",
-    )
-    schedule_timeout = Float(
-        120.0,
-        allow_none=True,
-        config=True,
-        help="Seconds a step's task may wait for a node (constraints or reservations no node "
-        "meets) before the step fails with the scheduler's reason (None: wait).",
-    )
-    poll_interval = Float(0.1, config=True, help="Seconds between looks at a step's task.")
-    node_engines = List(
-        Unicode(),
-        config=True,
-        help="Docker engines of the other swarm nodes (unix://, tcp:// or ssh:// URLs), for "
-        "clusters without a registry: the image of a step's Orchest environment (built on "
-        "demand or before) is copied to each that lacks it before the step's service is "
-        "created, as `jupyter orchest images distribute` does (empty: nodes get images from "
-        "a registry or by hand).",
-    )
-
-    @validate("memory_reservation")
-    def _valid_memory_reservation(self, proposal: dict[str, Any]) -> str | None:
-        return checked_memory(proposal)
-
-    @validate("volume_path")
-    def _valid_volume_path(self, proposal: dict[str, Any]) -> str | None:
-        value = proposal["value"]
-        if value is not None and not value.startswith("/"):
-            raise TraitError(f"SwarmExecutor.volume_path must be absolute, not {value!r}.")
-        return value
-
-    @validate("gpus")
-    def _valid_swarm_gpus(self, proposal: dict[str, Any]) -> str | int | None:
-        value = proposal["value"]
-        if value is not None and not str(value).isdigit():
-            raise TraitError(
-                f"SwarmExecutor.gpus must be a count of 'gpu' generic resources, not {value!r}."
-            )
-        return value
 
     # -- availability ------------------------------------------------------------------------
 
@@ -351,7 +261,7 @@ class SwarmExecutor(DockerExecutor):
         if state == "complete":
             result = StepResult("SUCCESS")
         else:
-            result = StepResult("FAILURE", await self._failure_message(task, spec))
+            result = StepResult("FAILURE", await task_failure_message(self.engine, task, spec))
         await asyncio.to_thread(write_result, spec.step_dir, result.status, result.message)
         if result.status == "SUCCESS" or not self.keep_failed_containers:
             await self._discard_service(service_id, spec)
@@ -364,62 +274,6 @@ class SwarmExecutor(DockerExecutor):
         except ENGINE_ERRORS:
             ref = service_name(spec.run_id, spec.step_uuid)
         await self._discard_service(ref, spec)
-
-    async def _node_name(self, node_id: str | None) -> str:
-        if not node_id:
-            return "(no node)"
-        try:
-            node = await self.engine.client().nodes.inspect(node_id=node_id)
-        except ENGINE_ERRORS:
-            return node_id
-        return node.get("Description", {}).get("Hostname") or node_id
-
-    async def _failure_message(self, task: Mapping[str, Any], spec: StepSpec) -> str:
-        """Why the task failed: what the step reported, files or image missing on its node,
-        else its exit and last output."""
-        status = task["Status"]
-        code = status.get("ContainerStatus", {}).get("ExitCode")
-        err = status.get("Err") or status.get("Message") or status["State"]
-        node = await self._node_name(task.get("NodeID"))
-        if code == NOT_VISIBLE_EXIT:
-            return (
-                f"the step's files are not visible on node {node}: {spec.source_path} is missing "
-                "there; put the pipeline directory on storage every node shares "
-                "(SwarmExecutor.storage)"
-            )
-        if "bind source path does not exist" in err:
-            return (
-                f"the pipeline directory is not reachable on node {node} ({err}); mount it at "
-                "the same path on every node or use SwarmExecutor.storage='volume'"
-            )
-        if "No such image" in err or "pull access denied" in err:
-            image = task["Spec"]["ContainerSpec"]["Image"]
-            return (
-                f"image {image!r} is not on node {node} ({err}): copy it there with "
-                "`jupyter orchest images distribute` or push it to a registry"
-            )
-        if code in ENGINE_STOP_EXITS and await self.engine.stops_answering(ENGINE_STOP_GRACE):
-            return engine_stopped_message(f"{exit_message(code)} on node {node}", code)
-        result = await asyncio.to_thread(stored_result, spec)
-        if result is not None and result.message:
-            return result.message
-        if code is None:
-            return f"the step's task {status['State']} on node {node}: {err}"
-        if spec.kind in SCRIPT_INTERPRETERS:
-            output = await asyncio.to_thread(log_tail, spec.log_path)
-        else:
-            output = await self._service_log_tail(task["ServiceID"])
-        message = f"{exit_message(code)} on node {node}"
-        return message + (f"; last output:\n{output}" if output else "")
-
-    async def _service_log_tail(self, service_id: str) -> str:
-        try:
-            lines = await self.engine.client().services.logs(
-                service_id, stdout=True, stderr=True, tail="10"
-            )
-        except ENGINE_ERRORS:
-            return ""
-        return "".join(lines).strip()
 
     async def _delete(self, ref: str) -> None:
         """Remove a service by id or name, retrying a manager's transient errors (5xx) for

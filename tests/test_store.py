@@ -75,3 +75,45 @@ async def test_output_summaries_are_read_while_queued_and_deleted_with_their_run
         assert await store.step_outputs(second, step) == summaries
     finally:
         await store.close()
+
+
+async def test_runs_with_results_reads_many_runs_steps_metrics_and_outputs_in_two_queries(
+    tmp_path: Path,
+) -> None:
+    store, (first, second, third) = await stored_runs(tmp_path, 3)
+    try:
+        step = (await store.get_run(first))["steps"][0]["uuid"]
+        summaries = [{"name": "x", "type": "builtins.int", "bytes": 1, "preview": None}]
+        store.save_outputs(first, step, summaries)
+        store.update_step(first, step, {"metrics": {"loss": 0.5}})
+        await store.flush()
+        selects: list[str] = []
+        store._db.set_trace_callback(
+            lambda sql: selects.append(sql) if sql.lstrip().startswith("SELECT") else None
+        )
+        runs = await store.runs_with_results([first, second, "no-such-run"])
+        store._db.set_trace_callback(None)
+        assert len(selects) == 2, selects
+        assert set(runs) == {first, second}, "an unknown id is left out, an unasked one too"
+        [shown] = runs[first]["steps"]
+        assert shown["uuid"] == step
+        assert shown["metrics"] == {"loss": 0.5}
+        assert shown["outputs"] == summaries
+        assert runs[second]["steps"][0]["outputs"] == []
+        assert runs[second]["steps"][0]["metrics"] == {}
+        assert runs[first]["status"] == (await store.get_run(first))["status"]
+        assert third not in runs
+    finally:
+        await store.close()
+
+
+async def test_runs_with_results_sees_outputs_still_queued(tmp_path: Path) -> None:
+    store, (first,) = await stored_runs(tmp_path, 1)
+    try:
+        step = (await store.get_run(first))["steps"][0]["uuid"]
+        summaries = [{"name": None, "type": "builtins.str", "bytes": 2, "preview": None}]
+        store.save_outputs(first, step, summaries)
+        runs = await store.runs_with_results([first])
+        assert runs[first]["steps"][0]["outputs"] == summaries
+    finally:
+        await store.close()

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..runs.owners import in_root
 from .grid import combinations
 
 if TYPE_CHECKING:
@@ -18,10 +19,9 @@ if TYPE_CHECKING:
 
 PIPELINE_PARAMETERS = "pipeline_parameters"
 TIMES = "\u00d7"
-OutputsOf = Callable[[dict[str, Any], str], Awaitable[list[dict[str, Any]]]]
-"""The output summaries a step of a run passed: ``(run, step uuid) -> [summary]``."""
-RunOf = Callable[[str], Awaitable[dict[str, Any] | None]]
-"""A run with its steps, as ``GET runs/{id}`` shows it."""
+RunsOf = Callable[[list[str]], Awaitable[dict[str, dict[str, Any]]]]
+"""Runs by id, each with its steps, a step with its ``metrics`` and the summaries of the
+outputs it passed (``outputs``); runs that cannot be shown are left out."""
 
 
 def parameter_columns(grid: dict[str, dict[str, list[Any]]]) -> list[dict[str, str]]:
@@ -90,13 +90,11 @@ def _metric_labels(runs: list[dict[str, Any] | None]) -> dict[tuple[str, str], s
     }
 
 
-async def _outputs(run: dict[str, Any] | None, outputs_of: OutputsOf | None) -> dict[str, str]:
+def _outputs(run: dict[str, Any] | None) -> dict[str, str]:
     """``{"Step.name": preview}`` of every output the run's steps passed."""
-    if run is None or outputs_of is None:
-        return {}
     shown: dict[str, str] = {}
-    for step in run.get("steps") or []:
-        for summary in await outputs_of(run, step["uuid"]):
+    for step in (run or {}).get("steps") or []:
+        for summary in step.get("outputs") or []:
             title = step.get("title") or step["uuid"]
             label = f"{title}.{summary['name']}" if summary.get("name") else title
             shown[label] = output_preview(summary)
@@ -106,8 +104,7 @@ async def _outputs(run: dict[str, Any] | None, outputs_of: OutputsOf | None) -> 
 async def job_matrix(
     job: dict[str, Any],
     linked: list[dict[str, Any]],
-    run_of: RunOf,
-    outputs_of: OutputsOf | None = None,
+    runs_of: RunsOf,
 ) -> dict[str, Any]:
     """The matrix of ``job`` (as ``GET jobs/{id}`` shows it) from its ``linked`` runs (newest
     first, each with its ``parameters``): each combination with its newest run."""
@@ -123,7 +120,8 @@ async def job_matrix(
     keys = list(dict.fromkeys([combination_key(c) for c in combos] + list(newest)))
     overrides = {combination_key(c): c for c in combos}
     overrides.update({key: link.get("parameters") or {} for key, link in newest.items()})
-    runs = [await run_of(newest[key]["id"]) if key in newest else None for key in keys]
+    found = await runs_of([link["id"] for link in newest.values()])
+    runs = [found.get(newest[key]["id"]) if key in newest else None for key in keys]
     metric_labels = _metric_labels(runs)
     rows = []
     for key, run in zip(keys, runs, strict=True):
@@ -141,7 +139,7 @@ async def job_matrix(
                 "metrics": {
                     metric_labels[(title, name)]: value for title, name, value in _step_metrics(run)
                 },
-                "outputs": await _outputs(run, outputs_of),
+                "outputs": _outputs(run),
             }
         )
     outputs = sorted({label for row in rows for label in row["outputs"]})
@@ -162,11 +160,26 @@ async def load_job_matrix(jobs: JobManager, job_id: str) -> dict[str, Any] | Non
     if job is None:
         return None
     linked = await jobs.store.job_runs(job_id)
+    return await job_matrix(job, linked, lambda ids: _runs_with_results(jobs, ids))
 
-    async def outputs_of(run: dict[str, Any], uuid: str) -> list[dict[str, Any]]:
-        return await jobs.store.step_outputs(run["id"], uuid)
 
-    return await job_matrix(job, linked, jobs.runs.get, outputs_of)
+async def _runs_with_results(jobs: JobManager, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The runs under the root dir with their steps' results, read from the store in one go;
+    a run still going as it is now, with the outputs its steps have stored."""
+    stored = await jobs.store.runs_with_results(run_ids)
+    runs = {}
+    for run_id, run in stored.items():
+        if not in_root(run["pipeline_dir"], jobs.runs.root_dir):
+            continue
+        live = await jobs.runs.get(run_id) if jobs.runs.is_active(run_id) else None
+        if live is not None:
+            outputs = {step["uuid"]: step["outputs"] for step in run["steps"]}
+            live["steps"] = [
+                {**step, "outputs": outputs.get(step["uuid"], [])} for step in live["steps"]
+            ]
+            run = live
+        runs[run_id] = run
+    return runs
 
 
 def matrix_csv(matrix: dict[str, Any]) -> str:

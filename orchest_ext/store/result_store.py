@@ -36,3 +36,19 @@ class StepResultRows:
         if self.failure is not None:
             return self._unwritten(key).get("outputs", outputs)
         return outputs
+
+    async def runs_with_results(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Runs by id with their steps' metrics and output summaries (each step's
+        ``outputs``), read in one go; while the store cannot write, with what it has not
+        written yet. Ids not stored are left out."""
+        wanted = set(run_ids)
+        if any(key[1] in wanted for key in self._pending):
+            await self._read_durable()
+        runs = await self._sql(run_rows.runs_with_results, run_ids)
+        if self.failure is not None:
+            for run_id, run in runs.items():
+                run.update(self._unwritten(("run", run_id, "")))
+                for step in run["steps"]:
+                    step.update(self._unwritten(("step", run_id, step["uuid"])))
+                    step.update(self._unwritten(("outputs", run_id, step["uuid"])))
+        return runs

@@ -116,6 +116,27 @@ def step_outputs(db: sqlite3.Connection, run_id: str, uuid: str) -> list[Any]:
     return [] if row is None else json.loads(row[0])
 
 
+def runs_with_results(db: sqlite3.Connection, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Runs by id with their steps, each step with its metrics and the summaries of its
+    ``outputs``, in two queries (no pipeline, no env values); ids not stored are left out."""
+    ids = (json.dumps(run_ids),)
+    rows = db.execute("SELECT * FROM runs WHERE id IN (SELECT value FROM json_each(?))", ids)
+    runs = {
+        row["id"]: {**decode(row, RUN_JSON_FIELDS, RUN_BOOL_FIELDS), "steps": []} for row in rows
+    }
+    steps = db.execute(
+        "SELECT steps.*, step_outputs.outputs AS outputs FROM steps LEFT JOIN step_outputs"
+        " ON step_outputs.run_id = steps.run_id AND step_outputs.step_uuid = steps.uuid"
+        " WHERE steps.run_id IN (SELECT value FROM json_each(?)) ORDER BY steps.position",
+        ids,
+    )
+    for row in steps:
+        step = _step(row)
+        step["outputs"] = [] if step["outputs"] is None else json.loads(step["outputs"])
+        runs[step["run_id"]]["steps"].append(step)
+    return runs
+
+
 def list_runs(
     db: sqlite3.Connection, pipeline_uuid, status, limit, offset, pipeline_path, job_id, root_dir
 ):

@@ -9,6 +9,7 @@ import { OrchestApi } from '../api';
 import { JobMatrixActions, JobMatrixTable } from '../components/JobMatrix';
 import { TranslationContext } from '../components/translation';
 import { JobMatrix } from '../model/matrix';
+import { Throttle } from '../model/throttle';
 import { JOB_STATUS_SCHEMA, jobsIcon } from './JobsPanel';
 
 interface MatrixState {
@@ -49,18 +50,15 @@ export class JobMatrixModel {
 
   dispose(): void {
     this.disposed = true;
-    window.clearTimeout(this.timer);
+    this.refreshes.cancel();
     this.events.disconnect(this.onEvent, this);
   }
 
   private onEvent(_: unknown, event: Event.Emission): void {
     const mine =
       event.schema_id === JOB_STATUS_SCHEMA && event.job_id === this.jobId;
-    if (mine && this.timer === undefined) {
-      this.timer = window.setTimeout(() => {
-        this.timer = undefined;
-        void this.refresh();
-      }, REFRESH_DELAY_MS);
+    if (mine) {
+      this.refreshes.request();
     }
   }
 
@@ -73,7 +71,10 @@ export class JobMatrixModel {
 
   private _state: MatrixState = { matrix: null, error: null };
   private readonly _changed = new Signal<this, MatrixState>(this);
-  private timer: number | undefined;
+  private readonly refreshes = new Throttle(
+    () => void this.refresh(),
+    REFRESH_DELAY_MS
+  );
   private disposed = false;
 }
 

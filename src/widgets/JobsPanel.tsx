@@ -14,6 +14,7 @@ import { Widget } from '@lumino/widgets';
 import React, { useEffect, useState } from 'react';
 
 import { Job, JobRun, OrchestApi } from '../api';
+import { Throttle } from '../model/throttle';
 import {
   defaultJobsFormValues,
   JobsForm,
@@ -38,7 +39,11 @@ export const jobsIcon = new LabIcon({
 
 export const JOB_STATUS_SCHEMA = 'https://orchest-ext.dev/events/job_status/v1';
 
-/** The panel's state: reloads (once per burst) on job events. */
+/** How long after a job event the panel reloads: at most once in this time while events
+ * keep coming. */
+const REFRESH_DELAY_MS = 1000;
+
+/** The panel's state: reloads on job events, at most once a second. */
 class JobsModel {
   constructor(
     private readonly api: OrchestApi,
@@ -46,7 +51,7 @@ class JobsModel {
   ) {
     events.connect((_, event) => {
       if (event.schema_id === JOB_STATUS_SCHEMA) {
-        this.refreshSoon();
+        this.refreshes.request();
       }
     });
   }
@@ -90,11 +95,6 @@ class JobsModel {
     }
   }
 
-  refreshSoon(): void {
-    window.clearTimeout(this._timer);
-    this._timer = window.setTimeout(() => void this.refresh(), 200);
-  }
-
   async toggle(jobId: string): Promise<void> {
     const open = this.state.openJob === jobId ? null : jobId;
     this.set({ openJob: open, runs: [] });
@@ -116,7 +116,10 @@ class JobsModel {
     this.changed.emit(this.state);
   }
 
-  private _timer: number | undefined;
+  private readonly refreshes = new Throttle(
+    () => void this.refresh(),
+    REFRESH_DELAY_MS
+  );
 }
 
 /** Dialog body holding the form's values. */

@@ -6,7 +6,10 @@ The job runs for real (a Python step logging three metrics and passing a value, 
 combination). Opening is timed in the page, from `orchest:open-job-matrix` until every row
 is in the DOM and painted (two animation frames), so it includes `GET jobs/{id}/matrix`;
 that request alone is also timed from the bench process, and in the page the open is split
-into the request (its resource timing) and the drawing after its answer. Sorting is timed
+into the request (its resource timing) and the drawing after its answer. With
+``--baseline CHECKOUT`` the request alone is then timed on the same job's store by servers
+running that checkout's orchest_ext and this one's, in alternating rounds (a before/after
+pair on a loaded machine). Sorting is timed
 from the click on a column's header until the rows are in the new order and painted.
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import tempfile
@@ -21,7 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-import _common  # noqa: F401  (puts this checkout first on sys.path)
+import _common  # puts this checkout first on sys.path
 from _common import pipeline_dict
 from playwright.sync_api import sync_playwright
 
@@ -111,6 +115,32 @@ def time_get_matrix(server: ServerProcess, job_id: str) -> float:
     return elapsed
 
 
+def paired_get_matrix(
+    server: ServerProcess, job_id: str, baseline: str, rounds: int, repeats: int
+) -> dict[str, list[float]]:
+    """``GET jobs/{id}/matrix`` served by ``baseline``'s code and by this checkout's, a round
+    of each in turn on the same store (the server restarted with its ``PYTHONPATH``)."""
+    checkouts = {"baseline_get_matrix_ms": baseline, "paired_get_matrix_ms": str(_common.REPO_ROOT)}
+    samples: dict[str, list[float]] = {key: [] for key in checkouts}
+    before = os.environ.get("PYTHONPATH")
+    try:
+        for _ in range(rounds):
+            for key, checkout in checkouts.items():
+                os.environ["PYTHONPATH"] = checkout
+                server.start(timeout=120)
+                try:
+                    time_get_matrix(server, job_id)  # the first request after a start warms up
+                    samples[key] += [time_get_matrix(server, job_id) for _ in range(repeats)]
+                finally:
+                    server.stop()
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = before
+    return samples
+
+
 def measure(page, job_id: str, count: int, repeats: int) -> dict[str, list[float]]:
     opened, requested, drawn, sorted_ms = [], [], [], []
     for _ in range(repeats):
@@ -147,6 +177,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--max-parallel", type=int, default=4)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument(
+        "--baseline",
+        help="a checkout (e.g. `git worktree add /tmp/base main`) to time the request against",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="alternating --baseline rounds")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     count = args.a * args.b
@@ -179,6 +214,11 @@ def main() -> None:
             page.wait_for_selector("#jp-main-dock-panel")
             results.update(measure(page, job_id, count, args.repeats))
             browser.close()
+        server.stop()
+        if args.baseline:
+            results.update(
+                paired_get_matrix(server, job_id, args.baseline, args.rounds, args.repeats * 2)
+            )
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -194,8 +234,12 @@ def main() -> None:
         ("open_request_ms", "  of which the request (in the page)"),
         ("open_draw_ms", "  of which the answer -> every row drawn"),
         ("sort_ms", "sort by a metric: click -> rows redrawn"),
+        ("baseline_get_matrix_ms", "paired: GET jobs/{id}/matrix by --baseline"),
+        ("paired_get_matrix_ms", "paired: GET jobs/{id}/matrix by this checkout"),
     ):
-        samples = results[key]
+        samples = results.get(key)
+        if not samples:
+            continue
         print(
             f"  {label}: median {statistics.median(samples):.0f} ms "
             f"(min {min(samples):.0f}, max {max(samples):.0f})"

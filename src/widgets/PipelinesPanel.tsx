@@ -8,6 +8,7 @@ import React, { useEffect, useState } from 'react';
 import { OrchestApi, PipelineFile } from '../api';
 import { OrchestEvents } from '../events';
 import { formatTime } from '../model/format';
+import { Throttle } from '../model/throttle';
 import { pipelineIcon } from '../icons';
 
 const PIPELINE_FILE = /\.(orchest|pipeline)$/;
@@ -19,7 +20,7 @@ interface ListState {
   truncated: boolean;
 }
 
-/** Loads the list; reloads (once per burst) on run events and pipeline file changes. */
+/** Loads the list; reloads (at most every 300 ms) on run events and pipeline file changes. */
 class PipelineList {
   constructor(
     private readonly api: OrchestApi,
@@ -57,9 +58,9 @@ class PipelineList {
     }
   }
 
+  /** Reload at most every 300 ms while run events or file changes keep coming. */
   refreshSoon(): void {
-    window.clearTimeout(this._timer);
-    this._timer = window.setTimeout(() => void this.refresh(), 300);
+    this._refresh.request();
   }
 
   private set(patch: Partial<ListState>): void {
@@ -67,7 +68,7 @@ class PipelineList {
     this.changed.emit(this.state);
   }
 
-  private _timer: number | undefined;
+  private readonly _refresh = new Throttle(() => void this.refresh(), 300);
 }
 
 function PipelineListView({

@@ -72,3 +72,18 @@ def test_jobs_create_list_show_pause_resume_delete(tmp_path):
         assert "DONE" in jobs("list").stdout
     finally:
         server.stop()
+
+
+def test_every_jobs_command_describes_itself_in_its_help():
+    for command in ("create", "list", "show", "pause", "resume", "delete"):
+        result = subprocess.run(
+            [sys.executable, "-m", "orchest_ext.cli", "jobs", command, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        description = result.stdout.split("\n\n", 1)[0]
+        assert "A Jupyter Application" not in description, (command, description)
+        assert command in description or "Create" in description, (command, description)

@@ -171,6 +171,10 @@ class ListJobsApp(JobsClientApp):
     """List jobs."""
 
     name = "jupyter-orchest-jobs-list"
+    description = (
+        "List the jobs of the server, one a line: id, status, name, schedule, next fire, "
+        "active runs (`jupyter orchest jobs list`)."
+    )
 
     def call(self, client: Client) -> int:
         jobs = client.request("GET", "jobs")["jobs"]
@@ -185,6 +189,7 @@ class ShowJobApp(JobsClientApp):
     """Show a job with its runs (JSON)."""
 
     name = "jupyter-orchest-jobs-show"
+    description = "Print a job with its newest runs as JSON (`jupyter orchest jobs show JOB_ID`)."
 
     def call(self, client: Client) -> int:
         job_id = one_argument(self, "job id")
@@ -196,6 +201,10 @@ class PauseJobApp(JobsClientApp):
     """Pause a job."""
 
     name = "jupyter-orchest-jobs-pause"
+    description = (
+        "Pause a job: it fires no more until resumed; its runs in progress go on "
+        "(`jupyter orchest jobs pause JOB_ID`)."
+    )
     paused = True
 
     def call(self, client: Client) -> int:
@@ -208,6 +217,10 @@ class ResumeJobApp(PauseJobApp):
     """Resume a paused job."""
 
     name = "jupyter-orchest-jobs-resume"
+    description = (
+        "Resume a paused job: it fires again from its next scheduled time "
+        "(`jupyter orchest jobs resume JOB_ID`)."
+    )
     paused = False
 
 
@@ -215,6 +228,10 @@ class DeleteJobApp(JobsClientApp):
     """Delete a job; its active runs are aborted."""
 
     name = "jupyter-orchest-jobs-delete"
+    description = (
+        "Delete a job: its active runs are aborted, its queued ones dropped; with "
+        "--remove-runs also its runs and snapshot (`jupyter orchest jobs delete JOB_ID`)."
+    )
     remove_runs = Bool(False, help="Also delete its runs and snapshot.").tag(config=True)
     flags = {
         **JobsClientApp.flags,

@@ -77,7 +77,10 @@ async function exportDialog(
     const result = await showDialog({
       title: __('Export %1', pipelinePath),
       body: new ExportFormBody(values, trans),
-      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: __('Export') })]
+      buttons: [
+        Dialog.cancelButton({ label: __('Cancel') }),
+        Dialog.okButton({ label: __('Export') })
+      ]
     });
     if (!result.button.accept || !result.value) {
       return null;

@@ -74,7 +74,6 @@ export const jobsPanelPlugin: JupyterFrontEndPlugin<void> = {
       addToMain: widget => app.shell.add(widget, 'main', { mode: 'tab-after' }),
       trans
     });
-    panel.title.caption = trans.__('Pipeline jobs');
     app.shell.add(panel, 'left', { rank: 211 });
     restorer?.add(panel, 'orchest-jobs');
 

@@ -31,9 +31,9 @@ export const pipelinesPanelPlugin: JupyterFrontEndPlugin<void> = {
       service.api,
       service.events,
       app.serviceManager.contents,
-      path => openPipeline(app, path)
+      path => openPipeline(app, path),
+      trans
     );
-    panel.title.caption = trans.__('Pipelines');
     app.shell.add(panel, 'left', { rank: 210 });
     restorer?.add(panel, 'orchest-pipelines');
     app.commands.addCommand(OPEN_PANEL, {

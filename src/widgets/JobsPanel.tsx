@@ -161,9 +161,12 @@ export async function createJobDialog(
   let values = defaultJobsFormValues(stem);
   for (;;) {
     const result = await showDialog({
-      title: `New job of ${pipelinePath}`,
+      title: trans.__('New job of %1', pipelinePath),
       body: new JobsFormBody(values, trans),
-      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Create' })]
+      buttons: [
+        Dialog.cancelButton({ label: trans.__('Cancel') }),
+        Dialog.okButton({ label: trans.__('Create') })
+      ]
     });
     if (!result.button.accept || !result.value) {
       return null;
@@ -172,7 +175,10 @@ export async function createJobDialog(
     try {
       return await api.createJob(jobRequestFromForm(pipelinePath, values));
     } catch (err) {
-      await showErrorMessage('Cannot create the job', (err as Error).message);
+      await showErrorMessage(
+        trans.__('Cannot create the job'),
+        (err as Error).message
+      );
     }
   }
 }
@@ -233,7 +239,7 @@ export class JobsPanel extends ReactWidget {
     this.addClass('jp-orchest-PipelinesPanel');
     this.addClass('jp-orchest-JobsPanel');
     this.title.icon = jobsIcon;
-    this.title.caption = 'Pipeline jobs';
+    this.title.caption = deps.trans.__('Pipeline jobs');
     this.model = new JobsModel(deps.api, deps.events);
   }
 
@@ -243,20 +249,23 @@ export class JobsPanel extends ReactWidget {
 
   /** Create a job of a pipeline (root-relative path) with the dialog. */
   async create(pipelinePath: string | null): Promise<void> {
+    const { trans } = this.deps;
     if (!pipelinePath) {
       await showErrorMessage(
-        'No pipeline',
-        'Open a pipeline (or select a pipeline file) to create a job of it.'
+        trans.__('No pipeline'),
+        trans.__(
+          'Open a pipeline (or select a pipeline file) to create a job of it.'
+        )
       );
       return;
     }
-    if (await createJobDialog(this.deps.api, pipelinePath, this.deps.trans)) {
+    if (await createJobDialog(this.deps.api, pipelinePath, trans)) {
       await this.model.refresh();
     }
   }
 
   render(): JSX.Element {
-    const { api } = this.deps;
+    const { api, trans } = this.deps;
     const failed = (what: string) => (err: Error) =>
       void showErrorMessage(what, err.message);
     const actions: JobsListActions = {
@@ -266,17 +275,24 @@ export class JobsPanel extends ReactWidget {
       pause: (job, paused) =>
         void api
           .updateJob(job.id, { paused })
-          .then(() => this.model.refresh(), failed('Cannot change the job')),
+          .then(
+            () => this.model.refresh(),
+            failed(trans.__('Cannot change the job'))
+          ),
       remove: job => void this.remove(job),
       toggleRun: (run: JobRun) => void this.model.toggleRun(run.id),
       openStep: (run, step) =>
-        void this.openStep(run, step).catch(failed('Cannot open the step')),
+        void this.openStep(run, step).catch(
+          failed(trans.__('Cannot open the step'))
+        ),
       openRun: run =>
-        void this.deps.openRun(run.id).catch(failed('Cannot open the run')),
+        void this.deps
+          .openRun(run.id)
+          .catch(failed(trans.__('Cannot open the run'))),
       openMatrix: job =>
         void this.deps
           .openMatrix(job.id)
-          .catch(failed('Cannot open the matrix'))
+          .catch(failed(trans.__('Cannot open the matrix')))
     };
     return (
       <TranslationContext.Provider value={this.deps.trans}>
@@ -294,17 +310,30 @@ export class JobsPanel extends ReactWidget {
     const content = new StepLogView(log.text);
     const widget = new MainAreaWidget({ content });
     widget.id = `orchest-job-log-${run.id}-${step.uuid}`;
-    widget.title.label = `${step.title} log (run ${run.id.slice(0, 8)})`;
+    widget.title.label = this.deps.trans.__(
+      '%1 log (run %2)',
+      step.title,
+      run.id.slice(0, 8)
+    );
     widget.title.closable = true;
     this.deps.addToMain(widget);
   }
 
   private async remove(job: Job): Promise<void> {
+    const { trans } = this.deps;
     const result = await showDialog({
-      title: `Delete job ${job.name}?`,
-      body: 'Its active runs are aborted and its queued runs dropped.',
-      checkbox: { label: 'Also delete its runs and snapshot', checked: false },
-      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+      title: trans.__('Delete job %1?', job.name),
+      body: trans.__(
+        'Its active runs are aborted and its queued runs dropped.'
+      ),
+      checkbox: {
+        label: trans.__('Also delete its runs and snapshot'),
+        checked: false
+      },
+      buttons: [
+        Dialog.cancelButton({ label: trans.__('Cancel') }),
+        Dialog.warnButton({ label: trans.__('Delete') })
+      ]
     });
     if (!result.button.accept) {
       return;
@@ -312,7 +341,10 @@ export class JobsPanel extends ReactWidget {
     try {
       await this.deps.api.deleteJob(job.id, result.isChecked === true);
     } catch (err) {
-      await showErrorMessage('Cannot delete the job', (err as Error).message);
+      await showErrorMessage(
+        trans.__('Cannot delete the job'),
+        (err as Error).message
+      );
     }
     await this.model.refresh();
   }

@@ -1,6 +1,7 @@
 /** The left-side Pipelines panel: every pipeline file under the root with its last run. */
 import { ReactWidget } from '@jupyterlab/apputils';
 import { Contents } from '@jupyterlab/services';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { refreshIcon } from '@jupyterlab/ui-components';
 import { Signal } from '@lumino/signaling';
 import React, { useEffect, useState } from 'react';
@@ -10,6 +11,7 @@ import { OrchestEvents } from '../events';
 import { formatTime } from '../model/format';
 import { Throttle } from '../model/throttle';
 import { pipelineIcon } from '../icons';
+import { TranslationContext, useTranslation } from '../components/translation';
 
 const PIPELINE_FILE = /\.(orchest|pipeline)$/;
 
@@ -78,6 +80,7 @@ function PipelineListView({
   list: PipelineList;
   open: (path: string) => void;
 }): JSX.Element {
+  const trans = useTranslation();
   const [state, setState] = useState(list.state);
   useEffect(() => {
     const onChange = (_: PipelineList, next: ListState) => setState(next);
@@ -90,11 +93,11 @@ function PipelineListView({
   return (
     <div className="jp-orchest-PipelinesPanel-body">
       <div className="jp-orchest-panel-header">
-        <span className="jp-orchest-panel-title">Pipelines</span>
+        <span className="jp-orchest-panel-title">{trans.__('Pipelines')}</span>
         <button
           type="button"
           className="jp-orchest-iconbutton"
-          title="Refresh"
+          title={trans.__('Refresh')}
           data-command="orchest:refresh-pipelines"
           onClick={() => void list.refresh()}
         >
@@ -106,7 +109,7 @@ function PipelineListView({
       )}
       {!state.error && !state.loading && state.pipelines.length === 0 && (
         <div className="jp-orchest-empty">
-          No *.orchest or *.pipeline files under the root.
+          {trans.__('No *.orchest or *.pipeline files under the root.')}
         </div>
       )}
       <ul className="jp-orchest-pipeline-list">
@@ -138,14 +141,17 @@ function PipelineListView({
                   title={pipeline.error ?? ''}
                 >
                   {pipeline.error
-                    ? 'invalid'
-                    : `${pipeline.issues} issue${pipeline.issues === 1 ? '' : 's'}`}
+                    ? trans.__('invalid')
+                    : trans._n('%1 issue', '%1 issues', pipeline.issues ?? 0)}
                 </span>
               ) : null}
               {status && (
                 <span
                   className={`jp-orchest-badge jp-orchest-status-${status.toLowerCase()}`}
-                  title={`Last run: ${formatTime(pipeline.last_run?.created_time)}`}
+                  title={trans.__(
+                    'Last run: %1',
+                    formatTime(pipeline.last_run?.created_time)
+                  )}
                 >
                   {status}
                 </span>
@@ -156,7 +162,7 @@ function PipelineListView({
       </ul>
       {state.truncated && (
         <div className="jp-orchest-empty">
-          Only the first 2,000 files are listed.
+          {trans.__('Only the first 2,000 files are listed.')}
         </div>
       )}
     </div>
@@ -168,13 +174,14 @@ export class PipelinesPanel extends ReactWidget {
     api: OrchestApi,
     events: OrchestEvents,
     contents: Contents.IManager,
-    private readonly open: (path: string) => void
+    private readonly open: (path: string) => void,
+    private readonly trans: TranslationBundle
   ) {
     super();
     this.id = 'orchest-pipelines';
     this.addClass('jp-orchest-PipelinesPanel');
     this.title.icon = pipelineIcon;
-    this.title.caption = 'Pipelines';
+    this.title.caption = trans.__('Pipelines');
     this.list = new PipelineList(api, events, contents);
   }
 
@@ -183,7 +190,11 @@ export class PipelinesPanel extends ReactWidget {
   }
 
   render(): JSX.Element {
-    return <PipelineListView list={this.list} open={this.open} />;
+    return (
+      <TranslationContext.Provider value={this.trans}>
+        <PipelineListView list={this.list} open={this.open} />
+      </TranslationContext.Provider>
+    );
   }
 
   private readonly list: PipelineList;

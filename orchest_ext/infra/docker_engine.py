@@ -26,7 +26,6 @@ ENGINE_STOP_EXITS = (137, 143)
 ENGINE_STOP_GRACE = 20.0
 """Seconds within which an engine that stopped a step's container stops answering, if it did
 so because it is shutting down (it answers while it stops containers: 6 s measured here)."""
-ENGINE_STOP_POLL = 0.2
 _MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*$", re.IGNORECASE)
 
@@ -111,16 +110,25 @@ class DockerEngine(LoggingConfigurable):
     async def stops_answering(self, within: float) -> bool:
         """Whether the engine stops answering within ``within`` seconds (it is shutting down
         or restarting): how a container it stopped itself is told from one stopped by
-        anything else."""
-        deadline = asyncio.get_running_loop().time() + within
-        while True:
-            try:
-                await asyncio.wait_for(self.client().version(), self.connect_timeout)
-            except (*ENGINE_ERRORS, ExecutorUnavailable, ValueError):
-                return True
-            if asyncio.get_running_loop().time() >= deadline:
-                return False
-            await asyncio.sleep(ENGINE_STOP_POLL)
+        anything else. Watched on an event stream of its own, which the engine's exit ends
+        even when it is back so fast that calls to it are only delayed."""
+        try:
+            probe = aiodocker.Docker(
+                url=self.docker_url,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout),
+            )
+        except (AssertionError, ValueError):
+            return True
+        stream = asyncio.ensure_future(probe.events.run())
+        try:
+            done, _ = await asyncio.wait({stream}, timeout=within)
+            return bool(done)
+        finally:
+            stream.cancel()
+            await asyncio.wait({stream})
+            if not stream.cancelled():
+                stream.exception()  # the stream failing is the answer, not an error to raise
+            await probe.close()
 
     async def close(self) -> None:
         if self._docker is not None:
